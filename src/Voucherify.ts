@@ -1,0 +1,334 @@
+/**
+ * The typed Voucherify endpoints: the three bulk metadata updates, and the
+ * async actions they start.
+ *
+ * @example
+ * ```ts
+ * import { NodeHttpClient } from "@effect/platform-node"
+ * import { Effect, Layer } from "effect"
+ * import { Voucherify } from "effect-voucherify"
+ *
+ * const program = Effect.gen(function*() {
+ *   const voucherify = yield* Voucherify.Voucherify
+ *   const { async_action_id } = yield* voucherify.updateProductsMetadataInBulk({
+ *     source_ids: ["123-567-3433", "test_volleyball"],
+ *     metadata: { label: true, origin: "PL" }
+ *   })
+ *   return yield* voucherify.awaitAsyncAction(async_action_id)
+ * })
+ *
+ * program.pipe(
+ *   Effect.provide(Voucherify.layerConfig().pipe(Layer.provide(NodeHttpClient.layerUndici)))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Clock from "effect/Clock"
+import type * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as ParseResult from "effect/ParseResult"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import { encodeBulkRequest, type EncodedBulkRequest } from "./internal/payload.js"
+import * as VoucherifyConfig from "./VoucherifyConfig.js"
+import {
+  AsyncActionFailedError,
+  AsyncActionTimeoutError,
+  InvalidRequestError,
+  PayloadTooLargeError,
+  ResponseDecodeError,
+  TransportError,
+  type VoucherifyError
+} from "./VoucherifyError.js"
+import * as VoucherifyHttpClient from "./VoucherifyHttpClient.js"
+import {
+  AsyncAction,
+  AsyncActionAccepted,
+  AsyncActionList,
+  type BulkTarget,
+  bulkTargets,
+  type CustomersMetadataUpdateInBulkRequest,
+  type ProductsMetadataUpdateInBulkRequest,
+  type VouchersMetadataUpdateInBulkRequest
+} from "./VoucherifySchema.js"
+
+export type { EncodedBulkRequest } from "./internal/payload.js"
+
+/**
+ * How {@link Service.awaitAsyncAction} polls.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AwaitOptions {
+  /** Delays between polls. Default: about 1 s, growing ×1.5 with jitter up to 30 s. */
+  readonly schedule?: Schedule.Schedule<unknown, AsyncAction> | undefined
+  /** Give up (the action goes on) after this long. Default 10 minutes. */
+  readonly timeout?: Duration.DurationInput | undefined
+}
+
+/**
+ * Why {@link Service.awaitAsyncAction} can fail.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type AwaitError = VoucherifyError | AsyncActionFailedError | AsyncActionTimeoutError
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /**
+   * `POST /v1/products/metadata/async`: every product named gets the
+   * metadata; unknown source ids are created (upsert). Validated and
+   * measured first: a body over the limit fails with a local
+   * `PayloadTooLargeError` and nothing is sent.
+   */
+  readonly updateProductsMetadataInBulk: (
+    request: ProductsMetadataUpdateInBulkRequest
+  ) => Effect.Effect<AsyncActionAccepted, VoucherifyError>
+  /** `POST /v1/customers/metadata/async`: like products, upsert included. */
+  readonly updateCustomersMetadataInBulk: (
+    request: CustomersMetadataUpdateInBulkRequest
+  ) => Effect.Effect<AsyncActionAccepted, VoucherifyError>
+  /** `POST /v1/vouchers/metadata/async`: unknown codes are not created. */
+  readonly updateVouchersMetadataInBulk: (
+    request: VouchersMetadataUpdateInBulkRequest
+  ) => Effect.Effect<AsyncActionAccepted, VoucherifyError>
+  /**
+   * Sends a body that was already validated and serialized (by
+   * `BulkMetadata.chunk`), so that millions of ids are not encoded twice.
+   */
+  readonly sendEncodedBulkRequest: (request: EncodedBulkRequest) => Effect.Effect<AsyncActionAccepted, VoucherifyError>
+  /** `GET /v1/async-actions/{id}`. */
+  readonly getAsyncAction: (id: string) => Effect.Effect<AsyncAction, VoucherifyError>
+  /** `GET /v1/async-actions`: the newest actions, without their results. */
+  readonly listAsyncActions: (options?: {
+    readonly limit?: number | undefined
+    readonly end_date?: string | undefined
+  }) => Effect.Effect<AsyncActionList, VoucherifyError>
+  /**
+   * Polls an async action until it is `DONE` (succeeds with it) or `FAILED`
+   * (fails with `AsyncActionFailedError` carrying it). Polling is the only
+   * way: no webhook announces completion.
+   */
+  readonly awaitAsyncAction: (id: string, options?: AwaitOptions) => Effect.Effect<AsyncAction, AwaitError>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class Voucherify extends Context.Tag("effect-voucherify/Voucherify")<Voucherify, Service>() {}
+
+/**
+ * The default polling schedule of {@link Service.awaitAsyncAction}: about
+ * 1 s first, then ×1.5 each time with jitter, never more than 30 s apart.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultAwaitSchedule: Schedule.Schedule<unknown, AsyncAction> = Schedule.exponential("1 second", 1.5).pipe(
+  Schedule.jittered,
+  Schedule.modifyDelay((delay) => Duration.min(delay, Duration.seconds(30)))
+)
+
+/**
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultAwaitTimeout: Duration.Duration = Duration.minutes(10)
+
+/**
+ * Polls with `getAsyncAction` until the action ends. Shared by the real
+ * service and the in-memory test double, so both behave alike.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const awaitWith = (
+  getAsyncAction: Service["getAsyncAction"]
+) =>
+(id: string, options?: AwaitOptions): Effect.Effect<AsyncAction, AwaitError> =>
+  Effect.gen(function*() {
+    const timeout = Duration.decode(options?.timeout ?? defaultAwaitTimeout)
+    const started = yield* Clock.currentTimeMillis
+    let last: AsyncAction | undefined
+    const poll = Effect.tap(getAsyncAction(id), (action) => {
+      last = action
+    })
+    const timedOut = Effect.suspend(() =>
+      Effect.map(Clock.currentTimeMillis, (now) =>
+        new AsyncActionTimeoutError({
+          id,
+          waited: Duration.millis(now - started),
+          ...(last ? { lastStatus: last.status } : {})
+        }))
+    )
+    const action = yield* poll.pipe(
+      Effect.repeat({
+        schedule: Schedule.passthrough(options?.schedule ?? defaultAwaitSchedule),
+        until: (action) => action.isTerminal
+      }),
+      Effect.timeout(timeout),
+      Effect.catchTag("TimeoutException", () => Effect.flip(timedOut))
+    )
+    if (!action.isTerminal) return yield* Effect.flip(timedOut)
+    if (action.status === "FAILED") return yield* new AsyncActionFailedError({ action })
+    return action
+  })
+
+const decodeFailure = (status: number) => (error: ParseResult.ParseError | { readonly message: string }) =>
+  new ResponseDecodeError({
+    status,
+    description: error.message.length > 300 ? `${error.message.slice(0, 300)}…` : error.message
+  })
+
+/**
+ * Builds the service over {@link VoucherifyHttpClient.VoucherifyHttpClient}.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: Effect.Effect<
+  Service,
+  never,
+  VoucherifyHttpClient.VoucherifyHttpClient | VoucherifyConfig.VoucherifyConfig
+> = Effect.gen(function*() {
+  const client = yield* VoucherifyHttpClient.VoucherifyHttpClient
+  const config = yield* VoucherifyConfig.VoucherifyConfig
+
+  /** Sends, then decodes a 2xx body, within the per-attempt timeout. */
+  const execute = <A, I>(request: HttpClientRequest.HttpClientRequest, schema: Schema.Schema<A, I>) =>
+    Effect.flatMap(client.execute(request), (response) =>
+      HttpClientResponse.schemaBodyJson(schema)(response).pipe(
+        Effect.mapError(decodeFailure(response.status)),
+        Effect.timeoutFail({
+          duration: config.timeout,
+          onTimeout: () =>
+            new TransportError({ reason: "Timeout", description: "reading the answer took longer than the timeout" })
+        })
+      ))
+
+  const sendEncodedBulkRequest = Effect.fn("Voucherify.sendEncodedBulkRequest")(
+    function*(request: EncodedBulkRequest) {
+      yield* Effect.annotateCurrentSpan({
+        "voucherify.target": request.target,
+        "voucherify.ids": request.ids,
+        "voucherify.bytes": request.body.byteLength
+      })
+      if (request.body.byteLength > config.maxPayloadBytes) {
+        return yield* new PayloadTooLargeError({
+          source: "local",
+          bytes: request.body.byteLength,
+          limit: config.maxPayloadBytes
+        })
+      }
+      const http = HttpClientRequest.post(bulkTargets[request.target].path).pipe(
+        HttpClientRequest.bodyUint8Array(request.body, "application/json")
+      )
+      const accepted = yield* execute(http, AsyncActionAccepted)
+      yield* Effect.annotateCurrentSpan("voucherify.async_action_id", accepted.async_action_id)
+      return accepted
+    }
+  )
+
+  const update = (target: BulkTarget, ids: unknown, metadata: unknown) => {
+    const encoded = encodeBulkRequest(target, ids, metadata, config.maxPayloadBytes)
+    return "body" in encoded ? sendEncodedBulkRequest(encoded) : Effect.fail(encoded)
+  }
+
+  const getAsyncAction = Effect.fn("Voucherify.getAsyncAction")(function*(id: string) {
+    yield* Effect.annotateCurrentSpan("voucherify.async_action_id", id)
+    if (typeof id !== "string" || id.length === 0 || /[/?#\s]/.test(id)) {
+      return yield* new InvalidRequestError({ path: "id", reason: `"${String(id)}" is not an async action id` })
+    }
+    const action = yield* execute(HttpClientRequest.get(`/v1/async-actions/${encodeURIComponent(id)}`), AsyncAction)
+    yield* Effect.annotateCurrentSpan("voucherify.status", action.status)
+    return action
+  })
+
+  const service: Service = {
+    updateProductsMetadataInBulk: Effect.fn("Voucherify.updateProductsMetadataInBulk")(
+      (request: ProductsMetadataUpdateInBulkRequest) => update("products", request.source_ids, request.metadata)
+    ),
+    updateCustomersMetadataInBulk: Effect.fn("Voucherify.updateCustomersMetadataInBulk")(
+      (request: CustomersMetadataUpdateInBulkRequest) => update("customers", request.source_ids, request.metadata)
+    ),
+    updateVouchersMetadataInBulk: Effect.fn("Voucherify.updateVouchersMetadataInBulk")(
+      (request: VouchersMetadataUpdateInBulkRequest) => update("vouchers", request.codes, request.metadata)
+    ),
+    sendEncodedBulkRequest,
+    getAsyncAction,
+    listAsyncActions: Effect.fn("Voucherify.listAsyncActions")(function*(options) {
+      const limit = options?.limit
+      if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 100)) {
+        return yield* new InvalidRequestError({ path: "limit", reason: `must be an integer from 1 to 100, got ${limit}` })
+      }
+      const request = HttpClientRequest.get("/v1/async-actions").pipe(
+        HttpClientRequest.setUrlParams({
+          ...(limit !== undefined ? { limit: String(limit) } : {}),
+          ...(options?.end_date !== undefined ? { end_date: options.end_date } : {})
+        })
+      )
+      return yield* execute(request, AsyncActionList)
+    }),
+    awaitAsyncAction: Effect.fn("Voucherify.awaitAsyncAction")(
+      (id: string, options?: AwaitOptions) => awaitWith(getAsyncAction)(id, options)
+    )
+  }
+  return service
+})
+
+/**
+ * Provides {@link Voucherify}; requires the configured client and config.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<
+  Voucherify,
+  never,
+  VoucherifyHttpClient.VoucherifyHttpClient | VoucherifyConfig.VoucherifyConfig
+> = Layer.effect(Voucherify, make)
+
+/**
+ * Provides {@link Voucherify} from options, with its config and client;
+ * requires only the application's `HttpClient.HttpClient`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerWithOptions = (
+  options: VoucherifyConfig.Options
+): Layer.Layer<Voucherify | VoucherifyConfig.VoucherifyConfig, ConfigError.ConfigError, HttpClient.HttpClient> =>
+  layer.pipe(
+    Layer.provideMerge(VoucherifyHttpClient.layer),
+    Layer.provideMerge(VoucherifyConfig.layer(options))
+  )
+
+/**
+ * Provides {@link Voucherify} with its config (from `Config`, the
+ * environment by default) and client; requires only the application's
+ * `HttpClient.HttpClient`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  config?: Config.Config<VoucherifyConfig.Options> | Config.Config.Wrap<VoucherifyConfig.Options>
+): Layer.Layer<Voucherify | VoucherifyConfig.VoucherifyConfig, ConfigError.ConfigError, HttpClient.HttpClient> =>
+  layer.pipe(
+    Layer.provideMerge(VoucherifyHttpClient.layer),
+    Layer.provideMerge(VoucherifyConfig.layerConfig(config))
+  )

@@ -1,0 +1,181 @@
+/**
+ * The platform `HttpClient`, configured for Voucherify: base URL,
+ * authentication and identification headers, a per-attempt timeout, retries
+ * of transient failures that honour `Retry-After`, and every non-2xx answer
+ * turned into a typed {@link VoucherifyError}.
+ *
+ * The application chooses the transport by providing `HttpClient.HttpClient`
+ * (`NodeHttpClient.layerUndici`, `FetchHttpClient.layer`, ...); this module
+ * never picks one.
+ *
+ * @since 0.1.0
+ */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import * as Headers from "@effect/platform/Headers"
+import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import { makeAuthenticator } from "./internal/auth.js"
+import * as ResponseError from "./internal/responseError.js"
+import * as RetryPolicy from "./internal/retryPolicy.js"
+import { VoucherifyConfig } from "./VoucherifyConfig.js"
+import { TransportError, type VoucherifyError } from "./VoucherifyError.js"
+
+/**
+ * An `HttpClient` whose failures are {@link VoucherifyError}s: a response it
+ * returns always has a 2xx status.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Service = HttpClient.HttpClient.With<VoucherifyError>
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class VoucherifyHttpClient extends Context.Tag("effect-voucherify/VoucherifyHttpClient")<
+  VoucherifyHttpClient,
+  Service
+>() {}
+
+/**
+ * Header names whose values never reach a span, a log or an error: the
+ * platform's defaults plus Voucherify's `X-App-Token`.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const redactedHeaderNames: ReadonlyArray<string> = ["x-app-token", "authorization"]
+
+const describeCause = (cause: unknown): string => {
+  // Only the message: a platform error also holds the request, headers included.
+  const inner = (cause as { cause?: unknown })?.cause ?? cause
+  const message = inner instanceof Error ? inner.message : String(inner)
+  const code = (inner as { code?: unknown })?.code
+  return typeof code === "string" ? `${message} (${code})` : message
+}
+
+const toTransportError = (error: HttpClientError.HttpClientError): TransportError =>
+  new TransportError({
+    reason: "Transport",
+    description: `${error.request.method} ${new URL(error.request.url).pathname}: ${describeCause(error.cause)}`
+  })
+
+const requestBytes = (request: HttpClientRequest.HttpClientRequest): number | undefined =>
+  request.body._tag === "Uint8Array" ? request.body.body.byteLength : undefined
+
+/**
+ * Builds the client from {@link VoucherifyConfig} and the application's
+ * `HttpClient`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: Effect.Effect<Service, never, VoucherifyConfig | HttpClient.HttpClient> = Effect.gen(function*() {
+  const config = yield* VoucherifyConfig
+  const transport = yield* HttpClient.HttpClient
+  const authenticator = yield* makeAuthenticator(config, transport)
+  const secrets = authenticator.secrets
+  const scrub = (text: string) =>
+    secrets().reduce((acc, secret) => (secret.length >= 4 ? acc.split(secret).join("<redacted>") : acc), text)
+
+  const fixedHeaders = Headers.fromInput({
+    "accept": "application/json",
+    "user-agent": config.userAgent,
+    "x-voucherify-api-version": config.apiVersion,
+    "x-voucherify-channel": config.channel
+  })
+
+  // fetch follows redirects unless told otherwise; keep any RequestInit the
+  // application set and only turn redirects off.
+  const manualRedirects = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    Effect.flatMap(
+      Effect.serviceOption(FetchHttpClient.RequestInit),
+      (init) =>
+        Effect.provideService(effect, FetchHttpClient.RequestInit, {
+          ...Option.getOrElse(init, () => ({})),
+          redirect: "manual"
+        })
+    )
+
+  /** One attempt: send, wait at most `timeout`, map any failure to a typed error. */
+  const attempt = (request: HttpClientRequest.HttpClientRequest) =>
+    Effect.gen(function*() {
+      const authorized = yield* authenticator.authorize(request)
+      const response: HttpClientResponse.HttpClientResponse = yield* transport.execute(authorized).pipe(
+        Effect.mapError(toTransportError),
+        Effect.timeoutFail({
+          duration: config.timeout,
+          onTimeout: () =>
+            new TransportError({
+              reason: "Timeout",
+              description: `${request.method} ${new URL(request.url).pathname} took longer than the timeout`
+            })
+        })
+      )
+      if (response.status >= 200 && response.status < 300) return response
+      const error = yield* ResponseError.fromResponse(response, {
+        maxPayloadBytes: config.maxPayloadBytes,
+        requestBytes: requestBytes(request),
+        nowMillis: yield* Clock.currentTimeMillis,
+        scrub
+      })
+      return yield* Effect.fail(error)
+    }).pipe(
+      // a 401 with a cached OAuth token: renew it once and try again
+      authenticator.retryUnauthorized
+    )
+
+  const send = (request: HttpClientRequest.HttpClientRequest) =>
+    attempt(request).pipe(
+      Effect.retry({
+        schedule: RetryPolicy.schedule(config.retry),
+        while: RetryPolicy.isRetryable(config.retry.maxRetryAfter)
+      }),
+      manualRedirects,
+      Effect.locally(HttpClient.currentTracerPropagation, false),
+      Effect.locallyWith(Headers.currentRedactedNames, (names) => [...names, ...redactedHeaderNames])
+    )
+
+  return HttpClient.makeWith(
+    (request: Effect.Effect<HttpClientRequest.HttpClientRequest, VoucherifyError>) => Effect.flatMap(request, send),
+    (request) =>
+      Effect.succeed(
+        request.pipe(
+          HttpClientRequest.prependUrl(config.baseUrl),
+          HttpClientRequest.setHeaders(fixedHeaders)
+        )
+      )
+  )
+})
+
+/**
+ * Provides {@link VoucherifyHttpClient}; requires {@link VoucherifyConfig}
+ * and the application's `HttpClient.HttpClient`.
+ *
+ * @example
+ * ```ts
+ * import { NodeHttpClient } from "@effect/platform-node"
+ * import { Layer } from "effect"
+ * import { VoucherifyConfig, VoucherifyHttpClient } from "effect-voucherify"
+ *
+ * const HttpLive = VoucherifyHttpClient.layer.pipe(
+ *   Layer.provide(VoucherifyConfig.layerConfig()),
+ *   Layer.provide(NodeHttpClient.layerUndici)
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<VoucherifyHttpClient, never, VoucherifyConfig | HttpClient.HttpClient> = Layer.effect(
+  VoucherifyHttpClient,
+  make
+)

@@ -1,0 +1,388 @@
+/**
+ * The shapes Voucherify sends and receives on the bulk metadata endpoints and
+ * the async actions they start, as `effect/Schema` definitions (the successor
+ * of `@effect/schema`).
+ *
+ * Decoding is lenient where the API is known to grow: `type` accepts any
+ * string, `result` keeps fields it does not know, and unknown top-level
+ * fields are tolerated.
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+
+/**
+ * The id of an async action, such as `aa_0a875d56c805df6601`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const AsyncActionId = Schema.String.pipe(Schema.minLength(1), Schema.brand("AsyncActionId"))
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type AsyncActionId = typeof AsyncActionId.Type
+
+/**
+ * The answer of every bulk endpoint: the id of the async action that will do
+ * the work.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export class AsyncActionAccepted extends Schema.Class<AsyncActionAccepted>("AsyncActionAccepted")({
+  async_action_id: AsyncActionId
+}) {}
+
+/**
+ * Metadata: a JSON object of custom attributes.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Metadata = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Metadata = typeof Metadata.Type
+
+/**
+ * Body of `POST /v1/products/metadata/async` and `POST /v1/customers/metadata/async`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const SourceIdsMetadataUpdateRequest = Schema.Struct({
+  source_ids: Schema.Array(Schema.String),
+  metadata: Metadata
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type SourceIdsMetadataUpdateRequest = typeof SourceIdsMetadataUpdateRequest.Type
+
+/**
+ * Body of `POST /v1/products/metadata/async`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ProductsMetadataUpdateInBulkRequest = SourceIdsMetadataUpdateRequest
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type ProductsMetadataUpdateInBulkRequest = SourceIdsMetadataUpdateRequest
+
+/**
+ * Body of `POST /v1/customers/metadata/async`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const CustomersMetadataUpdateInBulkRequest = SourceIdsMetadataUpdateRequest
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type CustomersMetadataUpdateInBulkRequest = SourceIdsMetadataUpdateRequest
+
+/**
+ * Body of `POST /v1/vouchers/metadata/async`: vouchers are named by `codes`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const VouchersMetadataUpdateInBulkRequest = Schema.Struct({
+  codes: Schema.Array(Schema.String),
+  metadata: Metadata
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type VouchersMetadataUpdateInBulkRequest = typeof VouchersMetadataUpdateInBulkRequest.Type
+
+/**
+ * The three resources that have a bulk metadata endpoint, with the body field
+ * that names their records and the async action type they start.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type BulkTarget = "products" | "customers" | "vouchers"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface BulkTargetInfo {
+  readonly path: string
+  readonly field: "source_ids" | "codes"
+  readonly actionType: string
+  /** Unknown records are created (products, customers) or reported (vouchers). */
+  readonly upsert: boolean
+}
+
+/**
+ * @since 0.1.0
+ * @category constants
+ */
+export const bulkTargets: { readonly [K in BulkTarget]: BulkTargetInfo } = {
+  products: {
+    path: "/v1/products/metadata/async",
+    field: "source_ids",
+    actionType: "PRODUCTS.METADATA_UPDATE",
+    upsert: true
+  },
+  customers: {
+    path: "/v1/customers/metadata/async",
+    field: "source_ids",
+    actionType: "CUSTOMERS.METADATA_UPDATE",
+    upsert: true
+  },
+  vouchers: {
+    path: "/v1/vouchers/metadata/async",
+    field: "codes",
+    actionType: "VOUCHERS.METADATA_UPDATE",
+    upsert: false
+  }
+}
+
+/**
+ * The async action types the documentation lists. The API adds values without
+ * a version change, so {@link AsyncAction} accepts any string in `type`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const KnownAsyncActionType = Schema.Literal(
+  "CAMPAIGN.VOUCHERS_IMPORT",
+  "CAMPAIGN.VOUCHERS_IMPORT_CSV",
+  "CAMPAIGN.VOUCHERS_UPDATE",
+  "CAMPAIGN.VOUCHERS_DELETE",
+  "CAMPAIGN.VOUCHERS_GENERATE",
+  "CAMPAIGNS.METADATA_KEY_PURGE",
+  "CUSTOMERS.IMPORT_CSV",
+  "CUSTOMERS.BULK_UPDATE",
+  "CUSTOMERS.METADATA_UPDATE",
+  "CUSTOMERS.METADATA_KEY_PURGE",
+  "PRODUCTS.BULK_UPDATE",
+  "PRODUCTS.METADATA_UPDATE",
+  "PRODUCTS.METADATA_KEY_PURGE",
+  "PRODUCTS.IMPORT_CSV",
+  "SKUS.IMPORT_CSV",
+  "VOUCHERS.IMPORT",
+  "VOUCHERS.IMPORT_CSV",
+  "VOUCHERS.BULK_UPDATE",
+  "VOUCHERS.METADATA_UPDATE",
+  "VOUCHERS.METADATA_KEY_PURGE",
+  "ORDERS.IMPORT",
+  "ORDERS.METADATA_KEY_PURGE"
+)
+
+/**
+ * An async action type: one of {@link KnownAsyncActionType} or any newer one.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const AsyncActionType = Schema.Union(KnownAsyncActionType, Schema.String)
+
+/**
+ * `ENQUEUED` and `IN_PROGRESS` go on; `DONE` and `FAILED` are terminal.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const AsyncActionStatus = Schema.Literal("ENQUEUED", "IN_PROGRESS", "DONE", "FAILED")
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type AsyncActionStatus = typeof AsyncActionStatus.Type
+
+/**
+ * Reported on newer action types only.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const AsyncActionOperationStatus = Schema.Literal("SUCCESS", "FAILED", "UNKNOWN")
+
+/**
+ * One entry of `result.errors`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const AsyncActionResultError = Schema.Struct(
+  {
+    message: Schema.optional(Schema.String),
+    details: Schema.optional(Schema.String),
+    key: Schema.optional(Schema.String),
+    source_id: Schema.optional(Schema.String),
+    code: Schema.optional(Schema.String)
+  },
+  Schema.Record({ key: Schema.String, value: Schema.Unknown })
+)
+
+/**
+ * One entry of the pre-August-2024 `result.results`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const AsyncActionLegacyResult = Schema.Struct(
+  {
+    source_id: Schema.optional(Schema.String),
+    updated: Schema.optional(Schema.Boolean),
+    found: Schema.optional(Schema.Boolean)
+  },
+  Schema.Record({ key: Schema.String, value: Schema.Unknown })
+)
+
+/**
+ * The `result` of an async action. Every field is optional and unknown
+ * fields are kept: the schema declares only `errors`, the documentation's
+ * example adds counts and report links, and older actions carry `results`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const AsyncActionResult = Schema.Struct(
+  {
+    done_count: Schema.optional(Schema.Number),
+    failed_count: Schema.optional(Schema.Number),
+    reports: Schema.optional(Schema.Array(Schema.String)),
+    reports_available_till: Schema.optional(Schema.String),
+    errors: Schema.optional(Schema.Array(AsyncActionResultError)),
+    results: Schema.optional(Schema.Array(AsyncActionLegacyResult)),
+    message: Schema.optional(Schema.String)
+  },
+  Schema.Record({ key: Schema.String, value: Schema.Unknown })
+)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type AsyncActionResult = typeof AsyncActionResult.Type
+
+/**
+ * An async action, as `GET /v1/async-actions/{id}` returns it.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export class AsyncAction extends Schema.Class<AsyncAction>("AsyncAction")({
+  id: Schema.String,
+  type: AsyncActionType,
+  status: AsyncActionStatus,
+  operation_status: Schema.optional(AsyncActionOperationStatus),
+  result: Schema.optional(AsyncActionResult),
+  created_at: Schema.optional(Schema.String),
+  updated_at: Schema.optional(Schema.String),
+  request_id: Schema.optional(Schema.String),
+  processing_time: Schema.optional(Schema.Number),
+  progress: Schema.optional(Schema.Number),
+  object: Schema.optional(Schema.String)
+}) {
+  /** `DONE` or `FAILED`: polling can stop. */
+  get isTerminal(): boolean {
+    return this.status === "DONE" || this.status === "FAILED"
+  }
+}
+
+/**
+ * An entry of `GET /v1/async-actions`: an action without its `result`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const AsyncActionListEntry = Schema.Struct({
+  id: Schema.String,
+  type: AsyncActionType,
+  status: AsyncActionStatus,
+  operation_status: Schema.optional(AsyncActionOperationStatus),
+  created_at: Schema.optional(Schema.String),
+  updated_at: Schema.optional(Schema.String),
+  request_id: Schema.optional(Schema.String),
+  processing_time: Schema.optional(Schema.Number),
+  progress: Schema.optional(Schema.Number),
+  object: Schema.optional(Schema.String)
+})
+
+/**
+ * `GET /v1/async-actions?limit=&end_date=`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const AsyncActionList = Schema.Struct({
+  object: Schema.optional(Schema.String),
+  data_ref: Schema.optional(Schema.String),
+  async_actions: Schema.Array(AsyncActionListEntry),
+  has_more: Schema.optional(Schema.Boolean)
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type AsyncActionList = typeof AsyncActionList.Type
+
+/**
+ * Voucherify's usual error body.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ApiErrorBody = Schema.Struct({
+  code: Schema.optional(Schema.Union(Schema.Number, Schema.String)),
+  key: Schema.optional(Schema.String),
+  message: Schema.optional(Schema.String),
+  details: Schema.optional(Schema.String),
+  request_id: Schema.optional(Schema.String),
+  resource_id: Schema.optional(Schema.String),
+  resource_type: Schema.optional(Schema.String),
+  error: Schema.optional(Schema.Struct({ message: Schema.optional(Schema.String) }))
+})
+
+/**
+ * The gateway's error body (413, some 502/504):
+ * `{statusCode, error, message}`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const GatewayErrorBody = Schema.Struct({
+  statusCode: Schema.Number,
+  error: Schema.optional(Schema.String),
+  message: Schema.optional(Schema.String)
+})
+
+/**
+ * The answer of `POST /v1/oauth/token`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const OAuthToken = Schema.Struct({
+  access_token: Schema.Redacted(Schema.String),
+  client_id: Schema.optional(Schema.String),
+  expires_at: Schema.Number,
+  expires_in: Schema.optional(Schema.Number),
+  scope: Schema.optional(Schema.String),
+  token_type: Schema.optional(Schema.String)
+})

@@ -1,0 +1,20 @@
+/**
+ * effect-voucherify: a typed Effect client for Voucherify's bulk metadata API.
+ *
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
+export * as Voucherify from "./Voucherify.js"
+
+/** @since 0.1.0 */
+export * as VoucherifyConfig from "./VoucherifyConfig.js"
+
+/** @since 0.1.0 */
+export * as VoucherifyError from "./VoucherifyError.js"
+
+/** @since 0.1.0 */
+export * as VoucherifyHttpClient from "./VoucherifyHttpClient.js"
+
+/** @since 0.1.0 */
+export * as VoucherifySchema from "./VoucherifySchema.js"
