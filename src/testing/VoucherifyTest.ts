@@ -1,0 +1,440 @@
+/**
+ * An in-memory `Voucherify` for testing programs that use effect-voucherify:
+ * no HTTP, no account. It validates and measures bodies like the real
+ * service, keeps products, customers and vouchers with their metadata, runs
+ * async actions one at a time on the Effect `Clock` (so `TestClock` drives
+ * them), records every call, and fails calls on demand.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Fiber, TestClock } from "effect"
+ * import { Voucherify } from "effect-voucherify"
+ * import { VoucherifyTest } from "effect-voucherify/testing"
+ *
+ * const program = Effect.gen(function*() {
+ *   const voucherify = yield* Voucherify.Voucherify
+ *   const { async_action_id } = yield* voucherify.updateProductsMetadataInBulk({
+ *     source_ids: ["p1", "p2"],
+ *     metadata: { origin: "PL" }
+ *   })
+ *   return yield* voucherify.awaitAsyncAction(async_action_id)
+ * })
+ *
+ * // in an `it.effect` test (TestClock)
+ * Effect.gen(function*() {
+ *   const fiber = yield* Effect.fork(program)
+ *   yield* TestClock.adjust("1 minute")
+ *   const action = yield* Fiber.join(fiber) // DONE, done_count 2
+ *   const state = yield* VoucherifyTest.VoucherifyTestState
+ *   const p1 = yield* state.metadata("products", "p1") // Option.some({ origin: "PL" })
+ * }).pipe(Effect.provide(VoucherifyTest.layer()))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import type * as ParseResult from "effect/ParseResult"
+import * as Random from "effect/Random"
+import * as Schema from "effect/Schema"
+import { encodeBulkRequest, type EncodedBulkRequest } from "../internal/payload.js"
+import * as Voucherify from "../Voucherify.js"
+import {
+  BadRequestError,
+  InvalidRequestError,
+  NotFoundError,
+  PayloadTooLargeError,
+  type VoucherifyError
+} from "../VoucherifyError.js"
+import {
+  type AsyncAction,
+  type AsyncActionAccepted,
+  type AsyncActionList,
+  type BulkTarget,
+  bulkTargets,
+  Metadata
+} from "../VoucherifySchema.js"
+import { InMemoryStore, type Seed } from "./internal/inMemoryStore.js"
+
+/**
+ * The name of a {@link Voucherify.Service} method, as recorded and as
+ * scripted failures target it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Method = keyof Voucherify.Service
+
+/**
+ * Records that exist from the start: ids alone (`["p1", "p2"]`, empty
+ * metadata) or ids with their metadata (`{ p1: { color: "red" } }`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Records = Seed
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** The largest body accepted, as `VoucherifyConfig`'s option. Default 10485760. */
+  readonly maxPayloadBytes?: number | undefined
+  /** How long each async action stays `IN_PROGRESS`. Default 1 second. */
+  readonly processingDelay?: Duration.DurationInput | undefined
+  /** Existing products. Unknown ones are created by updates anyway (upsert). */
+  readonly products?: Records | undefined
+  /** Existing customers. Unknown ones are created by updates anyway (upsert). */
+  readonly customers?: Records | undefined
+  /** Existing vouchers: updates report every other code as not found. */
+  readonly vouchers?: Records | undefined
+  /** Seeds the generator of {@link State.failRandomly}. Default 0. */
+  readonly seed?: number | string | undefined
+}
+
+/**
+ * One call of a {@link Voucherify.Service} method, in call order.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RecordedCall {
+  readonly method: Method
+  /** `Clock` time of the call, in milliseconds. */
+  readonly at: number
+  /** The bulk endpoint, for the update methods and `sendEncodedBulkRequest`. */
+  readonly target?: BulkTarget | undefined
+  /** How many ids the request named, when they came as an array. */
+  readonly ids?: number | undefined
+  /** The size of the JSON body, once it could be encoded. */
+  readonly bytes?: number | undefined
+  /** The id accepted (bulk calls) or asked about (`getAsyncAction`, `awaitAsyncAction`). */
+  readonly asyncActionId?: string | undefined
+  /** `interrupted` also covers a defect: the call ended without a typed answer. */
+  readonly outcome: "success" | "failure" | "interrupted"
+  readonly error?: Voucherify.AwaitError | undefined
+}
+
+/**
+ * Reads what the in-memory Voucherify saw and holds, and scripts failures.
+ * Reads see the store as of the current `Clock` time: actions that have
+ * finished by then have been applied.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface State {
+  /** Every call so far, oldest first. */
+  readonly calls: Effect.Effect<ReadonlyArray<RecordedCall>>
+  /** The metadata of one product, customer or voucher, if it exists. */
+  readonly metadata: (target: BulkTarget, id: string) => Effect.Effect<Option.Option<Metadata>>
+  /** Every record of a kind with its metadata. */
+  readonly records: (target: BulkTarget) => Effect.Effect<ReadonlyMap<string, Metadata>>
+  /** Every async action, in acceptance order, as `getAsyncAction` would answer now. */
+  readonly asyncActions: Effect.Effect<ReadonlyArray<AsyncAction>>
+  /**
+   * Fails the next `n` calls of `method` (or of any method) with `error`,
+   * as if the server had answered it. Local validation comes first: a
+   * call refused locally does not use one up. A failed call changes nothing.
+   */
+  readonly failNext: (method: Method | "all", n: number, error: VoucherifyError) => Effect.Effect<void>
+  /**
+   * From now on, fails each call of `method` (or of any method) with
+   * `probability`, drawn from the generator seeded by `Options.seed`: the
+   * same seed and calls give the same failures.
+   */
+  readonly failRandomly: (method: Method | "all", probability: number, error: VoucherifyError) => Effect.Effect<void>
+  /** The next `n` accepted bulk requests end `FAILED` and change no record. */
+  readonly failNextActions: (n: number) => Effect.Effect<void>
+  /** Forgets every scripted failure not used yet. */
+  readonly clearFailures: Effect.Effect<void>
+}
+
+/**
+ * The accessor of the in-memory Voucherify that {@link layer} provides.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class VoucherifyTestState extends Context.Tag("effect-voucherify/testing/VoucherifyTestState")<
+  VoucherifyTestState,
+  State
+>() {}
+
+const Ids = Schema.NonEmptyArray(Schema.NonEmptyString)
+const decodeSourceIds = Schema.decodeUnknownEither(Schema.parseJson(Schema.Struct({ source_ids: Ids, metadata: Metadata })))
+const decodeCodes = Schema.decodeUnknownEither(Schema.parseJson(Schema.Struct({ codes: Ids, metadata: Metadata })))
+
+/** What the server checks in a body that a caller encoded itself. */
+const decodeBody: {
+  readonly [F in "source_ids" | "codes"]: (
+    text: string
+  ) => Either.Either<{ readonly ids: ReadonlyArray<string>; readonly metadata: Metadata }, ParseResult.ParseError>
+} = {
+  source_ids: (text) => Either.map(decodeSourceIds(text), ({ metadata, source_ids }) => ({ ids: source_ids, metadata })),
+  codes: (text) => Either.map(decodeCodes(text), ({ codes, metadata }) => ({ ids: codes, metadata }))
+}
+
+const textDecoder = new TextDecoder()
+
+type CallInfo = Pick<RecordedCall, "target" | "ids" | "bytes" | "asyncActionId">
+
+const make = (options: Options | undefined): Context.Context<Voucherify.Voucherify | VoucherifyTestState> => {
+  const maxPayloadBytes = options?.maxPayloadBytes ?? 10_485_760
+  const store = new InMemoryStore(
+    { products: options?.products, customers: options?.customers, vouchers: options?.vouchers },
+    Duration.toMillis(options?.processingDelay ?? Duration.seconds(1))
+  )
+  const calls: Array<RecordedCall> = []
+  const random = Random.make(options?.seed ?? 0)
+  const pending: Array<{ readonly method: Method | "all"; readonly error: VoucherifyError }> = []
+  const randomRules: Array<{ readonly method: Method | "all"; readonly probability: number; readonly error: VoucherifyError }> =
+    []
+  let actionsToFail = 0
+
+  /** A scripted answer of the server, if one applies to this call. */
+  const scriptedFailure = (method: Method): Effect.Effect<void, VoucherifyError> =>
+    Effect.suspend(() => {
+      const index = pending.findIndex((entry) => entry.method === method || entry.method === "all")
+      if (index >= 0) return Effect.fail(pending.splice(index, 1)[0]!.error)
+      return Effect.forEach(
+        randomRules.filter((rule) => rule.method === method || rule.method === "all"),
+        (rule) => Effect.flatMap(random.next, (draw) => draw < rule.probability ? Effect.fail(rule.error) : Effect.void),
+        { discard: true }
+      )
+    })
+
+  /** Records the call, however it ends. */
+  const recorded = <A, E extends Voucherify.AwaitError>(
+    method: Method,
+    info: CallInfo,
+    effect: Effect.Effect<A, E>,
+    acceptedId?: (a: A) => string
+  ): Effect.Effect<A, E> =>
+    Effect.flatMap(Clock.currentTimeMillis, (at) =>
+      Effect.onExit(effect, (exit) =>
+        Effect.sync(() => {
+          const outcome = Exit.match(exit, {
+            onSuccess: (a): Partial<RecordedCall> => ({
+              outcome: "success",
+              ...(acceptedId ? { asyncActionId: acceptedId(a) } : {})
+            }),
+            onFailure: (cause): Partial<RecordedCall> =>
+              Option.match(Cause.failureOption(cause), {
+                onNone: () => ({ outcome: "interrupted" }),
+                onSome: (error) => ({ outcome: "failure", error })
+              })
+          })
+          calls.push({ method, at, outcome: "interrupted", ...info, ...outcome })
+        })
+      ))
+
+  /** The server's side of a bulk request: decode the body, then queue the action. */
+  const accept = (method: Method, request: EncodedBulkRequest): Effect.Effect<AsyncActionAccepted, VoucherifyError> =>
+    Effect.zipRight(
+      scriptedFailure(method),
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const field = bulkTargets[request.target].field
+        const decoded = decodeBody[field](textDecoder.decode(request.body))
+        if (Either.isLeft(decoded)) {
+          return Effect.fail(
+            new BadRequestError({
+              status: 400,
+              code: 400,
+              key: "invalid_payload",
+              serverMessage: "Invalid payload",
+              details: decoded.left.message
+            })
+          )
+        }
+        const fails = actionsToFail > 0
+        if (fails) actionsToFail--
+        const action = store.accept(request.target, decoded.right.ids, decoded.right.metadata, now, fails)
+        return Effect.succeed({ async_action_id: action.id } as AsyncActionAccepted)
+      })
+    )
+
+  const sendEncoded = (method: Method, request: EncodedBulkRequest) =>
+    recorded(
+      method,
+      { target: request.target, ids: request.ids, bytes: request.body.byteLength },
+      request.body.byteLength > maxPayloadBytes
+        ? Effect.fail(
+          new PayloadTooLargeError({ source: "local", bytes: request.body.byteLength, limit: maxPayloadBytes })
+        )
+        : accept(method, request),
+      (accepted) => accepted.async_action_id
+    )
+
+  const update = (method: Method, target: BulkTarget, ids: unknown, metadata: unknown) => {
+    const encoded = encodeBulkRequest(target, ids, metadata, maxPayloadBytes)
+    if ("body" in encoded) return sendEncoded(method, encoded)
+    const info: CallInfo = {
+      target,
+      ids: Array.isArray(ids) ? ids.length : undefined,
+      bytes: encoded._tag === "PayloadTooLargeError" ? encoded.bytes : undefined
+    }
+    return recorded(method, info, Effect.fail(encoded))
+  }
+
+  const getAsyncAction = Effect.fn("VoucherifyTest.getAsyncAction")((id: string) =>
+    recorded(
+      "getAsyncAction",
+      { asyncActionId: id },
+      typeof id !== "string" || id.length === 0 || /[/?#\s]/.test(id)
+        ? Effect.fail(new InvalidRequestError({ path: "id", reason: `"${String(id)}" is not an async action id` }))
+        : Effect.zipRight(
+          scriptedFailure("getAsyncAction"),
+          Effect.flatMap(Clock.currentTimeMillis, (now) => {
+            store.settle(now)
+            const action = store.find(id)
+            return action
+              ? Effect.succeed(store.view(action, now))
+              : Effect.fail(
+                new NotFoundError({
+                  status: 404,
+                  code: 404,
+                  key: "not_found",
+                  serverMessage: "Resource not found",
+                  details: `Cannot find async_action with id ${id}`,
+                  resource_id: id,
+                  resource_type: "async_action"
+                })
+              )
+          })
+        )
+    )
+  )
+
+  const listAsyncActions = Effect.fn("VoucherifyTest.listAsyncActions")(
+    (options?: { readonly limit?: number | undefined; readonly end_date?: string | undefined }) => {
+      const limit = options?.limit
+      const endDate = options?.end_date === undefined ? undefined : Date.parse(options.end_date)
+      const answer: Effect.Effect<AsyncActionList, VoucherifyError> =
+        limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 100)
+          ? Effect.fail(
+            new InvalidRequestError({ path: "limit", reason: `must be an integer from 1 to 100, got ${limit}` })
+          )
+          : Effect.zipRight(
+            scriptedFailure("listAsyncActions"),
+            Number.isNaN(endDate)
+              ? Effect.fail(
+                new BadRequestError({
+                  status: 400,
+                  code: 400,
+                  key: "invalid_query_params",
+                  serverMessage: "Invalid query params",
+                  details: "Property .end_date cannot be recognized as a ISO-8601 compliant date"
+                })
+              )
+              : Effect.map(Clock.currentTimeMillis, (now) => {
+                store.settle(now)
+                // The API's default page size for lists.
+                return store.list(now, limit ?? 10, endDate)
+              })
+          )
+      return recorded("listAsyncActions", {}, answer)
+    }
+  )
+
+  const service: Voucherify.Service = {
+    updateProductsMetadataInBulk: Effect.fn("VoucherifyTest.updateProductsMetadataInBulk")((request) =>
+      update("updateProductsMetadataInBulk", "products", request.source_ids, request.metadata)
+    ),
+    updateCustomersMetadataInBulk: Effect.fn("VoucherifyTest.updateCustomersMetadataInBulk")((request) =>
+      update("updateCustomersMetadataInBulk", "customers", request.source_ids, request.metadata)
+    ),
+    updateVouchersMetadataInBulk: Effect.fn("VoucherifyTest.updateVouchersMetadataInBulk")((request) =>
+      update("updateVouchersMetadataInBulk", "vouchers", request.codes, request.metadata)
+    ),
+    sendEncodedBulkRequest: Effect.fn("VoucherifyTest.sendEncodedBulkRequest")((request) =>
+      sendEncoded("sendEncodedBulkRequest", request)
+    ),
+    getAsyncAction,
+    listAsyncActions,
+    // The real service's polling loop, over this service's getAsyncAction.
+    awaitAsyncAction: Effect.fn("VoucherifyTest.awaitAsyncAction")((id, awaitOptions) =>
+      recorded(
+        "awaitAsyncAction",
+        { asyncActionId: id },
+        Effect.zipRight(scriptedFailure("awaitAsyncAction"), Voucherify.awaitWith(getAsyncAction)(id, awaitOptions))
+      )
+    )
+  }
+
+  const settled = <A>(read: () => A) =>
+    Effect.map(Clock.currentTimeMillis, (now) => {
+      store.settle(now)
+      return read()
+    })
+
+  const checkCount = (n: number) =>
+    Number.isInteger(n) && n >= 0 ? Effect.void : Effect.dieMessage(`expected a count of 0 or more, got ${n}`)
+
+  const state: State = {
+    calls: Effect.sync(() => calls.slice()),
+    metadata: (target, id) => settled(() => Option.fromNullable(store.records[target].get(id))),
+    records: (target) => settled(() => new Map(store.records[target])),
+    asyncActions: Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      Effect.sync(() => {
+        store.settle(now)
+        return store.actions.map((action) => store.view(action, now))
+      })),
+    failNext: (method, n, error) =>
+      Effect.zipRight(
+        checkCount(n),
+        Effect.sync(() => {
+          for (let i = 0; i < n; i++) pending.push({ method, error })
+        })
+      ),
+    failRandomly: (method, probability, error) =>
+      probability >= 0 && probability <= 1
+        ? Effect.sync(() => {
+          randomRules.push({ method, probability, error })
+        })
+        : Effect.dieMessage(`expected a probability from 0 to 1, got ${probability}`),
+    failNextActions: (n) =>
+      Effect.zipRight(
+        checkCount(n),
+        Effect.sync(() => {
+          actionsToFail += n
+        })
+      ),
+    clearFailures: Effect.sync(() => {
+      pending.length = 0
+      randomRules.length = 0
+      actionsToFail = 0
+    })
+  }
+
+  return Context.make(Voucherify.Voucherify, service).pipe(Context.add(VoucherifyTestState, state))
+}
+
+/**
+ * Provides `Voucherify.Voucherify` in memory, and {@link VoucherifyTestState}
+ * to inspect and script it. Each build starts from the records in `options`,
+ * with no async action.
+ *
+ * @example
+ * ```ts
+ * import { layer } from "@effect/vitest"
+ * import { VoucherifyTest } from "effect-voucherify/testing"
+ *
+ * layer(VoucherifyTest.layer({ vouchers: ["SUMMER-10"], processingDelay: "2 seconds" }))("vouchers", (it) => {
+ *   // it.effect(...) tests share one store and one TestClock
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options?: Options): Layer.Layer<Voucherify.Voucherify | VoucherifyTestState> =>
+  Layer.effectContext(Effect.sync(() => make(options)))
