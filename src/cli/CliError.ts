@@ -1,0 +1,30 @@
+/**
+ * The failures the CLI itself raises, besides the library's
+ * `VoucherifyError`s. Each one maps to an exit code in `ExitCode.ts`.
+ */
+import * as Data from "effect/Data"
+
+/**
+ * The user's input cannot be used: a malformed ids file, metadata that is not
+ * a JSON object, conflicting options. Exit code 1.
+ */
+export class InputError extends Data.TaggedError("InputError")<{
+  readonly message: string
+}> {}
+
+/**
+ * Credentials or endpoint are missing or invalid before any request is made.
+ * Exit code 3.
+ */
+export class ConfigurationError extends Data.TaggedError("ConfigurationError")<{
+  readonly message: string
+}> {}
+
+/**
+ * The run finished but some ids were not updated (rejected chunks under
+ * `--continue-on-error`, or a failed async action). The report says which.
+ * Exit code 2.
+ */
+export class PartialFailure extends Data.TaggedError("PartialFailure")<{
+  readonly message: string
+}> {}

@@ -1,0 +1,58 @@
+/**
+ * The documented exit codes, and which failure gets which.
+ *
+ * | code | meaning |
+ * | --- | --- |
+ * | 0 | success |
+ * | 1 | usage or input error (bad option, malformed ids file, bad metadata), or a bug (a defect) |
+ * | 2 | partial failure: some ids were not updated (the report says which) |
+ * | 3 | authentication or configuration error |
+ * | 130 | interrupted (Ctrl-C); the report is still written |
+ */
+import * as ValidationError from "@effect/cli/ValidationError"
+import * as Cause from "effect/Cause"
+import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
+
+export const ExitCode = {
+  Success: 0,
+  InputError: 1,
+  PartialFailure: 2,
+  AuthOrConfig: 3,
+  Interrupted: 130
+} as const
+
+export type ExitCode = typeof ExitCode[keyof typeof ExitCode]
+
+const byTag: Readonly<Record<string, ExitCode>> = {
+  InputError: ExitCode.InputError,
+  InvalidRequestError: ExitCode.InputError,
+  NotFoundError: ExitCode.InputError,
+  PayloadTooLargeError: ExitCode.InputError,
+  ConfigurationError: ExitCode.AuthOrConfig,
+  UnauthorizedError: ExitCode.AuthOrConfig,
+  ForbiddenError: ExitCode.AuthOrConfig
+}
+
+/**
+ * The code for one failure. A bulk run failure is judged by its cause: a
+ * refused token is still an authentication error, whatever got sent before.
+ * Every other failure of a request is a partial failure.
+ */
+export const exitCodeOf = (error: unknown): ExitCode => {
+  if (Predicate.hasProperty(error, "_tag") && typeof error._tag === "string") {
+    if (error._tag in byTag) return byTag[error._tag]!
+    if (error._tag === "BulkRunError" && Predicate.hasProperty(error, "cause")) return exitCodeOf(error.cause)
+  }
+  if (ValidationError.isValidationError(error)) return ExitCode.InputError
+  return ExitCode.PartialFailure
+}
+
+/** The code for how the program ended. */
+export const exitCodeOfCause = (cause: Cause.Cause<unknown>): ExitCode => {
+  if (Cause.isInterrupted(cause)) return ExitCode.Interrupted
+  return Option.match(Cause.failureOption(cause), {
+    onNone: () => ExitCode.InputError,
+    onSome: exitCodeOf
+  })
+}

@@ -1,0 +1,99 @@
+import { NodeContext } from "@effect/platform-node"
+import { describe, expect, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
+import { mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import type { IdFormat } from "../src/cli/IdInput.js"
+import { parseIds, readIds } from "../src/cli/IdInput.js"
+
+const encoder = new TextEncoder()
+
+/** Feeds `text` cut into pieces of `size` bytes, so that lines and characters straddle chunks. */
+const idsOf = (text: string, format: IdFormat, size = 3) => {
+  const bytes = encoder.encode(text)
+  const pieces: Array<Uint8Array> = []
+  for (let i = 0; i < bytes.length; i += size) pieces.push(bytes.slice(i, i + size))
+  return parseIds(Stream.fromIterable(pieces), format, "ids.txt").pipe(
+    Stream.runCollect,
+    Effect.map(Chunk.toReadonlyArray)
+  )
+}
+
+const errorOf = (text: string, format: IdFormat) =>
+  Effect.map(Effect.flip(idsOf(text, format)), (error) => error.message)
+
+const lines: IdFormat = { _tag: "Lines" }
+const csv: IdFormat = { _tag: "Csv", column: "id" }
+const ndjson: IdFormat = { _tag: "Ndjson", field: "id" }
+
+describe("plain lines", () => {
+  it.effect("skips blank lines and the trailing newline, accepts CRLF and a BOM", () =>
+    Effect.gen(function*() {
+      expect(yield* idsOf("\uFEFFa\r\nb\n\n  \nc\n", lines)).toEqual(["a", "b", "c"])
+      expect(yield* idsOf("a\nb", lines)).toEqual(["a", "b"])
+      expect(yield* idsOf("", lines)).toEqual([])
+    }))
+
+  it.effect("keeps multi-byte characters split across reads", () =>
+    Effect.gen(function*() {
+      expect(yield* idsOf("zółć\n🎉-1\n", lines, 1)).toEqual(["zółć", "🎉-1"])
+    }))
+
+  it.effect("names the line of an id with stray whitespace or broken UTF-8", () =>
+    Effect.gen(function*() {
+      expect(yield* errorOf("a\nb \n", lines)).toBe(`ids.txt, line 2: the id "b " has leading or trailing whitespace`)
+      const broken = parseIds(Stream.make(encoder.encode("ok\n"), new Uint8Array([0x61, 0xff, 0x0a])), lines, "x")
+      expect((yield* Effect.flip(Stream.runDrain(broken))).message).toBe("x, line 2: not valid UTF-8")
+    }))
+})
+
+describe("CSV", () => {
+  it.effect("reads the named column, with quoted commas, quotes and line breaks", () =>
+    Effect.gen(function*() {
+      const text = "name,id\r\nplain,p1\n\"a, b\",\"p\"\"2\"\n\"multi\nline\",p3\n,\"p4\"\n"
+      expect(yield* idsOf(text, csv)).toEqual(["p1", "p\"2", "p3", "p4"])
+    }))
+
+  it.effect("names the line of each malformation", () =>
+    Effect.gen(function*() {
+      expect(yield* errorOf("name\nx\n", csv)).toBe(`ids.txt, line 1: the header has no column "id" (columns: name)`)
+      expect(yield* errorOf("id,n\na,1\nb\n", csv)).toBe("ids.txt, line 3: 1 fields where the header has 2")
+      expect(yield* errorOf("id,n\na,1\n\"b,2\nc,3\n", csv)).toBe(
+        "ids.txt, line 3: a quoted field opened here is never closed"
+      )
+      expect(yield* errorOf("id\na\"b\"\n", csv)).toMatch(/^ids\.txt, line 2: a quote inside an unquoted field/)
+      expect(yield* errorOf("n,id\nx,\n", csv)).toBe(`ids.txt, line 2: column "id" is empty`)
+      expect(yield* errorOf("", csv)).toBe(`ids.txt, line 1: the CSV has no header row naming the column "id"`)
+    }))
+})
+
+describe("NDJSON", () => {
+  it.effect("reads the named field of each object", () =>
+    Effect.gen(function*() {
+      expect(yield* idsOf("{\"id\":\"a\",\"x\":1}\r\n\n{\"id\":\"b\"}", ndjson)).toEqual(["a", "b"])
+    }))
+
+  it.effect("names the line of bad JSON, a non-object or a missing field", () =>
+    Effect.gen(function*() {
+      expect(yield* errorOf("{\"id\":\"a\"}\n{\"id\":\n", ndjson)).toMatch(/^ids\.txt, line 2: not valid JSON/)
+      expect(yield* errorOf("[1]\n", ndjson)).toBe("ids.txt, line 1: expected a JSON object")
+      expect(yield* errorOf("{\"id\":7}\n", ndjson)).toBe(`ids.txt, line 1: field "id" must be a string, got number`)
+      expect(yield* errorOf("{}\n", ndjson)).toBe(`ids.txt, line 1: field "id" must be a string, it is missing`)
+    }))
+})
+
+describe("readIds", () => {
+  it.effect("streams a file and reports a missing one", () =>
+    Effect.gen(function*() {
+      const dir = mkdtempSync(join(tmpdir(), "cli-input-"))
+      const path = join(dir, "ids.txt")
+      writeFileSync(path, Array.from({ length: 50_000 }, (_, i) => `prod_${i}`).join("\n"))
+      const count = yield* Stream.runCount(readIds(path, lines))
+      expect(count).toBe(50_000)
+      const missing = yield* Effect.flip(Stream.runDrain(readIds(join(dir, "nope.txt"), lines)))
+      expect(missing.message).toMatch(/^cannot read the ids file: .*nope\.txt/)
+    }).pipe(Effect.provide(NodeContext.layer)))
+})

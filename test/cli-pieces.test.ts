@@ -1,0 +1,61 @@
+import * as ValidationError from "@effect/cli/ValidationError"
+import * as HelpDoc from "@effect/cli/HelpDoc"
+import { NodeContext } from "@effect/platform-node"
+import { describe, expect, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as FiberId from "effect/FiberId"
+import * as Option from "effect/Option"
+import { mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { ConfigurationError, InputError, PartialFailure } from "../src/cli/CliError.js"
+import { causeLines } from "../src/cli/ErrorOutput.js"
+import { ExitCode, exitCodeOfCause } from "../src/cli/ExitCode.js"
+import { parseMetadata, readMetadata } from "../src/cli/Metadata.js"
+import { UnauthorizedError } from "../src/VoucherifyError.js"
+
+describe("metadata", () => {
+  it.effect("accepts a JSON object and refuses anything else clearly", () =>
+    Effect.gen(function*() {
+      expect(yield* parseMetadata(`{"a":1,"b":{"c":true}}`, "--metadata")).toEqual({ a: 1, b: { c: true } })
+      const message = (text: string) => Effect.map(Effect.flip(parseMetadata(text, "--metadata")), (e) => e.message)
+      expect(yield* message("[1]")).toBe(`--metadata must be a JSON object like {"key":"value"}, got an array`)
+      expect(yield* message("null")).toMatch(/got null$/)
+      expect(yield* message("\"x\"")).toMatch(/got a string$/)
+      expect(yield* message("{a:1}")).toMatch(/^--metadata is not valid JSON: /)
+    }))
+
+  it.effect("reads --metadata-file and wants exactly one source", () =>
+    Effect.gen(function*() {
+      const path = join(mkdtempSync(join(tmpdir(), "cli-meta-")), "m.json")
+      writeFileSync(path, `{"origin":"PL"}`)
+      expect(yield* readMetadata({ metadata: Option.none(), metadataFile: Option.some(path) })).toEqual({ origin: "PL" })
+      const both = yield* Effect.flip(readMetadata({ metadata: Option.some("{}"), metadataFile: Option.some(path) }))
+      expect(both.message).toBe("give either --metadata or --metadata-file, not both")
+      const none = yield* Effect.flip(readMetadata({ metadata: Option.none(), metadataFile: Option.none() }))
+      expect(none.message).toMatch(/^the metadata is required/)
+    }).pipe(Effect.provide(NodeContext.layer)))
+})
+
+describe("exit codes and error lines", () => {
+  const unauthorized = new UnauthorizedError({ status: 401, key: "unauthorized", request_id: "v-123" })
+
+  it("maps each kind of failure to its documented code", () => {
+    expect(exitCodeOfCause(Cause.fail(new InputError({ message: "x" })))).toBe(ExitCode.InputError)
+    expect(exitCodeOfCause(Cause.fail(ValidationError.missingValue(HelpDoc.p("x"))))).toBe(ExitCode.InputError)
+    expect(exitCodeOfCause(Cause.fail(new ConfigurationError({ message: "x" })))).toBe(ExitCode.AuthOrConfig)
+    expect(exitCodeOfCause(Cause.fail(unauthorized))).toBe(ExitCode.AuthOrConfig)
+    expect(exitCodeOfCause(Cause.fail(new PartialFailure({ message: "x" })))).toBe(ExitCode.PartialFailure)
+    expect(exitCodeOfCause(Cause.interrupt(FiberId.none))).toBe(ExitCode.Interrupted)
+  })
+
+  it("prints one line per cause with the key and request id, no stack", () => {
+    const cause = Cause.parallel(Cause.fail(unauthorized), Cause.die(new Error("boom\n  at somewhere")))
+    expect(causeLines(cause)).toEqual([
+      "error: Voucherify refused the credentials (HTTP 401, key unauthorized) [request v-123]",
+      "internal error: boom at somewhere"
+    ])
+    expect(causeLines(Cause.fail(ValidationError.missingValue(HelpDoc.p("x"))))).toEqual([])
+  })
+})
