@@ -1,0 +1,90 @@
+/**
+ * The app token must never leave the Authorization/X-App-Token header: not in
+ * errors (message, String, JSON, inspect, Cause.pretty), logs, or spans.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { inspect } from "node:util"
+import { Voucherify } from "../src/Voucherify.js"
+import { VoucherifyConfig } from "../src/VoucherifyConfig.js"
+import { clientWith, TOKEN } from "./support/client.js"
+import { makeObserver } from "./support/observe.js"
+import type { Reply } from "./support/transport.js"
+
+/** Every way a value can be turned into text. */
+export const renderings = (value: unknown): Array<string> => [
+  String(value),
+  JSON.stringify(value) ?? "",
+  inspect(value, { depth: 10, showHidden: true }),
+  value instanceof Error ? value.message : "",
+  value instanceof Error ? value.stack ?? "" : "",
+  Cause.pretty(Cause.fail(value)),
+  Cause.pretty(Cause.die(value))
+]
+
+const replies: Array<[string, Reply]> = [
+  ["202", { status: 202, body: { async_action_id: "aa_1" } }],
+  ["401", { status: 401, body: { code: 401, message: "Unauthorized", key: "unauthorized" } }],
+  // a misbehaving proxy that echoes the request's headers back into its error page
+  ["500 echo", { status: 500, body: `<pre>x-app-token: ${TOKEN}</pre>` }],
+  ["429", { status: 429, body: { code: 429 }, headers: { "retry-after": "99999" } }],
+  ["redirect", { status: 302, headers: { location: "https://elsewhere.example.com/" } }],
+  ["transport", { transportError: "connect ECONNREFUSED" }],
+  ["bad json", { status: 202, body: "{not json" }]
+]
+
+describe("secrets", () => {
+  it.effect("the token reaches no error, log line or span, whatever the outcome", () =>
+    Effect.gen(function*() {
+      const observer = makeObserver()
+      const texts: Array<string> = []
+      for (const [label, reply] of replies) {
+        const { layer, requests } = clientWith([reply], { retry: { maxRetries: 0 } })
+        const outcome = yield* Effect.gen(function*() {
+          const voucherify = yield* Voucherify
+          const config = yield* VoucherifyConfig
+          texts.push(...renderings(config), ...renderings(config.auth))
+          return yield* voucherify.updateProductsMetadataInBulk({ source_ids: ["p1"], metadata: { a: 1 } })
+        }).pipe(
+          Effect.tapErrorCause((cause) => Effect.logError(`${label} failed`, cause)),
+          Effect.tap((result) => Effect.log(`${label} succeeded`, result)),
+          Effect.either,
+          Effect.provide(Layer.merge(layer, observer.layer))
+        )
+        texts.push(...renderings(outcome), ...(outcome._tag === "Left" ? renderings(outcome.left) : []))
+        // the token did go on the wire, where it belongs
+        expect(requests[0]?.headers["x-app-token"]).toBe(TOKEN)
+      }
+      const local = yield* Effect.flip(
+        Effect.flatMap(Voucherify, (v) => v.updateProductsMetadataInBulk({ source_ids: [""], metadata: {} })).pipe(
+          Effect.provide(clientWith([]).layer)
+        )
+      )
+      texts.push(...renderings(local))
+
+      const all = [...texts, observer.everything()].join("\n")
+      const leaks = all.split("\n").filter((line) => line.includes(TOKEN))
+      expect(leaks).toEqual([])
+      expect(observer.spans.map((span) => span.name)).toContain("Voucherify.updateProductsMetadataInBulk")
+      const http = observer.spans.find((span) => span.attributes.has("http.request.header.x-app-token"))
+      expect(http?.attributes.get("http.request.header.x-app-token")).toBe("<redacted>")
+      expect(all).toContain("<redacted>")
+      expect(all).not.toContain(TOKEN)
+      // not even a fragment of it
+      expect(all).not.toContain(TOKEN.slice(4, 16))
+    }))
+
+  it.effect("spans are named after the method and carry counts and bytes", () =>
+    Effect.gen(function*() {
+      const observer = makeObserver()
+      const { layer } = clientWith([{ status: 202, body: { async_action_id: "aa_9" } }])
+      yield* Effect.flatMap(Voucherify, (v) => v.updateProductsMetadataInBulk({ source_ids: ["a", "b"], metadata: {} }))
+        .pipe(Effect.provide(Layer.merge(layer, observer.layer)))
+      const span = observer.spans.find((s) => s.name === "Voucherify.sendEncodedBulkRequest")
+      expect(span?.attributes.get("voucherify.ids")).toBe(2)
+      expect(span?.attributes.get("voucherify.bytes")).toBe(`{"source_ids":["a","b"],"metadata":{}}`.length)
+      expect(span?.attributes.get("voucherify.async_action_id")).toBe("aa_9")
+    }))
+})
