@@ -1,0 +1,492 @@
+import { describe, expect, it, layer } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as TestClock from "effect/TestClock"
+import { encodeBulkRequest, type EncodedBulkRequest } from "../src/internal/payload.js"
+import * as VoucherifyTest from "../src/testing/VoucherifyTest.js"
+import { Voucherify } from "../src/Voucherify.js"
+import { RateLimitError, ServerError } from "../src/VoucherifyError.js"
+
+const rateLimited = new RateLimitError({ status: 429, code: "429", serverMessage: "Too many requests hit the API too quickly." })
+const serverError = new ServerError({ status: 503 })
+// Effect hands back a failure as a proxy that carries its span, so errors are compared by shape.
+const rateLimitedShape = { _tag: "RateLimitError", status: 429 }
+const serverErrorShape = { _tag: "ServerError", status: 503 }
+
+/** Runs `self` against a fresh in-memory Voucherify. */
+const withTest = (options?: VoucherifyTest.Options) => Effect.provide(VoucherifyTest.layer(options))
+
+const encoded = (target: "products" | "customers" | "vouchers", ids: ReadonlyArray<string>, metadata: object) => {
+  const request = encodeBulkRequest(target, ids, metadata, 10_485_760)
+  if (!("body" in request)) throw request
+  return request
+}
+
+describe("VoucherifyTest bulk updates", () => {
+  it.effect("runs an action ENQUEUED -> IN_PROGRESS -> DONE on the TestClock and merges metadata", () =>
+    Effect.gen(function*() {
+      const voucherify = yield* Voucherify
+      const state = yield* VoucherifyTest.VoucherifyTestState
+      const { async_action_id: id } = yield* voucherify.updateProductsMetadataInBulk({
+        source_ids: ["p1", "p2"],
+        metadata: { origin: "PL", label: true }
+      })
+
+      const enqueued = yield* voucherify.getAsyncAction(id)
+      expect(enqueued).toMatchObject({ id, type: "PRODUCTS.METADATA_UPDATE", status: "ENQUEUED", progress: 0 })
+      expect(enqueued.result).toBeUndefined()
+      expect(yield* state.metadata("products", "p1")).toEqual(Option.some({ color: "red" }))
+
+      yield* TestClock.adjust("500 millis")
+      const running = yield* voucherify.getAsyncAction(id)
+      expect(running).toMatchObject({ status: "IN_PROGRESS", progress: 50 })
+      expect(yield* state.metadata("products", "p2")).toEqual(Option.none())
+
+      yield* TestClock.adjust("500 millis")
+      const done = yield* voucherify.getAsyncAction(id)
+      expect(done).toMatchObject({
+        status: "DONE",
+        operation_status: "SUCCESS",
+        progress: 100,
+        processing_time: 1000,
+        object: "async_action",
+        result: { done_count: 2, failed_count: 0, errors: [] }
+      })
+      expect(done.isTerminal).toBe(true)
+      expect(yield* state.metadata("products", "p1")).toEqual(Option.some({ color: "red", origin: "PL", label: true }))
+      expect(yield* state.metadata("products", "p2")).toEqual(Option.some({ origin: "PL", label: true }))
+    }).pipe(withTest({ products: { p1: { color: "red" } } })))
+
+  it.effect("creates unknown customers (upsert)", () =>
+    Effect.gen(function*() {
+      const voucherify = yield* Voucherify
+      const state = yield* VoucherifyTest.VoucherifyTestState
+      const { async_action_id: id } = yield* voucherify.updateCustomersMetadataInBulk({
+        source_ids: ["c1", "typo"],
+        metadata: { tier: 2 }
+      })
+      yield* TestClock.adjust("1 second")
+      const action = yield* voucherify.getAsyncAction(id)
+      expect(action.type).toBe("CUSTOMERS.METADATA_UPDATE")
+      expect(action.result).toEqual({ done_count: 2, failed_count: 0, errors: [] })
+      const customers = yield* state.records("customers")
+      expect(Object.fromEntries(customers)).toEqual({ c1: { vip: true, tier: 2 }, typo: { tier: 2 } })
+    }).pipe(withTest({ customers: { c1: { vip: true } } })))
+
+  it.effect("does not create unknown vouchers and reports them in result.errors", () =>
+    Effect.gen(function*() {
+      const voucherify = yield* Voucherify
+      const state = yield* VoucherifyTest.VoucherifyTestState
+      const { async_action_id: id } = yield* voucherify.updateVouchersMetadataInBulk({
+        codes: ["SUMMER-10", "NOPE"],
+        metadata: { campaign: "summer" }
+      })
+      yield* TestClock.adjust("1 second")
+      const action = yield* voucherify.getAsyncAction(id)
+      expect(action.type).toBe("VOUCHERS.METADATA_UPDATE")
+      expect(action.result).toEqual({
+        done_count: 1,
+        failed_count: 1,
+        errors: [{
+          message: "Resource not found",
+          details: "Cannot find voucher with id NOPE",
+          key: "not_found",
+          code: "NOPE"
+        }]
+      })
+      expect(yield* state.metadata("vouchers", "SUMMER-10")).toEqual(Option.some({ campaign: "summer" }))
+      expect(yield* state.metadata("vouchers", "NOPE")).toEqual(Option.none())
+    }).pipe(withTest({ vouchers: ["SUMMER-10"] })))
+
+  it.effect("stores what JSON carries, not the caller's objects", () =>
+    Effect.gen(function*() {
+      const voucherify = yield* Voucherify
+      const state = yield* VoucherifyTest.VoucherifyTestState
+      const metadata = { nested: { n: 1 }, at: new Date(0) }
+      yield* voucherify.updateProductsMetadataInBulk({ source_ids: ["p1"], metadata })
+      metadata.nested.n = 2
+      yield* TestClock.adjust("1 second")
+      expect(yield* state.metadata("products", "p1")).toEqual(
+        Option.some({ nested: { n: 1 }, at: "1970-01-01T00:00:00.000Z" })
+      )
+    }).pipe(withTest()))
+
+  it.effect("sends an encoded body as is", () =>
+    Effect.gen(function*() {
+      const voucherify = yield* Voucherify
+      const state = yield* VoucherifyTest.VoucherifyTestState
+      const request = encoded("products", ["p1", "p2", "p3"], { batch: 7 })
+      const { async_action_id: id } = yield* voucherify.sendEncodedBulkRequest(request)
+      yield* TestClock.adjust("1 second")
+      expect((yield* voucherify.getAsyncAction(id)).result).toMatchObject({ done_count: 3 })
+      expect((yield* state.records("products")).size).toBe(3)
+      const [call] = yield* state.calls
+      expect(call).toEqual({
+        method: "sendEncodedBulkRequest",
+        at: 0,
+        target: "products",
+        ids: 3,
+        bytes: request.body.byteLength,
+        asyncActionId: id,
+        outcome: "success"
+      })
+    }).pipe(withTest()))
+
+  it.effect("answers 400 invalid_payload to an encoded body that is not a valid request", () =>
+    Effect.gen(function*() {
+      const voucherify = yield* Voucherify
+      const state = yield* VoucherifyTest.VoucherifyTestState
+      const bodies = ["{not json", `{"source_ids":[],"metadata":{}}`, `{"codes":["A"],"metadata":{}}`]
+      for (const text of bodies) {
+        const request: EncodedBulkRequest = { target: "products", body: new TextEncoder().encode(text), ids: 1 }
+        const error = yield* Effect.flip(voucherify.sendEncodedBulkRequest(request))
+        expect(error).toMatchObject({ _tag: "BadRequestError", status: 400, key: "invalid_payload" })
+      }
+      expect(yield* state.asyncActions).toEqual([])
+    }).pipe(withTest()))
+})
+
+describe("VoucherifyTest validation", () => {
+  const cyclic: Record<string, unknown> = { a: 1 }
+  cyclic.self = cyclic
+  const cases: ReadonlyArray<readonly [string, unknown, unknown, object]> = [
+    ["an empty ids array", [], { a: 1 }, { path: "source_ids" }],
+    ["an empty id", ["p1", ""], { a: 1 }, { path: "source_ids[1]", offset: 1 }],
+    ["a non-string id", ["p1", 42], { a: 1 }, { path: "source_ids[1]", offset: 1 }],
+    ["null metadata", ["p1"], null, { path: "metadata" }],
+    ["array metadata", ["p1"], [1, 2], { path: "metadata" }],
+    ["a BigInt in metadata", ["p1"], { big: 1n }, { path: "metadata.big" }],
+    ["a cycle in metadata", ["p1"], cyclic, { path: "metadata.self" }]
+  ]
+
+  for (const [name, ids, metadata, expected] of cases) {
+    it.effect(`refuses ${name} locally, like the real service`, () =>
+      Effect.gen(function*() {
+        const voucherify = yield* Voucherify
+        const state = yield* VoucherifyTest.VoucherifyTestState
+        const error = yield* Effect.flip(
+          voucherify.updateProductsMetadataInBulk({ source_ids: ids, metadata } as never)
+        )
+        expect(error).toMatchObject({ _tag: "InvalidRequestError", ...expected })
+        expect(yield* state.asyncActions).toEqual([])
+        const [call] = yield* state.calls
+        expect(call).toMatchObject({ method: "updateProductsMetadataInBulk", target: "products", outcome: "failure" })
+        expect(call?.error).toBe(error)
+      }).pipe(withTest()))
+  }
+
+  it.effect("refuses vouchers named by an empty code with the codes path", () =>
+    Effect.gen(function*() {
+      const voucherify = yield* Voucherify
+      const error = yield* Effect.flip(voucherify.updateVouchersMetadataInBulk({ codes: [""], metadata: {} }))
+      expect(error).toMatchObject({ _tag: "InvalidRequestError", path: "codes[0]" })
+    }).pipe(withTest()))
+
+  it.effect("fails with a local PayloadTooLargeError over maxPayloadBytes and sends nothing", () =>
+    Effect.gen(function*() {
+      const voucherify = yield* Voucherify
+      const state = yield* VoucherifyTest.VoucherifyTestState
+      const body = { source_ids: ["a-long-product-id", "another-long-id"], metadata: { note: "x".repeat(40) } }
+      const bytes = JSON.stringify(body).length
+      const error = yield* Effect.flip(voucherify.updateCustomersMetadataInBulk(body))
+      expect(error).toMatchObject({ _tag: "PayloadTooLargeError", source: "local", bytes, limit: 64 })
+
+      const tooLarge = yield* Effect.flip(voucherify.sendEncodedBulkRequest(encoded("customers", body.source_ids, body.metadata)))
+      expect(tooLarge).toMatchObject({ _tag: "PayloadTooLargeError", source: "local", bytes, limit: 64 })
+
+      expect(yield* state.asyncActions).toEqual([])
+      expect((yield* state.calls).map((call) => [call.method, call.bytes, call.outcome])).toEqual([
+        ["updateCustomersMetadataInBulk", bytes, "failure"],
+        ["sendEncodedBulkRequest", bytes, "failure"]
+      ])
+    }).pipe(withTest({ maxPayloadBytes: 64 })))
+
+  it.effect("accepts a body of exactly maxPayloadBytes", () =>
+    Effect.gen(function*() {
+      const voucherify = yield* Voucherify
+      const request = encoded("products", ["p1"], { a: 1 })
+      const accepted = yield* Effect.provide(
+        voucherify.sendEncodedBulkRequest(request),
+        VoucherifyTest.layer({ maxPayloadBytes: request.body.byteLength })
+      )
+      expect(accepted.async_action_id).toMatch(/^aa_/)
+    }).pipe(withTest()))
+})
+
+describe("VoucherifyTest async actions", () => {
+  it.effect("processes actions one at a time, in acceptance order", () =>
+    Effect.gen(function*() {
+      const voucherify = yield* Voucherify
+      const state = yield* VoucherifyTest.VoucherifyTestState
+      const first = yield* voucherify.updateProductsMetadataInBulk({ source_ids: ["p1"], metadata: { v: 1, a: true } })
+      const second = yield* voucherify.updateProductsMetadataInBulk({ source_ids: ["p1"], metadata: { v: 2 } })
+      const third = yield* voucherify.updateVouchersMetadataInBulk({ codes: ["V"], metadata: { v: 3 } })
+      const statuses = Effect.forEach(
+        [first, second, third],
+        ({ async_action_id }) => Effect.map(voucherify.getAsyncAction(async_action_id), (action) => action.status)
+      )
+
+      yield* TestClock.adjust("2500 millis")
+      expect(yield* statuses).toEqual(["DONE", "IN_PROGRESS", "ENQUEUED"])
+      expect(yield* state.metadata("products", "p1")).toEqual(Option.some({ v: 1, a: true }))
+
+      yield* TestClock.adjust("2 seconds")
+      expect(yield* statuses).toEqual(["DONE", "DONE", "IN_PROGRESS"])
+      expect(yield* state.metadata("products", "p1")).toEqual(Option.some({ v: 2, a: true }))
+
+      yield* TestClock.adjust("2 seconds")
+      expect(yield* statuses).toEqual(["DONE", "DONE", "DONE"])
+      expect(yield* state.metadata("vouchers", "V")).toEqual(Option.some({ v: 3 }))
+
+      const actions = yield* state.asyncActions
+      expect(actions.map((action) => [action.created_at, action.updated_at])).toEqual([
+        ["1970-01-01T00:00:00.000Z", "1970-01-01T00:00:02.000Z"],
+        ["1970-01-01T00:00:00.000Z", "1970-01-01T00:00:04.000Z"],
+        ["1970-01-01T00:00:00.000Z", "1970-01-01T00:00:06.000Z"]
+      ])
+    }).pipe(withTest({ processingDelay: "2 seconds", vouchers: ["V"] })))
+
+  it.effect("starts an action at once when the queue is idle", () =>
+    Effect.gen(function*() {
+      const voucherify = yield* Voucherify
+      yield* voucherify.updateProductsMetadataInBulk({ source_ids: ["p1"], metadata: { v: 1 } })
+      yield* TestClock.adjust("1 minute")
+      const { async_action_id: id } = yield* voucherify.updateProductsMetadataInBulk({
+        source_ids: ["p1"],
+        metadata: { v: 2 }
+      })
+      yield* TestClock.adjust("1 second")
+      expect((yield* voucherify.getAsyncAction(id)).status).toBe("DONE")
+    }).pipe(withTest()))
+
+  it.effect("answers 404 not_found for an unknown id and refuses a malformed one locally", () =>
+    Effect.gen(function*() {
+      const voucherify = yield* Voucherify
+      const missing = yield* Effect.flip(voucherify.getAsyncAction("aa_0aeb82bd55d5beffb"))
+      expect(missing).toMatchObject({
+        _tag: "NotFoundError",
+        status: 404,
+        code: 404,
+        key: "not_found",
+        resource_id: "aa_0aeb82bd55d5beffb",
+        resource_type: "async_action"
+      })
+      const malformed = yield* Effect.flip(voucherify.getAsyncAction("../products"))
+      expect(malformed).toMatchObject({ _tag: "InvalidRequestError", path: "id" })
+    }).pipe(withTest()))
+
+  it.effect("lists actions newest first, without results, with limit, end_date and has_more", () =>
+    Effect.gen(function*() {
+      const voucherify = yield* Voucherify
+      const ids: Array<string> = []
+      for (let i = 0; i < 12; i++) {
+        const { async_action_id } = yield* voucherify.updateProductsMetadataInBulk({
+          source_ids: [`p${i}`],
+          metadata: { i }
+        })
+        ids.push(async_action_id)
+        yield* TestClock.adjust("1 minute")
+      }
+
+      const page = yield* voucherify.listAsyncActions()
+      expect(page.object).toBe("list")
+      expect(page.data_ref).toBe("async_actions")
+      expect(page.has_more).toBe(true)
+      expect(page.async_actions.map((action) => action.id)).toEqual(ids.slice(2).reverse())
+      expect(page.async_actions[0]).toMatchObject({ status: "DONE", progress: 100 })
+      expect(page.async_actions[0]).not.toHaveProperty("result")
+
+      const small = yield* voucherify.listAsyncActions({ limit: 3 })
+      expect(small.async_actions.map((action) => action.id)).toEqual(ids.slice(9).reverse())
+      expect(small.has_more).toBe(true)
+
+      // actions accepted strictly before minute 2: the first two
+      const older = yield* voucherify.listAsyncActions({ limit: 100, end_date: "1970-01-01T00:02:00Z" })
+      expect(older.async_actions.map((action) => action.id)).toEqual([ids[1], ids[0]])
+      expect(older.has_more).toBe(false)
+
+      expect(yield* Effect.flip(voucherify.listAsyncActions({ limit: 0 }))).toMatchObject({
+        _tag: "InvalidRequestError",
+        path: "limit"
+      })
+      expect(yield* Effect.flip(voucherify.listAsyncActions({ end_date: "yesterday" }))).toMatchObject({
+        _tag: "BadRequestError",
+        status: 400,
+        key: "invalid_query_params"
+      })
+    }).pipe(withTest()))
+
+  it.effect("awaitAsyncAction polls on the TestClock until DONE", () =>
+    Effect.gen(function*() {
+      const voucherify = yield* Voucherify
+      const state = yield* VoucherifyTest.VoucherifyTestState
+      const { async_action_id: id } = yield* voucherify.updateProductsMetadataInBulk({
+        source_ids: ["p1"],
+        metadata: { a: 1 }
+      })
+      const fiber = yield* Effect.fork(voucherify.awaitAsyncAction(id))
+      yield* TestClock.adjust("5 seconds")
+      const action = yield* Fiber.join(fiber)
+      expect(action).toMatchObject({ id, status: "DONE", result: { done_count: 1 } })
+      const calls = yield* state.calls
+      const polls = calls.filter((call) => call.method === "getAsyncAction")
+      expect(polls.length).toBeGreaterThan(1)
+      expect(polls.every((call) => call.asyncActionId === id && call.outcome === "success")).toBe(true)
+      expect(calls.at(-1)).toMatchObject({ method: "awaitAsyncAction", asyncActionId: id, outcome: "success" })
+    }).pipe(withTest({ processingDelay: "3 seconds" })))
+
+  it.effect("awaitAsyncAction gives up after its timeout while the action goes on", () =>
+    Effect.gen(function*() {
+      const voucherify = yield* Voucherify
+      const { async_action_id: id } = yield* voucherify.updateProductsMetadataInBulk({
+        source_ids: ["p1"],
+        metadata: { a: 1 }
+      })
+      const fiber = yield* Effect.fork(Effect.flip(voucherify.awaitAsyncAction(id, { timeout: "1 minute" })))
+      yield* TestClock.adjust("2 minutes")
+      expect(yield* Fiber.join(fiber)).toMatchObject({ _tag: "AsyncActionTimeoutError", id, lastStatus: "IN_PROGRESS" })
+      yield* TestClock.adjust("1 hour")
+      expect((yield* voucherify.getAsyncAction(id)).status).toBe("DONE")
+    }).pipe(withTest({ processingDelay: "1 hour" })))
+
+  it.effect("failNextActions ends actions FAILED without touching the records", () =>
+    Effect.gen(function*() {
+      const voucherify = yield* Voucherify
+      const state = yield* VoucherifyTest.VoucherifyTestState
+      yield* state.failNextActions(1)
+      const failed = yield* voucherify.updateProductsMetadataInBulk({ source_ids: ["p1", "p2"], metadata: { a: 1 } })
+      const next = yield* voucherify.updateProductsMetadataInBulk({ source_ids: ["p3"], metadata: { a: 2 } })
+      const fiber = yield* Effect.fork(Effect.flip(voucherify.awaitAsyncAction(failed.async_action_id)))
+      yield* TestClock.adjust("10 seconds")
+      const error = yield* Fiber.join(fiber)
+      expect(error._tag).toBe("AsyncActionFailedError")
+      expect(error).toMatchObject({
+        action: { status: "FAILED", operation_status: "FAILED", result: { done_count: 0, failed_count: 2 } }
+      })
+      expect(yield* state.metadata("products", "p1")).toEqual(Option.none())
+      expect((yield* voucherify.getAsyncAction(next.async_action_id)).status).toBe("DONE")
+      expect(yield* state.metadata("products", "p3")).toEqual(Option.some({ a: 2 }))
+    }).pipe(withTest()))
+})
+
+describe("VoucherifyTest scripted failures", () => {
+  it.effect("failNext fails the next N calls of a method and changes nothing", () =>
+    Effect.gen(function*() {
+      const voucherify = yield* Voucherify
+      const state = yield* VoucherifyTest.VoucherifyTestState
+      yield* state.failNext("updateProductsMetadataInBulk", 2, rateLimited)
+      const request = { source_ids: ["p1"], metadata: { a: 1 } }
+
+      // a call refused locally does not use a scripted failure up
+      yield* Effect.flip(voucherify.updateProductsMetadataInBulk({ source_ids: [], metadata: {} }))
+      // other methods are not affected
+      yield* voucherify.updateCustomersMetadataInBulk({ source_ids: ["c1"], metadata: { a: 1 } })
+      expect(yield* Effect.flip(voucherify.updateProductsMetadataInBulk(request))).toMatchObject(rateLimitedShape)
+      expect(yield* Effect.flip(voucherify.updateProductsMetadataInBulk(request))).toMatchObject(rateLimitedShape)
+      const accepted = yield* voucherify.updateProductsMetadataInBulk(request)
+
+      const actions = yield* state.asyncActions
+      expect(actions.map((action) => action.id)).toEqual([expect.any(String), accepted.async_action_id])
+      expect((yield* state.calls).map((call) => [call.method, call.outcome, call.error?._tag])).toEqual([
+        ["updateProductsMetadataInBulk", "failure", "InvalidRequestError"],
+        ["updateCustomersMetadataInBulk", "success", undefined],
+        ["updateProductsMetadataInBulk", "failure", "RateLimitError"],
+        ["updateProductsMetadataInBulk", "failure", "RateLimitError"],
+        ["updateProductsMetadataInBulk", "success", undefined]
+      ])
+    }).pipe(withTest()))
+
+  it.effect("failNext with \"all\" fails whatever method comes next", () =>
+    Effect.gen(function*() {
+      const voucherify = yield* Voucherify
+      yield* voucherify.updateVouchersMetadataInBulk({ codes: ["V"], metadata: {} })
+      const state = yield* VoucherifyTest.VoucherifyTestState
+      yield* state.failNext("all", 1, serverError)
+      expect(yield* Effect.flip(voucherify.listAsyncActions())).toMatchObject(serverErrorShape)
+      expect((yield* voucherify.listAsyncActions()).async_actions).toHaveLength(1)
+    }).pipe(withTest({ vouchers: ["V"] })))
+
+  it.effect("a failing poll fails awaitAsyncAction, as with the real service", () =>
+    Effect.gen(function*() {
+      const voucherify = yield* Voucherify
+      const state = yield* VoucherifyTest.VoucherifyTestState
+      const { async_action_id: id } = yield* voucherify.updateVouchersMetadataInBulk({ codes: ["V"], metadata: {} })
+      yield* state.failNext("getAsyncAction", 1, serverError)
+      const fiber = yield* Effect.fork(Effect.flip(voucherify.awaitAsyncAction(id)))
+      yield* TestClock.adjust("1 second")
+      expect(yield* Fiber.join(fiber)).toMatchObject(serverErrorShape)
+      expect((yield* state.calls).slice(-2).map((call) => [call.method, call.outcome])).toEqual([
+        ["getAsyncAction", "failure"],
+        ["awaitAsyncAction", "failure"]
+      ])
+    }).pipe(withTest({ vouchers: ["V"] })))
+
+  it.effect("clearFailures forgets scripted failures", () =>
+    Effect.gen(function*() {
+      const voucherify = yield* Voucherify
+      const state = yield* VoucherifyTest.VoucherifyTestState
+      yield* state.failNext("listAsyncActions", 5, serverError)
+      yield* state.failRandomly("all", 1, serverError)
+      yield* state.clearFailures
+      expect((yield* voucherify.listAsyncActions()).async_actions).toEqual([])
+    }).pipe(withTest()))
+
+  /** The outcomes of `calls` product updates under a 30% random failure rule. */
+  const randomOutcomes = (seed: number, calls: number) =>
+    Effect.gen(function*() {
+      const voucherify = yield* Voucherify
+      const state = yield* VoucherifyTest.VoucherifyTestState
+      yield* state.failRandomly("updateProductsMetadataInBulk", 0.3, rateLimited)
+      const outcomes: Array<boolean> = []
+      for (let i = 0; i < calls; i++) {
+        const exit = yield* Effect.exit(
+          voucherify.updateProductsMetadataInBulk({ source_ids: [`p${i}`], metadata: { i } })
+        )
+        outcomes.push(exit._tag === "Success")
+      }
+      const accepted = (yield* state.asyncActions).length
+      return { outcomes, accepted }
+    }).pipe(withTest({ seed }))
+
+  it.effect("failRandomly is reproducible from the seed", () =>
+    Effect.gen(function*() {
+      const first = yield* randomOutcomes(42, 50)
+      const again = yield* randomOutcomes(42, 50)
+      const other = yield* randomOutcomes(7, 50)
+      expect(again).toEqual(first)
+      expect(other.outcomes).not.toEqual(first.outcomes)
+      const failures = first.outcomes.filter((ok) => !ok).length
+      expect(failures).toBeGreaterThan(5)
+      expect(failures).toBeLessThan(30)
+      // a failed call creates no action
+      expect(first.accepted).toBe(50 - failures)
+    }))
+
+  it.effect("failRandomly with probability 1 fails every call of the method only", () =>
+    Effect.gen(function*() {
+      const voucherify = yield* Voucherify
+      const state = yield* VoucherifyTest.VoucherifyTestState
+      yield* state.failRandomly("listAsyncActions", 1, serverError)
+      for (let i = 0; i < 5; i++) {
+        expect(yield* Effect.flip(voucherify.listAsyncActions())).toMatchObject(serverErrorShape)
+      }
+      yield* voucherify.updateProductsMetadataInBulk({ source_ids: ["p1"], metadata: {} })
+    }).pipe(withTest()))
+})
+
+layer(VoucherifyTest.layer({ products: ["p1"] }))("VoucherifyTest as a shared layer", (it) => {
+  it.effect("keeps its store across the tests of a block", () =>
+    Effect.gen(function*() {
+      const voucherify = yield* Voucherify
+      yield* voucherify.updateProductsMetadataInBulk({ source_ids: ["p1"], metadata: { first: true } })
+      yield* TestClock.adjust("1 second")
+    }))
+
+  it.effect("sees the previous test's update", () =>
+    Effect.gen(function*() {
+      const state = yield* VoucherifyTest.VoucherifyTestState
+      expect(yield* state.metadata("products", "p1")).toEqual(Option.some({ first: true }))
+      expect((yield* state.calls).map((call) => call.method)).toEqual(["updateProductsMetadataInBulk"])
+    }))
+})
