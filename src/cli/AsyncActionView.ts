@@ -1,0 +1,34 @@
+/**
+ * An async action as the terminal shows it: aligned `label value` lines, or
+ * the JSON the API sent with `--json`.
+ */
+import * as Schema from "effect/Schema"
+import { AsyncAction } from "../VoucherifySchema.js"
+
+const encode = Schema.encodeSync(AsyncAction)
+
+export const toJson = (action: AsyncAction): string => JSON.stringify(encode(action), null, 2)
+
+export const toText = (action: AsyncAction): string => {
+  const result = action.result
+  const errors = result?.errors ?? []
+  const rows: Array<readonly [string, string | number | undefined]> = [
+    ["id", action.id],
+    ["type", action.type],
+    ["status", action.operation_status ? `${action.status} (${action.operation_status})` : action.status],
+    ["progress", action.progress === undefined ? undefined : `${action.progress}%`],
+    ["created", action.created_at],
+    ["updated", action.updated_at],
+    ["processing", action.processing_time === undefined ? undefined : `${action.processing_time} ms`],
+    ["request id", action.request_id],
+    ["done", result?.done_count],
+    ["failed", result?.failed_count],
+    ["errors", errors.length === 0 ? undefined : `${errors.length}, first: ${errors[0]?.message ?? errors[0]?.key ?? "?"}`],
+    ["reports", result?.reports?.join(" ")],
+    ["reports until", result?.reports_available_till]
+  ]
+  return rows
+    .filter((row): row is readonly [string, string | number] => row[1] !== undefined)
+    .map(([label, value]) => `${label.padEnd(14)}${value}`)
+    .join("\n")
+}

@@ -1,0 +1,82 @@
+/**
+ * Credentials and endpoint: the `--app-id`, `--app-token`, `--cluster`,
+ * `--base-url` options, their environment fallbacks, and the `Voucherify`
+ * layer they configure. The token is read as `Redacted` and never printed.
+ */
+import * as Options from "@effect/cli/Options"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import type * as Redacted from "effect/Redacted"
+import * as Voucherify from "../Voucherify.js"
+import * as VoucherifyConfig from "../VoucherifyConfig.js"
+import { ConfigurationError } from "./CliError.js"
+
+export const options = {
+  appId: Options.text("app-id").pipe(
+    Options.withDescription("Application id (default: $VOUCHERIFY_APP_ID)"),
+    Options.optional
+  ),
+  appToken: Options.redacted("app-token").pipe(
+    Options.withDescription("Application secret key (default: $VOUCHERIFY_APP_TOKEN); never printed"),
+    Options.optional
+  ),
+  cluster: Options.choice("cluster", VoucherifyConfig.clusters).pipe(
+    Options.withDescription("API cluster: api (Europe), us1.api, as1.api (default: $VOUCHERIFY_CLUSTER, then api)"),
+    Options.optional
+  ),
+  baseUrl: Options.text("base-url").pipe(
+    Options.withDescription("A dedicated API host, overrides --cluster (default: $VOUCHERIFY_BASE_URL)"),
+    Options.optional
+  )
+}
+
+export interface ConnectionOptions {
+  readonly appId: Option.Option<string>
+  readonly appToken: Option.Option<Redacted.Redacted<string>>
+  readonly cluster: Option.Option<VoucherifyConfig.Cluster>
+  readonly baseUrl: Option.Option<string>
+}
+
+/** Where each configuration field comes from, for error messages. */
+const origins: Readonly<Record<string, string>> = {
+  appId: "--app-id / VOUCHERIFY_APP_ID",
+  appToken: "--app-token / VOUCHERIFY_APP_TOKEN",
+  cluster: "--cluster / VOUCHERIFY_CLUSTER",
+  baseUrl: "--base-url / VOUCHERIFY_BASE_URL"
+}
+
+const toConfigurationError = (error: ConfigError.ConfigError) => {
+  const field = ConfigError.isInvalidData(error) || ConfigError.isMissingData(error) ? error.path.join(".") : undefined
+  const message = field === undefined
+    ? String(error)
+    : `${origins[field] ?? field}: ${error.message}`
+  return new ConfigurationError({ message: `invalid configuration, ${message}` })
+}
+
+const orEnv = <A>(flag: Option.Option<A>, fromEnv: Config.Config<A>) =>
+  Option.isSome(flag) ? Effect.succeed(flag.value) : Effect.map(Config.option(fromEnv), Option.getOrUndefined)
+
+/** The options, each falling back to its environment variable. */
+export const resolve = (
+  flags: ConnectionOptions,
+  overrides: Partial<VoucherifyConfig.Options> = {}
+): Effect.Effect<VoucherifyConfig.Options, ConfigurationError> =>
+  Effect.all({
+    appId: orEnv(flags.appId, Config.string("VOUCHERIFY_APP_ID")),
+    appToken: orEnv(flags.appToken, Config.redacted("VOUCHERIFY_APP_TOKEN")),
+    cluster: orEnv(flags.cluster, Config.literal(...VoucherifyConfig.clusters)("VOUCHERIFY_CLUSTER")),
+    baseUrl: orEnv(flags.baseUrl, Config.string("VOUCHERIFY_BASE_URL"))
+  }).pipe(
+    Effect.map((resolved): VoucherifyConfig.Options => ({ ...resolved, ...overrides })),
+    Effect.mapError(toConfigurationError)
+  )
+
+/** `Voucherify` configured from checked options; a bad value is a {@link ConfigurationError}. */
+export const layer = (
+  config: VoucherifyConfig.Options
+): Layer.Layer<Voucherify.Voucherify | VoucherifyConfig.VoucherifyConfig, ConfigurationError, HttpClient.HttpClient> =>
+  Voucherify.layerWithOptions(config).pipe(Layer.mapError(toConfigurationError))
