@@ -37,14 +37,11 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import type * as ParseResult from "effect/ParseResult"
 import * as Random from "effect/Random"
-import * as Schema from "effect/Schema"
-import { encodeBulkRequest, type EncodedBulkRequest } from "../internal/payload.js"
+import { encodeBulkRequest, type EncodedBulkRequest, invalidIdReason } from "../internal/payload.js"
 import * as Voucherify from "../Voucherify.js"
 import {
   BadRequestError,
@@ -55,13 +52,14 @@ import {
 } from "../VoucherifyError.js"
 import {
   type AsyncAction,
-  type AsyncActionAccepted,
+  AsyncActionAccepted,
+  AsyncActionId,
   type AsyncActionList,
   type BulkTarget,
   bulkTargets,
-  Metadata
+  type Metadata
 } from "../VoucherifySchema.js"
-import { InMemoryStore, type Seed } from "./internal/inMemoryStore.js"
+import { InMemoryStore } from "./internal/inMemoryStore.js"
 
 /**
  * The name of a {@link Voucherify.Service} method, as recorded and as
@@ -79,7 +77,7 @@ export type Method = keyof Voucherify.Service
  * @since 0.1.0
  * @category models
  */
-export type Records = Seed
+export type Records = ReadonlyArray<string> | { readonly [id: string]: Metadata }
 
 /**
  * @since 0.1.0
@@ -132,7 +130,7 @@ export interface RecordedCall {
  * @category models
  */
 export interface State {
-  /** Every call so far, oldest first. */
+  /** Every call so far, oldest first; the polls of `awaitAsyncAction` appear as `getAsyncAction` calls. */
   readonly calls: Effect.Effect<ReadonlyArray<RecordedCall>>
   /** The metadata of one product, customer or voucher, if it exists. */
   readonly metadata: (target: BulkTarget, id: string) => Effect.Effect<Option.Option<Metadata>>
@@ -169,23 +167,38 @@ export class VoucherifyTestState extends Context.Tag("effect-voucherify/testing/
   State
 >() {}
 
-const Ids = Schema.NonEmptyArray(Schema.NonEmptyString)
-const decodeSourceIds = Schema.decodeUnknownEither(Schema.parseJson(Schema.Struct({ source_ids: Ids, metadata: Metadata })))
-const decodeCodes = Schema.decodeUnknownEither(Schema.parseJson(Schema.Struct({ codes: Ids, metadata: Metadata })))
-
-/** What the server checks in a body that a caller encoded itself. */
-const decodeBody: {
-  readonly [F in "source_ids" | "codes"]: (
-    text: string
-  ) => Either.Either<{ readonly ids: ReadonlyArray<string>; readonly metadata: Metadata }, ParseResult.ParseError>
-} = {
-  source_ids: (text) => Either.map(decodeSourceIds(text), ({ metadata, source_ids }) => ({ ids: source_ids, metadata })),
-  codes: (text) => Either.map(decodeCodes(text), ({ codes, metadata }) => ({ ids: codes, metadata }))
+/**
+ * What the server checks in a body that a caller may have encoded itself:
+ * JSON, a non-empty array of non-empty string ids, an object of metadata.
+ * A plain loop rather than a schema: bodies carry up to a million ids.
+ */
+const decodeBody = (
+  field: "source_ids" | "codes",
+  text: string
+): { readonly ids: ReadonlyArray<string>; readonly metadata: Metadata } | string => {
+  let body: unknown
+  try {
+    body = JSON.parse(text)
+  } catch (error) {
+    return `The body is not JSON: ${(error as Error).message}`
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return "The body must be a JSON object"
+  const { [field]: ids, metadata } = body as Record<string, unknown>
+  if (!Array.isArray(ids) || ids.length === 0) return `Property .${field} must be a non-empty array`
+  for (let i = 0; i < ids.length; i++) {
+    const reason = invalidIdReason(ids[i])
+    if (reason !== undefined) return `Property .${field}[${i}] ${reason}`
+  }
+  if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) {
+    return "Property .metadata must be an object"
+  }
+  return { ids, metadata: metadata as Metadata }
 }
 
 const textDecoder = new TextDecoder()
 
 type CallInfo = Pick<RecordedCall, "target" | "ids" | "bytes" | "asyncActionId">
+type CallOutcome = Pick<RecordedCall, "outcome" | "error" | "asyncActionId">
 
 const make = (options: Options | undefined): Context.Context<Voucherify.Voucherify | VoucherifyTestState> => {
   const maxPayloadBytes = options?.maxPayloadBytes ?? 10_485_760
@@ -223,17 +236,17 @@ const make = (options: Options | undefined): Context.Context<Voucherify.Voucheri
       Effect.onExit(effect, (exit) =>
         Effect.sync(() => {
           const outcome = Exit.match(exit, {
-            onSuccess: (a): Partial<RecordedCall> => ({
+            onSuccess: (a): CallOutcome => ({
               outcome: "success",
               ...(acceptedId ? { asyncActionId: acceptedId(a) } : {})
             }),
-            onFailure: (cause): Partial<RecordedCall> =>
+            onFailure: (cause): CallOutcome =>
               Option.match(Cause.failureOption(cause), {
                 onNone: () => ({ outcome: "interrupted" }),
                 onSome: (error) => ({ outcome: "failure", error })
               })
           })
-          calls.push({ method, at, outcome: "interrupted", ...info, ...outcome })
+          calls.push({ method, at, ...info, ...outcome })
         })
       ))
 
@@ -243,22 +256,22 @@ const make = (options: Options | undefined): Context.Context<Voucherify.Voucheri
       scriptedFailure(method),
       Effect.flatMap(Clock.currentTimeMillis, (now) => {
         const field = bulkTargets[request.target].field
-        const decoded = decodeBody[field](textDecoder.decode(request.body))
-        if (Either.isLeft(decoded)) {
+        const decoded = decodeBody(field, textDecoder.decode(request.body))
+        if (typeof decoded === "string") {
           return Effect.fail(
             new BadRequestError({
               status: 400,
               code: 400,
               key: "invalid_payload",
               serverMessage: "Invalid payload",
-              details: decoded.left.message
+              details: decoded
             })
           )
         }
         const fails = actionsToFail > 0
         if (fails) actionsToFail--
-        const action = store.accept(request.target, decoded.right.ids, decoded.right.metadata, now, fails)
-        return Effect.succeed({ async_action_id: action.id } as AsyncActionAccepted)
+        const action = store.accept(request.target, decoded.ids, decoded.metadata, now, fails)
+        return Effect.succeed(new AsyncActionAccepted({ async_action_id: AsyncActionId.make(action.id) }))
       })
     )
 

@@ -16,9 +16,7 @@ import {
   bulkTargets,
   type Metadata
 } from "../../VoucherifySchema.js"
-
-/** Records that exist before the first call: ids alone, or ids with their metadata. */
-export type Seed = ReadonlyArray<string> | { readonly [id: string]: Metadata }
+import type { Records } from "../VoucherifyTest.js"
 
 /** An accepted bulk request. Its whole timeline is fixed when it is accepted. */
 export interface StoredAction {
@@ -57,7 +55,7 @@ const statusAt = (action: StoredAction, now: number): AsyncActionStatus =>
 
 const isFinishedAt = (action: StoredAction, now: number) => now > action.startsAt && now >= action.endsAt
 
-const toRecords = (seed: Seed | undefined): Map<string, Metadata> =>
+const toRecords = (seed: Records | undefined): Map<string, Metadata> =>
   Array.isArray(seed)
     ? new Map(seed.map((id: string) => [id, {}]))
     : new Map(Object.entries(seed ?? {}).map(([id, metadata]) => [id, { ...metadata }]))
@@ -72,7 +70,7 @@ export class InMemoryStore {
   private applied = 0
 
   constructor(
-    seeds: { readonly [K in BulkTarget]?: Seed | undefined },
+    seeds: { readonly [K in BulkTarget]?: Records | undefined },
     private readonly processingMillis: number
   ) {
     this.records = {
