@@ -1,15 +1,17 @@
 /**
- * The app token must never leave the Authorization/X-App-Token header: not in
- * errors (message, String, JSON, inspect, Cause.pretty), logs, or spans.
+ * The app token, an OAuth token and an application's bearer token must never
+ * leave the Authorization/X-App-Token header: not in errors (message, String,
+ * JSON, inspect, Cause.pretty), logs, or spans.
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import { inspect } from "node:util"
 import { Voucherify } from "../src/Voucherify.js"
-import { VoucherifyConfig } from "../src/VoucherifyConfig.js"
-import { clientWith, TOKEN } from "./support/client.js"
+import { type Auth, VoucherifyConfig } from "../src/VoucherifyConfig.js"
+import { APP_ID, clientWith, TOKEN } from "./support/client.js"
 import { makeObserver } from "./support/observe.js"
 import type { Reply } from "./support/transport.js"
 
@@ -87,4 +89,64 @@ describe("secrets", () => {
       expect(span?.attributes.get("voucherify.bytes")).toBe(`{"source_ids":["a","b"],"metadata":{}}`.length)
       expect(span?.attributes.get("voucherify.async_action_id")).toBe("aa_9")
     }))
+
+  describe("bearer tokens", () => {
+    const OAUTH_TOKEN = "tok_OAUTHsecret_7f3a9c21"
+    const BEARER_TOKEN = "tok_BEARERsecret_5d1e8b40"
+    const issued: Reply = {
+      status: 200,
+      body: { access_token: OAUTH_TOKEN, expires_at: 900, expires_in: 900, scope: "api", token_type: "Bearer" }
+    }
+    const oauth: Auth = { _tag: "OAuth", appId: APP_ID, appToken: Redacted.make(TOKEN), scopes: ["api"] }
+    const bearer: Auth = { _tag: "BearerToken", token: Redacted.make(BEARER_TOKEN) }
+    const unauthorized: Reply = { status: 401, body: { code: 401, message: "Unauthorized", key: "unauthorized" } }
+    const echo = (secret: string): Reply => ({ status: 500, body: `<pre>authorization: Bearer ${secret}</pre>` })
+
+    const scenarios: Array<[string, Auth, ReadonlyArray<Reply>]> = [
+      ["oauth 202", oauth, [issued, replies[0][1]]],
+      ["oauth 500 echo", oauth, [issued, echo(OAUTH_TOKEN)]],
+      ["oauth 401 twice", oauth, [issued, unauthorized, issued, unauthorized]],
+      ["oauth token request echoes the app token", oauth, [replies[2][1]]],
+      ["oauth invalid scope", oauth, [{ status: 400, body: { code: 400, key: "invalid_scope", message: "Invalid scope" } }]],
+      ["oauth transport", oauth, [issued, { transportError: "socket hang up" }]],
+      ["bearer 202", bearer, [replies[0][1]]],
+      ["bearer 401", bearer, [unauthorized]],
+      ["bearer 500 echo", bearer, [echo(BEARER_TOKEN)]],
+      ["bearer transport", bearer, [{ transportError: "connect ECONNREFUSED" }]]
+    ]
+
+    it.effect("no token reaches an error, a log line or a span, whatever the outcome", () =>
+      Effect.gen(function*() {
+        const observer = makeObserver()
+        const texts: Array<string> = []
+        for (const [label, auth, script] of scenarios) {
+          const { layer, requests } = clientWith(script, { auth, retry: { maxRetries: 0 } })
+          const outcome = yield* Effect.gen(function*() {
+            const config = yield* VoucherifyConfig
+            texts.push(...renderings(config), ...renderings(config.auth))
+            return yield* Effect.flatMap(Voucherify, (v) => v.updateProductsMetadataInBulk({ source_ids: ["p1"], metadata: {} }))
+          }).pipe(
+            Effect.tapErrorCause((cause) => Effect.logError(`${label} failed`, cause)),
+            Effect.tap((result) => Effect.log(`${label} succeeded`, result)),
+            Effect.either,
+            Effect.provide(Layer.merge(layer, observer.layer))
+          )
+          texts.push(...renderings(outcome), ...(outcome._tag === "Left" ? renderings(outcome.left) : []))
+          // each token did go on the wire, where it belongs
+          const sent = requests.map((r) => r.headers["authorization"] ?? r.headers["x-app-token"])
+          expect(sent.some((value) => value !== undefined && [TOKEN, `Bearer ${OAUTH_TOKEN}`, `Bearer ${BEARER_TOKEN}`].includes(value)))
+            .toBe(true)
+        }
+        const all = [...texts, observer.everything()].join("\n")
+        for (const secret of [TOKEN, OAUTH_TOKEN, BEARER_TOKEN]) {
+          expect(all.split("\n").filter((line) => line.includes(secret.slice(4, 16)))).toEqual([])
+        }
+        const authorization = observer.spans.filter((span) => span.attributes.has("http.request.header.authorization"))
+        expect(authorization.length).toBeGreaterThan(0)
+        for (const span of authorization) {
+          expect(span.attributes.get("http.request.header.authorization")).toBe("<redacted>")
+        }
+        expect(observer.spans.map((span) => span.name)).toContain("Voucherify.requestOAuthToken")
+      }))
+  })
 })

@@ -1,0 +1,262 @@
+/**
+ * OAuth client credentials and bearer tokens: the token request on the wire,
+ * caching and renewal on the TestClock, one token request for many callers,
+ * one renewal and one retry after a 401, and typed failures of the token
+ * request itself.
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as TestClock from "effect/TestClock"
+import { layerWithOptions, Voucherify } from "../src/Voucherify.js"
+import type * as VoucherifyConfig from "../src/VoucherifyConfig.js"
+import { APP_ID, clientWith, TOKEN } from "./support/client.js"
+import type { RecordedRequest, Reply } from "./support/transport.js"
+
+const oauth = (scopes: ReadonlyArray<string> = ["products", "async-actions"]): VoucherifyConfig.Auth => ({
+  _tag: "OAuth",
+  appId: APP_ID,
+  appToken: Redacted.make(TOKEN),
+  scopes
+})
+
+/** A token answer as Voucherify sends it, issued at TestClock time `issuedAtSeconds`. */
+const tokenReply = (accessToken: string, issuedAtSeconds = 0, expiresIn = 900): Reply => ({
+  status: 200,
+  body: {
+    access_token: accessToken,
+    client_id: "cl_1",
+    expires_at: issuedAtSeconds + expiresIn,
+    expires_in: expiresIn,
+    scope: "products async-actions",
+    token_type: "Bearer"
+  }
+})
+
+const accepted: Reply = { status: 202, body: { async_action_id: "aa_1" } }
+const unauthorized: Reply = { status: 401, body: { code: 401, message: "Unauthorized", key: "unauthorized" } }
+
+const update = Effect.flatMap(Voucherify, (v) => v.updateProductsMetadataInBulk({ source_ids: ["p1"], metadata: {} }))
+
+const isTokenRequest = (request: RecordedRequest) => request.url.endsWith("/v1/oauth/token")
+const sentTokens = (requests: ReadonlyArray<RecordedRequest>) =>
+  requests.filter((r) => !isTokenRequest(r)).map((r) => r.headers["authorization"])
+
+/**
+ * A transport that answers the token endpoint after `tokenDelay` (on the
+ * TestClock, so that many callers can pile up behind one token request) and
+ * every other path at once.
+ */
+const routed = (token: Reply, api: Reply, tokenDelay = "1 second") => {
+  const requests: Array<RecordedRequest> = []
+  const respond = (reply: Reply, request: Parameters<Parameters<typeof HttpClient.make>[0]>[0]) =>
+    "status" in reply
+      ? HttpClientResponse.fromWeb(
+        request,
+        new Response(JSON.stringify(reply.body), { status: reply.status, headers: { "content-type": "application/json" } })
+      )
+      : HttpClientResponse.fromWeb(request, new Response(null, { status: 500 }))
+  const client = HttpClient.make((request, url) =>
+    Effect.suspend(() => {
+      requests.push({ method: request.method, url: url.toString(), headers: { ...request.headers }, body: "" })
+      return url.pathname === "/v1/oauth/token"
+        ? Effect.as(Effect.sleep(tokenDelay), respond(token, request))
+        : Effect.succeed(respond(api, request))
+    })
+  )
+  return { requests, layer: Layer.succeed(HttpClient.HttpClient, client) }
+}
+
+const routedClient = (token: Reply, api: Reply) => {
+  const transport = routed(token, api)
+  const layer = layerWithOptions({ auth: oauth(), retry: { maxRetries: 0 } }).pipe(
+    Layer.provide(transport.layer)
+  )
+  return { requests: transport.requests, layer }
+}
+
+describe("OAuth client credentials", () => {
+  it.effect("asks for a token with the app keys and a form body, then sends it as a bearer token", () => {
+    const { layer, requests } = clientWith([tokenReply("tok_A"), accepted], { auth: oauth() })
+    return Effect.gen(function*() {
+      yield* update
+      expect(requests).toHaveLength(2)
+      const [token, call] = requests
+      expect(token.method).toBe("POST")
+      expect(token.url).toBe("https://api.voucherify.io/v1/oauth/token")
+      expect(token.headers["content-type"]).toBe("application/x-www-form-urlencoded")
+      expect(token.body).toBe("grant_type=client_credentials&scope=products+async-actions")
+      expect(token.headers["x-app-id"]).toBe(APP_ID)
+      expect(token.headers["x-app-token"]).toBe(TOKEN)
+      expect(call.headers["authorization"]).toBe("Bearer tok_A")
+      // the app keys stay on the token request
+      expect(call.headers["x-app-token"]).toBeUndefined()
+      expect(call.headers["x-app-id"]).toBeUndefined()
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("reuses the token until the margin before expires_at, then renews it", () => {
+    const { layer, requests } = clientWith(
+      [tokenReply("tok_A"), accepted, accepted, tokenReply("tok_B", 840), accepted],
+      { auth: oauth() }
+    )
+    return Effect.gen(function*() {
+      yield* update
+      yield* TestClock.adjust("839 seconds")
+      yield* update
+      expect(requests.filter(isTokenRequest)).toHaveLength(1)
+      // 900 s of life minus the 60 s margin: renewed from 840 s on
+      yield* TestClock.adjust("1 second")
+      yield* update
+      expect(requests.filter(isTokenRequest)).toHaveLength(2)
+      expect(sentTokens(requests)).toEqual(["Bearer tok_A", "Bearer tok_A", "Bearer tok_B"])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("renews a short-lived token halfway through its life", () => {
+    const { layer, requests } = clientWith(
+      [tokenReply("tok_A", 0, 60), accepted, accepted, tokenReply("tok_B", 30, 60), accepted],
+      { auth: oauth() }
+    )
+    return Effect.gen(function*() {
+      yield* update
+      yield* TestClock.adjust("29 seconds")
+      yield* update
+      yield* TestClock.adjust("1 second")
+      yield* update
+      expect(sentTokens(requests)).toEqual(["Bearer tok_A", "Bearer tok_A", "Bearer tok_B"])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("fifty simultaneous calls share one token request", () => {
+    const { layer, requests } = routedClient(tokenReply("tok_A"), accepted)
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork(Effect.all(Array.from({ length: 50 }, () => update), { concurrency: "unbounded" }))
+      yield* TestClock.adjust("1 second")
+      const results = yield* Fiber.join(fiber)
+      expect(results).toHaveLength(50)
+      expect(requests.filter(isTokenRequest)).toHaveLength(1)
+      expect(sentTokens(requests)).toEqual(Array.from({ length: 50 }, () => "Bearer tok_A"))
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("fifty simultaneous calls share one refused token request and its error", () => {
+    const { layer, requests } = routedClient(unauthorized, accepted)
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork(
+        Effect.all(Array.from({ length: 50 }, () => Effect.flip(update)), { concurrency: "unbounded" })
+      )
+      yield* TestClock.adjust("1 second")
+      const errors = yield* Fiber.join(fiber)
+      expect(errors.map((e) => e._tag)).toEqual(Array.from({ length: 50 }, () => "UnauthorizedError"))
+      expect(requests).toHaveLength(1)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("a 401 with a cached token renews it once and retries once", () => {
+    const { layer, requests } = clientWith(
+      [tokenReply("tok_A"), accepted, unauthorized, tokenReply("tok_B"), accepted],
+      { auth: oauth() }
+    )
+    return Effect.gen(function*() {
+      yield* update
+      const result = yield* update
+      expect(result.async_action_id).toBe("aa_1")
+      expect(requests.filter(isTokenRequest)).toHaveLength(2)
+      expect(sentTokens(requests)).toEqual(["Bearer tok_A", "Bearer tok_A", "Bearer tok_B"])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("a second 401 is an UnauthorizedError, after one renewal", () => {
+    const { layer, requests } = clientWith([tokenReply("tok_A"), unauthorized, tokenReply("tok_B"), unauthorized], {
+      auth: oauth()
+    })
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip(update)
+      expect(error._tag).toBe("UnauthorizedError")
+      expect(error).toMatchObject({ status: 401, key: "unauthorized" })
+      expect(requests).toHaveLength(4)
+      expect(requests.filter(isTokenRequest)).toHaveLength(2)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("a 401 from the token request fails at once, with no second token request", () => {
+    const { layer, requests } = clientWith([unauthorized, tokenReply("tok_never"), accepted], { auth: oauth() })
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip(update)
+      expect(error._tag).toBe("UnauthorizedError")
+      expect(requests).toHaveLength(1)
+      expect(isTokenRequest(requests[0])).toBe(true)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("an invalid scope is a typed error carrying the server's key", () => {
+    const { layer, requests } = clientWith(
+      [{ status: 400, body: { code: 400, key: "invalid_scope", message: "Invalid scope: vouchers,campaigns" } }],
+      { auth: oauth(["vouchers", "campaigns"]) }
+    )
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip(update)
+      expect(error).toMatchObject({
+        _tag: "BadRequestError",
+        status: 400,
+        key: "invalid_scope",
+        serverMessage: "Invalid scope: vouchers,campaigns"
+      })
+      expect(error.message).toContain("key invalid_scope")
+      expect(requests).toHaveLength(1)
+      expect(requests[0].body).toBe("grant_type=client_credentials&scope=vouchers+campaigns")
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("a token answer of another shape is a ResponseDecodeError", () => {
+    const { layer } = clientWith([{ status: 200, body: { token: "tok_A" } }], { auth: oauth() })
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip(update)
+      expect(error).toMatchObject({ _tag: "ResponseDecodeError", status: 200 })
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("a transient failure of the token request is retried like any other", () => {
+    const { layer, requests } = clientWith(
+      [{ status: 503, body: { code: 503 } }, tokenReply("tok_A"), accepted],
+      { auth: oauth() }
+    )
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork(update)
+      yield* TestClock.adjust("1 second")
+      const result = yield* Fiber.join(fiber)
+      expect(result.async_action_id).toBe("aa_1")
+      expect(requests.filter(isTokenRequest)).toHaveLength(2)
+      expect(sentTokens(requests)).toEqual(["Bearer tok_A"])
+    }).pipe(Effect.provide(layer))
+  })
+})
+
+describe("BearerToken", () => {
+  const bearer: VoucherifyConfig.Auth = { _tag: "BearerToken", token: Redacted.make("tok_app_managed") }
+
+  it.effect("sends the application's token and no app keys", () => {
+    const { layer, requests } = clientWith([accepted], { auth: bearer })
+    return Effect.gen(function*() {
+      yield* update
+      expect(requests).toHaveLength(1)
+      expect(requests[0].headers["authorization"]).toBe("Bearer tok_app_managed")
+      expect(requests[0].headers["x-app-token"]).toBeUndefined()
+      expect(requests[0].headers["x-app-id"]).toBeUndefined()
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("a 401 is an UnauthorizedError at once: the application renews its token", () => {
+    const { layer, requests } = clientWith([unauthorized, accepted], { auth: bearer })
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip(update)
+      expect(error._tag).toBe("UnauthorizedError")
+      expect(requests).toHaveLength(1)
+    }).pipe(Effect.provide(layer))
+  })
+})
