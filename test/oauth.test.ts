@@ -7,6 +7,7 @@
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
@@ -51,7 +52,7 @@ const sentTokens = (requests: ReadonlyArray<RecordedRequest>) =>
  * TestClock, so that many callers can pile up behind one token request) and
  * every other path at once.
  */
-const routed = (token: Reply, api: Reply, tokenDelay = "1 second") => {
+const routed = (token: Reply, api: Reply, tokenDelay: Duration.DurationInput = "1 second") => {
   const requests: Array<RecordedRequest> = []
   const respond = (reply: Reply, request: Parameters<Parameters<typeof HttpClient.make>[0]>[0]) =>
     "status" in reply
