@@ -4,7 +4,7 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 import { encodeBulkRequest, type EncodedBulkRequest } from "../src/internal/payload.js"
-import * as VoucherifyTest from "../src/testing/VoucherifyTest.js"
+import { VoucherifyTest } from "../src/testing/index.js"
 import { Voucherify } from "../src/Voucherify.js"
 import { RateLimitError, ServerError } from "../src/VoucherifyError.js"
 
