@@ -18,3 +18,6 @@ export * as VoucherifyHttpClient from "./VoucherifyHttpClient.js"
 
 /** @since 0.1.0 */
 export * as VoucherifySchema from "./VoucherifySchema.js"
+
+/** @since 0.1.0 */
+export * as BulkMetadata from "./BulkMetadata.js"

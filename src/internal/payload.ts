@@ -20,13 +20,20 @@ export interface EncodedBulkRequest {
   readonly ids: number
 }
 
+const printableAscii = /^[\x20\x21\x23-\x5b\x5d-\x7f]*$/
+
 /**
  * The UTF-8 byte length of `JSON.stringify(s)`, quotes included, for any
  * string: quotes and backslashes take two bytes, control characters two or six
  * (`\n` or `\u0001`), a surrogate pair four, and a lone surrogate six, because
  * `JSON.stringify` escapes it as `\udxxx`.
  */
-export const jsonStringBytes = (s: string): number => {
+export const jsonStringBytes = (s: string): number =>
+  // Most ids are printable ASCII without quotes or backslashes: one byte a
+  // character. V8's regex engine checks that about twice as fast as the loop.
+  printableAscii.test(s) ? s.length + 2 : escapedBytes(s)
+
+const escapedBytes = (s: string): number => {
   let bytes = 2
   const length = s.length
   for (let i = 0; i < length; i++) {

@@ -1,0 +1,403 @@
+/**
+ * The bulk engine: hands a stream of ids (an array, a file, a database
+ * cursor) and one metadata object to Voucherify with as few bulk calls as the
+ * 10 MB limit allows, and accounts for every id, even when things fail.
+ *
+ * - {@link chunk} packs ids into full request bodies (pure, no service needed).
+ * - {@link updateProducts}, {@link updateCustomers}, {@link updateVouchers}
+ *   pack, send concurrently and optionally await each async action, as a
+ *   stream of {@link BulkChunkResult}s.
+ * - {@link run} does the same and returns a {@link BulkReport}, also when the
+ *   run fails or is interrupted, so that the caller can resume.
+ *
+ * @example
+ * ```ts
+ * import { NodeHttpClient } from "@effect/platform-node"
+ * import { Effect, Layer } from "effect"
+ * import { BulkMetadata, Voucherify } from "effect-voucherify"
+ *
+ * const program = BulkMetadata.run(["prod_1", "prod_2"], {
+ *   target: "products",
+ *   metadata: { season: "summer" },
+ *   awaitCompletion: true,
+ *   progress: (p) => console.error(`${p.idsRead} read, ${p.chunksAccepted} accepted`)
+ * }).pipe(
+ *   Effect.catchTag("BulkRunError", (e) => Effect.succeed(e.report))
+ * )
+ *
+ * program.pipe(
+ *   Effect.provide(Voucherify.layerConfig().pipe(Layer.provide(NodeHttpClient.layerUndici)))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import { dual } from "effect/Function"
+import * as Schema from "effect/Schema"
+import type * as Sink from "effect/Sink"
+import type * as Stream from "effect/Stream"
+import type * as SubscriptionRef from "effect/SubscriptionRef"
+import * as engine from "./internal/bulkEngine.js"
+import * as packer from "./internal/bulkPacker.js"
+import { reportSink as reportSinkImpl } from "./internal/bulkReport.js"
+import type * as Voucherify from "./Voucherify.js"
+import * as VoucherifyError from "./VoucherifyError.js"
+import { type AsyncAction, AsyncActionStatus, type BulkTarget, type Metadata } from "./VoucherifySchema.js"
+
+/**
+ * How {@link chunk} packs.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ChunkOptions {
+  /** The metadata every id gets: a JSON object, checked once. */
+  readonly metadata: Metadata
+  /** The body field that names the ids: `source_ids` (products, customers, the default) or `codes` (vouchers). */
+  readonly field?: "source_ids" | "codes" | undefined
+  /** The largest body, in bytes. Default 10485760, Voucherify's limit. */
+  readonly maxBytes?: number | undefined
+  /**
+   * Drop ids seen before. Costs memory: every distinct id is kept in a `Set`
+   * until the run ends (roughly 50 to 100 bytes an id).
+   */
+  readonly dedupe?: boolean | undefined
+}
+
+/**
+ * One request body: its ids, in input order, and the exact bytes to send.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface BulkChunk {
+  /** 0, 1, 2… in input order. */
+  readonly index: number
+  /** Position in the input of the chunk's first id. */
+  readonly offset: number
+  /**
+   * How many input positions the chunk covers: `ids.length`, plus the
+   * repeated ids dropped by `dedupe`. The chunks' ranges tile the input.
+   */
+  readonly count: number
+  readonly ids: ReadonlyArray<string>
+  /** `body.byteLength`. */
+  readonly bytes: number
+  /** The UTF-8 JSON body, `{"source_ids":[…],"metadata":{…}}`. */
+  readonly body: Uint8Array
+}
+
+/**
+ * How {@link updateProducts} and its siblings follow each async action.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AwaitCompletionOptions extends Voucherify.AwaitOptions {
+  /** How many actions are polled at the same time. Default: the send concurrency. */
+  readonly concurrency?: number | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface UpdateOptions {
+  readonly metadata: Metadata
+  /** Requests in flight at the same time. Default 2; results keep input order. */
+  readonly concurrency?: number | undefined
+  /** The largest body. Default: the configured `maxPayloadBytes` (10485760). */
+  readonly maxBytes?: number | undefined
+  /** See {@link ChunkOptions.dedupe}. */
+  readonly dedupe?: boolean | undefined
+  /**
+   * Poll each accepted async action until it is `DONE` or `FAILED`. A
+   * `FAILED` action is reported in its result (`status`), it does not stop
+   * the run. Default `false`.
+   */
+  readonly awaitCompletion?: boolean | AwaitCompletionOptions | undefined
+  /**
+   * What a chunk that failed after the retries does: `"fail"` (default)
+   * stops the run; `"continue"` reports it as a `Rejected` or `Unknown`
+   * result and goes on. A 401, a 403 and a 429 of type `api_calls_cycle`
+   * stop the run whatever this says: every later chunk would fail the same way.
+   */
+  readonly onChunkError?: "fail" | "continue" | undefined
+}
+
+/**
+ * The API accepted the chunk and queued an async action.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ChunkAccepted {
+  readonly _tag: "Accepted"
+  readonly index: number
+  readonly offset: number
+  readonly count: number
+  readonly bytes: number
+  readonly asyncActionId: string
+  /** With `awaitCompletion`: the action's last known status. */
+  readonly status?: AsyncActionStatus | undefined
+  /** With `awaitCompletion`: the action as last seen (`result` holds the counts). */
+  readonly action?: AsyncAction | undefined
+  /** With `awaitCompletion`: why following the action stopped early (a polling timeout…). */
+  readonly awaitError?: string | undefined
+}
+
+/**
+ * The API definitely refused the chunk: nothing of it was applied. Send its
+ * ids again once the cause is fixed.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ChunkRejected {
+  readonly _tag: "Rejected"
+  readonly index: number
+  readonly offset: number
+  readonly count: number
+  readonly bytes: number
+  readonly error: VoucherifyError.VoucherifyError
+}
+
+/**
+ * The request may have reached the API before it failed (a connection reset
+ * after sending, a timeout, a 500, 502 or 504): the update may or may not
+ * happen. Sending the ids again is safe (metadata updates are idempotent)
+ * but costs one more bulk call.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ChunkUnknown {
+  readonly _tag: "Unknown"
+  readonly index: number
+  readonly offset: number
+  readonly count: number
+  readonly bytes: number
+  readonly error: VoucherifyError.VoucherifyError
+}
+
+/**
+ * What became of one chunk.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type BulkChunkResult = ChunkAccepted | ChunkRejected | ChunkUnknown
+
+/**
+ * Counters a progress bar can show while a {@link run} goes on.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface BulkProgress {
+  /** Ids pulled from the input. */
+  readonly idsRead: number
+  /** Bodies built. */
+  readonly chunksPacked: number
+  /** Requests started (a chunk counts once, whatever its retries). */
+  readonly chunksSent: number
+  readonly bytesSent: number
+  readonly chunksAccepted: number
+  readonly idsAccepted: number
+  readonly chunksRejected: number
+  readonly chunksUnknown: number
+  /** Awaited actions that reached `DONE` or `FAILED`. */
+  readonly actionsCompleted: number
+  /** Awaited actions that ended `FAILED`. */
+  readonly actionsFailed: number
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface RunOptions<R2 = never> extends UpdateOptions {
+  readonly target: BulkTarget
+  /** Receives a {@link BulkProgress} snapshot after every step (ids read, chunk sent, outcome). */
+  readonly progress?: SubscriptionRef.SubscriptionRef<BulkProgress> | ((progress: BulkProgress) => void) | undefined
+  /** Called once with the final report, however the run ends: success, failure or interruption. */
+  readonly onReport?: ((report: BulkReport) => Effect.Effect<void, never, R2>) | undefined
+}
+
+const ChunkRange = {
+  chunkIndex: Schema.Number,
+  offset: Schema.Number,
+  count: Schema.Number
+}
+
+/**
+ * The accounting of a run, as a schema: encode it to write it as JSON (the
+ * errors are encoded with the `VoucherifyError` union and hold no secret).
+ *
+ * Every id read is in exactly one place:
+ * `accepted.ids + Σ rejected.count + Σ unknown.count + Σ notAttempted.count = totalIds`.
+ * Ids from position `totalIds` on were never read from the input.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const BulkReport = Schema.Struct({
+  /** `completed`, or why it stopped early. */
+  status: Schema.Literal("completed", "failed", "interrupted"),
+  /** The message of the error that stopped the run. */
+  failure: Schema.optional(Schema.String),
+  /** Ids read from the input (with `dedupe`, repeated ones included). */
+  totalIds: Schema.Number,
+  /** Bodies built. */
+  chunks: Schema.Number,
+  /** Bytes of the bodies built. */
+  bytes: Schema.Number,
+  accepted: Schema.Struct({
+    ids: Schema.Number,
+    chunks: Schema.Number,
+    actions: Schema.Array(Schema.Struct({
+      asyncActionId: Schema.String,
+      ...ChunkRange,
+      status: Schema.optional(AsyncActionStatus),
+      awaitError: Schema.optional(Schema.String)
+    }))
+  }),
+  rejected: Schema.Array(Schema.Struct({ ...ChunkRange, error: VoucherifyError.VoucherifyError })),
+  /** `error` is absent when the run stopped while the request was in flight. */
+  unknown: Schema.Array(Schema.Struct({ ...ChunkRange, error: Schema.optional(VoucherifyError.VoucherifyError) })),
+  /** Input ranges never sent: resume with these (and with the unread ids after `totalIds`). */
+  notAttempted: Schema.Array(Schema.Struct({ offset: Schema.Number, count: Schema.Number })),
+  durationMs: Schema.Number
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type BulkReport = typeof BulkReport.Type
+
+/**
+ * The report as JSON text and back: `Schema.encodeSync(BulkMetadata.BulkReportFromJson)(report)`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const BulkReportFromJson: Schema.Schema<BulkReport, string> = Schema.parseJson(BulkReport, { space: 2 })
+
+/**
+ * A {@link run} that stopped early on an error: `error` is what stopped it
+ * (an input error, an invalid id, a 401…), `report` what was done until then.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class BulkRunError<out E = never> extends Data.TaggedError("BulkRunError")<{
+  readonly report: BulkReport
+  readonly error: E | VoucherifyError.VoucherifyError
+}> {
+  override get message(): string {
+    const r = this.report
+    const cause = this.error instanceof Error ? this.error.message : String(this.error)
+    return `bulk run stopped after ${r.accepted.ids} of ${r.totalIds} ids were accepted: ${cause}`
+  }
+}
+
+/**
+ * Packs ids into request bodies: greedily, in input order, each body at
+ * most `maxBytes` and each but the last full (the next id would not have
+ * fitted). An empty id, a non-string, or an id too large to fit alone fails
+ * with `InvalidRequestError` carrying its `offset`, before any later body is
+ * emitted; metadata that leaves no room fails at once.
+ *
+ * Bodies are built one at a time, when the consumer pulls.
+ *
+ * @example
+ * ```ts
+ * import { Stream } from "effect"
+ * import { BulkMetadata } from "effect-voucherify"
+ *
+ * const bodies = Stream.make("prod_1", "prod_2").pipe(
+ *   BulkMetadata.chunk({ metadata: { season: "summer" } })
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const chunk: {
+  (options: ChunkOptions): <E, R>(
+    self: Stream.Stream<string, E, R>
+  ) => Stream.Stream<BulkChunk, E | VoucherifyError.InvalidRequestError, R>
+  <E, R>(
+    self: Stream.Stream<string, E, R>,
+    options: ChunkOptions
+  ): Stream.Stream<BulkChunk, E | VoucherifyError.InvalidRequestError, R>
+} = dual(2, packer.chunk)
+
+/**
+ * The signature shared by {@link updateProducts} and its siblings.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Update {
+  (options: UpdateOptions): <E, R>(
+    self: Stream.Stream<string, E, R> | Iterable<string>
+  ) => Stream.Stream<BulkChunkResult, E | VoucherifyError.VoucherifyError, R | Voucherify.Voucherify>
+  <E, R>(
+    self: Stream.Stream<string, E, R> | Iterable<string>,
+    options: UpdateOptions
+  ): Stream.Stream<BulkChunkResult, E | VoucherifyError.VoucherifyError, R | Voucherify.Voucherify>
+}
+
+/**
+ * Sets the metadata of every product named (unknown source ids are
+ * created: upsert) with full bulk requests, `concurrency` at a time.
+ * At most `concurrency + 1` bodies exist at any moment.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const updateProducts: Update = dual(2, engine.update("products"))
+
+/**
+ * Like {@link updateProducts}, for customers (upsert too).
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const updateCustomers: Update = dual(2, engine.update("customers"))
+
+/**
+ * Like {@link updateProducts}, for vouchers named by their codes; unknown
+ * codes are not created.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const updateVouchers: Update = dual(2, engine.update("vouchers"))
+
+/**
+ * Folds a result stream into a {@link BulkReport} (`notAttempted` stays
+ * empty: a stream that fails has no report; use {@link run} for that).
+ *
+ * @since 0.1.0
+ * @category sinks
+ */
+export const reportSink: Sink.Sink<BulkReport, BulkChunkResult> = reportSinkImpl
+
+/**
+ * Updates every id and returns the {@link BulkReport}. When the run stops
+ * early it fails with {@link BulkRunError}, which holds the report; when it
+ * is interrupted, `onReport` still receives the report.
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const run = <E = never, R = never, R2 = never>(
+  ids: Stream.Stream<string, E, R> | Iterable<string>,
+  options: RunOptions<R2>
+): Effect.Effect<BulkReport, BulkRunError<E>, R | R2 | Voucherify.Voucherify> =>
+  Effect.mapError(engine.run(ids, options), (stopped) => new BulkRunError<E>(stopped))

@@ -1,0 +1,193 @@
+/**
+ * The accounting of a bulk run: where every id read went. One mutable
+ * tracker per run, updated once per chunk event, so that a report can be
+ * built at any moment, including after a failure or an interruption.
+ *
+ * @internal
+ */
+import type * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Sink from "effect/Sink"
+import type {
+  BulkChunk,
+  BulkChunkResult,
+  BulkProgress,
+  BulkReport,
+  ChunkAccepted
+} from "../BulkMetadata.js"
+import type { VoucherifyError } from "../VoucherifyError.js"
+
+type Entry = {
+  readonly index: number
+  readonly offset: number
+  readonly count: number
+  readonly bytes: number
+  /** packed: built, not sent; sending: request started, no outcome yet. */
+  state: "packed" | "sending" | "accepted" | "rejected" | "unknown"
+  error?: VoucherifyError
+  accepted?: ChunkAccepted
+}
+
+type Counters = { -readonly [K in keyof BulkProgress]: BulkProgress[K] }
+
+export class Tracker {
+  /** Ids handed to the packer. */
+  idsRead = 0
+  /** Set after a failure that stops the run: no new request starts. */
+  stopped = false
+  private readonly entries: Array<Entry> = []
+  private packedEnd = 0
+  private readonly counters: Counters = {
+    idsRead: 0,
+    chunksPacked: 0,
+    chunksSent: 0,
+    bytesSent: 0,
+    chunksAccepted: 0,
+    idsAccepted: 0,
+    chunksRejected: 0,
+    chunksUnknown: 0,
+    actionsCompleted: 0,
+    actionsFailed: 0
+  }
+
+  read(count: number): void {
+    this.idsRead += count
+  }
+
+  packed(chunk: Pick<BulkChunk, "index" | "offset" | "count" | "bytes">): void {
+    this.entries[chunk.index] = {
+      index: chunk.index,
+      offset: chunk.offset,
+      count: chunk.count,
+      bytes: chunk.bytes,
+      state: "packed"
+    }
+    this.packedEnd = chunk.offset + chunk.count
+    this.counters.chunksPacked++
+  }
+
+  sending(index: number): void {
+    const entry = this.entries[index]!
+    entry.state = "sending"
+    this.counters.chunksSent++
+    this.counters.bytesSent += entry.bytes
+  }
+
+  settled(result: BulkChunkResult): void {
+    const entry = this.entries[result.index]!
+    switch (result._tag) {
+      case "Accepted":
+        entry.state = "accepted"
+        entry.accepted = result
+        this.counters.chunksAccepted++
+        this.counters.idsAccepted += result.count
+        return
+      case "Rejected":
+        entry.state = "rejected"
+        entry.error = result.error
+        this.counters.chunksRejected++
+        return
+      case "Unknown":
+        entry.state = "unknown"
+        entry.error = result.error
+        this.counters.chunksUnknown++
+    }
+  }
+
+  /** An awaited action reached its end, or polling it stopped. */
+  awaited(result: ChunkAccepted): void {
+    const entry = this.entries[result.index]!
+    entry.accepted = result
+    if (result.status === "DONE" || result.status === "FAILED") this.counters.actionsCompleted++
+    if (result.status === "FAILED") this.counters.actionsFailed++
+  }
+
+  progress(): BulkProgress {
+    return { ...this.counters, idsRead: this.idsRead }
+  }
+
+  report(status: BulkReport["status"], durationMs: number, failure?: string): BulkReport {
+    const actions: Array<BulkReport["accepted"]["actions"][number]> = []
+    const rejected: Array<BulkReport["rejected"][number]> = []
+    const unknown: Array<BulkReport["unknown"][number]> = []
+    const notAttempted: Array<{ offset: number; count: number }> = []
+    const skip = (offset: number, count: number) => {
+      if (count === 0) return
+      const last = notAttempted[notAttempted.length - 1]
+      if (last !== undefined && last.offset + last.count === offset) last.count += count
+      else notAttempted.push({ offset, count })
+    }
+    let acceptedIds = 0
+    let bytes = 0
+    for (const entry of this.entries) {
+      // a filtered result stream leaves holes
+      if (entry === undefined) continue
+      bytes += entry.bytes
+      const range = { chunkIndex: entry.index, offset: entry.offset, count: entry.count }
+      switch (entry.state) {
+        case "packed":
+          skip(entry.offset, entry.count)
+          break
+        case "sending":
+          // the run stopped with the request in flight: it may have arrived
+          unknown.push(range)
+          break
+        case "accepted": {
+          const a = entry.accepted!
+          acceptedIds += entry.count
+          actions.push({
+            asyncActionId: a.asyncActionId,
+            ...range,
+            ...(a.status !== undefined ? { status: a.status } : {}),
+            ...(a.awaitError !== undefined ? { awaitError: a.awaitError } : {})
+          })
+          break
+        }
+        case "rejected":
+          rejected.push({ ...range, error: entry.error! })
+          break
+        case "unknown":
+          unknown.push({ ...range, ...(entry.error !== undefined ? { error: entry.error } : {}) })
+      }
+    }
+    // read, but still waiting in the packer when the run ended
+    skip(this.packedEnd, this.idsRead - this.packedEnd)
+    return {
+      status,
+      ...(failure !== undefined ? { failure } : {}),
+      totalIds: this.idsRead,
+      chunks: this.counters.chunksPacked,
+      bytes,
+      accepted: { ids: acceptedIds, chunks: actions.length, actions },
+      rejected,
+      unknown,
+      notAttempted,
+      durationMs
+    }
+  }
+
+  /** Accounts for a result seen downstream only (the report sink). */
+  record(result: BulkChunkResult): void {
+    this.packed(result)
+    this.read(result.count)
+    // results may come filtered or out of order: no range is pending here
+    this.packedEnd = this.idsRead
+    this.sending(result.index)
+    this.settled(result)
+    if (result._tag === "Accepted" && result.status !== undefined) this.awaited(result)
+  }
+}
+
+/** `BulkMetadata.reportSink`. */
+export const reportSink: Sink.Sink<BulkReport, BulkChunkResult> = Sink.unwrap(
+  Effect.map(Clock.currentTimeMillis, (start) => {
+    const tracker = new Tracker()
+    return Sink.foldLeftChunks(tracker, (t, results: Chunk.Chunk<BulkChunkResult>) => {
+      for (const result of results) t.record(result)
+      return t
+    }).pipe(
+      Sink.mapEffect((t) => Effect.map(Clock.currentTimeMillis, (now) => t.report("completed", now - start)))
+    )
+  })
+)
