@@ -1,0 +1,340 @@
+/**
+ * A real HTTP server on loopback that speaks the Voucherify bulk metadata
+ * API: the three `POST /v1/{products,customers,vouchers}/metadata/async`
+ * endpoints, async actions, OAuth tokens and record look-ups, with the
+ * documented bodies and status codes, optional rate limits, and seeded fault
+ * injection. Integration tests, the demo and the benchmarks run against it
+ * with no Voucherify account.
+ *
+ * @example
+ * ```ts
+ * import { NodeHttpClient } from "@effect/platform-node"
+ * import { Effect, Layer } from "effect"
+ * import { Voucherify, VoucherifyHttpClient } from "effect-voucherify"
+ * import { MockVoucherifyServer } from "effect-voucherify/testing"
+ *
+ * const ClientLive = Voucherify.layer.pipe(
+ *   Layer.provideMerge(VoucherifyHttpClient.layer),
+ *   Layer.provideMerge(MockVoucherifyServer.layerClientConfig()),
+ *   Layer.provide(NodeHttpClient.layerUndici),
+ *   Layer.provideMerge(MockVoucherifyServer.layer({ processingDelay: "50 millis" }))
+ * )
+ *
+ * const program = Effect.gen(function*() {
+ *   const voucherify = yield* Voucherify.Voucherify
+ *   const server = yield* MockVoucherifyServer.MockVoucherifyServer
+ *   const { async_action_id } = yield* voucherify.updateProductsMetadataInBulk({
+ *     source_ids: ["p1", "p2"],
+ *     metadata: { origin: "PL" }
+ *   })
+ *   yield* voucherify.awaitAsyncAction(async_action_id)
+ *   return yield* server.checkMetadata("products", ["p1", "p2"], { origin: "PL" })
+ * }).pipe(Effect.provide(ClientLive))
+ * ```
+ *
+ * Run it alone with `npm run mock-server -- --port 3000`.
+ *
+ * @since 0.1.0
+ */
+import type * as HttpServerError from "@effect/platform/HttpServerError"
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Option from "effect/Option"
+import type * as Redacted from "effect/Redacted"
+import * as VoucherifyConfig from "../VoucherifyConfig.js"
+import type { AsyncAction, BulkTarget, Metadata } from "../VoucherifySchema.js"
+import * as internal from "./internal/mockServer/server.js"
+
+/**
+ * The three kinds of records the server stores.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Target = BulkTarget
+
+/**
+ * Records to start with: a list of ids (with empty metadata) or ids mapped
+ * to their metadata. Vouchers are never created by a bulk update, so a test
+ * of `POST /v1/vouchers/metadata/async` seeds the codes it expects to find.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type SeedRecords = Iterable<string> | { readonly [id: string]: Metadata }
+
+/**
+ * The `X-Rate-Limit-Type` values the server can answer with.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type RateLimitType = "api_calls" | "bulk_api_calls" | "api_calls_cycle"
+
+/**
+ * Quotas, each off unless given. A window starts at the first request
+ * counted in it, so that a test does not straddle a wall-clock minute.
+ * Requests refused with 429 are not counted.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RateLimits {
+  /** Authenticated requests of any kind per minute (`api_calls`). */
+  readonly apiCallsPerMinute?: number | undefined
+  /** Bulk metadata requests per minute (`bulk_api_calls`). */
+  readonly bulkCallsPerMinute?: number | undefined
+  /** Bulk metadata requests per hour (`bulk_api_calls`), like the real plan quota. */
+  readonly bulkCallsPerHour?: number | undefined
+  /**
+   * Authenticated requests per billing cycle (`api_calls_cycle`, a 30-day
+   * window). `0` starts exhausted; see also {@link Service.exhaustCycle}.
+   */
+  readonly apiCallsPerCycle?: number | undefined
+}
+
+/**
+ * What goes wrong when a {@link FaultRule} fires.
+ *
+ * - `ServerError`: 500, 502, 503 or 504 with a Voucherify JSON body
+ *   (`json`), the gateway shape (`gateway`), an HTML page (`html`) or
+ *   nothing (`empty`). Default body: `json` for 500, `gateway` for 503,
+ *   `html` for 502 and 504. Nothing is processed.
+ * - `RateLimited`: 429 with `Retry-After` (default 1 second). Nothing is processed.
+ * - `ResetBeforeBody`: the connection is destroyed before the body is read.
+ * - `ResetAfterProcessing`: the request is processed (an async action is
+ *   created), then the connection is destroyed instead of answering.
+ * - `Delay`: the request is processed, and the answer waits `duration`.
+ * - `MalformedJson`: the request is processed; the 2xx answer is cut-off JSON.
+ * - `Redirect`: a 307 (by default) to another address, by default
+ *   `http://127.0.0.2:<port><path>`. Nothing is processed.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Fault =
+  | {
+    readonly _tag: "ServerError"
+    readonly status?: 500 | 502 | 503 | 504 | undefined
+    readonly body?: "json" | "gateway" | "html" | "empty" | undefined
+  }
+  | {
+    readonly _tag: "RateLimited"
+    readonly retryAfter?: Duration.DurationInput | undefined
+    readonly limitType?: RateLimitType | undefined
+  }
+  | { readonly _tag: "ResetBeforeBody" }
+  | { readonly _tag: "ResetAfterProcessing" }
+  | { readonly _tag: "Delay"; readonly duration: Duration.DurationInput }
+  | { readonly _tag: "MalformedJson" }
+  | { readonly _tag: "Redirect"; readonly status?: 301 | 302 | 307 | 308 | undefined; readonly location?: string | undefined }
+
+/**
+ * When a {@link Fault} fires. Rules are tried in order for each request
+ * that matches `method` and `path`; each draws one number from the seeded
+ * generator and fires when it is below `rate`; the first rule that fires
+ * wins.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface FaultRule {
+  readonly fault: Fault
+  /** Probability from 0 to 1. Default 1. */
+  readonly rate?: number | undefined
+  /** Only the first N requests that match this rule can fire it. */
+  readonly first?: number | undefined
+  /** The exact path (without query), or a pattern tested against it. Default: every path. */
+  readonly path?: string | RegExp | undefined
+  /** Default: every method. */
+  readonly method?: string | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Faults {
+  /** Seed of the generator the rates draw from. Default 1. */
+  readonly seed?: number | undefined
+  readonly rules: ReadonlyArray<FaultRule>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** Default `mock-app-id`. */
+  readonly appId?: string | undefined
+  /** Default `mock-app-token`. */
+  readonly appToken?: Redacted.Redacted<string> | string | undefined
+  /** Default 0: any free port. */
+  readonly port?: number | undefined
+  /** Default `127.0.0.1`. */
+  readonly host?: string | undefined
+  /** How long each async action stays `IN_PROGRESS`. Default 0. */
+  readonly processingDelay?: Duration.DurationInput | undefined
+  /** The gateway's body limit. Default 10485760. */
+  readonly maxPayloadBytes?: number | undefined
+  /** Lifetime of OAuth tokens. Default 15 minutes (`expires_in: 900`). */
+  readonly tokenTtl?: Duration.DurationInput | undefined
+  readonly records?: { readonly [K in Target]?: SeedRecords | undefined } | undefined
+  readonly rateLimits?: RateLimits | undefined
+  readonly faults?: Faults | undefined
+  /** The request log keeps this many of the newest entries. Default 10000. */
+  readonly maxRecordedRequests?: number | undefined
+  /** `result.errors` of a voucher update lists at most this many unknown codes. Default 100. */
+  readonly maxResultErrors?: number | undefined
+}
+
+/**
+ * How a request ended, for assertions.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Outcome =
+  | "pending"
+  | "ok"
+  | "accepted"
+  | "unauthorized"
+  | "forbidden"
+  | "not_found"
+  | "invalid_payload"
+  | "payload_too_large"
+  | "rate_limited"
+  | "fault"
+  | "client_aborted"
+
+/**
+ * One entry of the request log.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RecordedRequest {
+  /** Arrival order, from 1. */
+  readonly seq: number
+  readonly method: string
+  /** Path and query, as sent. */
+  readonly url: string
+  /** Lower-case names; `x-app-token` and `authorization` values masked. */
+  readonly headers: Readonly<Record<string, string>>
+  /** Body bytes the server read. */
+  readonly bodyBytes: number
+  /** Undefined when no answer was sent (a reset, a client that went away). */
+  readonly status: number | undefined
+  readonly outcome: Outcome
+  readonly fault: Fault["_tag"] | undefined
+  readonly asyncActionId: string | undefined
+}
+
+/**
+ * The result of {@link Service.checkMetadata}.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MetadataCheck {
+  readonly checked: number
+  /** Ids with no record. */
+  readonly missing: number
+  /** Ids whose record lacks a key of the expected metadata or has another value. */
+  readonly mismatched: number
+  /** Up to 5 failing ids. */
+  readonly examples: ReadonlyArray<string>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** E.g. `http://127.0.0.1:40123`, without a trailing slash. */
+  readonly baseUrl: string
+  readonly port: number
+  readonly appId: string
+  readonly appToken: Redacted.Redacted<string>
+  /** The stored metadata of one record. */
+  readonly getMetadata: (target: Target, id: string) => Effect.Effect<Option.Option<Metadata>>
+  /** How many records are stored. */
+  readonly count: (target: Target) => Effect.Effect<number>
+  /**
+   * Checks that every id (a generator is fine for millions) has a record
+   * carrying every key of `expected` with an equal value. Records share
+   * metadata objects, so each distinct object is compared once.
+   */
+  readonly checkMetadata: (target: Target, ids: Iterable<string>, expected: Metadata) => Effect.Effect<MetadataCheck>
+  /** The request log, oldest first. */
+  readonly requests: Effect.Effect<ReadonlyArray<RecordedRequest>>
+  /** Every async action, oldest first, with its result. */
+  readonly asyncActions: Effect.Effect<ReadonlyArray<AsyncAction>>
+  /** Bytes read from every connection so far, headers included. */
+  readonly bytesReceived: Effect.Effect<number>
+  /** Replaces the fault rules and restarts the generator from their seed. */
+  readonly setFaults: (faults: Faults | undefined) => Effect.Effect<void>
+  /** From now on every request answers 429 `api_calls_cycle`, until {@link reset}. */
+  readonly exhaustCycle: Effect.Effect<void>
+  /**
+   * Back to the start: seeded records only, no actions, an empty log, fresh
+   * quotas, no tokens, and the fault generator restarted from its seed.
+   */
+  readonly reset: Effect.Effect<void>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class MockVoucherifyServer extends Context.Tag("effect-voucherify/testing/MockVoucherifyServer")<
+  MockVoucherifyServer,
+  Service
+>() {}
+
+/**
+ * Starts the server (it stops when the layer's scope closes) and provides
+ * {@link MockVoucherifyServer}.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options = {}): Layer.Layer<MockVoucherifyServer, HttpServerError.ServeError> =>
+  Layer.scoped(MockVoucherifyServer, internal.make(options))
+
+/**
+ * Client settings for {@link layerClientConfig}: everything
+ * `VoucherifyConfig.Options` takes except where and who, which come from
+ * the server. `oauthScopes` switches the client to OAuth tokens.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ClientOptions =
+  & Omit<VoucherifyConfig.Options, "appId" | "appToken" | "auth" | "baseUrl" | "cluster">
+  & { readonly oauthScopes?: ReadonlyArray<string> | undefined }
+
+/**
+ * `VoucherifyConfig` pointing at the running server with the credentials it
+ * accepts, so that `Voucherify.layer` and `VoucherifyHttpClient.layer` talk
+ * to it.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerClientConfig = (
+  options: ClientOptions = {}
+): Layer.Layer<VoucherifyConfig.VoucherifyConfig, never, MockVoucherifyServer> =>
+  Layer.unwrapEffect(
+    Effect.map(MockVoucherifyServer, (server) => {
+      const { oauthScopes, ...rest } = options
+      const credentials = { appId: server.appId, appToken: server.appToken }
+      return VoucherifyConfig.layer({
+        ...rest,
+        baseUrl: server.baseUrl,
+        ...(oauthScopes === undefined ? credentials : { auth: { _tag: "OAuth", ...credentials, scopes: oauthScopes } })
+      }).pipe(Layer.orDie)
+    })
+  )

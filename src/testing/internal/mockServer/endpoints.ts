@@ -1,0 +1,301 @@
+/**
+ * What each endpoint does once a request got past the gateway checks
+ * (faults, size, credentials, quotas).
+ *
+ * @internal
+ */
+import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import { bulkTargets, type Metadata } from "../../../VoucherifySchema.js"
+import type { Outcome, Target } from "../../MockVoucherifyServer.js"
+import { type Actions, render } from "./actions.js"
+import { apiErrorBody, type BodyRead, newRequestId, payloadTooLargeBody, randomHex } from "./http.js"
+import { deepFreeze, type Store } from "./store.js"
+
+/** What the pipeline sends back: an answer, or a dropped connection. */
+export type Reply = Respond | { readonly _tag: "Drop"; readonly outcome: Outcome }
+
+export interface Respond {
+  readonly _tag: "Respond"
+  readonly status: number
+  readonly contentType: string
+  readonly text: string
+  readonly headers: Readonly<Record<string, string>>
+  readonly outcome: Outcome
+  readonly asyncActionId?: string
+  /** Close the connection after answering, so that an unread body stays unread. */
+  readonly close?: boolean
+}
+
+/** A JSON answer. */
+export const respond = (
+  status: number,
+  body: unknown,
+  outcome: Outcome,
+  extra: { readonly headers?: Readonly<Record<string, string>>; readonly close?: boolean } = {}
+): Respond => ({
+  _tag: "Respond",
+  status,
+  contentType: "application/json",
+  text: JSON.stringify(body),
+  headers: extra.headers ?? {},
+  outcome,
+  ...(extra.close === true ? { close: true } : {})
+})
+
+export const payloadTooLarge = (limit: number): Respond =>
+  respond(413, payloadTooLargeBody(limit), "payload_too_large", { close: true })
+
+const invalid = (details: string, key = "invalid_payload") =>
+  respond(400, apiErrorBody(400, key, "Invalid payload", details), "invalid_payload")
+
+const notFound = (details: string, resource?: { readonly id: string; readonly type: string }) =>
+  respond(
+    404,
+    apiErrorBody(
+      404,
+      "not_found",
+      "Resource not found",
+      details,
+      resource === undefined ? {} : { resource_id: resource.id, resource_type: resource.type }
+    ),
+    "not_found"
+  )
+
+/** One request as the endpoints see it. */
+export interface Exchange {
+  readonly request: HttpServerRequest.HttpServerRequest
+  readonly path: string
+  readonly query: URLSearchParams
+  readonly params: Readonly<Record<string, string | undefined>>
+  /** Reads the body under the size limit, counting it into the request log. */
+  readonly readBody: Effect.Effect<BodyRead>
+}
+
+export interface Token {
+  readonly expiresAtMillis: number
+  readonly scopes: ReadonlySet<string>
+}
+
+export interface Deps {
+  readonly store: Store
+  readonly actions: Actions
+  readonly tokens: Map<string, Token>
+  readonly appId: string
+  readonly maxPayloadBytes: number
+  readonly tokenTtl: Duration.Duration
+}
+
+const tooLong = (text: string) => (text.length > 300 ? `${text.slice(0, 300)}…` : text)
+
+/** Reads the body and hands its text on; answers 413 or drops the connection itself. */
+const withBody = (
+  exchange: Exchange,
+  deps: Deps,
+  f: (text: string) => Effect.Effect<Reply>
+): Effect.Effect<Reply> =>
+  Effect.flatMap(exchange.readBody, (read) => {
+    switch (read._tag) {
+      case "TooLarge":
+        return Effect.succeed(payloadTooLarge(deps.maxPayloadBytes))
+      case "Aborted":
+        return Effect.succeed<Reply>({ _tag: "Drop", outcome: "client_aborted" })
+      case "Body":
+        return f(read.bytes.toString("utf8"))
+    }
+  })
+
+const describeIds = (u: unknown) => {
+  if (!Array.isArray(u)) return "must be an array of strings"
+  const index = u.findIndex((id) => typeof id !== "string")
+  return `item ${index} must be a string, got ${u[index] === null ? "null" : typeof u[index]}`
+}
+
+// A plain loop instead of Schema.Array(Schema.String): bodies carry up to
+// 700,000 ids, and the array is kept as parsed, not copied.
+const IdList = Schema.declare(
+  (u): u is ReadonlyArray<string> => Array.isArray(u) && u.every((id) => typeof id === "string"),
+  { identifier: "IdList", message: (issue) => describeIds(issue.actual) }
+)
+
+const JsonObject = Schema.declare(
+  (u): u is Metadata => typeof u === "object" && u !== null && !Array.isArray(u),
+  { identifier: "JsonObject", message: () => "must be a JSON object" }
+)
+
+const bodyMessage = (field: string) => ({ message: () => `the body must be a JSON object with ${field} and metadata` })
+const decodeSourceIds = Schema.decodeUnknownEither(
+  Schema.Struct({ source_ids: IdList, metadata: JsonObject }).annotations(bodyMessage("source_ids"))
+)
+const decodeCodes = Schema.decodeUnknownEither(
+  Schema.Struct({ codes: IdList, metadata: JsonObject }).annotations(bodyMessage("codes"))
+)
+
+const decodeBulkBody = (
+  field: "source_ids" | "codes",
+  json: unknown
+): Either.Either<{ readonly ids: ReadonlyArray<string>; readonly metadata: Metadata }, ParseResult.ParseError> =>
+  field === "codes"
+    ? Either.map(decodeCodes(json), (body) => ({ ids: body.codes, metadata: body.metadata }))
+    : Either.map(decodeSourceIds(json), (body) => ({ ids: body.source_ids, metadata: body.metadata }))
+
+const describeParseError = (error: ParseResult.ParseError) => {
+  const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
+  if (issue === undefined) return "the body does not match the schema"
+  return tooLong(issue.path.length === 0 ? issue.message : `${issue.path.join(".")}: ${issue.message}`)
+}
+
+const parseJson = (text: string): Either.Either<unknown, string> => {
+  try {
+    return Either.right(JSON.parse(text))
+  } catch (error) {
+    return Either.left(tooLong(`the body is not valid JSON: ${(error as Error).message}`))
+  }
+}
+
+/** `POST /v1/{target}/metadata/async`. */
+export const bulkUpdate = (target: Target) => (exchange: Exchange, deps: Deps): Effect.Effect<Reply> =>
+  withBody(exchange, deps, (text) => {
+    const decoded = Either.flatMap(
+      parseJson(text),
+      (json) => Either.mapLeft(decodeBulkBody(bulkTargets[target].field, json), describeParseError)
+    )
+    if (Either.isLeft(decoded)) return Effect.succeed(invalid(decoded.left))
+    const { ids, metadata } = decoded.right
+    return Effect.map(
+      deps.actions.enqueue(target, { ids, metadata: deepFreeze(metadata) }, newRequestId()),
+      (action): Reply => ({ ...respond(202, { async_action_id: action.id }, "accepted"), asyncActionId: action.id })
+    )
+  })
+
+/** `GET /v1/async-actions/{id}`. */
+export const getAsyncAction = (exchange: Exchange, deps: Deps): Effect.Effect<Reply> =>
+  Effect.sync(() => {
+    const id = exchange.params["id"] ?? ""
+    const action = deps.actions.get(id)
+    return action === undefined
+      ? notFound(`Cannot find async_action with id ${id}`, { id, type: "async_action" })
+      : respond(200, render(action, true), "ok")
+  })
+
+/** `GET /v1/async-actions?limit=&end_date=`: newest first, without results. */
+export const listAsyncActions = (exchange: Exchange, deps: Deps): Effect.Effect<Reply> =>
+  Effect.sync(() => {
+    const limitParam = exchange.query.get("limit")
+    const limit = limitParam === null ? 10 : Number(limitParam)
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
+      return invalid(`limit must be an integer from 1 to 100, got ${limitParam}`, "invalid_query_params")
+    }
+    const endParam = exchange.query.get("end_date")
+    const end = endParam === null ? Infinity : Date.parse(endParam)
+    if (Number.isNaN(end)) {
+      return invalid(`end_date must be an ISO 8601 date, got ${endParam}`, "invalid_query_params")
+    }
+    const matching = deps.actions.all().filter((action) => action.createdAt < end).reverse()
+    return respond(200, {
+      object: "list",
+      data_ref: "async_actions",
+      async_actions: matching.slice(0, limit).map((action) => render(action, false)),
+      has_more: matching.length > limit
+    }, "ok")
+  })
+
+const recordKinds: { readonly [K in Target]: { readonly object: string; readonly idField: string; readonly prefix: string } } = {
+  products: { object: "product", idField: "source_id", prefix: "prod_" },
+  customers: { object: "customer", idField: "source_id", prefix: "cust_" },
+  vouchers: { object: "voucher", idField: "code", prefix: "v_" }
+}
+
+/** A stable made-up id, so that records need not store one. */
+const fakeId = (prefix: string, key: string) => {
+  let hash = 0x811c9dc5
+  for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193)
+  return `${prefix}${(hash >>> 0).toString(16).padStart(8, "0")}`
+}
+
+/** `GET /v1/{target}/{id}`: the record with its metadata. */
+export const getRecord = (target: Target) => (exchange: Exchange, deps: Deps): Effect.Effect<Reply> =>
+  Effect.sync(() => {
+    const id = exchange.params["id"] ?? ""
+    const kind = recordKinds[target]
+    const metadata = deps.store.get(target, id)
+    return metadata === undefined
+      ? notFound(`Cannot find ${kind.object} with id ${id}`, { id, type: kind.object })
+      : respond(200, { id: fakeId(kind.prefix, id), [kind.idField]: id, object: kind.object, metadata }, "ok")
+  })
+
+/** The OAuth scopes the documentation lists for the server-side API. */
+const knownScopes: ReadonlySet<string> = new Set([
+  "api",
+  "assets",
+  "async-actions",
+  "campaigns",
+  "categories",
+  "consents",
+  "customers",
+  "events",
+  "exports",
+  "locations",
+  "loyalties",
+  "metadata-schemas",
+  "orders",
+  "product-collections",
+  "products",
+  "promotions",
+  "publications",
+  "qualifications",
+  "redemptions",
+  "referrals",
+  "rewards",
+  "segments",
+  "skus",
+  "task-results",
+  "templates",
+  "trash-bin",
+  "validation-rules",
+  "validation-rules-assignments",
+  "validations",
+  "vouchers"
+])
+
+/** `POST /v1/oauth/token` with a form body, authenticated with the app keys. */
+export const issueToken = (exchange: Exchange, deps: Deps): Effect.Effect<Reply> =>
+  withBody(exchange, deps, (text) =>
+    Effect.gen(function*() {
+      const form = new URLSearchParams(text)
+      if (form.get("grant_type") !== "client_credentials") {
+        return invalid(`grant_type must be client_credentials, got ${form.get("grant_type")}`, "invalid_grant_type")
+      }
+      const scopes = (form.get("scope") ?? "").split(" ").filter((scope) => scope.length > 0)
+      const unknown = scopes.filter((scope) => !knownScopes.has(scope))
+      if (scopes.length === 0 || unknown.length > 0) {
+        return invalid(
+          scopes.length === 0 ? "scope is required" : `unknown scope: ${unknown.join(" ")}`,
+          "invalid_scope"
+        )
+      }
+      const now = yield* Clock.currentTimeMillis
+      const expiresAtMillis = now + Duration.toMillis(deps.tokenTtl)
+      for (const [token, issued] of deps.tokens) {
+        if (issued.expiresAtMillis <= now) deps.tokens.delete(token)
+      }
+      const accessToken = randomHex(24)
+      deps.tokens.set(accessToken, { expiresAtMillis, scopes: new Set(scopes) })
+      return respond(200, {
+        access_token: accessToken,
+        client_id: deps.appId,
+        expires_at: Math.floor(expiresAtMillis / 1000),
+        expires_in: Math.round(Duration.toSeconds(deps.tokenTtl)),
+        scope: scopes.join(" "),
+        token_type: "Bearer"
+      }, "ok")
+    }))
+
+/** Anything else. */
+export const routeNotFound = (exchange: Exchange): Effect.Effect<Reply> =>
+  Effect.succeed(notFound(`Cannot ${exchange.request.method} ${exchange.path}`))

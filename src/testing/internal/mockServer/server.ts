@@ -1,0 +1,298 @@
+/**
+ * Wires the mock server: the router, the gateway checks every request goes
+ * through, fault injection around them, and the service tests read from.
+ *
+ * @internal
+ */
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as HttpLayerRouter from "@effect/platform/HttpLayerRouter"
+import * as HttpServer from "@effect/platform/HttpServer"
+import type * as HttpServerError from "@effect/platform/HttpServerError"
+import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
+import { createServer } from "node:http"
+import type { Socket } from "node:net"
+import { AsyncAction } from "../../../VoucherifySchema.js"
+import type { Fault, Options, RecordedRequest, Service } from "../../MockVoucherifyServer.js"
+import { makeActions, render } from "./actions.js"
+import * as Endpoints from "./endpoints.js"
+import { makeFaultPicker } from "./faults.js"
+import * as Http from "./http.js"
+import { makeRateLimiter } from "./rateLimit.js"
+import { makeStore } from "./store.js"
+
+type Mutable<A> = { -readonly [K in keyof A]: A[K] }
+
+interface Route {
+  readonly method: "GET" | "POST" | "*"
+  readonly path: HttpLayerRouter.PathInput
+  /** Counts against the bulk quotas. */
+  readonly bulk: boolean
+  /** The token endpoint takes the app keys only. */
+  readonly bearer: boolean
+  readonly handle: (exchange: Endpoints.Exchange, deps: Endpoints.Deps) => Effect.Effect<Endpoints.Reply>
+}
+
+const routes: ReadonlyArray<Route> = [
+  ...(["products", "customers", "vouchers"] as const).flatMap((target): ReadonlyArray<Route> => [
+    { method: "POST", path: `/v1/${target}/metadata/async`, bulk: true, bearer: true, handle: Endpoints.bulkUpdate(target) },
+    { method: "GET", path: `/v1/${target}/:id`, bulk: false, bearer: true, handle: Endpoints.getRecord(target) }
+  ]),
+  { method: "GET", path: "/v1/async-actions/:id", bulk: false, bearer: true, handle: Endpoints.getAsyncAction },
+  { method: "GET", path: "/v1/async-actions", bulk: false, bearer: true, handle: Endpoints.listAsyncActions },
+  { method: "POST", path: "/v1/oauth/token", bulk: false, bearer: false, handle: Endpoints.issueToken },
+  { method: "*", path: "*", bulk: false, bearer: true, handle: Endpoints.routeNotFound }
+]
+
+/** The faults that answer instead of the endpoint, before anything is processed. */
+type EarlyFault = Extract<Fault, { readonly _tag: "ResetBeforeBody" | "ServerError" | "RateLimited" | "Redirect" }>
+
+const isEarly = (fault: Fault | undefined): fault is EarlyFault =>
+  fault !== undefined && fault._tag !== "ResetAfterProcessing" && fault._tag !== "Delay" && fault._tag !== "MalformedJson"
+
+const earlyReply = (fault: EarlyFault, request: HttpServerRequest.HttpServerRequest, nowMillis: number): Endpoints.Reply => {
+  switch (fault._tag) {
+    case "ResetBeforeBody":
+      return { _tag: "Drop", outcome: "fault" }
+    case "ServerError": {
+      const status = fault.status ?? 503
+      const body = Http.serverErrorBody(
+        status,
+        fault.body ?? (status === 500 ? "json" : status === 503 ? "gateway" : "html")
+      )
+      return { _tag: "Respond", status, ...body, headers: {}, outcome: "fault" }
+    }
+    case "RateLimited": {
+      const wait = Duration.toMillis(Duration.decode(fault.retryAfter ?? Duration.seconds(1)))
+      return Endpoints.respond(429, Http.tooManyRequestsBody, "fault", {
+        headers: {
+          "retry-after": String(Math.ceil(wait / 1000)),
+          "x-rate-limit-retry": String(Math.ceil((nowMillis + wait) / 1000)),
+          "x-rate-limit-type": fault.limitType ?? "api_calls"
+        }
+      })
+    }
+    case "Redirect":
+      return {
+        _tag: "Respond",
+        status: fault.status ?? 307,
+        contentType: "text/plain",
+        text: "",
+        headers: { location: fault.location ?? `http://127.0.0.2:${Http.localPort(request)}${request.url}` },
+        outcome: "fault"
+      }
+  }
+}
+
+/** The `/v1/<segment>` that an OAuth scope of the same name opens. */
+const scopeOf = (path: string) => path.split("/")[2] ?? ""
+
+export const make = (options: Options): Effect.Effect<Service, HttpServerError.ServeError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const appId = options.appId ?? "mock-app-id"
+    const appToken = options.appToken === undefined
+      ? Redacted.make("mock-app-token")
+      : Redacted.isRedacted(options.appToken)
+      ? options.appToken
+      : Redacted.make(options.appToken)
+    const maxPayloadBytes = options.maxPayloadBytes ?? 10_485_760
+    const maxRecorded = options.maxRecordedRequests ?? 10_000
+    const store = makeStore(options.records)
+    const actions = yield* makeActions({
+      store,
+      processingDelay: Duration.decode(options.processingDelay ?? 0),
+      maxResultErrors: options.maxResultErrors ?? 100
+    })
+    const limiter = makeRateLimiter(options.rateLimits)
+    const faults = makeFaultPicker(options.faults)
+    const deps: Endpoints.Deps = {
+      store,
+      actions,
+      tokens: new Map(),
+      appId,
+      maxPayloadBytes,
+      tokenTtl: Duration.decode(options.tokenTtl ?? Duration.minutes(15))
+    }
+    let log: Array<Mutable<RecordedRequest>> = []
+    let seq = 0
+
+    const authenticate = (headers: Readonly<Record<string, string>>, route: Route, path: string, now: number) => {
+      const authorization = headers["authorization"]
+      if (route.bearer && authorization?.startsWith("Bearer ")) {
+        const token = deps.tokens.get(authorization.slice(7))
+        if (token === undefined || token.expiresAtMillis <= now) return "unauthorized"
+        return token.scopes.has("api") || token.scopes.has(scopeOf(path)) ? "ok" : "forbidden"
+      }
+      return headers["x-app-id"] === appId && headers["x-app-token"] === Redacted.value(appToken)
+        ? "ok"
+        : "unauthorized"
+    }
+
+    /** The gateway's checks, in its order, then the endpoint. */
+    const gateway = (route: Route, exchange: Endpoints.Exchange) =>
+      Effect.gen(function*() {
+        const headers = exchange.request.headers
+        // decided from the header alone: the body is never read
+        if (Number(headers["content-length"] ?? 0) > maxPayloadBytes) return Endpoints.payloadTooLarge(maxPayloadBytes)
+        const now = yield* Clock.currentTimeMillis
+        const auth = authenticate(headers, route, exchange.path, now)
+        if (auth === "unauthorized") return Endpoints.respond(401, Http.unauthorizedBody, "unauthorized")
+        if (auth === "forbidden") {
+          const body = Http.apiErrorBody(403, "forbidden", "Forbidden", `The token's scopes do not cover ${exchange.path}`)
+          return Endpoints.respond(403, body, "forbidden")
+        }
+        const verdict = limiter.take(route.bulk, now)
+        if (verdict._tag === "Limited") {
+          return Endpoints.respond(429, Http.tooManyRequestsBody, "rate_limited", { headers: verdict.headers })
+        }
+        const reply = yield* route.handle(exchange, deps)
+        return reply._tag === "Respond" ? { ...reply, headers: { ...verdict.headers, ...reply.headers } } : reply
+      })
+
+    /** Applies the faults that act once the request was processed, and answers. */
+    const send = (
+      request: HttpServerRequest.HttpServerRequest,
+      entry: Mutable<RecordedRequest>,
+      reply: Endpoints.Reply,
+      fault: Fault | undefined
+    ) =>
+      Effect.gen(function*() {
+        entry.outcome = reply.outcome
+        if (reply._tag === "Drop" || fault?._tag === "ResetAfterProcessing") {
+          if (reply._tag === "Respond") entry.asyncActionId = reply.asyncActionId
+          Http.resetConnection(request)
+          // closing the socket interrupts this fiber
+          return yield* Effect.never
+        }
+        entry.asyncActionId = reply.asyncActionId
+        if (fault?._tag === "Delay") yield* Effect.sleep(fault.duration)
+        const malformed = fault?._tag === "MalformedJson" && reply.status < 300
+        entry.status = reply.status
+        if (reply.close === true) Http.closeAfterResponse(request)
+        return HttpServerResponse.text(malformed ? reply.text.slice(0, Math.ceil(reply.text.length / 2)) : reply.text, {
+          status: reply.status,
+          contentType: reply.contentType,
+          headers: reply.close === true ? { ...reply.headers, connection: "close" } : reply.headers
+        })
+      })
+
+    const startEntry = (request: HttpServerRequest.HttpServerRequest): Mutable<RecordedRequest> => {
+      const entry: Mutable<RecordedRequest> = {
+        seq: ++seq,
+        method: request.method,
+        url: request.url,
+        headers: Http.maskHeaders(request.headers),
+        bodyBytes: 0,
+        status: undefined,
+        outcome: "pending",
+        fault: undefined,
+        asyncActionId: undefined
+      }
+      log.push(entry)
+      if (log.length > maxRecorded) log.shift()
+      return entry
+    }
+
+    const handler = (route: Route) => (request: HttpServerRequest.HttpServerRequest) =>
+      Effect.suspend(() => {
+        const entry = startEntry(request)
+        return Effect.gen(function*() {
+          const path = request.url.split("?")[0] ?? "/"
+          const fault = faults.pick(request.method, path)
+          entry.fault = fault?._tag
+          const exchange: Endpoints.Exchange = {
+            request,
+            path,
+            query: new URLSearchParams(request.url.slice(path.length + 1)),
+            params: yield* HttpLayerRouter.params,
+            readBody: Http.readBody(request, maxPayloadBytes, (bytes) => {
+              entry.bodyBytes += bytes
+            })
+          }
+          const reply = isEarly(fault)
+            ? earlyReply(fault, request, yield* Clock.currentTimeMillis)
+            : yield* gateway(route, exchange)
+          return yield* send(request, entry, reply, fault)
+        }).pipe(
+          Effect.onInterrupt(() =>
+            Effect.sync(() => {
+              if (entry.outcome === "pending") entry.outcome = "client_aborted"
+            })
+          )
+        )
+      })
+
+    // Count the bytes read off every connection, to show that a refused body stays unread.
+    const nodeServer = createServer()
+    const sockets = new Set<Socket>()
+    let closedBytes = 0
+    nodeServer.on("connection", (socket: Socket) => {
+      sockets.add(socket)
+      socket.once("close", () => {
+        closedBytes += socket.bytesRead
+        sockets.delete(socket)
+      })
+    })
+    const totalBytes = () => {
+      let total = closedBytes
+      for (const socket of sockets) total += socket.bytesRead
+      return total
+    }
+    let bytesBaseline = 0
+
+    const app = HttpLayerRouter.addAll(
+      routes.map((route) => HttpLayerRouter.route(route.method, route.path, handler(route)))
+    )
+    const context = yield* Layer.build(
+      HttpLayerRouter.serve(app, { disableLogger: true, disableListenLog: true }).pipe(
+        Layer.provideMerge(NodeHttpServer.layer(() => nodeServer, {
+          port: options.port ?? 0,
+          host: options.host ?? "127.0.0.1"
+        }))
+      )
+    )
+    // Before the server's own close, which would wait for open connections.
+    yield* Effect.addFinalizer(() => Effect.sync(() => nodeServer.closeAllConnections()))
+    const address = Context.get(context, HttpServer.HttpServer).address
+    const port = address._tag === "TcpAddress" ? address.port : 0
+    const host = address._tag === "TcpAddress" && address.hostname.includes(":")
+      ? `[${address.hostname}]`
+      : address._tag === "TcpAddress"
+      ? address.hostname
+      : "localhost"
+
+    return {
+      baseUrl: `http://${host}:${port}`,
+      port,
+      appId,
+      appToken,
+      getMetadata: (target, id) => Effect.sync(() => Option.fromNullable(store.get(target, id))),
+      count: (target) => Effect.sync(() => store.count(target)),
+      checkMetadata: (target, ids, expected) => Effect.sync(() => store.check(target, ids, expected)),
+      requests: Effect.sync(() => log.map((entry) => ({ ...entry }))),
+      asyncActions: Effect.sync(() => actions.all().map((action) => new AsyncAction(render(action, true)))),
+      bytesReceived: Effect.sync(() => totalBytes() - bytesBaseline),
+      setFaults: (next) => Effect.sync(() => faults.replace(next)),
+      exhaustCycle: Effect.map(Clock.currentTimeMillis, limiter.exhaustCycle),
+      reset: Effect.zipRight(
+        actions.reset,
+        Effect.sync(() => {
+          store.reset()
+          limiter.reset()
+          faults.reset()
+          deps.tokens.clear()
+          log = []
+          seq = 0
+          bytesBaseline = totalBytes()
+        })
+      )
+    }
+  })

@@ -1,0 +1,142 @@
+/**
+ * Products, customers and vouchers with their metadata, kept small enough
+ * for ten million ids: a record is one map entry pointing at a frozen
+ * metadata object that every record updated by the same request shares.
+ *
+ * @internal
+ */
+import type { Metadata } from "../../../VoucherifySchema.js"
+import type { MetadataCheck, SeedRecords, Target } from "../../MockVoucherifyServer.js"
+
+const targets: ReadonlyArray<Target> = ["products", "customers", "vouchers"]
+
+/** The metadata of a record that has none. */
+export const emptyMetadata: Metadata = Object.freeze({})
+
+/** Freezes a parsed JSON value all the way down: stored objects are shared. */
+export const deepFreeze = <A>(value: A): A => {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const child of Object.values(value)) deepFreeze(child)
+  }
+  return value
+}
+
+const jsonEqual = (a: unknown, b: unknown): boolean => {
+  if (a === b) return true
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false
+  if (Array.isArray(a) !== Array.isArray(b)) return false
+  const keysA = Object.keys(a)
+  if (keysA.length !== Object.keys(b).length) return false
+  return keysA.every((key) =>
+    Object.hasOwn(b, key) && jsonEqual((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key])
+  )
+}
+
+const carries = (record: Metadata, expected: Metadata): boolean =>
+  Object.keys(expected).every((key) => Object.hasOwn(record, key) && jsonEqual(record[key], expected[key]))
+
+/** What one bulk update did. */
+export interface UpdateResult {
+  readonly done: number
+  /** Ids that name no record (vouchers only: the others are created). */
+  readonly unknown: ReadonlyArray<string>
+  readonly unknownCount: number
+}
+
+export interface Store {
+  readonly get: (target: Target, id: string) => Metadata | undefined
+  readonly count: (target: Target) => number
+  readonly update: (
+    target: Target,
+    ids: ReadonlyArray<string>,
+    metadata: Metadata,
+    options: { readonly upsert: boolean; readonly maxUnknown: number }
+  ) => UpdateResult
+  readonly check: (target: Target, ids: Iterable<string>, expected: Metadata) => MetadataCheck
+  /** Back to the seeded records. */
+  readonly reset: () => void
+}
+
+const seedMap = (seed: SeedRecords | undefined): Map<string, Metadata> => {
+  const map = new Map<string, Metadata>()
+  if (seed === undefined) return map
+  if (Symbol.iterator in seed) {
+    for (const id of seed as Iterable<string>) map.set(id, emptyMetadata)
+  } else {
+    for (const [id, metadata] of Object.entries(seed)) map.set(id, deepFreeze(structuredClone(metadata)))
+  }
+  return map
+}
+
+export const makeStore = (seeds: { readonly [K in Target]?: SeedRecords | undefined } = {}): Store => {
+  const seeded = Object.fromEntries(targets.map((t) => [t, seedMap(seeds[t])])) as Record<Target, Map<string, Metadata>>
+  let maps = {} as Record<Target, Map<string, Metadata>>
+  const reset = () => {
+    maps = Object.fromEntries(targets.map((t) => [t, new Map(seeded[t])])) as Record<Target, Map<string, Metadata>>
+  }
+  reset()
+
+  return {
+    get: (target, id) => maps[target].get(id),
+    count: (target) => maps[target].size,
+    update: (target, ids, metadata, { maxUnknown, upsert }) => {
+      const map = maps[target]
+      // Records that already had metadata get a merged copy, one per distinct
+      // previous object, so a million records updated alike still share one.
+      const merged = new Map<Metadata, Metadata>()
+      const unknown: Array<string> = []
+      let unknownCount = 0
+      let done = 0
+      for (const id of ids) {
+        const previous = map.get(id)
+        if (previous === undefined) {
+          if (!upsert) {
+            unknownCount++
+            if (unknown.length < maxUnknown) unknown.push(id)
+            continue
+          }
+          map.set(id, metadata)
+        } else if (previous === emptyMetadata) {
+          map.set(id, metadata)
+        } else if (previous !== metadata) {
+          let next = merged.get(previous)
+          if (next === undefined) {
+            next = Object.freeze({ ...previous, ...metadata })
+            merged.set(previous, next)
+          }
+          map.set(id, next)
+        }
+        done++
+      }
+      return { done, unknown, unknownCount }
+    },
+    check: (target, ids, expected) => {
+      const map = maps[target]
+      const verdicts = new Map<Metadata, boolean>()
+      const examples: Array<string> = []
+      let checked = 0
+      let missing = 0
+      let mismatched = 0
+      for (const id of ids) {
+        checked++
+        const record = map.get(id)
+        let ok = record !== undefined
+        if (record === undefined) {
+          missing++
+        } else {
+          let verdict = verdicts.get(record)
+          if (verdict === undefined) {
+            verdict = carries(record, expected)
+            verdicts.set(record, verdict)
+          }
+          ok = verdict
+          if (!ok) mismatched++
+        }
+        if (!ok && examples.length < 5) examples.push(id)
+      }
+      return { checked, missing, mismatched, examples }
+    },
+    reset
+  }
+}
