@@ -3,7 +3,7 @@ import effect from "@effect/eslint-plugin"
 import tseslint from "typescript-eslint"
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "docs/**", "coverage/**"] },
+  { ignores: ["dist/**", "node_modules/**", "docs/**", "coverage/**", ".scratch/**"] },
   ...tseslint.configs.recommended,
   {
     plugins: { "@effect": effect },

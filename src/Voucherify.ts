@@ -37,12 +37,11 @@ import * as Layer from "effect/Layer"
 import type * as ParseResult from "effect/ParseResult"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
-import { encodeBulkRequest, type EncodedBulkRequest } from "./internal/payload.js"
+import { checkAsyncActionId, checkListLimit, encodeBulkRequest, type EncodedBulkRequest } from "./internal/payload.js"
 import * as VoucherifyConfig from "./VoucherifyConfig.js"
 import {
   AsyncActionFailedError,
   AsyncActionTimeoutError,
-  InvalidRequestError,
   PayloadTooLargeError,
   ResponseDecodeError,
   TransportError,
@@ -250,9 +249,8 @@ export const make: Effect.Effect<
 
   const getAsyncAction = Effect.fn("Voucherify.getAsyncAction")(function*(id: string) {
     yield* Effect.annotateCurrentSpan("voucherify.async_action_id", id)
-    if (typeof id !== "string" || id.length === 0 || /[/?#\s]/.test(id)) {
-      return yield* new InvalidRequestError({ path: "id", reason: `"${String(id)}" is not an async action id` })
-    }
+    const invalid = checkAsyncActionId(id)
+    if (invalid) return yield* invalid
     const action = yield* execute(HttpClientRequest.get(`/v1/async-actions/${encodeURIComponent(id)}`), AsyncAction)
     yield* Effect.annotateCurrentSpan("voucherify.status", action.status)
     return action
@@ -272,9 +270,8 @@ export const make: Effect.Effect<
     getAsyncAction,
     listAsyncActions: Effect.fn("Voucherify.listAsyncActions")(function*(options) {
       const limit = options?.limit
-      if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 100)) {
-        return yield* new InvalidRequestError({ path: "limit", reason: `must be an integer from 1 to 100, got ${limit}` })
-      }
+      const invalid = checkListLimit(limit)
+      if (invalid) return yield* invalid
       const request = HttpClientRequest.get("/v1/async-actions").pipe(
         HttpClientRequest.setUrlParams({
           ...(limit !== undefined ? { limit: String(limit) } : {}),

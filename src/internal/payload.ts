@@ -200,3 +200,18 @@ export const encodeBulkRequest = (
   }
   return { target, body, ids: ids.length }
 }
+
+/**
+ * An async action id goes into a URL path: refuse anything that would
+ * change the path (a slash, a query, whitespace) before it is sent.
+ */
+export const checkAsyncActionId = (id: unknown): InvalidRequestError | undefined =>
+  typeof id !== "string" || id.length === 0 || /[/?#\s%]/.test(id)
+    ? new InvalidRequestError({ path: "id", reason: `"${String(id)}" is not an async action id` })
+    : undefined
+
+/** `GET /v1/async-actions` takes a `limit` from 1 to 100. */
+export const checkListLimit = (limit: number | undefined): InvalidRequestError | undefined =>
+  limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 100)
+    ? new InvalidRequestError({ path: "limit", reason: `must be an integer from 1 to 100, got ${limit}` })
+    : undefined

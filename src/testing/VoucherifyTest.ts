@@ -41,11 +41,16 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
-import { encodeBulkRequest, type EncodedBulkRequest, invalidIdReason } from "../internal/payload.js"
+import {
+  checkAsyncActionId,
+  checkListLimit,
+  encodeBulkRequest,
+  type EncodedBulkRequest,
+  invalidIdReason
+} from "../internal/payload.js"
 import * as Voucherify from "../Voucherify.js"
 import {
   BadRequestError,
-  InvalidRequestError,
   NotFoundError,
   PayloadTooLargeError,
   type VoucherifyError
@@ -298,12 +303,13 @@ const make = (options: Options | undefined): Context.Context<Voucherify.Voucheri
     return recorded(method, info, Effect.fail(encoded))
   }
 
-  const getAsyncAction = Effect.fn("VoucherifyTest.getAsyncAction")((id: string) =>
-    recorded(
+  const getAsyncAction = Effect.fn("VoucherifyTest.getAsyncAction")((id: string) => {
+    const invalid = checkAsyncActionId(id)
+    return recorded(
       "getAsyncAction",
       { asyncActionId: id },
-      typeof id !== "string" || id.length === 0 || /[/?#\s]/.test(id)
-        ? Effect.fail(new InvalidRequestError({ path: "id", reason: `"${String(id)}" is not an async action id` }))
+      invalid
+        ? Effect.fail(invalid)
         : Effect.zipRight(
           scriptedFailure("getAsyncAction"),
           Effect.flatMap(Clock.currentTimeMillis, (now) => {
@@ -325,17 +331,16 @@ const make = (options: Options | undefined): Context.Context<Voucherify.Voucheri
           })
         )
     )
-  )
+  })
 
   const listAsyncActions = Effect.fn("VoucherifyTest.listAsyncActions")(
     (options?: { readonly limit?: number | undefined; readonly end_date?: string | undefined }) => {
       const limit = options?.limit
       const endDate = options?.end_date === undefined ? undefined : Date.parse(options.end_date)
+      const invalid = checkListLimit(limit)
       const answer: Effect.Effect<AsyncActionList, VoucherifyError> =
-        limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 100)
-          ? Effect.fail(
-            new InvalidRequestError({ path: "limit", reason: `must be an integer from 1 to 100, got ${limit}` })
-          )
+        invalid
+          ? Effect.fail(invalid)
           : Effect.zipRight(
             scriptedFailure("listAsyncActions"),
             Number.isNaN(endDate)
