@@ -343,13 +343,20 @@ export const chunk: {
  * @category models
  */
 export interface Update {
-  (options: UpdateOptions): <E, R>(
-    self: Stream.Stream<string, E, R> | Iterable<string>
-  ) => Stream.Stream<BulkChunkResult, E | VoucherifyError.VoucherifyError, R | Voucherify.Voucherify>
+  (options: UpdateOptions): {
+    <E, R>(
+      self: Stream.Stream<string, E, R>
+    ): Stream.Stream<BulkChunkResult, E | VoucherifyError.VoucherifyError, R | Voucherify.Voucherify>
+    (self: Iterable<string>): Stream.Stream<BulkChunkResult, VoucherifyError.VoucherifyError, Voucherify.Voucherify>
+  }
   <E, R>(
-    self: Stream.Stream<string, E, R> | Iterable<string>,
+    self: Stream.Stream<string, E, R>,
     options: UpdateOptions
   ): Stream.Stream<BulkChunkResult, E | VoucherifyError.VoucherifyError, R | Voucherify.Voucherify>
+  (
+    self: Iterable<string>,
+    options: UpdateOptions
+  ): Stream.Stream<BulkChunkResult, VoucherifyError.VoucherifyError, Voucherify.Voucherify>
 }
 
 /**
@@ -396,8 +403,17 @@ export const reportSink: Sink.Sink<BulkReport, BulkChunkResult> = reportSinkImpl
  * @since 0.1.0
  * @category running
  */
-export const run = <E = never, R = never, R2 = never>(
+export function run<E, R, R2 = never>(
+  ids: Stream.Stream<string, E, R>,
+  options: RunOptions<R2>
+): Effect.Effect<BulkReport, BulkRunError<E>, R | R2 | Voucherify.Voucherify>
+export function run<R2 = never>(
+  ids: Iterable<string>,
+  options: RunOptions<R2>
+): Effect.Effect<BulkReport, BulkRunError, R2 | Voucherify.Voucherify>
+export function run<E, R, R2>(
   ids: Stream.Stream<string, E, R> | Iterable<string>,
   options: RunOptions<R2>
-): Effect.Effect<BulkReport, BulkRunError<E>, R | R2 | Voucherify.Voucherify> =>
-  Effect.mapError(engine.run(ids, options), (stopped) => new BulkRunError<E>(stopped))
+): Effect.Effect<BulkReport, BulkRunError<E>, R | R2 | Voucherify.Voucherify> {
+  return Effect.mapError(engine.run(ids, options), (stopped) => new BulkRunError<E>(stopped))
+}

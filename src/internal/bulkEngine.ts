@@ -186,7 +186,7 @@ const engine = <E, R>(
       Stream.pipeThroughChannelOrFail(
         packChannel<E>(
           { metadata: options.metadata, field: bulkTargets[target].field, maxBytes, dedupe: options.dedupe },
-          { beforeBody: slots.take(1), onChunk: (chunk) => tracker.packed(chunk) }
+          { beforeBody: slots.take(1), onChunk: (chunk) => Effect.zipRight(Effect.sync(() => tracker.packed(chunk)), publish) }
         )
       ),
       Stream.mapEffect(send, { concurrency }),

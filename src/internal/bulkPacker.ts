@@ -179,7 +179,7 @@ export const makePacker = (options: ChunkOptions): Packer | InvalidRequestError 
  */
 export interface PackHooks<E, R> {
   readonly beforeBody?: Effect.Effect<void, E, R> | undefined
-  readonly onChunk?: ((chunk: BulkChunk) => void) | undefined
+  readonly onChunk?: ((chunk: BulkChunk) => Effect.Effect<void, E, R>) | undefined
 }
 
 type PackChannel<InErr, E, R> = Channel.Channel<
@@ -208,8 +208,8 @@ export const packChannel = <InErr, E = never, R = never>(
     const emit = (next: PackChannel<InErr, E, R>): PackChannel<InErr, E, R> => {
       const write = Channel.suspend(() => {
         const chunk = packer.cut()
-        hooks.onChunk?.(chunk)
-        return Channel.write(Chunk.of(chunk))
+        const out = Channel.write(Chunk.of(chunk))
+        return hooks.onChunk === undefined ? out : Channel.flatMap(Channel.fromEffect(hooks.onChunk(chunk)), () => out)
       })
       const gated = hooks.beforeBody === undefined
         ? write

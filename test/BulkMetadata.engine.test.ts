@@ -1,0 +1,440 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import * as SubscriptionRef from "effect/SubscriptionRef"
+import * as TestClock from "effect/TestClock"
+import * as BulkMetadata from "../src/BulkMetadata.js"
+import { mayHaveArrived } from "../src/internal/bulkEngine.js"
+import type { EncodedBulkRequest } from "../src/internal/payload.js"
+import * as VoucherifyTest from "../src/testing/VoucherifyTest.js"
+import * as Voucherify from "../src/Voucherify.js"
+import * as VoucherifyConfig from "../src/VoucherifyConfig.js"
+import {
+  BadRequestError,
+  ForbiddenError,
+  PayloadTooLargeError,
+  RateLimitError,
+  ServerError,
+  TransportError,
+  UnauthorizedError,
+  type VoucherifyError
+} from "../src/VoucherifyError.js"
+import { AsyncActionAccepted, AsyncActionId } from "../src/VoucherifySchema.js"
+
+const decoder = new TextDecoder()
+/** Ids of 7 bytes each in a body: `"p0000"`. */
+const ids = (n: number, prefix = "p") => Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(4, "0")}`)
+const frame = Buffer.byteLength(JSON.stringify({ source_ids: [], metadata: {} }))
+/** A limit that fits exactly `k` ids of `idBytes` bytes each (quotes included). */
+const fitting = (k: number, idBytes: number) => frame + k * idBytes + (k - 1)
+
+/** What the double saw: every body it was asked to send, decoded. */
+interface Sent {
+  readonly target: string
+  readonly ids: ReadonlyArray<string>
+  readonly bytes: number
+}
+
+/**
+ * A `Voucherify` double for sending: `answer` decides each call (by call
+ * number) after a few yields, so that concurrent calls interleave.
+ */
+const makeDouble = (
+  answer: (call: number, request: EncodedBulkRequest) => Effect.Effect<void, VoucherifyError> = () => Effect.void
+) => {
+  const sent: Array<Sent> = []
+  let calls = 0
+  let active = 0
+  let maxActive = 0
+  const service = Voucherify.Voucherify.of({
+    sendEncodedBulkRequest: (request) =>
+      Effect.suspend(() => {
+        const call = calls++
+        active++
+        maxActive = Math.max(maxActive, active)
+        const body = JSON.parse(decoder.decode(request.body))
+        return Effect.yieldNow().pipe(
+          Effect.repeatN((call % 3) * 4),
+          Effect.zipRight(answer(call, request)),
+          Effect.as(new AsyncActionAccepted({ async_action_id: AsyncActionId.make(`aa_${call}`) })),
+          Effect.tap(() =>
+            Effect.sync(() =>
+              sent.push({ target: request.target, ids: body.source_ids ?? body.codes, bytes: request.body.byteLength })
+            )
+          ),
+          Effect.ensuring(Effect.sync(() => active--))
+        )
+      }),
+    updateProductsMetadataInBulk: () => Effect.die("unused"),
+    updateCustomersMetadataInBulk: () => Effect.die("unused"),
+    updateVouchersMetadataInBulk: () => Effect.die("unused"),
+    getAsyncAction: () => Effect.die("unused"),
+    listAsyncActions: () => Effect.die("unused"),
+    awaitAsyncAction: () => Effect.die("unused")
+  })
+  return {
+    layer: Layer.succeed(Voucherify.Voucherify, service),
+    sent,
+    calls: () => calls,
+    maxActive: () => maxActive
+  }
+}
+
+const expectBalanced = (report: BulkMetadata.BulkReport) => {
+  const sum = (xs: ReadonlyArray<{ readonly count: number }>) => xs.reduce((n, x) => n + x.count, 0)
+  expect(report.accepted.ids + sum(report.rejected) + sum(report.unknown) + sum(report.notAttempted)).toBe(
+    report.totalIds
+  )
+  expect(report.accepted.ids).toBe(sum(report.accepted.actions))
+  // the ranges tile [0, totalIds): no id counted twice
+  const ranges = [...report.accepted.actions, ...report.rejected, ...report.unknown, ...report.notAttempted]
+    .map((r) => [r.offset, r.offset + r.count] as const)
+    .sort((a, b) => a[0] - b[0])
+  let at = 0
+  for (const [from, to] of ranges) {
+    expect(from).toBe(at)
+    at = to
+  }
+  expect(at).toBe(report.totalIds)
+}
+
+const badRequest = new BadRequestError({ status: 400, key: "invalid_payload" })
+
+describe("BulkMetadata.run against a double", () => {
+  it.effect("sends every id once in full chunks, keeps result order and balances the report", () => {
+    const double = makeDouble()
+    return Effect.gen(function*() {
+      const input = ids(1000)
+      const report = yield* BulkMetadata.run(input, {
+        target: "products",
+        metadata: {},
+        maxBytes: fitting(10, 7),
+        concurrency: 3
+      })
+      expectBalanced(report)
+      expect(report).toMatchObject({
+        status: "completed",
+        totalIds: 1000,
+        accepted: { ids: 1000 },
+        rejected: [],
+        unknown: [],
+        notAttempted: []
+      })
+      expect(report.accepted.actions.map((a) => a.chunkIndex)).toEqual(
+        Array.from({ length: report.chunks }, (_, i) => i)
+      )
+      expect(double.sent.flatMap((s) => s.ids).sort()).toEqual([...input].sort())
+      expect(double.sent.every((s) => s.bytes <= fitting(10, 7))).toBe(true)
+      expect(double.maxActive()).toBe(3)
+    }).pipe(Effect.provide(double.layer))
+  })
+
+  it.effect("update results come out in input order whatever order the requests finish in", () => {
+    const double = makeDouble()
+    return Effect.gen(function*() {
+      const results = yield* BulkMetadata.updateProducts(ids(200), {
+        metadata: {},
+        maxBytes: fitting(7, 7),
+        concurrency: 4
+      }).pipe(Stream.runCollect, Effect.map(Chunk.toReadonlyArray))
+      expect(results.map((r) => r.index)).toEqual(results.map((_, i) => i))
+      expect(results.map((r) => r.offset)).toEqual(results.map((_, i) => Math.min(i * 7, 200)))
+      expect(results.every((r) => r._tag === "Accepted")).toBe(true)
+    }).pipe(Effect.provide(double.layer))
+  })
+
+  it.effect("at most concurrency + 1 bodies exist while requests are in flight", () =>
+    Effect.gen(function*() {
+      const double = makeDouble(() => Effect.never)
+      const progress = yield* SubscriptionRef.make<BulkMetadata.BulkProgress | undefined>(undefined)
+      const fiber = yield* BulkMetadata.run(Stream.fromIterable(ids(10_000)), {
+        target: "products",
+        metadata: {},
+        maxBytes: fitting(5, 7),
+        concurrency: 2,
+        progress: progress as SubscriptionRef.SubscriptionRef<BulkMetadata.BulkProgress>
+      }).pipe(Effect.provide(double.layer), Effect.fork)
+      yield* Effect.yieldNow().pipe(Effect.repeatN(200))
+      const seen = (yield* SubscriptionRef.get(progress))!
+      expect(double.calls()).toBe(2)
+      expect(seen.chunksSent).toBe(2)
+      expect(seen.chunksPacked).toBe(3)
+      // the input is read with back-pressure too: far from all 10,000 ids
+      expect(seen.idsRead).toBeLessThan(10_000)
+      yield* Fiber.interrupt(fiber)
+    }))
+
+  it.effect("a refused chunk stops the run by default; the error carries the report", () => {
+    const double = makeDouble((call) => call === 2 ? Effect.fail(badRequest) : Effect.void)
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip(
+        BulkMetadata.run(ids(100), { target: "products", metadata: {}, maxBytes: fitting(10, 7), concurrency: 1 })
+      )
+      expect(error._tag).toBe("BulkRunError")
+      expect(error.error).toMatchObject({ _tag: "BadRequestError", status: 400 })
+      const report = error.report
+      expectBalanced(report)
+      expect(report.status).toBe("failed")
+      expect(report.accepted.ids).toBe(20)
+      expect(report.rejected).toMatchObject([{ chunkIndex: 2, offset: 20, count: 10, error: { _tag: "BadRequestError" } }])
+      expect(report.notAttempted[0]!.offset).toBe(30)
+      expect(double.calls()).toBe(3)
+    }).pipe(Effect.provide(double.layer))
+  })
+
+  it.effect("onChunkError continue reports refused and unknown chunks and finishes the rest", () => {
+    const timeout = new TransportError({ reason: "Timeout", description: "slow" })
+    const double = makeDouble((call) =>
+      call === 1 ? Effect.fail(badRequest) : call === 4 ? Effect.fail(timeout) : Effect.void
+    )
+    return Effect.gen(function*() {
+      const results = yield* BulkMetadata.updateProducts(ids(100), {
+        metadata: {},
+        maxBytes: fitting(10, 7),
+        concurrency: 1,
+        onChunkError: "continue"
+      }).pipe(Stream.runCollect, Effect.map(Chunk.toReadonlyArray))
+      expect(results.map((r) => r._tag)).toEqual([
+        "Accepted",
+        "Rejected",
+        "Accepted",
+        "Accepted",
+        "Unknown",
+        ...Array(5).fill("Accepted")
+      ])
+      const report = yield* Stream.fromIterable(results).pipe(Stream.run(BulkMetadata.reportSink))
+      expectBalanced(report)
+      expect(report).toMatchObject({ totalIds: 100, accepted: { ids: 80, chunks: 8 } })
+      expect(report.rejected).toMatchObject([{ chunkIndex: 1, offset: 10, count: 10 }])
+      expect(report.unknown).toMatchObject([{ chunkIndex: 4, offset: 40, count: 10, error: { reason: "Timeout" } }])
+    }).pipe(Effect.provide(double.layer))
+  })
+
+  it.effect.each([
+    ["401", new UnauthorizedError({ status: 401, key: "unauthorized" })],
+    ["403", new ForbiddenError({ status: 403, key: "forbidden" })],
+    ["api_calls_cycle", new RateLimitError({ status: 429, limitType: "api_calls_cycle" })]
+  ] as const)("a %s stops the run even with onChunkError continue", ([, failure]) => {
+    const double = makeDouble((call) => call === 3 ? Effect.fail(failure) : Effect.void)
+    return Effect.gen(function*() {
+      const error = yield* Effect.flip(
+        BulkMetadata.run(ids(100), {
+          target: "customers",
+          metadata: {},
+          maxBytes: fitting(10, 7),
+          concurrency: 1,
+          onChunkError: "continue"
+        })
+      )
+      expect(error.error).toMatchObject({ _tag: failure._tag })
+      expectBalanced(error.report)
+      expect(error.report.accepted.ids).toBe(30)
+      expect(error.report.rejected).toHaveLength(1)
+      expect(double.calls()).toBe(4)
+    }).pipe(Effect.provide(double.layer))
+  })
+
+  it("classifies a failure as unknown only when the request may have arrived", () => {
+    const cases: Array<[VoucherifyError, boolean]> = [
+      [new TransportError({ reason: "Transport", description: "ECONNRESET" }), true],
+      [new TransportError({ reason: "Timeout", description: "slow" }), true],
+      [new TransportError({ reason: "Redirect", description: "to elsewhere", status: 302 }), false],
+      [new ServerError({ status: 500 }), true],
+      [new ServerError({ status: 502 }), true],
+      [new ServerError({ status: 504 }), true],
+      [new ServerError({ status: 503 }), false],
+      [badRequest, false],
+      [new PayloadTooLargeError({ source: "server", status: 413, limit: 10 }), false],
+      [new RateLimitError({ status: 429 }), false]
+    ]
+    for (const [error, unknown] of cases) expect([error._tag, mayHaveArrived(error)]).toEqual([error._tag, unknown])
+  })
+
+  it.effect("an invalid id stops the run with its offset before anything after it is sent", () => {
+    const double = makeDouble()
+    return Effect.gen(function*() {
+      const input = [...ids(25), "", ...ids(25, "q")]
+      const error = yield* Effect.flip(
+        BulkMetadata.run(input, { target: "products", metadata: {}, maxBytes: fitting(10, 7), concurrency: 1 })
+      )
+      expect(error.error).toMatchObject({ _tag: "InvalidRequestError", offset: 25 })
+      expectBalanced(error.report)
+      expect(error.report.accepted.ids).toBe(20)
+      expect(double.sent.flatMap((s) => s.ids)).toEqual(ids(20))
+    }).pipe(Effect.provide(double.layer))
+  })
+
+  it.effect("a failing input stream stops the run with its own error and a report", () => {
+    const double = makeDouble()
+    return Effect.gen(function*() {
+      const input = Stream.concat(Stream.fromIterable(ids(35)), Stream.fail("disk on fire" as const))
+      const error = yield* Effect.flip(
+        BulkMetadata.run(input, { target: "products", metadata: {}, maxBytes: fitting(10, 7) })
+      )
+      const cause: "disk on fire" | VoucherifyError = error.error
+      expect(cause).toBe("disk on fire")
+      expectBalanced(error.report)
+      expect(error.report.totalIds).toBe(35)
+      expect(error.report.failure).toBe("disk on fire")
+    }).pipe(Effect.provide(double.layer))
+  })
+
+  it.effect("interrupting the run still hands a balanced report to onReport", () =>
+    Effect.gen(function*() {
+      const started = yield* Deferred.make<void>()
+      let blocked = 0
+      // calls 3 and 4 never answer; `started` once both are in flight
+      const double = makeDouble((call) =>
+        call < 3
+          ? Effect.void
+          : Effect.zipRight(Effect.suspend(() => ++blocked === 2 ? Deferred.succeed(started, void 0) : Effect.void), Effect.never)
+      )
+      const reported = yield* Deferred.make<BulkMetadata.BulkReport>()
+      const fiber = yield* BulkMetadata.run(ids(1000), {
+        target: "vouchers",
+        metadata: {},
+        maxBytes: fitting(10, 7),
+        concurrency: 2,
+        onReport: (report) => Deferred.succeed(reported, report)
+      }).pipe(Effect.provide(double.layer), Effect.fork)
+      yield* Deferred.await(started)
+      const exit = yield* Fiber.interrupt(fiber)
+      expect(Exit.isInterrupted(exit)).toBe(true)
+      const report = yield* Deferred.await(reported)
+      expectBalanced(report)
+      expect(report.status).toBe("interrupted")
+      expect(report.accepted.ids).toBe(30)
+      // the two requests in flight may have arrived
+      expect(report.unknown.map((u) => u.chunkIndex)).toEqual([3, 4])
+      expect(report.unknown.every((u) => u.error === undefined)).toBe(true)
+      expect(report.totalIds).toBeGreaterThan(50)
+      expect(report.notAttempted[0]!.offset).toBe(50)
+    }))
+
+  it.effect("sends codes to the vouchers endpoint and source_ids elsewhere", () => {
+    const double = makeDouble()
+    return Effect.gen(function*() {
+      yield* BulkMetadata.updateVouchers(["C1", "C2"], { metadata: {} }).pipe(Stream.runDrain)
+      yield* BulkMetadata.updateCustomers(["c1"], { metadata: {} }).pipe(Stream.runDrain)
+      expect(double.sent).toEqual([
+        { target: "vouchers", ids: ["C1", "C2"], bytes: expect.any(Number) },
+        { target: "customers", ids: ["c1"], bytes: expect.any(Number) }
+      ])
+    }).pipe(Effect.provide(double.layer))
+  })
+
+  it.effect("refuses options that cannot work before reading anything", () => {
+    const double = makeDouble()
+    return Effect.gen(function*() {
+      const tooBig = yield* Effect.flip(
+        BulkMetadata.updateProducts(Stream.never, { metadata: {}, maxBytes: 2000 }).pipe(
+          Stream.runDrain,
+          Effect.provide(VoucherifyConfig.layer({ appId: "a", appToken: Redacted.make("t"), maxPayloadBytes: 1000 }))
+        )
+      )
+      expect(tooBig).toMatchObject({ _tag: "InvalidRequestError", path: "maxBytes" })
+      const zero = yield* Effect.flip(
+        BulkMetadata.updateProducts(Stream.never, { metadata: {}, concurrency: 0 }).pipe(Stream.runDrain)
+      )
+      expect(zero).toMatchObject({ _tag: "InvalidRequestError", path: "concurrency" })
+    }).pipe(Effect.provide(double.layer))
+  })
+
+  it.effect("counts repeated ids dropped by dedupe in the chunks' ranges", () => {
+    const double = makeDouble()
+    return Effect.gen(function*() {
+      const report = yield* BulkMetadata.run([...ids(30), ...ids(30)], {
+        target: "products",
+        metadata: {},
+        maxBytes: fitting(10, 7),
+        dedupe: true
+      })
+      expectBalanced(report)
+      expect(report.totalIds).toBe(60)
+      expect(report.accepted.ids).toBe(60)
+      expect(double.sent.flatMap((s) => s.ids).sort()).toEqual(ids(30))
+    }).pipe(Effect.provide(double.layer))
+  })
+
+  it.effect("reports progress to a callback, ending with the report's figures", () => {
+    const double = makeDouble()
+    return Effect.gen(function*() {
+      const seen: Array<BulkMetadata.BulkProgress> = []
+      const report = yield* BulkMetadata.run(ids(100), {
+        target: "products",
+        metadata: {},
+        maxBytes: fitting(10, 7),
+        progress: (p) => seen.push(p)
+      })
+      const last = seen[seen.length - 1]!
+      expect(last).toMatchObject({
+        idsRead: 100,
+        chunksPacked: 10,
+        chunksSent: 10,
+        chunksAccepted: 10,
+        idsAccepted: 100,
+        bytesSent: report.bytes
+      })
+      expect(seen.length).toBeGreaterThan(10)
+    }).pipe(Effect.provide(double.layer))
+  })
+
+  it.effect("the report survives a JSON round trip", () => {
+    const double = makeDouble((call) => call === 1 ? Effect.fail(badRequest) : Effect.void)
+    return Effect.gen(function*() {
+      const report = yield* BulkMetadata.run(ids(30), {
+        target: "products",
+        metadata: {},
+        maxBytes: fitting(10, 7),
+        concurrency: 1,
+        onChunkError: "continue"
+      })
+      const json = Schema.encodeSync(BulkMetadata.BulkReportFromJson)(report)
+      expect(JSON.parse(json).rejected[0].error).toEqual({ _tag: "BadRequestError", status: 400, key: "invalid_payload" })
+      expect(Schema.decodeSync(BulkMetadata.BulkReportFromJson)(json)).toEqual(report)
+    }).pipe(Effect.provide(double.layer))
+  })
+})
+
+describe("BulkMetadata awaitCompletion with VoucherifyTest", () => {
+  it.effect("follows every action to DONE on the TestClock, and reports a FAILED one", () =>
+    Effect.gen(function*() {
+      const state = yield* VoucherifyTest.VoucherifyTestState
+      yield* state.failNextActions(1)
+      const fiber = yield* BulkMetadata.run(ids(40), {
+        target: "products",
+        metadata: { origin: "PL" },
+        maxBytes: fitting(10, 7),
+        awaitCompletion: { schedule: Schedule.spaced("1 second") }
+      }).pipe(Effect.fork)
+      yield* TestClock.adjust("1 minute")
+      const report = yield* Fiber.join(fiber)
+      expectBalanced(report)
+      const statuses = report.accepted.actions.map((a) => a.status)
+      expect(statuses.length).toBe(report.chunks)
+      expect(statuses).toEqual(["FAILED", ...Array(report.chunks - 1).fill("DONE")])
+      expect(yield* state.metadata("products", "p0039")).toEqual(Option.some({ origin: "PL" }))
+      expect(yield* state.metadata("products", "p0000")).toEqual(Option.none())
+    }).pipe(Effect.provide(VoucherifyTest.layer({ processingDelay: "2 seconds" }))))
+
+  it.effect("stops following after the await timeout and says so", () =>
+    Effect.gen(function*() {
+      const fiber = yield* BulkMetadata.updateProducts(ids(5), {
+        metadata: {},
+        awaitCompletion: { schedule: Schedule.spaced("1 second"), timeout: "3 seconds" }
+      }).pipe(Stream.runCollect, Effect.fork)
+      yield* TestClock.adjust("10 seconds")
+      const [result] = yield* Fiber.join(fiber)
+      expect(result).toMatchObject({ _tag: "Accepted", status: "IN_PROGRESS" })
+      expect((result as BulkMetadata.ChunkAccepted).awaitError).toMatch(/Stopped waiting/)
+    }).pipe(Effect.provide(VoucherifyTest.layer({ processingDelay: "1 minute" }))))
+})
