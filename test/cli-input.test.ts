@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { IdFormat } from "../src/cli/IdInput.js"
-import { parseIds, readIds } from "../src/cli/IdInput.js"
+import { open, parseIds } from "../src/cli/IdInput.js"
 
 const encoder = new TextEncoder()
 
@@ -85,15 +85,19 @@ describe("NDJSON", () => {
     }))
 })
 
-describe("readIds", () => {
-  it.effect("streams a file and reports a missing one", () =>
+describe("open", () => {
+  it.effect("streams a file, tracking the share read, and reports a missing one", () =>
     Effect.gen(function*() {
       const dir = mkdtempSync(join(tmpdir(), "cli-input-"))
       const path = join(dir, "ids.txt")
       writeFileSync(path, Array.from({ length: 50_000 }, (_, i) => `prod_${i}`).join("\n"))
-      const count = yield* Stream.runCount(readIds(path, lines))
-      expect(count).toBe(50_000)
-      const missing = yield* Effect.flip(Stream.runDrain(readIds(join(dir, "nope.txt"), lines)))
-      expect(missing.message).toMatch(/^cannot read the ids file: .*nope\.txt/)
+      const source = yield* open(path, lines)
+      expect(source.fraction()).toBe(0)
+      expect(yield* Stream.runCount(source.ids)).toBe(50_000)
+      expect(source.fraction()).toBe(1)
+      const missing = yield* open(join(dir, "nope.txt"), lines)
+      expect(missing.fraction()).toBeUndefined()
+      const error = yield* Effect.flip(Stream.runDrain(missing.ids))
+      expect(error.message).toMatch(/^cannot read the ids file: .*nope\.txt/)
     }).pipe(Effect.provide(NodeContext.layer)))
 })

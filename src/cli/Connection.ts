@@ -5,7 +5,6 @@
  */
 import * as Options from "@effect/cli/Options"
 import type * as HttpClient from "@effect/platform/HttpClient"
-import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -57,23 +56,37 @@ const toConfigurationError = (error: ConfigError.ConfigError) => {
   return new ConfigurationError({ message: `invalid configuration, ${message}` })
 }
 
-const orEnv = <A>(flag: Option.Option<A>, fromEnv: Config.Config<A>) =>
-  Option.isSome(flag) ? Effect.succeed(flag.value) : Effect.map(Config.option(fromEnv), Option.getOrUndefined)
+/** Where requests go and who makes them, when it is not the user's choice (`--mock`). */
+export interface Endpoint {
+  readonly baseUrl: string
+  readonly appId: string
+  readonly appToken: Redacted.Redacted<string>
+}
 
-/** The options, each falling back to its environment variable. */
+/**
+ * The client options: the library's environment variables (`VOUCHERIFY_*`,
+ * timeouts and retries included), overridden by the flags, overridden by a
+ * fixed endpoint.
+ */
 export const resolve = (
   flags: ConnectionOptions,
-  overrides: Partial<VoucherifyConfig.Options> = {}
+  endpoint?: Endpoint
 ): Effect.Effect<VoucherifyConfig.Options, ConfigurationError> =>
-  Effect.all({
-    appId: orEnv(flags.appId, Config.string("VOUCHERIFY_APP_ID")),
-    appToken: orEnv(flags.appToken, Config.redacted("VOUCHERIFY_APP_TOKEN")),
-    cluster: orEnv(flags.cluster, Config.literal(...VoucherifyConfig.clusters)("VOUCHERIFY_CLUSTER")),
-    baseUrl: orEnv(flags.baseUrl, Config.string("VOUCHERIFY_BASE_URL"))
-  }).pipe(
-    Effect.map((resolved): VoucherifyConfig.Options => ({ ...resolved, ...overrides })),
-    Effect.mapError(toConfigurationError)
-  )
+  Effect.map(VoucherifyConfig.config, (env): VoucherifyConfig.Options => {
+    const appId = endpoint?.appId ?? Option.getOrElse(flags.appId, () => env.appId)
+    const appToken = endpoint?.appToken ?? Option.getOrElse(flags.appToken, () => env.appToken)
+    return {
+      ...env,
+      appId,
+      appToken,
+      // OAuth (VOUCHERIFY_OAUTH_SCOPES) exchanges the same keys for tokens.
+      ...(env.auth?._tag === "OAuth" && appId !== undefined && appToken !== undefined
+        ? { auth: { ...env.auth, appId, appToken } }
+        : {}),
+      cluster: Option.getOrElse(flags.cluster, () => env.cluster),
+      baseUrl: endpoint?.baseUrl ?? Option.getOrElse(flags.baseUrl, () => env.baseUrl)
+    }
+  }).pipe(Effect.mapError(toConfigurationError))
 
 /** `Voucherify` configured from checked options; a bad value is a {@link ConfigurationError}. */
 export const layer = (

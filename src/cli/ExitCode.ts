@@ -42,7 +42,7 @@ const byTag: Readonly<Record<string, ExitCode>> = {
 export const exitCodeOf = (error: unknown): ExitCode => {
   if (Predicate.hasProperty(error, "_tag") && typeof error._tag === "string") {
     if (error._tag in byTag) return byTag[error._tag]!
-    if (error._tag === "BulkRunError" && Predicate.hasProperty(error, "cause")) return exitCodeOf(error.cause)
+    if (error._tag === "BulkRunError" && Predicate.hasProperty(error, "error")) return exitCodeOf(error.error)
   }
   if (ValidationError.isValidationError(error)) return ExitCode.InputError
   return ExitCode.PartialFailure

@@ -6,6 +6,7 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import * as NodeStream from "@effect/platform-node/NodeStream"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { InputError } from "./CliError.js"
 import { type IdFormat, makeParser, MalformedLine } from "./IdFormat.js"
@@ -37,16 +38,27 @@ export const parseIds = <E, R>(
     )
   })
 
-/** The ids of `path` (`-` for stdin) in the given format. */
-export const readIds = (
-  path: string,
-  format: IdFormat
-): Stream.Stream<string, InputError, FileSystem.FileSystem> => {
-  if (path === "-") return parseIds(NodeStream.stdin, format, "stdin")
-  const bytes = Stream.unwrap(
-    Effect.map(FileSystem.FileSystem, (fs) => fs.stream(path, { chunkSize: readChunk }))
-  ).pipe(
-    Stream.mapError((error) => new InputError({ message: `cannot read the ids file: ${error.message}` }))
-  )
-  return parseIds(bytes, format, path)
+/** An opened input: its ids, and how much of it was read. */
+export interface IdSource {
+  readonly ids: Stream.Stream<string, InputError>
+  /** Share of the file's bytes read so far, 0 to 1; unknown for stdin. */
+  readonly fraction: () => number | undefined
 }
+
+/** The ids of `path` (`-` for stdin) in the given format. Nothing is read until the stream runs. */
+export const open = (path: string, format: IdFormat): Effect.Effect<IdSource, never, FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    if (path === "-") return { ids: parseIds(NodeStream.stdin, format, "stdin"), fraction: () => undefined }
+    const fs = yield* FileSystem.FileSystem
+    // A missing file is reported by the stream itself, with the read error.
+    const size = yield* Effect.option(Effect.map(fs.stat(path), (info) => Number(info.size)))
+    let read = 0
+    const bytes = fs.stream(path, { chunkSize: readChunk }).pipe(
+      Stream.tap((piece) => Effect.sync(() => (read += piece.length))),
+      Stream.mapError((error) => new InputError({ message: `cannot read the ids file: ${error.message}` }))
+    )
+    return {
+      ids: parseIds(bytes, format, path),
+      fraction: () => Option.match(size, { onNone: () => undefined, onSome: (total) => (total === 0 ? 1 : read / total) })
+    }
+  })

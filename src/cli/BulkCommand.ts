@@ -1,0 +1,137 @@
+/**
+ * `products-metadata`, `customers-metadata` and `vouchers-metadata`: one
+ * metadata object onto every id of a file, in full bulk requests.
+ */
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import type * as Voucherify from "../Voucherify.js"
+import * as VoucherifyConfig from "../VoucherifyConfig.js"
+import { type BulkTarget, bulkTargets } from "../VoucherifySchema.js"
+import * as MockVoucherifyServer from "../testing/MockVoucherifyServer.js"
+import * as BulkRun from "./BulkRun.js"
+import { ConfigurationError, InputError } from "./CliError.js"
+import * as Connection from "./Connection.js"
+import * as DryRun from "./DryRun.js"
+import * as IdInput from "./IdInput.js"
+import * as Metadata from "./Metadata.js"
+import * as Progress from "./Progress.js"
+import * as Report from "./Report.js"
+
+const options = {
+  ids: Options.text("ids").pipe(
+    Options.withDescription("File of ids, one per line (or CSV with --column, NDJSON with --field); - reads stdin")
+  ),
+  column: Options.text("column").pipe(Options.withDescription("Read a CSV file with a header row; ids are in this column"), Options.optional),
+  field: Options.text("field").pipe(Options.withDescription("Read NDJSON; ids are this field of each object"), Options.optional),
+  metadata: Options.text("metadata").pipe(Options.withDescription("The metadata, a JSON object: '{\"key\":\"value\"}'"), Options.optional),
+  metadataFile: Options.text("metadata-file").pipe(Options.withDescription("Read the metadata JSON object from a file"), Options.optional),
+  concurrency: Options.integer("concurrency").pipe(
+    Options.withDescription("Requests in flight at the same time"),
+    Options.withDefault(2)
+  ),
+  maxBytes: Options.integer("max-bytes").pipe(
+    Options.withDescription("Largest request body in bytes (default 10485760, the API's limit)"),
+    Options.optional
+  ),
+  await: Options.boolean("await").pipe(Options.withDescription("Follow every async action until it is DONE or FAILED")),
+  continueOnError: Options.boolean("continue-on-error").pipe(
+    Options.withDescription("Report a refused request and go on (bad credentials still stop the run)")
+  ),
+  dryRun: Options.boolean("dry-run").pipe(Options.withDescription("Print the chunk plan and send nothing")),
+  report: Options.text("report").pipe(
+    Options.withDescription("Write the JSON report, accounting for every id, also on failure or Ctrl-C"),
+    Options.optional
+  ),
+  mock: Options.boolean("mock").pipe(
+    Options.withDescription("Run against a freshly started embedded mock server instead of Voucherify")
+  ),
+  quiet: Options.boolean("quiet").pipe(Options.withDescription("No progress output")),
+  ...Connection.options
+}
+
+type Flags = Command.Command.ParseConfig<typeof options>
+
+const idFormat = (flags: Flags): Effect.Effect<IdInput.IdFormat, InputError> => {
+  if (Option.isSome(flags.column) && Option.isSome(flags.field)) {
+    return Effect.fail(new InputError({ message: "give either --column (CSV) or --field (NDJSON), not both" }))
+  }
+  if (Option.isSome(flags.column)) return Effect.succeed({ _tag: "Csv", column: flags.column.value })
+  if (Option.isSome(flags.field)) return Effect.succeed({ _tag: "Ndjson", field: flags.field.value })
+  return Effect.succeed({ _tag: "Lines" })
+}
+
+const positive = (name: string, value: number) =>
+  Number.isSafeInteger(value) && value >= 1
+    ? Effect.succeed(value)
+    : Effect.fail(new InputError({ message: `--${name} must be a positive integer, got ${value}` }))
+
+/** The real service, or the one in front of a fresh embedded server. */
+const voucherifyLayer = (
+  flags: Flags
+): Layer.Layer<Voucherify.Voucherify | VoucherifyConfig.VoucherifyConfig, ConfigurationError, HttpClient.HttpClient> => {
+  if (!flags.mock) return Layer.unwrapEffect(Effect.map(Connection.resolve(flags), Connection.layer))
+  return Layer.unwrapEffect(Effect.gen(function*() {
+    const server = yield* MockVoucherifyServer.MockVoucherifyServer
+    yield* Console.error(`mock: MockVoucherifyServer listening on ${server.baseUrl}`)
+    return Connection.layer(yield* Connection.resolve(flags, server))
+  })).pipe(
+    Layer.provide(MockVoucherifyServer.layer()),
+    Layer.catchAll((error) =>
+      Layer.fail(
+        error._tag === "ConfigurationError"
+          ? error
+          : new ConfigurationError({ message: `cannot start the mock server: ${error.message}` })
+      )
+    )
+  )
+}
+
+const handler = (target: BulkTarget) => (flags: Flags) =>
+  Effect.gen(function*() {
+    const format = yield* idFormat(flags)
+    const metadata = yield* Metadata.readMetadata(flags)
+    const concurrency = yield* positive("concurrency", flags.concurrency)
+    const maxBytes = yield* Effect.transposeOption(Option.map(flags.maxBytes, (n) => positive("max-bytes", n)))
+    const source = yield* IdInput.open(flags.ids, format)
+    if (flags.dryRun) {
+      return yield* DryRun.printPlan(source.ids, {
+        metadata,
+        field: bulkTargets[target].field,
+        maxBytes: Option.getOrElse(maxBytes, () => VoucherifyConfig.defaults.maxPayloadBytes)
+      })
+    }
+    if (Option.isSome(flags.report)) yield* Report.checkWritable(flags.report.value)
+    yield* BulkRun.run({
+      target,
+      source,
+      metadata,
+      concurrency,
+      maxBytes,
+      awaitCompletion: flags.await,
+      continueOnError: flags.continueOnError,
+      reportPath: flags.report,
+      progress: Progress.modeFor(flags.quiet, process.stderr.isTTY)
+    }).pipe(Effect.provide(voucherifyLayer(flags)))
+  })
+
+const make = (name: string, target: BulkTarget, description: string) =>
+  Command.make(name, options, handler(target)).pipe(Command.withDescription(description))
+
+export const commands = [
+  make(
+    "products-metadata",
+    "products",
+    "Set metadata on products by source id (unknown ids are created: check them first)"
+  ),
+  make(
+    "customers-metadata",
+    "customers",
+    "Set metadata on customers by source id (unknown ids are created: check them first)"
+  ),
+  make("vouchers-metadata", "vouchers", "Set metadata on vouchers by code (unknown codes are reported, not created)")
+] as const

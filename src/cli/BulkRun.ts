@@ -1,0 +1,97 @@
+/**
+ * A real bulk run from the command line: progress while it goes, the report
+ * written however it ends (Ctrl-C included), the summary table, and the
+ * failure that sets the exit code.
+ */
+import type * as FileSystem from "@effect/platform/FileSystem"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as BulkMetadata from "../BulkMetadata.js"
+import type * as Voucherify from "../Voucherify.js"
+import { VoucherifyConfig } from "../VoucherifyConfig.js"
+import type { BulkTarget } from "../VoucherifySchema.js"
+import { type InputError, PartialFailure } from "./CliError.js"
+import { printCause } from "./ErrorOutput.js"
+import type { IdSource } from "./IdInput.js"
+import type { Metadata } from "./Metadata.js"
+import * as Progress from "./Progress.js"
+import * as Report from "./Report.js"
+import * as Summary from "./Summary.js"
+
+export interface BulkRunOptions {
+  readonly target: BulkTarget
+  readonly source: IdSource
+  readonly metadata: Metadata
+  readonly concurrency: number
+  readonly maxBytes: Option.Option<number>
+  readonly awaitCompletion: boolean
+  readonly continueOnError: boolean
+  readonly reportPath: Option.Option<string>
+  readonly progress: Progress.ProgressMode
+}
+
+export const run = (
+  options: BulkRunOptions
+): Effect.Effect<
+  void,
+  BulkMetadata.BulkRunError<InputError> | InputError | PartialFailure,
+  Voucherify.Voucherify | VoucherifyConfig | FileSystem.FileSystem
+> =>
+  Effect.gen(function*() {
+    const config = yield* VoucherifyConfig
+    const maxBytes = Option.getOrElse(options.maxBytes, () => config.maxPayloadBytes)
+    const writeReport = (report: BulkMetadata.BulkReport) =>
+      Option.match(options.reportPath, {
+        onNone: () => Effect.void,
+        onSome: (path) => Effect.zipRight(Report.write(path, report), Console.error(`report written to ${path}`))
+      })
+    const showSummary = (report: BulkMetadata.BulkReport) =>
+      Console.log(Summary.table(report, { maxBytes, awaited: options.awaitCompletion }))
+
+    let latest = Progress.emptySnapshot
+    let last: BulkMetadata.BulkReport | undefined
+    const outcome = yield* Effect.scoped(Effect.zipRight(
+      Progress.render({
+        mode: options.progress,
+        snapshot: () => latest,
+        fraction: () => options.source.fraction(),
+        awaiting: options.awaitCompletion
+      }),
+      BulkMetadata.run(options.source.ids, {
+        target: options.target,
+        metadata: options.metadata,
+        concurrency: options.concurrency,
+        maxBytes,
+        awaitCompletion: options.awaitCompletion,
+        onChunkError: options.continueOnError ? "continue" : "fail",
+        progress: (progress) => {
+          latest = progress
+        },
+        onReport: (report) => Effect.sync(() => (last = report))
+      })
+    )).pipe(
+      // Ctrl-C: the engine has stopped sending and settled its accounts; keep them.
+      Effect.onInterrupt(() =>
+        Effect.gen(function*() {
+          if (last === undefined) return
+          yield* showSummary(last)
+          yield* writeReport(last).pipe(Effect.catchAllCause(printCause))
+          yield* Console.error("interrupted: the report accounts for every id read so far")
+        })
+      ),
+      Effect.either
+    )
+    const report = Either.isRight(outcome) ? outcome.right : outcome.left.report
+    yield* showSummary(report)
+    yield* writeReport(report)
+    if (Either.isLeft(outcome)) return yield* outcome.left
+    if (!Summary.isComplete(report, options.awaitCompletion)) {
+      return yield* new PartialFailure({
+        message: `not every id was updated${
+          Option.isSome(options.reportPath) ? `: see ${options.reportPath.value}` : "; rerun with --report <path> to get the details"
+        }`
+      })
+    }
+  })

@@ -1,0 +1,36 @@
+/**
+ * `--dry-run`: packs the ids exactly as a real run would and prints the
+ * chunk plan, one line per request, without sending anything.
+ */
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
+import * as BulkMetadata from "../BulkMetadata.js"
+import type { InvalidRequestError } from "../VoucherifyError.js"
+import { count, fill, megabytes } from "./Format.js"
+
+const columns = (...cells: ReadonlyArray<string>) =>
+  cells.map((cell, i) => (i === 0 ? cell.padStart(6) : cell.padStart([12, 10, 12, 9][i - 1]!))).join(" ")
+
+export const printPlan = <E, R>(
+  ids: Stream.Stream<string, E, R>,
+  options: BulkMetadata.ChunkOptions & { readonly maxBytes: number }
+): Effect.Effect<void, E | InvalidRequestError, R> =>
+  Effect.gen(function*() {
+    yield* Console.log(columns("chunk", "offset", "ids", "bytes", "fill"))
+    const totals = yield* ids.pipe(
+      BulkMetadata.chunk(options),
+      Stream.runFoldEffect({ chunks: 0, ids: 0, bytes: 0 }, (totals, chunk) =>
+        Effect.as(
+          Console.log(columns(String(chunk.index), count(chunk.offset), count(chunk.ids.length), count(chunk.bytes), fill(chunk.bytes, options.maxBytes))),
+          { chunks: totals.chunks + 1, ids: totals.ids + chunk.ids.length, bytes: totals.bytes + chunk.bytes }
+        ))
+    )
+    const average = totals.chunks === 0 ? "-" : fill(totals.bytes / totals.chunks, options.maxBytes)
+    yield* Console.log(
+      `${count(totals.chunks)} requests for ${count(totals.ids)} ids, ${count(totals.bytes)} bytes (${
+        megabytes(totals.bytes)
+      }), average fill ${average} of ${count(options.maxBytes)} bytes`
+    )
+    yield* Console.log("dry run: nothing was sent")
+  })

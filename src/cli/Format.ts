@@ -1,0 +1,18 @@
+/**
+ * Number, size and duration formats shared by every printed line.
+ */
+
+/** `1,234,567` */
+export const count = (n: number): string => n.toLocaleString("en-US")
+
+/** `12.3 MB`: decimal megabytes, as the 10 MB limit is usually quoted. */
+export const megabytes = (bytes: number): string => `${(bytes / 1_000_000).toFixed(1)} MB`
+
+/** `42s`, `3m05s` */
+export const duration = (ms: number): string => {
+  const s = Math.round(ms / 1000)
+  return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`
+}
+
+/** `99.87%` of a limit */
+export const fill = (bytes: number, limit: number): string => `${((bytes / limit) * 100).toFixed(2)}%`

@@ -1,0 +1,60 @@
+/**
+ * The end-of-run summary table, shared by the CLI and the demo.
+ */
+import type { BulkReport } from "../BulkMetadata.js"
+import { count, duration, fill, megabytes } from "./Format.js"
+
+const sum = (ranges: ReadonlyArray<{ readonly count: number }>) => ranges.reduce((total, r) => total + r.count, 0)
+
+/** How many awaited actions ended in each state. */
+export const actionCounts = (report: BulkReport) => {
+  const counts = { DONE: 0, FAILED: 0, other: 0 }
+  for (const action of report.accepted.actions) {
+    if (action.status === "DONE" || action.status === "FAILED") counts[action.status]++
+    else counts.other++
+  }
+  return counts
+}
+
+/** Whether every id read was accepted and every awaited action is `DONE`. */
+export const isComplete = (report: BulkReport, awaited: boolean): boolean => {
+  const actions = actionCounts(report)
+  return report.status === "completed" &&
+    report.accepted.ids === report.totalIds &&
+    (!awaited || (actions.FAILED === 0 && actions.other === 0))
+}
+
+/** Rows of `label value`, aligned. `maxBytes` is the limit the fill is measured against. */
+export const table = (report: BulkReport, options: { readonly maxBytes: number; readonly awaited: boolean }): string => {
+  const seconds = report.durationMs / 1000
+  const actions = actionCounts(report)
+  const rows: Array<readonly [string, string]> = [
+    ["status", report.status],
+    ["ids", count(report.totalIds)],
+    ["requests", count(report.chunks)],
+    [
+      "average fill",
+      report.chunks === 0
+        ? "-"
+        : `${fill(report.bytes / report.chunks, options.maxBytes)} of ${count(options.maxBytes)} bytes`
+    ],
+    ["bytes", `${count(report.bytes)} (${megabytes(report.bytes)})`],
+    ["wall time", seconds < 60 ? `${seconds.toFixed(2)}s` : duration(report.durationMs)],
+    ["ids/s", seconds > 0 ? count(Math.round(report.totalIds / seconds)) : "-"],
+    ["accepted", `${count(report.accepted.ids)} ids in ${count(report.accepted.chunks)} requests`],
+    ["rejected", `${count(sum(report.rejected))} ids in ${count(report.rejected.length)} requests`],
+    ["unknown", `${count(sum(report.unknown))} ids in ${count(report.unknown.length)} requests`],
+    ["not attempted", `${count(sum(report.notAttempted))} ids`],
+    [
+      "actions",
+      options.awaited
+        ? `${count(actions.DONE)} DONE, ${count(actions.FAILED)} FAILED${
+          actions.other > 0 ? `, ${count(actions.other)} unfinished` : ""
+        }`
+        : `${count(report.accepted.actions.length)} queued (not awaited)`
+    ]
+  ]
+  if (report.failure !== undefined) rows.push(["stopped by", report.failure])
+  const width = Math.max(...rows.map(([label]) => label.length)) + 2
+  return rows.map(([label, value]) => `${label.padEnd(width)}${value}`).join("\n")
+}
