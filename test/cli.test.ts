@@ -1,0 +1,268 @@
+/**
+ * The `effect-voucherify` command run as a child process against a mock
+ * server started in this process, the way an operator runs it.
+ */
+import { describe, expect, layer } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
+import { type ChildProcess, spawn } from "node:child_process"
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join, resolve } from "node:path"
+import type { BulkReport } from "../src/BulkMetadata.js"
+import * as MockVoucherifyServer from "../src/testing/MockVoucherifyServer.js"
+
+const root = resolve(import.meta.dirname, "..")
+const dir = mkdtempSync(join(tmpdir(), "cli-test-"))
+const timeout = 120_000
+
+interface Run {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** Starts the CLI; `done` settles when it exits. No `VOUCHERIFY_*` variable leaks in from this process. */
+const start = (args: ReadonlyArray<string>, env: Record<string, string> = {}) => {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("VOUCHERIFY_")))
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
+    cwd: root,
+    env: { ...clean, ...env },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  let stdout = ""
+  let stderr = ""
+  child.stdout!.on("data", (data) => (stdout += data))
+  child.stderr!.on("data", (data) => (stderr += data))
+  const done = Effect.async<Run>((resume) => {
+    child.on("close", (code) => resume(Effect.succeed({ code, stdout, stderr })))
+  })
+  return { child, done }
+}
+
+const cli = (args: ReadonlyArray<string>, env?: Record<string, string>) => start(args, env).done
+
+const file = (name: string, text: string) => {
+  const path = join(dir, name)
+  writeFileSync(path, text)
+  return path
+}
+
+const idList = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}_${String(i).padStart(5, "0")}`)
+
+const readReport = (path: string): BulkReport => JSON.parse(readFileSync(path, "utf8"))
+
+const sum = (ranges: ReadonlyArray<{ readonly count: number }>) => ranges.reduce((n, r) => n + r.count, 0)
+
+/** Every id read is in exactly one place. */
+const expectBalanced = (report: BulkReport) =>
+  expect(report.accepted.ids + sum(report.rejected) + sum(report.unknown) + sum(report.notAttempted)).toBe(
+    report.totalIds
+  )
+
+const metadata = { season: "summer", tier: 2 }
+
+layer(MockVoucherifyServer.layer({ records: { vouchers: idList("CODE", 300) } }), { excludeTestServices: true })(
+  "against the mock server",
+  (it) => {
+    const connect = Effect.map(MockVoucherifyServer.MockVoucherifyServer, (server) => ({
+      server,
+      flags: ["--base-url", server.baseUrl, "--app-id", server.appId, "--app-token", Redacted.value(server.appToken)]
+    }))
+
+    it.effect("updates every product, awaits the actions and writes a balanced report", () =>
+      Effect.gen(function*() {
+        const { flags, server } = yield* connect
+        yield* server.reset
+        const ids = idList("prod", 2000)
+        const report = join(dir, "happy.json")
+        const run = yield* cli([
+          "products-metadata", "--ids", file("happy.txt", ids.join("\r\n") + "\r\n\r\n"),
+          "--metadata", JSON.stringify(metadata), "--max-bytes", "2000", "--concurrency", "3",
+          "--await", "--report", report, ...flags
+        ])
+        expect(run.stderr).not.toContain("error")
+        expect(run.code).toBe(0)
+        expect(run.stdout).toMatch(/actions\s+\d+ DONE, 0 FAILED/)
+        expect(run.stderr).not.toContain(Redacted.value(server.appToken))
+        expect(run.stdout).not.toContain(Redacted.value(server.appToken))
+        const written = readReport(report)
+        expect(written).toMatchObject({ status: "completed", totalIds: 2000, accepted: { ids: 2000 } })
+        expect(written.chunks).toBeGreaterThan(10)
+        expect(written.accepted.actions.every((action) => action.status === "DONE")).toBe(true)
+        expectBalanced(written)
+        const check = yield* server.checkMetadata("products", ids, metadata)
+        expect(check).toMatchObject({ checked: 2000, missing: 0, mismatched: 0 })
+      }), timeout)
+
+    it.effect("reads a CSV column and an NDJSON field", () =>
+      Effect.gen(function*() {
+        const { flags, server } = yield* connect
+        yield* server.reset
+        const customers = idList("cust", 300)
+        const csv = file("c.csv", `name,source_id\n${customers.map((id, i) => `"Name, ${i}",${id}`).join("\n")}\n`)
+        const metadataFile = file("m.json", JSON.stringify(metadata))
+        const byCsv = yield* cli([
+          "customers-metadata", "--ids", csv, "--column", "source_id", "--metadata-file", metadataFile,
+          "--max-bytes", "2000", "--await", "--quiet", ...flags
+        ])
+        expect(byCsv.code).toBe(0)
+        expect(yield* server.checkMetadata("customers", customers, metadata)).toMatchObject({ missing: 0, mismatched: 0 })
+
+        const codes = idList("CODE", 300)
+        const ndjson = file("v.ndjson", codes.map((code) => JSON.stringify({ code, n: 1 })).join("\n"))
+        const byNdjson = yield* cli([
+          "vouchers-metadata", "--ids", ndjson, "--field", "code", "--metadata", JSON.stringify(metadata),
+          "--max-bytes", "2000", "--quiet", ...flags
+        ])
+        expect(byNdjson.code).toBe(0)
+        // without --await the actions are only queued: give the server a moment
+        yield* server.checkMetadata("vouchers", codes, metadata).pipe(
+          Effect.filterOrFail((check) => check.mismatched === 0),
+          Effect.retry(Schedule.spaced("100 millis").pipe(Schedule.upTo("10 seconds")))
+        )
+      }), timeout)
+
+    it.effect("--dry-run prints the chunk plan and sends nothing", () =>
+      Effect.gen(function*() {
+        const { flags, server } = yield* connect
+        yield* server.reset
+        const run = yield* cli([
+          "products-metadata", "--ids", file("dry.txt", idList("prod", 1000).join("\n")),
+          "--metadata", JSON.stringify(metadata), "--max-bytes", "5000", "--dry-run", ...flags
+        ])
+        expect(run.code).toBe(0)
+        expect(run.stdout).toMatch(/^ +chunk +offset +ids +bytes +fill$/m)
+        expect(run.stdout).toMatch(/^ +0 +0 +\d+ +4,9\d\d +99\.\d\d%$/m)
+        expect(run.stdout).toMatch(/requests for 1,000 ids/)
+        expect(run.stdout).toContain("dry run: nothing was sent")
+        expect(yield* server.requests).toEqual([])
+      }), timeout)
+
+    it.effect("a malformed ids file and bad metadata exit 1 with the reason", () =>
+      Effect.gen(function*() {
+        const { flags, server } = yield* connect
+        yield* server.reset
+        const ndjson = file("bad.ndjson", `{"id":"a"}\n{"id":"b"}\n{"id":\n`)
+        const badIds = yield* cli([
+          "products-metadata", "--ids", ndjson, "--field", "id", "--metadata", "{}", "--quiet", ...flags
+        ])
+        expect(badIds.code).toBe(1)
+        expect(badIds.stderr).toContain(`${ndjson}, line 3: not valid JSON`)
+        expect(badIds.stderr).not.toMatch(/\n\s+at /)
+
+        const badMetadata = yield* cli([
+          "products-metadata", "--ids", file("ok.txt", "a\n"), "--metadata", "[1,2]", ...flags
+        ])
+        expect(badMetadata.code).toBe(1)
+        expect(badMetadata.stderr.trim()).toBe(
+          `error: --metadata must be a JSON object like {"key":"value"}, got an array`
+        )
+        // The bad ids stopped the run before any body was complete; bad metadata before anything.
+        expect((yield* server.requests).length).toBe(0)
+      }), timeout)
+
+    it.effect("a refused token exits 3 without echoing it", () =>
+      Effect.gen(function*() {
+        const { server } = yield* connect
+        const secret = "wrong-token-0123456789"
+        const run = yield* cli(
+          ["products-metadata", "--ids", file("few.txt", "a\nb\n"), "--metadata", "{}", "--quiet"],
+          { VOUCHERIFY_BASE_URL: server.baseUrl, VOUCHERIFY_APP_ID: server.appId, VOUCHERIFY_APP_TOKEN: secret }
+        )
+        expect(run.code).toBe(3)
+        expect(run.stderr).toMatch(/Voucherify refused the credentials \(HTTP 401, key unauthorized\)/)
+        expect(run.stdout + run.stderr).not.toContain(secret)
+        const missing = yield* cli(["async-action", "get", "aa_1", "--base-url", server.baseUrl])
+        expect(missing.code).toBe(3)
+        expect(missing.stderr).toMatch(/^error: invalid configuration, --app-id \/ VOUCHERIFY_APP_ID: /)
+      }), timeout)
+
+    it.effect("with --continue-on-error, refused chunks exit 2 and are named in the report", () =>
+      Effect.gen(function*() {
+        const { flags, server } = yield* connect
+        yield* server.reset
+        yield* server.setFaults({
+          seed: 7,
+          rules: [{ fault: { _tag: "ServerError", status: 503 }, rate: 0.5, path: "/v1/products/metadata/async" }]
+        })
+        const ids = idList("prod", 1000)
+        const report = join(dir, "partial.json")
+        const run = yield* cli([
+          "products-metadata", "--ids", file("partial.txt", ids.join("\n")), "--metadata", JSON.stringify(metadata),
+          "--max-bytes", "2000", "--continue-on-error", "--report", report, "--quiet", ...flags
+        ], { VOUCHERIFY_MAX_RETRIES: "0" })
+        yield* server.setFaults(undefined)
+        expect(run.code).toBe(2)
+        expect(run.stderr).toContain(`error: not every id was updated: see ${report}`)
+        const written = readReport(report)
+        expectBalanced(written)
+        expect(written.status).toBe("completed")
+        expect(written.rejected.length).toBeGreaterThan(0)
+        expect(written.accepted.chunks).toBeGreaterThan(0)
+        expect(written.rejected[0]!.error).toMatchObject({ _tag: "ServerError", status: 503 })
+        // the named ranges are exactly the ids that did not get the metadata
+        const rejected = written.rejected.flatMap((r) => ids.slice(r.offset, r.offset + r.count))
+        yield* server.checkMetadata("products", rejected, metadata).pipe(
+          Effect.tap((check) => expect(check.missing).toBe(rejected.length))
+        )
+      }), timeout)
+
+    it.effect("Ctrl-C mid-run exits 130 with a balanced report", () =>
+      Effect.gen(function*() {
+        const { flags, server } = yield* connect
+        yield* server.reset
+        yield* server.setFaults({
+          rules: [{ fault: { _tag: "Delay", duration: "400 millis" }, path: "/v1/products/metadata/async" }]
+        })
+        const report = join(dir, "interrupted.json")
+        const { child, done } = start([
+          "products-metadata", "--ids", file("long.txt", idList("prod", 3000).join("\n")),
+          "--metadata", JSON.stringify(metadata), "--max-bytes", "2000", "--concurrency", "1",
+          "--report", report, ...flags
+        ])
+        // interrupt once the run is clearly under way
+        yield* server.requests.pipe(
+          Effect.filterOrFail((requests) => requests.length >= 3),
+          Effect.retry(Schedule.spaced("50 millis"))
+        )
+        child.kill("SIGINT")
+        const run = yield* done
+        yield* server.setFaults(undefined)
+        expect(run.code).toBe(130)
+        expect(run.stderr).toContain("interrupted: the report accounts for every id read so far")
+        const written = readReport(report)
+        expect(written.status).toBe("interrupted")
+        expectBalanced(written)
+        expect(written.accepted.ids).toBeGreaterThan(0)
+        expect(written.accepted.ids).toBeLessThan(3000)
+      }), timeout)
+
+    it.effect("async-action get and await print the action", () =>
+      Effect.gen(function*() {
+        const { flags, server } = yield* connect
+        const [action] = yield* server.asyncActions
+        const text = yield* cli(["async-action", "await", action!.id, ...flags])
+        expect(text.code).toBe(0)
+        expect(text.stdout).toMatch(new RegExp(`^id +${action!.id}$`, "m"))
+        expect(text.stdout).toMatch(/^status +DONE/m)
+        const json = yield* cli(["async-action", "get", action!.id, "--json", ...flags])
+        expect(JSON.parse(json.stdout)).toMatchObject({ id: action!.id, status: "DONE", type: "PRODUCTS.METADATA_UPDATE" })
+        const unknown = yield* cli(["async-action", "get", "aa_nope", ...flags])
+        expect(unknown.code).toBe(1)
+        expect(unknown.stderr).toMatch(/^error: Voucherify found no such resource \(HTTP 404, key not_found\)/)
+      }), timeout)
+  }
+)
+
+describe("usage", () => {
+  layer(MockVoucherifyServer.layer(), { excludeTestServices: true })((it) => {
+    it.effect("an unknown option exits 1", () =>
+      Effect.gen(function*() {
+        const run = yield* cli(["products-metadata", "--ids", "x", "--metadata", "{}", "--bogus"])
+        expect(run.code).toBe(1)
+        expect(run.stderr).toContain("--bogus")
+      }), timeout)
+  })
+})
