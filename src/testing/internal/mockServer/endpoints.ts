@@ -28,8 +28,11 @@ export interface Respond {
   readonly headers: Readonly<Record<string, string>>
   readonly outcome: Outcome
   readonly asyncActionId?: string
-  /** Close the connection after answering, so that an unread body stays unread. */
-  readonly close?: boolean
+  /**
+   * After answering, `close` the connection (a body refused from its
+   * Content-Length stays unread) or `drain` it (a chunked body cut off midway).
+   */
+  readonly after?: "close" | "drain"
 }
 
 /** A JSON answer. */
@@ -37,19 +40,21 @@ export const respond = (
   status: number,
   body: unknown,
   outcome: Outcome,
-  extra: { readonly headers?: Readonly<Record<string, string>>; readonly close?: boolean } = {}
+  headers: Readonly<Record<string, string>> = {}
 ): Respond => ({
   _tag: "Respond",
   status,
   contentType: "application/json",
   text: JSON.stringify(body),
-  headers: extra.headers ?? {},
-  outcome,
-  ...(extra.close === true ? { close: true } : {})
+  headers,
+  outcome
 })
 
-export const payloadTooLarge = (limit: number): Respond =>
-  respond(413, payloadTooLargeBody(limit), "payload_too_large", { close: true })
+/** The gateway's 413, decided from the Content-Length (`close`) or while reading a chunked body (`drain`). */
+export const payloadTooLarge = (limit: number, after: "close" | "drain"): Respond => ({
+  ...respond(413, payloadTooLargeBody(limit), "payload_too_large", after === "close" ? { connection: "close" } : {}),
+  after
+})
 
 const invalid = (details: string, key = "invalid_payload") =>
   respond(400, apiErrorBody(400, key, "Invalid payload", details), "invalid_payload")
@@ -102,7 +107,7 @@ const withBody = (
   Effect.flatMap(exchange.readBody, (read) => {
     switch (read._tag) {
       case "TooLarge":
-        return Effect.succeed(payloadTooLarge(deps.maxPayloadBytes))
+        return Effect.succeed(payloadTooLarge(deps.maxPayloadBytes, "drain"))
       case "Aborted":
         return Effect.succeed<Reply>({ _tag: "Drop", outcome: "client_aborted" })
       case "Body":

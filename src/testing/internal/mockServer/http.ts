@@ -86,11 +86,32 @@ export const readBody = (
 
 /**
  * Closes the connection as soon as the answer is written, so that the rest
- * of a refused body is never read off the socket.
+ * of a body refused from its Content-Length is never read off the socket.
  */
 export const closeAfterResponse = (request: HttpServerRequest.HttpServerRequest): void => {
   const socket = NodeHttpServerRequest.toIncomingMessage(request).socket
   NodeHttpServerRequest.toServerResponse(request).once("finish", () => socket.destroy())
+}
+
+/**
+ * After cutting off a chunked body, reads the rest and drops it (nothing is
+ * kept) for at most `lingerBytes` or 5 seconds, then closes. Closing at once
+ * would make a client that is still uploading fail on the reset before it
+ * reads the 413 already waiting for it.
+ */
+export const drainAfterResponse = (request: HttpServerRequest.HttpServerRequest, lingerBytes: number): void => {
+  const incoming = NodeHttpServerRequest.toIncomingMessage(request)
+  const socket = incoming.socket
+  NodeHttpServerRequest.toServerResponse(request).once("finish", () => {
+    let drained = 0
+    const timer = setTimeout(() => socket.destroy(), 5_000).unref()
+    socket.once("close", () => clearTimeout(timer))
+    incoming.on("data", (chunk: Buffer) => {
+      drained += chunk.length
+      if (drained > lingerBytes) socket.destroy()
+    })
+    incoming.resume()
+  })
 }
 
 /** Drops the connection with no answer, as a crashed proxy would. */

@@ -73,11 +73,9 @@ const earlyReply = (fault: EarlyFault, request: HttpServerRequest.HttpServerRequ
     case "RateLimited": {
       const wait = Duration.toMillis(Duration.decode(fault.retryAfter ?? Duration.seconds(1)))
       return Endpoints.respond(429, Http.tooManyRequestsBody, "fault", {
-        headers: {
-          "retry-after": String(Math.ceil(wait / 1000)),
-          "x-rate-limit-retry": String(Math.ceil((nowMillis + wait) / 1000)),
-          "x-rate-limit-type": fault.limitType ?? "api_calls"
-        }
+        "retry-after": String(Math.ceil(wait / 1000)),
+        "x-rate-limit-retry": String(Math.ceil((nowMillis + wait) / 1000)),
+        "x-rate-limit-type": fault.limitType ?? "api_calls"
       })
     }
     case "Redirect":
@@ -141,7 +139,9 @@ export const make = (options: Options): Effect.Effect<Service, HttpServerError.S
       Effect.gen(function*() {
         const headers = exchange.request.headers
         // decided from the header alone: the body is never read
-        if (Number(headers["content-length"] ?? 0) > maxPayloadBytes) return Endpoints.payloadTooLarge(maxPayloadBytes)
+        if (Number(headers["content-length"] ?? 0) > maxPayloadBytes) {
+          return Endpoints.payloadTooLarge(maxPayloadBytes, "close")
+        }
         const now = yield* Clock.currentTimeMillis
         const auth = authenticate(headers, route, exchange.path, now)
         if (auth === "unauthorized") return Endpoints.respond(401, Http.unauthorizedBody, "unauthorized")
@@ -151,7 +151,7 @@ export const make = (options: Options): Effect.Effect<Service, HttpServerError.S
         }
         const verdict = limiter.take(route.bulk, now)
         if (verdict._tag === "Limited") {
-          return Endpoints.respond(429, Http.tooManyRequestsBody, "rate_limited", { headers: verdict.headers })
+          return Endpoints.respond(429, Http.tooManyRequestsBody, "rate_limited", verdict.headers)
         }
         const reply = yield* route.handle(exchange, deps)
         return reply._tag === "Respond" ? { ...reply, headers: { ...verdict.headers, ...reply.headers } } : reply
@@ -165,22 +165,24 @@ export const make = (options: Options): Effect.Effect<Service, HttpServerError.S
       fault: Fault | undefined
     ) =>
       Effect.gen(function*() {
-        entry.outcome = reply.outcome
+        if (reply._tag === "Respond") entry.asyncActionId = reply.asyncActionId
         if (reply._tag === "Drop" || fault?._tag === "ResetAfterProcessing") {
-          if (reply._tag === "Respond") entry.asyncActionId = reply.asyncActionId
+          entry.outcome = reply.outcome
           Http.resetConnection(request)
           // closing the socket interrupts this fiber
           return yield* Effect.never
         }
-        entry.asyncActionId = reply.asyncActionId
+        // a client that gives up while the answer is held back is logged as client_aborted
         if (fault?._tag === "Delay") yield* Effect.sleep(fault.duration)
         const malformed = fault?._tag === "MalformedJson" && reply.status < 300
+        entry.outcome = reply.outcome
         entry.status = reply.status
-        if (reply.close === true) Http.closeAfterResponse(request)
+        if (reply.after === "close") Http.closeAfterResponse(request)
+        if (reply.after === "drain") Http.drainAfterResponse(request, 2 * maxPayloadBytes)
         return HttpServerResponse.text(malformed ? reply.text.slice(0, Math.ceil(reply.text.length / 2)) : reply.text, {
           status: reply.status,
           contentType: reply.contentType,
-          headers: reply.close === true ? { ...reply.headers, connection: "close" } : reply.headers
+          headers: reply.headers
         })
       })
 
