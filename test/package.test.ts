@@ -1,0 +1,161 @@
+/**
+ * The published package, as a user gets it: build, `npm pack`, install the
+ * tarball into a fresh project (from the local npm cache), type-check and run
+ * a program against `effect-voucherify` and `effect-voucherify/testing`, and
+ * run the installed CLI. Slow: it builds and installs for real.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { execFile } from "node:child_process"
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { promisify } from "node:util"
+
+const execFileAsync = promisify(execFile)
+/** Runs a command; a failure carries its output, which is what tells why. */
+const run = (command: string, args: ReadonlyArray<string>, options: { readonly cwd: string }) =>
+  execFileAsync(command, args, { ...options, maxBuffer: 16 * 1024 * 1024 }).catch((error) => {
+    throw new Error(`${command} ${args.join(" ")} failed:\n${error.stdout ?? ""}${error.stderr ?? ""}`)
+  })
+const repo = fileURLToPath(new URL("..", import.meta.url))
+const installedVersion = (name: string): string =>
+  JSON.parse(readFileSync(join(repo, "node_modules", name, "package.json"), "utf8")).version
+
+/** The peers a user installs next to the package, at the versions this repo tests with. */
+const peers = ["effect", "@effect/platform", "@effect/platform-node", "@effect/cli"].map((name) =>
+  `${name}@${installedVersion(name)}`
+)
+
+const program = `
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { ConfigProvider, Effect, Layer, Redacted } from "effect"
+import { BulkMetadata, Voucherify } from "effect-voucherify"
+import { MockVoucherifyServer, VoucherifyTest } from "effect-voucherify/testing"
+
+// The production wiring: config from the environment, the undici transport.
+const Live = Voucherify.layerConfig().pipe(Layer.provide(NodeHttpClient.layerUndici))
+
+const ids = ["p1", "p2", "p3"]
+const update = BulkMetadata.run(ids, { target: "products", metadata: { season: "summer" }, awaitCompletion: true })
+
+// Against a real loopback server, configured as the environment would, with OAuth tokens.
+const overHttp = Effect.gen(function*() {
+  const server = yield* MockVoucherifyServer.MockVoucherifyServer
+  const env = ConfigProvider.fromMap(new Map([
+    ["VOUCHERIFY_APP_ID", server.appId],
+    ["VOUCHERIFY_APP_TOKEN", Redacted.value(server.appToken)],
+    ["VOUCHERIFY_BASE_URL", server.baseUrl],
+    ["VOUCHERIFY_OAUTH_SCOPES", "products async-actions"]
+  ]))
+  const report: BulkMetadata.BulkReport = yield* update.pipe(Effect.provide(Live), Effect.withConfigProvider(env))
+  const check = yield* server.checkMetadata("products", ids, { season: "summer" })
+  return { status: report.status, accepted: report.accepted.ids, checked: check.checked, missing: check.missing }
+}).pipe(Effect.provide(MockVoucherifyServer.layer()))
+
+// Against the in-memory double.
+const inMemory = Effect.gen(function*() {
+  const report = yield* update
+  const state = yield* VoucherifyTest.VoucherifyTestState
+  const records = yield* state.records("products")
+  return { status: report.status, records: records.size }
+}).pipe(Effect.provide(VoucherifyTest.layer({ processingDelay: "10 millis" })))
+
+Effect.runPromise(Effect.all({ overHttp, inMemory })).then(
+  (result) => console.log(JSON.stringify(result)),
+  (error: unknown) => {
+    console.error(error)
+    process.exit(1)
+  }
+)
+`
+
+describe("the packed package", () => {
+  let work = ""
+  let project = ""
+  let packed: { filename: string; files: Array<{ path: string }> }
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), "effect-voucherify-pack-"))
+    project = join(work, "consumer")
+    mkdirSync(project)
+    await run("npm", ["run", "build"], { cwd: repo })
+    const { stdout } = await run("npm", ["pack", "--json", "--pack-destination", work], { cwd: repo })
+    packed = JSON.parse(stdout)[0]
+    writeFileSync(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }))
+    const install = (mode: string) =>
+      run("npm", ["install", mode, "--no-audit", "--no-fund", join(work, packed.filename), ...peers], { cwd: project })
+    // A cache filled by `npm ci` holds the tarballs but not always the
+    // registry metadata that resolving names needs: then ask the registry.
+    await install("--offline").catch(() => install("--prefer-offline"))
+  }, 600_000)
+
+  afterAll(() => {
+    if (work !== "") rmSync(work, { recursive: true, force: true })
+  })
+
+  it("ships the built modules and nothing test-only", () => {
+    const paths = packed.files.map((file) => file.path)
+    expect(paths).toEqual(expect.arrayContaining([
+      "package.json",
+      "dist/index.js",
+      "dist/index.d.ts",
+      "dist/testing/index.js",
+      "dist/testing/index.d.ts",
+      "dist/cli/main.js"
+    ]))
+    const unexpected = paths.filter((path) => !path.startsWith("dist/") && !/^(package\.json|README\.md|LICENSE)$/.test(path))
+    expect(unexpected).toEqual([])
+    expect(paths.filter((path) => /\.test\.|(^|\/)(test|bench|demo)\//.test(path))).toEqual([])
+  })
+
+  it("keeps the main entry point free of the optional peers", () => {
+    const dist = join(project, "node_modules", "effect-voucherify", "dist")
+    const mainModules = packed.files
+      .map((file) => file.path)
+      .filter((path) => path.endsWith(".js") && !/^dist\/(cli|testing)\//.test(path))
+    expect(mainModules.length).toBeGreaterThan(5)
+    for (const path of mainModules) {
+      const text = readFileSync(join(dist, path.slice("dist/".length)), "utf8")
+      // imports only: the JSDoc examples kept in the output do name NodeHttpClient
+      expect(text, path).not.toMatch(/^(import|export)\b[^\n]*from "@effect\/(platform-node|cli)|import\("@effect\/(platform-node|cli)/m)
+    }
+  })
+
+  it("type-checks and runs a program that uses the published entry points", async () => {
+    writeFileSync(join(project, "main.ts"), program)
+    writeFileSync(
+      join(project, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: {
+          target: "ES2022",
+          module: "NodeNext",
+          moduleResolution: "NodeNext",
+          lib: ["ES2022"],
+          strict: true,
+          exactOptionalPropertyTypes: true,
+          skipLibCheck: true,
+          outDir: "out",
+          // the consumer has no @types/node of its own: lend it this repo's
+          typeRoots: [join(repo, "node_modules", "@types")],
+          types: ["node"]
+        },
+        files: ["main.ts"]
+      })
+    )
+    const tsc = join(repo, "node_modules", "typescript", "bin", "tsc")
+    await run(process.execPath, [tsc, "-p", "tsconfig.json"], { cwd: project })
+    const { stdout } = await run(process.execPath, ["out/main.js"], { cwd: project })
+    expect(JSON.parse(stdout)).toEqual({
+      overHttp: { status: "completed", accepted: 3, checked: 3, missing: 0 },
+      inMemory: { status: "completed", records: 3 }
+    })
+  }, 300_000)
+
+  it("installs a runnable CLI", async () => {
+    const bin = join(project, "node_modules", ".bin", "effect-voucherify")
+    expect(statSync(join(project, "node_modules", "effect-voucherify", "dist", "cli", "main.js")).mode & 0o111).not.toBe(0)
+    const { stdout } = await run(bin, ["--help"], { cwd: project })
+    expect(stdout).toContain("effect-voucherify")
+  }, 120_000)
+})
