@@ -4,6 +4,7 @@
  * one renewal and one retry after a 401, and typed failures of the token
  * request itself.
  */
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
@@ -13,8 +14,10 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
-import { layerWithOptions, Voucherify } from "../src/Voucherify.js"
+import * as MockVoucherifyServer from "../src/testing/MockVoucherifyServer.js"
+import { layer as voucherifyLayer, layerWithOptions, Voucherify } from "../src/Voucherify.js"
 import type * as VoucherifyConfig from "../src/VoucherifyConfig.js"
+import * as VoucherifyHttpClient from "../src/VoucherifyHttpClient.js"
 import { APP_ID, clientWith, TOKEN } from "./support/client.js"
 import type { RecordedRequest, Reply } from "./support/transport.js"
 
@@ -260,4 +263,57 @@ describe("BearerToken", () => {
       expect(requests).toHaveLength(1)
     }).pipe(Effect.provide(layer))
   })
+})
+
+describe("OAuth against the loopback MockVoucherifyServer", () => {
+  /** The real client with OAuth scopes, over undici, talking to a fresh server. */
+  const served = (scopes: ReadonlyArray<string>) =>
+    voucherifyLayer.pipe(
+      Layer.provideMerge(VoucherifyHttpClient.layer),
+      Layer.provideMerge(MockVoucherifyServer.layerClientConfig({ oauthScopes: scopes, retry: { maxRetries: 0 } })),
+      Layer.provide(NodeHttpClient.layerUndici),
+      Layer.provideMerge(MockVoucherifyServer.layer())
+    )
+  const ids = ["p1", "p2", "p3"]
+  const paths = (log: ReadonlyArray<MockVoucherifyServer.RecordedRequest>) => log.map((r) => `${r.method} ${r.url.split("?")[0]}`)
+
+  it.live("updates with a token, renews it after the server forgets it, and retries once", () =>
+    Effect.gen(function*() {
+      const server = yield* MockVoucherifyServer.MockVoucherifyServer
+      const voucherify = yield* Voucherify
+      const { async_action_id } = yield* voucherify.updateProductsMetadataInBulk({ source_ids: ids, metadata: { a: 1 } })
+      yield* voucherify.awaitAsyncAction(async_action_id)
+      expect(yield* server.checkMetadata("products", ids, { a: 1 })).toMatchObject({ checked: 3, missing: 0, mismatched: 0 })
+      const first = yield* server.requests
+      expect(paths(first).slice(0, 2)).toEqual(["POST /v1/oauth/token", "POST /v1/products/metadata/async"])
+      expect(first.filter((r) => r.url === "/v1/oauth/token")).toHaveLength(1)
+      expect(first.slice(1).every((r) => r.headers["authorization"]?.startsWith("Bearer "))).toBe(true)
+      expect(first.slice(1).every((r) => r.headers["x-app-token"] === undefined)).toBe(true)
+
+      // every token issued so far is now unknown to the server: the cached one answers 401
+      yield* server.reset
+      yield* voucherify.updateProductsMetadataInBulk({ source_ids: ids, metadata: { a: 2 } })
+      const second = yield* server.requests
+      expect(second.map((r) => `${r.status} ${r.method} ${r.url}`)).toEqual([
+        "401 POST /v1/products/metadata/async",
+        "200 POST /v1/oauth/token",
+        "202 POST /v1/products/metadata/async"
+      ])
+    }).pipe(Effect.provide(served(["products", "async-actions"]))))
+
+  it.live("an unknown scope fails with the server's invalid_scope key", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(update)
+      expect(error).toMatchObject({ _tag: "BadRequestError", status: 400, key: "invalid_scope" })
+      const log = yield* Effect.flatMap(MockVoucherifyServer.MockVoucherifyServer, (s) => s.requests)
+      expect(paths(log)).toEqual(["POST /v1/oauth/token"])
+    }).pipe(Effect.provide(served(["products", "no-such-scope"]))))
+
+  it.live("a token whose scopes do not cover the endpoint is a ForbiddenError, not a renewal", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(update)
+      expect(error).toMatchObject({ _tag: "ForbiddenError", status: 403 })
+      const log = yield* Effect.flatMap(MockVoucherifyServer.MockVoucherifyServer, (s) => s.requests)
+      expect(paths(log)).toEqual(["POST /v1/oauth/token", "POST /v1/products/metadata/async"])
+    }).pipe(Effect.provide(served(["customers"]))))
 })
