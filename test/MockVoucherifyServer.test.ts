@@ -3,6 +3,9 @@
  * by the library's own client and by a plain `fetch`, on real loopback
  * sockets (hence `it.live`).
  */
+import { spawn } from "node:child_process"
+import { once } from "node:events"
+import { createInterface } from "node:readline"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { describe, expect, it, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -777,4 +780,38 @@ describe("rate limits", () => {
       yield* server.reset
       expect((yield* send("/v1/async-actions")).status).toBe(200)
     }).pipe(Effect.provide(serverWithClient({ rateLimits: { apiCallsPerCycle: 1 } }, { retry: fastRetries }))))
+})
+
+describe("npm run mock-server", () => {
+  it.live("runs in a child process, prints where it listens and the keys it takes, stops on SIGINT", () =>
+    Effect.gen(function*() {
+      const child = yield* Effect.acquireRelease(
+        Effect.sync(() =>
+          spawn(process.execPath, ["--import", "tsx", "src/testing/bin/mock-server.ts", "--port", "0", "--json"], {
+            stdio: ["ignore", "pipe", "inherit"]
+          })
+        ),
+        (child) => Effect.sync(() => child.exitCode === null && child.kill("SIGKILL"))
+      )
+      const [line] = yield* Effect.promise(() => once(createInterface({ input: child.stdout! }), "line"))
+      const printed = JSON.parse(line as string)
+      expect(printed).toEqual({
+        baseUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
+        appId: "mock-app-id",
+        appToken: "mock-app-token"
+      })
+      const accepted = yield* Effect.promise(() =>
+        fetch(`${printed.baseUrl}/v1/products/metadata/async`, {
+          method: "POST",
+          headers: { "x-app-id": printed.appId, "x-app-token": printed.appToken },
+          body: JSON.stringify({ source_ids: ["child"], metadata: {} })
+        })
+      )
+      expect(accepted.status).toBe(202)
+      const exited = Effect.promise(() => once(child, "exit"))
+      child.kill("SIGINT")
+      yield* exited
+      const refused = yield* Effect.either(Effect.tryPromise(() => fetch(`${printed.baseUrl}/v1/async-actions`)))
+      expect(refused._tag).toBe("Left")
+    }).pipe(Effect.scoped), 30_000)
 })

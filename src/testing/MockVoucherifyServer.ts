@@ -4,7 +4,8 @@
  * endpoints, async actions, OAuth tokens and record look-ups, with the
  * documented bodies and status codes, optional rate limits, and seeded fault
  * injection. Integration tests, the demo and the benchmarks run against it
- * with no Voucherify account.
+ * with no Voucherify account. Run it alone with
+ * `npm run mock-server -- --port 3000`.
  *
  * @example
  * ```ts
@@ -31,8 +32,6 @@
  *   return yield* server.checkMetadata("products", ["p1", "p2"], { origin: "PL" })
  * }).pipe(Effect.provide(ClientLive))
  * ```
- *
- * Run it alone with `npm run mock-server -- --port 3000`.
  *
  * @since 0.1.0
  */
@@ -191,7 +190,10 @@ export interface Options {
 }
 
 /**
- * How a request ended, for assertions.
+ * How a request ended, for assertions. `pending` while it runs; the reply's
+ * outcome even when a late fault (`ResetAfterProcessing`, `MalformedJson`)
+ * then spoiled the answer; `fault` when an early fault answered instead;
+ * `client_aborted` when the client went away first.
  *
  * @since 0.1.0
  * @category models
@@ -223,7 +225,7 @@ export interface RecordedRequest {
   readonly url: string
   /** Lower-case names; `x-app-token` and `authorization` values masked. */
   readonly headers: Readonly<Record<string, string>>
-  /** Body bytes the server read. */
+  /** Body bytes the server took in; counting stops where a chunked body over the limit is cut off. */
   readonly bodyBytes: number
   /** Undefined when no answer was sent (a reset, a client that went away). */
   readonly status: number | undefined
