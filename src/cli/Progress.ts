@@ -14,7 +14,7 @@ export type ProgressMode = "bar" | "lines" | "none"
 
 export type ProgressSnapshot = Pick<
   BulkProgress,
-  "idsRead" | "chunksSent" | "bytesSent" | "chunksAccepted" | "actionsCompleted"
+  "idsRead" | "chunksSent" | "bytesSent" | "chunksAccepted" | "idsAccepted" | "actionsCompleted"
 >
 
 export const emptySnapshot: ProgressSnapshot = {
@@ -22,6 +22,7 @@ export const emptySnapshot: ProgressSnapshot = {
   chunksSent: 0,
   bytesSent: 0,
   chunksAccepted: 0,
+  idsAccepted: 0,
   actionsCompleted: 0
 }
 
@@ -30,7 +31,7 @@ export const modeFor = (quiet: boolean, isTTY: boolean | undefined): ProgressMod
   quiet ? "none" : isTTY === true ? "bar" : "lines"
 
 export interface Phase {
-  /** Share of the input consumed, 0 to 1, when it can be known (ids of a known total, bytes of a file). */
+  /** Share of the work sent, 0 to 1, when it can be known (ids accepted of a known total, bytes of a file read). */
   readonly fraction: number | undefined
   /** Whether the run follows its async actions after sending. */
   readonly awaiting: boolean
