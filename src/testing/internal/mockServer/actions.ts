@@ -89,7 +89,7 @@ export const makeActions = (options: {
             key: "not_found",
             message: "Resource not found",
             details: `Cannot find voucher with id ${code}`,
-            source_id: code
+            code
           }))
         }
         action.status = "DONE"
