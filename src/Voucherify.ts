@@ -59,7 +59,16 @@ import {
   type VouchersMetadataUpdateInBulkRequest
 } from "./VoucherifySchema.js"
 
-export type { EncodedBulkRequest } from "./internal/payload.js"
+export type {
+  /**
+   * A bulk body that was already validated, serialized and measured (as
+   * `BulkMetadata.chunk` builds it), for {@link Service.sendEncodedBulkRequest}.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  EncodedBulkRequest
+} from "./internal/payload.js"
 
 /**
  * How {@link Service.awaitAsyncAction} polls.

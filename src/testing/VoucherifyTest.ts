@@ -439,16 +439,21 @@ const make = (options: Options | undefined): Context.Context<Voucherify.Voucheri
 /**
  * Provides `Voucherify.Voucherify` in memory, and {@link VoucherifyTestState}
  * to inspect and script it. Each build starts from the records in `options`,
- * with no async action.
+ * with no async action. With `@effect/vitest`,
+ * `layer(VoucherifyTest.layer(options))("suite", (it) => ...)` gives the
+ * suite's `it.effect` tests one store and one TestClock.
  *
  * @example
  * ```ts
- * import { layer } from "@effect/vitest"
+ * import { Effect } from "effect"
+ * import { Voucherify } from "effect-voucherify"
  * import { VoucherifyTest } from "effect-voucherify/testing"
  *
- * layer(VoucherifyTest.layer({ vouchers: ["SUMMER-10"], processingDelay: "2 seconds" }))("vouchers", (it) => {
- *   // it.effect(...) tests share one store and one TestClock
- * })
+ * const TestLive = VoucherifyTest.layer({ vouchers: ["SUMMER-10"], processingDelay: "2 seconds" })
+ *
+ * const program = Effect.flatMap(Voucherify.Voucherify, (voucherify) =>
+ *   voucherify.updateVouchersMetadataInBulk({ codes: ["SUMMER-10"], metadata: { channel: "email" } })
+ * ).pipe(Effect.provide(TestLive))
  * ```
  *
  * @since 0.1.0
