@@ -24,13 +24,14 @@ interface Run {
 }
 
 /** Starts the CLI; `done` settles when it exits. No `VOUCHERIFY_*` variable leaks in from this process. */
-const start = (args: ReadonlyArray<string>, env: Record<string, string> = {}) => {
+const start = (args: ReadonlyArray<string>, env: Record<string, string> = {}, stdin?: string) => {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("VOUCHERIFY_")))
   const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
     cwd: root,
     env: { ...clean, ...env },
-    stdio: ["ignore", "pipe", "pipe"]
+    stdio: [stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"]
   })
+  if (stdin !== undefined) child.stdin!.end(stdin)
   let stdout = ""
   let stderr = ""
   child.stdout!.on("data", (data) => (stdout += data))
@@ -41,7 +42,8 @@ const start = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
   return { child, done }
 }
 
-const cli = (args: ReadonlyArray<string>, env?: Record<string, string>) => start(args, env).done
+const cli = (args: ReadonlyArray<string>, env?: Record<string, string>, stdin?: string) =>
+  start(args, env, stdin).done
 
 const file = (name: string, text: string) => {
   const path = join(dir, name)
@@ -124,14 +126,14 @@ layer(MockVoucherifyServer.layer({ records: { vouchers: idList("CODE", 300) } })
         )
       }), timeout)
 
-    it.effect("--dry-run prints the chunk plan and sends nothing", () =>
+    it.effect("--dry-run prints the chunk plan of ids from stdin and sends nothing", () =>
       Effect.gen(function*() {
         const { flags, server } = yield* connect
         yield* server.reset
         const run = yield* cli([
-          "products-metadata", "--ids", file("dry.txt", idList("prod", 1000).join("\n")),
-          "--metadata", JSON.stringify(metadata), "--max-bytes", "5000", "--dry-run", ...flags
-        ])
+          "products-metadata", "--ids", "-", "--metadata", JSON.stringify(metadata), "--max-bytes", "5000",
+          "--dry-run", ...flags
+        ], {}, idList("prod", 1000).join("\n"))
         expect(run.code).toBe(0)
         expect(run.stdout).toMatch(/^ +chunk +offset +ids +bytes +fill$/m)
         expect(run.stdout).toMatch(/^ +0 +0 +\d+ +4,9\d\d +99\.\d\d%$/m)

@@ -1,0 +1,130 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as TestClock from "effect/TestClock"
+import type { BulkReport } from "../src/BulkMetadata.js"
+import * as AsyncActionView from "../src/cli/AsyncActionView.js"
+import * as Progress from "../src/cli/Progress.js"
+import * as Summary from "../src/cli/Summary.js"
+import { AsyncAction } from "../src/VoucherifySchema.js"
+
+const snapshot: Progress.ProgressSnapshot = {
+  idsRead: 1_000_000,
+  chunksSent: 2,
+  bytesSent: 20_971_000,
+  chunksAccepted: 2,
+  idsAccepted: 500_000,
+  actionsCompleted: 1
+}
+
+describe("progress", () => {
+  it("picks the mode from --quiet and the terminal", () => {
+    expect(Progress.modeFor(true, true)).toBe("none")
+    expect(Progress.modeFor(false, true)).toBe("bar")
+    expect(Progress.modeFor(false, undefined)).toBe("lines")
+  })
+
+  it("draws the share sent with an ETA, then the actions", () => {
+    expect(Progress.formatBar(snapshot, 2000, { fraction: 0.25, awaiting: true })).toBe(
+      "[██████░░░░░░░░░░░░░░░░░░] 25% · 1,000,000 ids · 2 chunks · 21.0 MB · 500,000 ids/s · ETA 6s"
+    )
+    expect(Progress.formatBar(snapshot, 2000, { fraction: 1, awaiting: true })).toBe(
+      "[████████████░░░░░░░░░░░░] actions 1/2 done · 1,000,000 ids · 2 chunks · 21.0 MB"
+    )
+    expect(Progress.formatBar(snapshot, 2000, { fraction: undefined, awaiting: false })).toBe(
+      "1,000,000 ids · 2 chunks · 21.0 MB · 500,000 ids/s · 1 actions done"
+    )
+  })
+
+  it.effect("prints a plain line every interval and a last one at the end", () =>
+    Effect.gen(function*() {
+      const lines: Array<string> = []
+      let current = Progress.emptySnapshot
+      yield* Effect.scoped(Effect.gen(function*() {
+        yield* Progress.render({
+          mode: "lines",
+          snapshot: () => current,
+          awaiting: false,
+          every: "5 seconds",
+          write: (text) => lines.push(text)
+        })
+        yield* TestClock.adjust("5 seconds")
+        current = snapshot
+        yield* TestClock.adjust("5 seconds")
+      }))
+      expect(lines).toEqual([
+        "progress: 0 ids read, 0 chunks sent (0.0 MB), 0 accepted, 0 actions done, 0 ids/s, 5s elapsed\n",
+        "progress: 1000000 ids read, 2 chunks sent (21.0 MB), 2 accepted, 1 actions done, 100000 ids/s, 10s elapsed\n",
+        "progress: 1000000 ids read, 2 chunks sent (21.0 MB), 2 accepted, 1 actions done, 100000 ids/s, 10s elapsed\n"
+      ])
+    }))
+})
+
+const report: BulkReport = {
+  status: "completed",
+  totalIds: 30,
+  chunks: 3,
+  bytes: 3000,
+  accepted: {
+    ids: 20,
+    chunks: 2,
+    actions: [
+      { asyncActionId: "aa_1", chunkIndex: 0, offset: 0, count: 10, status: "DONE" },
+      { asyncActionId: "aa_2", chunkIndex: 2, offset: 20, count: 10, status: "FAILED" }
+    ]
+  },
+  rejected: [],
+  unknown: [],
+  notAttempted: [{ offset: 10, count: 10 }],
+  durationMs: 2000
+}
+
+describe("summary", () => {
+  it("tabulates the report and tells a complete run", () => {
+    expect(Summary.table(report, { maxBytes: 2000, awaited: true })).toBe(
+      [
+        "status         completed",
+        "ids            30",
+        "requests       3",
+        "average fill   50.00% of 2,000 bytes",
+        "bytes          3,000 (0.0 MB)",
+        "wall time      2.00s",
+        "ids/s          15",
+        "accepted       20 ids in 2 requests",
+        "rejected       0 ids in 0 requests",
+        "unknown        0 ids in 0 requests",
+        "not attempted  10 ids",
+        "actions        1 DONE, 1 FAILED"
+      ].join("\n")
+    )
+    expect(Summary.isComplete(report, true)).toBe(false)
+    const allDone = { ...report, accepted: { ...report.accepted, ids: 30 }, notAttempted: [] }
+    expect(Summary.isComplete(allDone, false)).toBe(true)
+    expect(Summary.isComplete(allDone, true)).toBe(false)
+  })
+})
+
+describe("async action view", () => {
+  it("shows the fields that are there", () => {
+    const action = AsyncAction.make({
+      id: "aa_1",
+      type: "PRODUCTS.METADATA_UPDATE",
+      status: "DONE",
+      progress: 100,
+      request_id: "v-1",
+      result: { done_count: 2, failed_count: 1, errors: [{ message: "code X not found" }] }
+    })
+    expect(AsyncActionView.toText(action)).toBe(
+      [
+        "id            aa_1",
+        "type          PRODUCTS.METADATA_UPDATE",
+        "status        DONE",
+        "progress      100%",
+        "request id    v-1",
+        "done          2",
+        "failed        1",
+        "errors        1, first: code X not found"
+      ].join("\n")
+    )
+    expect(JSON.parse(AsyncActionView.toJson(action))).toMatchObject({ id: "aa_1", result: { done_count: 2 } })
+  })
+})
