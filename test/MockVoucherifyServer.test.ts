@@ -177,7 +177,7 @@ layer(serverWithClient({
       expect(action.result).toMatchObject({
         done_count: 1,
         failed_count: 1,
-        errors: [{ key: "not_found", source_id: "NOPE" }]
+        errors: [{ key: "not_found", code: "NOPE" }]
       })
       const sent = yield* postJson("/v1/vouchers/metadata/async", { codes: ["V2", "X", "Y"], metadata: { b: 2 } })
       expect(yield* awaitDone(json(sent).async_action_id)).toMatchObject({

@@ -74,7 +74,8 @@ const earlyReply = (fault: EarlyFault, request: HttpServerRequest.HttpServerRequ
       const wait = Duration.toMillis(Duration.decode(fault.retryAfter ?? Duration.seconds(1)))
       return Endpoints.respond(429, Http.tooManyRequestsBody, "fault", {
         "retry-after": String(Math.ceil(wait / 1000)),
-        "x-rate-limit-retry": String(Math.ceil((nowMillis + wait) / 1000)),
+        // rounded down, so that a zero wait is really no wait; Retry-After carries the rest
+        "x-rate-limit-retry": String(Math.floor((nowMillis + wait) / 1000)),
         "x-rate-limit-type": fault.limitType ?? "api_calls"
       })
     }
