@@ -1,0 +1,78 @@
+/**
+ * The tracing section of the reference: its OpenTelemetry example compiles,
+ * and the spans and attributes it lists are the ones an OpenTelemetry
+ * exporter receives.
+ */
+import { NodeSdk } from "@effect/opentelemetry"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { describe, expect, it } from "@effect/vitest"
+import { BatchSpanProcessor, ConsoleSpanExporter, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as BulkMetadata from "../src/BulkMetadata.js"
+import * as Voucherify from "../src/Voucherify.js"
+import { clientWith, TOKEN } from "./support/client.js"
+
+// ---- the README-reference example, as printed there ----
+const TracingLive = NodeSdk.layer(() => ({
+  resource: { serviceName: "catalog-sync" },
+  // in production: new OTLPTraceExporter() from @opentelemetry/exporter-trace-otlp-http
+  spanProcessor: new BatchSpanProcessor(new ConsoleSpanExporter())
+}))
+
+const VoucherifyLive = Voucherify.layerConfig().pipe(Layer.provide(NodeHttpClient.layerUndici))
+
+export const main = BulkMetadata.run(["prod_1", "prod_2"], {
+  target: "products",
+  metadata: { season: "summer" }
+}).pipe(
+  Effect.provide(VoucherifyLive),
+  Effect.provide(TracingLive)
+)
+// ---- end of the example ----
+
+describe("tracing", () => {
+  it.effect("an OpenTelemetry exporter receives the documented spans, attributes and redactions", () =>
+    Effect.gen(function*() {
+      const exporter = new InMemorySpanExporter()
+      const { layer } = clientWith([{ status: 202, body: { async_action_id: "aa_1" } }])
+      // read before the SDK shuts down: shutting down empties the in-memory exporter
+      const spans = yield* BulkMetadata.run(["prod_1", "prod_2"], { target: "products", metadata: { season: "summer" } })
+        .pipe(
+          Effect.provide(layer),
+          Effect.andThen(() => exporter.getFinishedSpans()),
+          Effect.provide(NodeSdk.layer(() => ({
+            resource: { serviceName: "catalog-sync" },
+            spanProcessor: new SimpleSpanProcessor(exporter)
+          })))
+        )
+      const byName = (name: string) => spans.find((span) => span.name === name)
+      expect(spans.map((span) => span.name)).toEqual(expect.arrayContaining([
+        "BulkMetadata.run",
+        "BulkMetadata.sendChunk",
+        "Voucherify.sendEncodedBulkRequest",
+        "http.client POST"
+      ]))
+      expect(byName("BulkMetadata.run")?.attributes).toMatchObject({ target: "products" })
+      expect(byName("BulkMetadata.sendChunk")?.attributes).toMatchObject({
+        target: "products",
+        index: 0,
+        offset: 0,
+        count: 2
+      })
+      expect(byName("Voucherify.sendEncodedBulkRequest")?.attributes).toMatchObject({
+        "voucherify.target": "products",
+        "voucherify.ids": 2,
+        "voucherify.async_action_id": "aa_1"
+      })
+      const http = byName("http.client POST")
+      expect(http?.attributes).toMatchObject({
+        "http.request.method": "POST",
+        "url.full": "https://api.voucherify.io/v1/products/metadata/async",
+        "http.response.status_code": 202,
+        "http.request.header.x-app-token": "<redacted>"
+      })
+      expect(Object.keys(http?.attributes ?? {})).not.toContain("http.request.header.traceparent")
+      expect(JSON.stringify(spans.map((span) => span.attributes))).not.toContain(TOKEN)
+    }))
+})
