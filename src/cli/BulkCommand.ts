@@ -22,19 +22,25 @@ import * as Metadata from "./Metadata.js"
 import * as Progress from "./Progress.js"
 import * as Report from "./Report.js"
 
+const optionalText = (name: string, pseudoName: string, description: string) =>
+  Options.text(name).pipe(Options.withPseudoName(pseudoName), Options.withDescription(description), Options.optional)
+
 const options = {
   ids: Options.text("ids").pipe(
+    Options.withPseudoName("path|-"),
     Options.withDescription("File of ids, one per line (or CSV with --column, NDJSON with --field); - reads stdin")
   ),
-  column: Options.text("column").pipe(Options.withDescription("Read a CSV file with a header row; ids are in this column"), Options.optional),
-  field: Options.text("field").pipe(Options.withDescription("Read NDJSON; ids are this field of each object"), Options.optional),
-  metadata: Options.text("metadata").pipe(Options.withDescription("The metadata, a JSON object: '{\"key\":\"value\"}'"), Options.optional),
-  metadataFile: Options.text("metadata-file").pipe(Options.withDescription("Read the metadata JSON object from a file"), Options.optional),
+  column: optionalText("column", "name", "Read a CSV file with a header row; ids are in this column"),
+  field: optionalText("field", "name", "Read NDJSON; ids are this field of each object"),
+  metadata: optionalText("metadata", "json", "The metadata, a JSON object: '{\"key\":\"value\"}'"),
+  metadataFile: optionalText("metadata-file", "path", "Read the metadata JSON object from a file"),
   concurrency: Options.integer("concurrency").pipe(
+    Options.withPseudoName("n"),
     Options.withDescription("Requests in flight at the same time"),
     Options.withDefault(2)
   ),
   maxBytes: Options.integer("max-bytes").pipe(
+    Options.withPseudoName("bytes"),
     Options.withDescription("Largest request body in bytes (default 10485760, the API's limit)"),
     Options.optional
   ),
@@ -43,10 +49,7 @@ const options = {
     Options.withDescription("Report a refused request and go on (bad credentials still stop the run)")
   ),
   dryRun: Options.boolean("dry-run").pipe(Options.withDescription("Print the chunk plan and send nothing")),
-  report: Options.text("report").pipe(
-    Options.withDescription("Write the JSON report, accounting for every id, also on failure or Ctrl-C"),
-    Options.optional
-  ),
+  report: optionalText("report", "path", "Write the JSON report, accounting for every id, also on failure or Ctrl-C"),
   mock: Options.boolean("mock").pipe(
     Options.withDescription("Run against a freshly started embedded mock server instead of Voucherify")
   ),

@@ -16,10 +16,12 @@ import { ConfigurationError } from "./CliError.js"
 
 export const options = {
   appId: Options.text("app-id").pipe(
+    Options.withPseudoName("id"),
     Options.withDescription("Application id (default: $VOUCHERIFY_APP_ID)"),
     Options.optional
   ),
   appToken: Options.redacted("app-token").pipe(
+    Options.withPseudoName("token"),
     Options.withDescription("Application secret key (default: $VOUCHERIFY_APP_TOKEN); never printed"),
     Options.optional
   ),
@@ -28,6 +30,7 @@ export const options = {
     Options.optional
   ),
   baseUrl: Options.text("base-url").pipe(
+    Options.withPseudoName("url"),
     Options.withDescription("A dedicated API host, overrides --cluster (default: $VOUCHERIFY_BASE_URL)"),
     Options.optional
   )
