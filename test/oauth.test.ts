@@ -9,17 +9,19 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
 import type * as Duration from "effect/Duration"
+import * as Config from "effect/Config"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
 import * as MockVoucherifyServer from "../src/testing/MockVoucherifyServer.js"
-import { layer as voucherifyLayer, layerWithOptions, Voucherify } from "../src/Voucherify.js"
+import { layer as voucherifyLayer, layerConfig, layerWithOptions, Voucherify } from "../src/Voucherify.js"
 import type * as VoucherifyConfig from "../src/VoucherifyConfig.js"
 import * as VoucherifyHttpClient from "../src/VoucherifyHttpClient.js"
 import { APP_ID, clientWith, TOKEN } from "./support/client.js"
-import type { RecordedRequest, Reply } from "./support/transport.js"
+import { makeTransport, type RecordedRequest, type Reply } from "./support/transport.js"
 
 const oauth = (scopes: ReadonlyArray<string> = ["products", "async-actions"]): VoucherifyConfig.Auth => ({
   _tag: "OAuth",
@@ -253,6 +255,23 @@ describe("BearerToken", () => {
       expect(requests[0].headers["x-app-token"]).toBeUndefined()
       expect(requests[0].headers["x-app-id"]).toBeUndefined()
     }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("reads the token with any Config, as README-reference shows", () => {
+    const transport = makeTransport([accepted])
+    const VoucherifyLive = layerConfig(
+      Config.map(
+        Config.redacted("MY_VOUCHERIFY_TOKEN"),
+        (token): VoucherifyConfig.Options => ({ auth: { _tag: "BearerToken", token } })
+      )
+    )
+    return Effect.gen(function*() {
+      yield* update
+      expect(transport.requests[0].headers["authorization"]).toBe("Bearer tok_from_env")
+    }).pipe(
+      Effect.provide(VoucherifyLive.pipe(Layer.provide(transport.layer))),
+      Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["MY_VOUCHERIFY_TOKEN", "tok_from_env"]])))
+    )
   })
 
   it.effect("a 401 is an UnauthorizedError at once: the application renews its token", () => {
