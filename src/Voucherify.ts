@@ -73,6 +73,17 @@ export type {
 /**
  * How {@link Service.awaitAsyncAction} polls.
  *
+ * @example
+ * ```ts
+ * import { Effect, Schedule } from "effect"
+ * import { Voucherify } from "effect-voucherify"
+ *
+ * // every 5 seconds, for at most 2 minutes
+ * const awaitQuickly = (id: string) =>
+ *   Effect.flatMap(Voucherify.Voucherify, (voucherify) =>
+ *     voucherify.awaitAsyncAction(id, { schedule: Schedule.spaced("5 seconds"), timeout: "2 minutes" }))
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */
@@ -311,6 +322,20 @@ export const layer: Layer.Layer<
 /**
  * Provides {@link Voucherify} from options, with its config and client;
  * requires only the application's `HttpClient.HttpClient`.
+ *
+ * @example
+ * ```ts
+ * import { FetchHttpClient } from "@effect/platform"
+ * import { Layer, Redacted } from "effect"
+ * import { Voucherify } from "effect-voucherify"
+ *
+ * const VoucherifyLive = Voucherify.layerWithOptions({
+ *   appId: "my-app-id",
+ *   appToken: Redacted.make("my-secret-token"),
+ *   baseUrl: "https://my-dedicated-host.example.com",
+ *   retry: { maxRetries: 3, maxRetryAfter: "2 minutes" }
+ * }).pipe(Layer.provide(FetchHttpClient.layer))
+ * ```
  *
  * @since 0.1.0
  * @category layers

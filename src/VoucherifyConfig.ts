@@ -41,6 +41,22 @@ export const clusters: ReadonlyArray<Cluster> = ["api", "us1.api", "as1.api"]
  *   (client credentials); requests carry `Authorization: Bearer`.
  * - `BearerToken`: a token the application obtains and renews itself.
  *
+ * @example
+ * ```ts
+ * import { Redacted } from "effect"
+ * import { VoucherifyConfig } from "effect-voucherify"
+ *
+ * // the token is cached, renewed 60 s before it expires, and renewed once after a 401
+ * const ConfigLive = VoucherifyConfig.layer({
+ *   auth: {
+ *     _tag: "OAuth",
+ *     appId: "my-app-id",
+ *     appToken: Redacted.make("my-secret-token"),
+ *     scopes: ["products", "async-actions"]
+ *   }
+ * })
+ * ```
+ *
  * @since 0.1.0
  * @category models
  */

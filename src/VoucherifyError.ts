@@ -6,6 +6,26 @@
  * credential: they are built from status codes, response headers and bodies,
  * never from the outgoing request.
  *
+ * @example
+ * ```ts
+ * import { Duration, Effect } from "effect"
+ * import { Voucherify } from "effect-voucherify"
+ *
+ * const update = Effect.flatMap(Voucherify.Voucherify, (voucherify) =>
+ *   voucherify.updateProductsMetadataInBulk({ source_ids: ["p1"], metadata: { origin: "PL" } })
+ * ).pipe(
+ *   Effect.map((accepted) => accepted.async_action_id),
+ *   // the retries are spent or the wait is too long: say when to come back
+ *   Effect.catchTag("RateLimitError", (error) =>
+ *     Effect.fail(`rate limited (${error.limitType}), retry in ${Duration.format(error.retryAfter ?? "1 hour")}`)),
+ *   // a 401 or 403 will not go away by retrying
+ *   Effect.catchTags({
+ *     UnauthorizedError: (error) => Effect.fail(`check the credentials: ${error.message}`),
+ *     ForbiddenError: (error) => Effect.fail(`check the cluster and scopes: ${error.message}`)
+ *   })
+ * )
+ * ```
+ *
  * @since 0.1.0
  */
 import * as Duration from "effect/Duration"
