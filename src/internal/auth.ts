@@ -8,10 +8,12 @@
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import type { Auth, Service as ConfigService } from "../VoucherifyConfig.js"
@@ -143,7 +145,7 @@ const makeOAuth = (
         yield* Ref.update(state, (s) =>
           exit._tag === "Success"
             ? { cached: exit.value, requests: s.requests + 1, lastFailure: undefined }
-            : { ...s, requests: s.requests + 1, lastFailure: exit.cause._tag === "Fail" ? exit.cause.error : undefined })
+            : { ...s, requests: s.requests + 1, lastFailure: Option.getOrUndefined(Cause.failureOption(exit.cause)) })
         return yield* exit
       }))
     })
