@@ -86,7 +86,8 @@ layer(MockVoucherifyServer.layer({ records: { vouchers: idList("CODE", 300) } })
         ])
         expect(run.stderr).not.toContain("error")
         expect(run.code).toBe(0)
-        expect(run.stdout).toMatch(/actions\s+\d+ DONE, 0 FAILED/)
+        expect(run.stdout).toMatch(/^actions +\d+ DONE, 0 FAILED$/m)
+        expect(run.stdout).toMatch(/^records +2,000 updated, 0 failed$/m)
         expect(run.stderr).not.toContain(Redacted.value(server.appToken))
         expect(run.stdout).not.toContain(Redacted.value(server.appToken))
         const written = readReport(report)
@@ -112,18 +113,20 @@ layer(MockVoucherifyServer.layer({ records: { vouchers: idList("CODE", 300) } })
         expect(byCsv.code).toBe(0)
         expect(yield* server.checkMetadata("customers", customers, metadata)).toMatchObject({ missing: 0, mismatched: 0 })
 
-        const codes = idList("CODE", 300)
+        // vouchers are never created: two unknown codes are failed records, and exit 2
+        const codes = [...idList("CODE", 300), "NO_SUCH_1", "NO_SUCH_2"]
         const ndjson = file("v.ndjson", codes.map((code) => JSON.stringify({ code, n: 1 })).join("\n"))
         const byNdjson = yield* cli([
           "vouchers-metadata", "--ids", ndjson, "--field", "code", "--metadata", JSON.stringify(metadata),
-          "--max-bytes", "2000", "--quiet", ...flags
+          "--max-bytes", "2000", "--await", "--quiet", ...flags
         ])
-        expect(byNdjson.code).toBe(0)
-        // without --await the actions are only queued: give the server a moment
-        yield* server.checkMetadata("vouchers", codes, metadata).pipe(
-          Effect.filterOrFail((check) => check.mismatched === 0),
-          Effect.retry(Schedule.spaced("100 millis").pipe(Schedule.upTo("10 seconds")))
-        )
+        expect(byNdjson.stdout).toMatch(/^records +300 updated, 2 failed \(e\.g\. .*NO_SUCH_1\)$/m)
+        expect(byNdjson.code).toBe(2)
+        expect(byNdjson.stderr).toContain("error: 2 records were not updated")
+        expect(yield* server.checkMetadata("vouchers", codes.slice(0, 300), metadata)).toMatchObject({
+          missing: 0,
+          mismatched: 0
+        })
       }), timeout)
 
     it.effect("--dry-run prints the chunk plan of ids from stdin and sends nothing", () =>

@@ -17,6 +17,7 @@ import { printCause } from "./ErrorOutput.js"
 import type { IdSource } from "./IdInput.js"
 import type { Metadata } from "./Metadata.js"
 import * as Progress from "./Progress.js"
+import * as RecordCounts from "./RecordCounts.js"
 import * as Report from "./Report.js"
 import * as Summary from "./Summary.js"
 
@@ -47,8 +48,8 @@ export const run = (
         onNone: () => Effect.void,
         onSome: (path) => Effect.zipRight(Report.write(path, report), Console.error(`report written to ${path}`))
       })
-    const showSummary = (report: BulkMetadata.BulkReport) =>
-      Console.log(Summary.table(report, { maxBytes, awaited: options.awaitCompletion }))
+    const showSummary = (report: BulkMetadata.BulkReport, records?: RecordCounts.RecordCounts) =>
+      Console.log(Summary.table(report, { maxBytes, awaited: options.awaitCompletion, records }))
 
     let latest = Progress.emptySnapshot
     let last: BulkMetadata.BulkReport | undefined
@@ -84,14 +85,17 @@ export const run = (
       Effect.either
     )
     const report = Either.isRight(outcome) ? outcome.right : outcome.left.report
-    yield* showSummary(report)
+    const records = options.awaitCompletion ? yield* RecordCounts.fetch(report) : undefined
+    yield* showSummary(report, records)
     yield* writeReport(report)
     if (Either.isLeft(outcome)) return yield* outcome.left
-    if (!Summary.isComplete(report, options.awaitCompletion)) {
-      return yield* new PartialFailure({
-        message: `not every id was updated${
-          Option.isSome(options.reportPath) ? `: see ${options.reportPath.value}` : "; rerun with --report <path> to get the details"
-        }`
-      })
+    if (!Summary.isComplete(report, options.awaitCompletion, records)) {
+      const details = records !== undefined && records.failed > 0
+        ? `${records.failed} records were not updated; each action lists them: effect-voucherify async-action get <id>`
+        : Option.match(options.reportPath, {
+          onNone: () => "not every id was updated; rerun with --report <path> to get the details",
+          onSome: (path) => `not every id was updated: see ${path}`
+        })
+      return yield* new PartialFailure({ message: details })
     }
   })

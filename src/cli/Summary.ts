@@ -3,6 +3,7 @@
  */
 import type { BulkReport } from "../BulkMetadata.js"
 import { count, duration, fill, megabytes } from "./Format.js"
+import type { RecordCounts } from "./RecordCounts.js"
 
 const sum = (ranges: ReadonlyArray<{ readonly count: number }>) => ranges.reduce((total, r) => total + r.count, 0)
 
@@ -16,16 +17,22 @@ export const actionCounts = (report: BulkReport) => {
   return counts
 }
 
-/** Whether every id read was accepted and every awaited action is `DONE`. */
-export const isComplete = (report: BulkReport, awaited: boolean): boolean => {
+/**
+ * Whether every id read was accepted and, when awaited, every action is
+ * `DONE` without failing a record.
+ */
+export const isComplete = (report: BulkReport, awaited: boolean, records?: RecordCounts): boolean => {
   const actions = actionCounts(report)
   return report.status === "completed" &&
     report.accepted.ids === report.totalIds &&
-    (!awaited || (actions.FAILED === 0 && actions.other === 0))
+    (!awaited || (actions.FAILED === 0 && actions.other === 0 && (records?.failed ?? 0) === 0))
 }
 
 /** Rows of `label value`, aligned. `maxBytes` is the limit the fill is measured against. */
-export const table = (report: BulkReport, options: { readonly maxBytes: number; readonly awaited: boolean }): string => {
+export const table = (
+  report: BulkReport,
+  options: { readonly maxBytes: number; readonly awaited: boolean; readonly records?: RecordCounts | undefined }
+): string => {
   const seconds = report.durationMs / 1000
   const actions = actionCounts(report)
   const rows: Array<readonly [string, string]> = [
@@ -54,6 +61,11 @@ export const table = (report: BulkReport, options: { readonly maxBytes: number; 
         : `${count(report.accepted.actions.length)} queued (not awaited)`
     ]
   ]
+  const records = options.records
+  if (records !== undefined) {
+    const example = records.failed > 0 && records.example !== undefined ? ` (e.g. ${records.example})` : ""
+    rows.push(["records", `${count(records.done)} updated, ${count(records.failed)} failed${example}`])
+  }
   if (report.failure !== undefined) rows.push(["stopped by", report.failure])
   const width = Math.max(...rows.map(([label]) => label.length)) + 2
   return rows.map(([label, value]) => `${label.padEnd(width)}${value}`).join("\n")
