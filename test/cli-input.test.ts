@@ -86,7 +86,7 @@ describe("NDJSON", () => {
 })
 
 describe("open", () => {
-  it.effect("streams a file, tracking the share read, and reports a missing one", () =>
+  it.effect("streams a file, tracking the share read, and refuses a missing one at once", () =>
     Effect.gen(function*() {
       const dir = mkdtempSync(join(tmpdir(), "cli-input-"))
       const path = join(dir, "ids.txt")
@@ -95,9 +95,7 @@ describe("open", () => {
       expect(source.fraction()).toBe(0)
       expect(yield* Stream.runCount(source.ids)).toBe(50_000)
       expect(source.fraction()).toBe(1)
-      const missing = yield* open(join(dir, "nope.txt"), lines)
-      expect(missing.fraction()).toBeUndefined()
-      const error = yield* Effect.flip(Stream.runDrain(missing.ids))
-      expect(error.message).toMatch(/^cannot read the ids file: .*nope\.txt/)
+      const missing = yield* Effect.flip(open(join(dir, "nope.txt"), lines))
+      expect(missing.message).toMatch(/^cannot read the ids file: .*nope\.txt/)
     }).pipe(Effect.provide(NodeContext.layer)))
 })

@@ -6,7 +6,6 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import * as NodeStream from "@effect/platform-node/NodeStream"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { InputError } from "./CliError.js"
 import { type IdFormat, makeParser, MalformedLine } from "./IdFormat.js"
@@ -45,20 +44,22 @@ export interface IdSource {
   readonly fraction: () => number | undefined
 }
 
-/** The ids of `path` (`-` for stdin) in the given format. Nothing is read until the stream runs. */
-export const open = (path: string, format: IdFormat): Effect.Effect<IdSource, never, FileSystem.FileSystem> =>
+const cannotRead = (error: { readonly message: string }) =>
+  new InputError({ message: `cannot read the ids file: ${error.message}` })
+
+/**
+ * The ids of `path` (`-` for stdin) in the given format. A missing file
+ * fails here, before anything starts; the ids are read when the stream runs.
+ */
+export const open = (path: string, format: IdFormat): Effect.Effect<IdSource, InputError, FileSystem.FileSystem> =>
   Effect.gen(function*() {
     if (path === "-") return { ids: parseIds(NodeStream.stdin, format, "stdin"), fraction: () => undefined }
     const fs = yield* FileSystem.FileSystem
-    // A missing file is reported by the stream itself, with the read error.
-    const size = yield* Effect.option(Effect.map(fs.stat(path), (info) => Number(info.size)))
+    const size = Number((yield* Effect.mapError(fs.stat(path), cannotRead)).size)
     let read = 0
     const bytes = fs.stream(path, { chunkSize: readChunk }).pipe(
       Stream.tap((piece) => Effect.sync(() => (read += piece.length))),
-      Stream.mapError((error) => new InputError({ message: `cannot read the ids file: ${error.message}` }))
+      Stream.mapError(cannotRead)
     )
-    return {
-      ids: parseIds(bytes, format, path),
-      fraction: () => Option.match(size, { onNone: () => undefined, onSome: (total) => (total === 0 ? 1 : read / total) })
-    }
+    return { ids: parseIds(bytes, format, path), fraction: () => (size === 0 ? 1 : read / size) }
   })
