@@ -227,6 +227,19 @@ describe("OAuth client credentials", () => {
     }).pipe(Effect.provide(layer))
   })
 
+  it.effect("a token request that hangs times out after `timeout` and is retried", () => {
+    const { layer, requests } = clientWith([{ hang: true }, tokenReply("tok_A", 6), accepted], { auth: oauth() })
+    return Effect.gen(function*() {
+      const fiber = yield* Effect.fork(update)
+      yield* TestClock.adjust("5 seconds")
+      expect(requests).toHaveLength(1)
+      yield* TestClock.adjust("1 second")
+      const result = yield* Fiber.join(fiber)
+      expect(result.async_action_id).toBe("aa_1")
+      expect(requests.filter(isTokenRequest)).toHaveLength(2)
+    }).pipe(Effect.provide(layer))
+  })
+
   it.effect("a transient failure of the token request is retried like any other", () => {
     const { layer, requests } = clientWith(
       [{ status: 503, body: { code: 503 } }, tokenReply("tok_A"), accepted],

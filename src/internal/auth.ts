@@ -101,11 +101,7 @@ const makeOAuth = (
       const response = yield* transport.execute(request).pipe(
         Effect.mapError((error) =>
           new TransportError({ reason: "Transport", description: `POST /v1/oauth/token: ${error.message}` })
-        ),
-        Effect.timeoutFail({
-          duration: config.timeout,
-          onTimeout: () => new TransportError({ reason: "Timeout", description: "POST /v1/oauth/token timed out" })
-        })
+        )
       )
       const nowMillis = yield* Clock.currentTimeMillis
       if (response.status < 200 || response.status >= 300) {
@@ -126,7 +122,14 @@ const makeOAuth = (
         issued.length = Math.min(issued.length, rememberedTokens)
       })
       return { token: body.access_token, refreshAtMillis: refreshAt(body, nowMillis) }
-    }).pipe(Effect.withSpan("Voucherify.requestOAuthToken", { attributes: { "voucherify.scopes": auth.scopes.join(" ") } }))
+    }).pipe(
+      // the whole exchange, body included: a token answer that stalls halfway must not hold every caller
+      Effect.timeoutFail({
+        duration: config.timeout,
+        onTimeout: () => new TransportError({ reason: "Timeout", description: "POST /v1/oauth/token timed out" })
+      }),
+      Effect.withSpan("Voucherify.requestOAuthToken", { attributes: { "voucherify.scopes": auth.scopes.join(" ") } })
+    )
 
     const isFresh = (cached: CachedToken | undefined, nowMillis: number): cached is CachedToken =>
       cached !== undefined && nowMillis < cached.refreshAtMillis
