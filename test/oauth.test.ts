@@ -270,7 +270,7 @@ describe("BearerToken", () => {
     }).pipe(Effect.provide(layer))
   })
 
-  it.effect("reads the token with any Config, as README-reference shows", () => {
+  it.effect("reads the token with any Config, as the README shows", () => {
     const transport = makeTransport([accepted])
     const VoucherifyLive = layerConfig(
       Config.map(

@@ -13,7 +13,7 @@ import * as BulkMetadata from "../src/BulkMetadata.js"
 import * as Voucherify from "../src/Voucherify.js"
 import { clientWith, TOKEN } from "./support/client.js"
 
-// ---- the README-reference example, as printed there ----
+// ---- the README example, as printed there ----
 const TracingLive = NodeSdk.layer(() => ({
   resource: { serviceName: "catalog-sync" },
   // in production: new OTLPTraceExporter() from @opentelemetry/exporter-trace-otlp-http
