@@ -80,7 +80,7 @@ describe("the packed package", () => {
     project = join(work, "consumer")
     mkdirSync(project)
     await run("npm", ["run", "build"], { cwd: repo })
-    const { stdout } = await run("npm", ["pack", "--json", "--pack-destination", work], { cwd: repo })
+    const { stdout } = await run("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", work], { cwd: repo })
     packed = JSON.parse(stdout)[0]
     writeFileSync(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }))
     const install = (mode: string) =>
