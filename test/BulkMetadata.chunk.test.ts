@@ -90,6 +90,8 @@ describe("BulkMetadata.chunk", () => {
           expect(chunk.count).toBe(chunk.ids.length)
           expect(chunk.bytes).toBe(chunk.body.byteLength)
           expect(chunk.bytes).toBeLessThanOrEqual(limit)
+          // byte for byte what JSON.stringify and UTF-8 give
+          expect(Buffer.from(chunk.body)).toEqual(Buffer.from(JSON.stringify({ source_ids: chunk.ids, metadata })))
           const body = parse(chunk)
           expect(body).toEqual({ source_ids: chunk.ids, metadata })
           expect(body.source_ids).toEqual(ids.slice(offset, offset + chunk.ids.length))
@@ -105,6 +107,22 @@ describe("BulkMetadata.chunk", () => {
       }),
     { fastCheck: { numRuns: 200 } }
   )
+
+  it.effect("builds large bodies of plain and escaped ids byte for byte", () =>
+    Effect.gen(function*() {
+      // deterministic mix: plain ids and ids that need escapes or multi-byte UTF-8
+      const specials = ["\"", "\\", "\n", "\u0001", "😀", "\ud800", "ü", "日本"]
+      const ids = Array.from({ length: 120_000 }, (_, i) => `id-${i}${i % 7 === 0 ? specials[i % specials.length] : ""}`)
+      const limit = 500_000
+      const chunks = yield* packAll(ids, { metadata, maxBytes: limit }, 5_000)
+      expect(chunks.length).toBeGreaterThan(2)
+      chunks.forEach((chunk, k) => {
+        expect(Buffer.from(chunk.body)).toEqual(Buffer.from(JSON.stringify({ source_ids: chunk.ids, metadata })))
+        const next = chunks[k + 1]
+        if (next !== undefined) expect(chunk.bytes + 1 + oracleBytes(next.ids[0]!)).toBeGreaterThan(limit)
+      })
+      expect(chunks.flatMap((c) => c.ids)).toEqual(ids)
+    }))
 
   it.effect("an empty input gives no chunk", () =>
     Effect.gen(function*() {

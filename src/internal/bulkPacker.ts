@@ -16,6 +16,8 @@ import type { BulkChunk, ChunkOptions } from "../BulkMetadata.js"
 import { InvalidRequestError } from "../VoucherifyError.js"
 import { bodyFrame, encodeMetadata, invalidIdReason, jsonStringBytes } from "./payload.js"
 
+const isValidId = (id: unknown): id is string => typeof id === "string" && id.length > 0
+
 /** 10 MB: Voucherify's limit on the Content-Length of a bulk request. */
 export const defaultMaxBytes = 10_485_760
 
@@ -42,6 +44,9 @@ export class Packer {
   private readonly prefix: string
   private readonly suffix: string
   private readonly room: number
+  /** Whether every pending id is printable ASCII without quotes or backslashes. */
+  private plain = true
+  private readonly asciiFrame: boolean
 
   constructor(
     private readonly field: "source_ids" | "codes",
@@ -54,6 +59,7 @@ export class Packer {
     this.prefix = frame.head.slice(0, -1)
     this.suffix = frame.tail.slice(1)
     this.room = maxBytes - frame.bytes
+    this.asciiFrame = frame.bytes === frame.head.length + frame.tail.length
     this.seen = dedupe ? new Set() : undefined
   }
 
@@ -80,49 +86,62 @@ export class Packer {
     const room = this.room
     const ids = this.ids
     const seen = this.seen
+    // locals, not fields, in the loop: it runs once per id
     let idsBytes = this.idsBytes
+    let plain = this.plain
+    let position = this.position
     let i = from
     for (; i < input.length; i++) {
       const id = input[i]
-      if (typeof id !== "string" || id.length === 0) {
-        this.idsBytes = idsBytes
-        return this.invalid(invalidIdReason(id) ?? "is not a valid id")
-      }
-      if (seen !== undefined) {
-        if (seen.has(id)) {
-          this.position++
-          continue
-        }
+      if (typeof id !== "string" || id.length === 0) break
+      if (seen !== undefined && seen.has(id)) {
+        position++
+        continue
       }
       const bytes = jsonStringBytes(id)
       if (ids.length === 0) {
-        if (bytes > room) {
-          this.idsBytes = idsBytes
-          return this.invalid(
-            `takes ${bytes} bytes, more than the ${room} left by the limit of ${this.maxBytes} bytes next to the metadata`
-          )
-        }
-        this.start = this.position
+        if (bytes > room) break
+        this.start = position
         idsBytes = bytes
+        plain = true
       } else if (idsBytes + 1 + bytes > room) {
-        this.idsBytes = idsBytes
-        return i
+        break
       } else {
         idsBytes += 1 + bytes
       }
+      // one byte a character and nothing escaped: JSON adds only the quotes
+      plain = plain && bytes === id.length + 2
       ids.push(id)
       seen?.add(id)
-      this.position++
+      position++
     }
     this.idsBytes = idsBytes
-    return i
+    this.plain = plain
+    this.position = position
+    return i < input.length && ids.length === 0 || i < input.length && !isValidId(input[i])
+      ? this.refuse(input[i])
+      : i
+  }
+
+  /** The error for an id that can never be sent. */
+  private refuse(id: unknown): InvalidRequestError {
+    const reason = invalidIdReason(id)
+    if (reason !== undefined) return this.invalid(reason)
+    const bytes = jsonStringBytes(id as string)
+    return this.invalid(
+      `takes ${bytes} bytes, more than the ${this.room} left by the limit of ${this.maxBytes} bytes next to the metadata`
+    )
   }
 
   /** Builds the body of the pending ids and starts a new chunk. */
   cut(): BulkChunk {
     const ids = this.ids
     const bytes = this.frameBytes + this.idsBytes
-    const body = encoder.encode(`${this.prefix}${JSON.stringify(ids)}${this.suffix}`)
+    // Plain ids (the usual case) need no escaping: joining them and copying
+    // the one-byte string is about twice as fast as JSON.stringify and UTF-8.
+    const body = this.plain && this.asciiFrame
+      ? Buffer.from(`${this.prefix}["${ids.join("\",\"")}"]${this.suffix}`, "latin1")
+      : encoder.encode(`${this.prefix}${JSON.stringify(ids)}${this.suffix}`)
     if (body.byteLength !== bytes) {
       // the measurement and the encoder disagree: a bug, never a user error
       throw new Error(`BulkMetadata: measured ${bytes} bytes but encoded ${body.byteLength}`)
@@ -138,6 +157,7 @@ export class Packer {
     this.start = this.position
     this.ids = []
     this.idsBytes = 0
+    this.plain = true
     return chunk
   }
 
