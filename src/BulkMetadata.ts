@@ -82,7 +82,14 @@ export interface BulkChunk {
    * repeated ids dropped by `dedupe`. The chunks' ranges tile the input.
    */
   readonly count: number
+  /**
+   * The ids the body names, in input order. Decoded from `body` on first
+   * use: the packer does not keep the strings, so that a run of millions of
+   * ids holds only its bodies.
+   */
   readonly ids: ReadonlyArray<string>
+  /** How many ids the body names (`ids.length`, without decoding them). */
+  readonly size: number
   /** `body.byteLength`. */
   readonly bytes: number
   /** The UTF-8 JSON body, `{"source_ids":[…],"metadata":{…}}`. */

@@ -88,6 +88,7 @@ describe("BulkMetadata.chunk", () => {
           expect(chunk.index).toBe(k)
           expect(chunk.offset).toBe(offset)
           expect(chunk.count).toBe(chunk.ids.length)
+          expect(chunk.size).toBe(chunk.ids.length)
           expect(chunk.bytes).toBe(chunk.body.byteLength)
           expect(chunk.bytes).toBeLessThanOrEqual(limit)
           // byte for byte what JSON.stringify and UTF-8 give

@@ -22,8 +22,8 @@ export const printPlan = <E, R>(
       BulkMetadata.chunk(options),
       Stream.runFoldEffect({ chunks: 0, ids: 0, bytes: 0 }, (totals, chunk) =>
         Effect.as(
-          Console.log(columns(String(chunk.index), count(chunk.offset), count(chunk.ids.length), count(chunk.bytes), fill(chunk.bytes, options.maxBytes))),
-          { chunks: totals.chunks + 1, ids: totals.ids + chunk.ids.length, bytes: totals.bytes + chunk.bytes }
+          Console.log(columns(String(chunk.index), count(chunk.offset), count(chunk.size), count(chunk.bytes), fill(chunk.bytes, options.maxBytes))),
+          { chunks: totals.chunks + 1, ids: totals.ids + chunk.size, bytes: totals.bytes + chunk.bytes }
         ))
     )
     const average = totals.chunks === 0 ? "-" : fill(totals.bytes / totals.chunks, options.maxBytes)

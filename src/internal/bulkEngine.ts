@@ -149,7 +149,7 @@ const engine = <E, R>(
         const at = { index: chunk.index, offset: chunk.offset, count: chunk.count, bytes: chunk.bytes }
         return Effect.zipRight(
           publish,
-          voucherify.sendEncodedBulkRequest({ target, body: chunk.body, ids: chunk.ids.length }).pipe(
+          voucherify.sendEncodedBulkRequest({ target, body: chunk.body, ids: chunk.size }).pipe(
             Effect.match({
               onSuccess: ({ async_action_id }): BulkChunkResult => ({
                 _tag: "Accepted",

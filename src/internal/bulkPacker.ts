@@ -24,29 +24,55 @@ export const defaultMaxBytes = 10_485_760
 /** `"x"`: the smallest id takes three bytes in a body. */
 const smallestIdBytes = 3
 
-const encoder = new TextEncoder()
+const QUOTE = 0x22
+const COMMA = 0x2c
 
 /**
- * The mutable state of one packing run. `feed` only accumulates ids and
- * stops where a body must be cut, so that the caller decides when the body
- * (the memory-heavy part) gets built.
+ * A packed body. Its ids are not kept as strings (holding 700,000 strings a
+ * body is most of what a bulk run would otherwise keep alive): `ids` decodes
+ * them from the body on first use, exactly, since the body is their JSON.
+ */
+class PackedChunk implements BulkChunk {
+  private decoded: ReadonlyArray<string> | undefined
+  constructor(
+    readonly index: number,
+    readonly offset: number,
+    readonly count: number,
+    readonly size: number,
+    readonly bytes: number,
+    readonly body: Uint8Array,
+    private readonly field: "source_ids" | "codes"
+  ) {}
+  get ids(): ReadonlyArray<string> {
+    this.decoded ??= JSON.parse(Buffer.from(this.body.buffer, this.body.byteOffset, this.body.byteLength).toString("utf8"))[
+      this.field
+    ] as ReadonlyArray<string>
+    return this.decoded
+  }
+}
+
+/**
+ * The mutable state of one packing run. Each id is written into the body
+ * the moment it is read, so the id strings die young; the caller decides
+ * when a new body may be started ({@link open}), which bounds memory.
  */
 export class Packer {
-  private ids: Array<string> = []
-  /** Bytes of the ids part of the body, commas included. */
-  private idsBytes = 0
+  /** The body being filled, or undefined until {@link open}. */
+  private buffer: Buffer | undefined
+  /** Bytes written into `buffer`: the head, then the ids and their commas. */
+  private length = 0
+  /** Ids in the pending body. */
+  private size = 0
   /** Input position of the first id of the pending chunk. */
   private start = 0
   /** Input position of the next id to read. */
   private position = 0
   private index = 0
   private readonly seen: Set<string> | undefined
-  private readonly prefix: string
-  private readonly suffix: string
-  private readonly room: number
-  /** Whether every pending id is printable ASCII without quotes or backslashes. */
-  private plain = true
-  private readonly asciiFrame: boolean
+  private readonly head: Buffer
+  private readonly tail: Buffer
+  /** Ids may fill the body up to this offset; the tail takes the rest. */
+  private readonly idsEnd: number
 
   constructor(
     private readonly field: "source_ids" | "codes",
@@ -55,12 +81,15 @@ export class Packer {
     dedupe: boolean
   ) {
     const frame = bodyFrame(field, metadataJson)
-    // `JSON.stringify(ids)` brings its own brackets: drop the frame's.
-    this.prefix = frame.head.slice(0, -1)
-    this.suffix = frame.tail.slice(1)
-    this.room = maxBytes - frame.bytes
-    this.asciiFrame = frame.bytes === frame.head.length + frame.tail.length
+    this.head = Buffer.from(frame.head, "utf8")
+    this.tail = Buffer.from(frame.tail, "utf8")
+    this.idsEnd = maxBytes - this.tail.length
     this.seen = dedupe ? new Set() : undefined
+  }
+
+  /** Room for ids next to the metadata. */
+  private get room(): number {
+    return this.maxBytes - this.frameBytes
   }
 
   /** Whether even the smallest id would not fit next to the metadata. */
@@ -69,26 +98,39 @@ export class Packer {
   }
 
   get frameBytes(): number {
-    return this.maxBytes - this.room
+    return this.head.length + this.tail.length
   }
 
   /** Whether ids are waiting to be cut into a body. */
   get pending(): boolean {
-    return this.ids.length > 0
+    return this.size > 0
+  }
+
+  /** Whether a body is being filled; if not, {@link open} one before feeding. */
+  get isOpen(): boolean {
+    return this.buffer !== undefined
+  }
+
+  /** Starts a new body. */
+  open(): void {
+    const buffer = Buffer.allocUnsafe(this.maxBytes)
+    this.head.copy(buffer, 0)
+    this.buffer = buffer
+    this.length = this.head.length
   }
 
   /**
-   * Adds `input[from..]` to the pending chunk. Returns the index of the
-   * first id that did not fit (cut, then feed again from there),
+   * Writes `input[from..]` into the open body. Returns the index of the
+   * first id that did not fit (cut, open, then feed again from there),
    * `input.length` when all were taken, or the error for an invalid id.
    */
   feed(input: ReadonlyArray<unknown>, from: number): number | InvalidRequestError {
-    const room = this.room
-    const ids = this.ids
+    const buffer = this.buffer!
+    const idsEnd = this.idsEnd
     const seen = this.seen
     // locals, not fields, in the loop: it runs once per id
-    let idsBytes = this.idsBytes
-    let plain = this.plain
+    let length = this.length
+    let size = this.size
     let position = this.position
     let i = from
     for (; i < input.length; i++) {
@@ -98,29 +140,44 @@ export class Packer {
         position++
         continue
       }
-      const bytes = jsonStringBytes(id)
-      if (ids.length === 0) {
-        if (bytes > room) break
-        this.start = position
-        idsBytes = bytes
-        plain = true
-      } else if (idsBytes + 1 + bytes > room) {
-        break
-      } else {
-        idsBytes += 1 + bytes
+      const n = id.length
+      const comma = size > 0 ? 1 : 0
+      // every UTF-16 unit takes at least one byte, so this bound holds for any id
+      if (length + comma + n + 2 > idsEnd) break
+      // Write optimistically as printable ASCII, which JSON copies as is:
+      // measuring and copying in one pass over the characters.
+      const at = length + comma + 1
+      let plain = true
+      for (let k = 0; k < n; k++) {
+        const c = id.charCodeAt(k)
+        if (c < 0x20 || c > 0x7f || c === QUOTE || c === 0x5c) {
+          plain = false
+          break
+        }
+        buffer[at + k] = c
       }
-      // one byte a character and nothing escaped: JSON adds only the quotes
-      plain = plain && bytes === id.length + 2
-      ids.push(id)
+      let end: number
+      if (plain) {
+        buffer[at - 1] = QUOTE
+        buffer[at + n] = QUOTE
+        end = at + n + 1
+      } else {
+        const bytes = jsonStringBytes(id)
+        if (length + comma + bytes > idsEnd) break
+        buffer.write(JSON.stringify(id), length + comma, "utf8")
+        end = length + comma + bytes
+      }
+      if (comma === 1) buffer[length] = COMMA
+      length = end
+      size++
       seen?.add(id)
       position++
     }
-    this.idsBytes = idsBytes
-    this.plain = plain
+    this.length = length
+    this.size = size
     this.position = position
-    return i < input.length && ids.length === 0 || i < input.length && !isValidId(input[i])
-      ? this.refuse(input[i])
-      : i
+    if (i < input.length && (size === 0 || !isValidId(input[i]))) return this.refuse(input[i])
+    return i
   }
 
   /** The error for an id that can never be sent. */
@@ -133,31 +190,20 @@ export class Packer {
     )
   }
 
-  /** Builds the body of the pending ids and starts a new chunk. */
+  /** Closes the pending body and returns it; {@link open} starts the next. */
   cut(): BulkChunk {
-    const ids = this.ids
-    const bytes = this.frameBytes + this.idsBytes
-    // Plain ids (the usual case) need no escaping: joining them and copying
-    // the one-byte string is about twice as fast as JSON.stringify and UTF-8.
-    const body = this.plain && this.asciiFrame
-      ? Buffer.from(`${this.prefix}["${ids.join("\",\"")}"]${this.suffix}`, "latin1")
-      : encoder.encode(`${this.prefix}${JSON.stringify(ids)}${this.suffix}`)
-    if (body.byteLength !== bytes) {
-      // the measurement and the encoder disagree: a bug, never a user error
-      throw new Error(`BulkMetadata: measured ${bytes} bytes but encoded ${body.byteLength}`)
-    }
-    const chunk: BulkChunk = {
-      index: this.index++,
-      offset: this.start,
-      count: this.position - this.start,
-      ids,
-      bytes,
-      body
-    }
+    const buffer = this.buffer!
+    this.tail.copy(buffer, this.length)
+    const bytes = this.length + this.tail.length
+    // A full body keeps its buffer; a short one (the last, usually) gets a
+    // copy of its own size rather than pinning `maxBytes` of memory.
+    const body = bytes >= buffer.length - (buffer.length >> 3)
+      ? buffer.subarray(0, bytes)
+      : Uint8Array.prototype.slice.call(buffer, 0, bytes)
+    const chunk = new PackedChunk(this.index++, this.start, this.position - this.start, this.size, bytes, body, this.field)
+    this.buffer = undefined
     this.start = this.position
-    this.ids = []
-    this.idsBytes = 0
-    this.plain = true
+    this.size = 0
     return chunk
   }
 
@@ -231,14 +277,19 @@ export const packChannel = <InErr, E = never, R = never>(
         const out = Channel.write(Chunk.of(chunk))
         return hooks.onChunk === undefined ? out : Channel.flatMap(Channel.fromEffect(hooks.onChunk(chunk)), () => out)
       })
-      const gated = hooks.beforeBody === undefined
-        ? write
-        : Channel.flatMap(Channel.fromEffect(hooks.beforeBody), () => write)
-      return Channel.flatMap(gated, () => next)
+      return Channel.flatMap(write, () => next)
     }
 
     const drain = (input: ReadonlyArray<string>, from: number): PackChannel<InErr, E, R> =>
       Channel.suspend(() => {
+        if (!packer.isOpen) {
+          // a new body is allocated only once the consumer has room for it
+          const open = Channel.suspend(() => {
+            packer.open()
+            return drain(input, from)
+          })
+          return hooks.beforeBody === undefined ? open : Channel.flatMap(Channel.fromEffect(hooks.beforeBody), () => open)
+        }
         const stop = packer.feed(input, from)
         if (typeof stop !== "number") return Channel.fail(stop)
         return stop < input.length ? emit(drain(input, stop)) : read
