@@ -28,7 +28,7 @@ import * as Voucherify from "../Voucherify.js"
 import { VoucherifyConfig } from "../VoucherifyConfig.js"
 import { InvalidRequestError, type VoucherifyError } from "../VoucherifyError.js"
 import { AsyncActionStatus, type BulkTarget, bulkTargets } from "../VoucherifySchema.js"
-import { defaultMaxBytes, fromInput, packChannel } from "./bulkPacker.js"
+import { defaultMaxBytes, fromInput, packChannel, recycle } from "./bulkPacker.js"
 import { Tracker } from "./bulkReport.js"
 
 /**
@@ -139,6 +139,8 @@ const engine = <E, R>(
     // A body is built only once a slot is free and freed once it is sent: at
     // most `concurrency` in flight plus the one waiting for its turn.
     const slots = yield* Effect.makeSemaphore(concurrency + 1)
+    // buffers of sent bodies: results never carry a body, so they can be refilled
+    const recycled: Array<Buffer> = []
     const stops = (error: VoucherifyError) => stopsTheRun(error) || onChunkError === "fail"
 
     const send = (chunk: BulkChunk): Effect.Effect<BulkChunkResult | undefined> =>
@@ -170,7 +172,9 @@ const engine = <E, R>(
             Effect.withSpan("BulkMetadata.sendChunk", { attributes: { ...at, target } })
           )
         )
-      }).pipe(Effect.ensuring(slots.release(1)))
+      }).pipe(
+        Effect.ensuring(Effect.zipRight(Effect.sync(() => recycle(recycled, chunk.body, maxBytes)), slots.release(1)))
+      )
 
     const counted = publish === Effect.void
       ? Stream.mapChunks(fromInput(input), (ids) => {
@@ -186,7 +190,11 @@ const engine = <E, R>(
       Stream.pipeThroughChannelOrFail(
         packChannel<E>(
           { metadata: options.metadata, field: bulkTargets[target].field, maxBytes, dedupe: options.dedupe },
-          { beforeBody: slots.take(1), onChunk: (chunk) => Effect.zipRight(Effect.sync(() => tracker.packed(chunk)), publish) }
+          {
+            beforeBody: slots.take(1),
+            onChunk: (chunk) => Effect.zipRight(Effect.sync(() => tracker.packed(chunk)), publish),
+            recycled
+          }
         )
       ),
       Stream.mapEffect(send, { concurrency }),

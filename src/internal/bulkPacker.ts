@@ -78,7 +78,9 @@ export class Packer {
     private readonly field: "source_ids" | "codes",
     metadataJson: string,
     readonly maxBytes: number,
-    dedupe: boolean
+    dedupe: boolean,
+    /** Buffers of sent bodies, handed back by the engine to be filled again. */
+    private readonly recycled: Array<Buffer> = []
   ) {
     const frame = bodyFrame(field, metadataJson)
     this.head = Buffer.from(frame.head, "utf8")
@@ -113,7 +115,9 @@ export class Packer {
 
   /** Starts a new body. */
   open(): void {
-    const buffer = Buffer.allocUnsafe(this.maxBytes)
+    // Reusing a sent body's buffer spares the garbage collector 10 MB a body,
+    // which otherwise costs a full collection every few bodies.
+    const buffer = this.recycled.pop() ?? Buffer.allocUnsafe(this.maxBytes)
     this.head.copy(buffer, 0)
     this.buffer = buffer
     this.length = this.head.length
@@ -217,7 +221,7 @@ export class Packer {
  * Validates the options and returns a fresh packer, or the error that makes
  * packing impossible whatever the ids.
  */
-export const makePacker = (options: ChunkOptions): Packer | InvalidRequestError => {
+export const makePacker = (options: ChunkOptions, recycled?: Array<Buffer>): Packer | InvalidRequestError => {
   const maxBytes = options.maxBytes ?? defaultMaxBytes
   if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) {
     return new InvalidRequestError({ path: "maxBytes", reason: `must be a positive integer, got ${maxBytes}` })
@@ -228,7 +232,7 @@ export const makePacker = (options: ChunkOptions): Packer | InvalidRequestError 
   }
   const metadataJson = encodeMetadata(options.metadata)
   if (typeof metadataJson !== "string") return metadataJson
-  const packer = new Packer(field, metadataJson, maxBytes, options.dedupe === true)
+  const packer = new Packer(field, metadataJson, maxBytes, options.dedupe === true, recycled)
   if (packer.noRoom) {
     return new InvalidRequestError({
       path: "metadata",
@@ -246,6 +250,19 @@ export const makePacker = (options: ChunkOptions): Packer | InvalidRequestError 
 export interface PackHooks<E, R> {
   readonly beforeBody?: Effect.Effect<void, E, R> | undefined
   readonly onChunk?: ((chunk: BulkChunk) => Effect.Effect<void, E, R>) | undefined
+  /** Where the engine puts the buffers of bodies it no longer needs (see {@link recycle}). */
+  readonly recycled?: Array<Buffer> | undefined
+}
+
+/**
+ * Hands a sent body's buffer back for the next body. Only for bodies that
+ * nobody reads any more: the next body overwrites it. Short bodies are
+ * copies of their own size and are left to the collector.
+ */
+export const recycle = (recycled: Array<Buffer>, body: Uint8Array, maxBytes: number): void => {
+  if (body.byteOffset === 0 && body.buffer.byteLength === maxBytes && body.buffer instanceof ArrayBuffer) {
+    recycled.push(Buffer.from(body.buffer, 0, maxBytes))
+  }
 }
 
 type PackChannel<InErr, E, R> = Channel.Channel<
@@ -268,7 +285,7 @@ export const packChannel = <InErr, E = never, R = never>(
   hooks: PackHooks<E, R> = {}
 ): PackChannel<InErr, E, R> =>
   Channel.suspend(() => {
-    const packer = makePacker(options)
+    const packer = makePacker(options, hooks.recycled)
     if (packer instanceof InvalidRequestError) return Channel.fail(packer)
 
     const emit = (next: PackChannel<InErr, E, R>): PackChannel<InErr, E, R> => {
