@@ -143,7 +143,7 @@ export class NotFoundError extends Schema.TaggedError<NotFoundError>()("NotFound
  */
 export class RateLimitError extends Schema.TaggedError<RateLimitError>()("RateLimitError", {
   ...ApiErrorFields,
-  retryAfter: Schema.optional(Schema.DurationFromSelf),
+  retryAfter: Schema.optional(Schema.Duration),
   limitType: Schema.optional(Schema.String),
   limit: Schema.optional(Schema.Number),
   remaining: Schema.optional(Schema.Number)
@@ -268,7 +268,7 @@ export class AsyncActionFailedError extends Schema.TaggedError<AsyncActionFailed
  */
 export class AsyncActionTimeoutError extends Schema.TaggedError<AsyncActionTimeoutError>()("AsyncActionTimeoutError", {
   id: Schema.String,
-  waited: Schema.DurationFromSelf,
+  waited: Schema.Duration,
   lastStatus: Schema.optional(Schema.String)
 }) {
   override get message(): string {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -401,6 +402,29 @@ describe("BulkMetadata.run against a double", () => {
       const json = Schema.encodeSync(BulkMetadata.BulkReportFromJson)(report)
       expect(JSON.parse(json).rejected[0].error).toEqual({ _tag: "BadRequestError", status: 400, key: "invalid_payload" })
       expect(Schema.decodeSync(BulkMetadata.BulkReportFromJson)(json)).toEqual(report)
+    }).pipe(Effect.provide(double.layer))
+  })
+
+  it.effect("a report holding a rate limit's wait survives a JSON round trip too", () => {
+    const limited = new RateLimitError({
+      status: 429,
+      retryAfter: Duration.seconds(3600),
+      limitType: "bulk_api_calls"
+    })
+    const double = makeDouble((call) => call === 1 ? Effect.fail(limited) : Effect.void)
+    return Effect.gen(function*() {
+      const report = yield* BulkMetadata.run(ids(30), {
+        target: "products",
+        metadata: {},
+        maxBytes: fitting(10, 7),
+        concurrency: 1,
+        onChunkError: "continue"
+      })
+      const json = Schema.encodeSync(BulkMetadata.BulkReportFromJson)(report)
+      const decoded = Schema.decodeSync(BulkMetadata.BulkReportFromJson)(json)
+      expect(decoded).toEqual(report)
+      const error = decoded.rejected[0]!.error
+      expect(error._tag === "RateLimitError" && Duration.toSeconds(error.retryAfter!)).toBe(3600)
     }).pipe(Effect.provide(double.layer))
   })
 })
