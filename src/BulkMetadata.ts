@@ -41,7 +41,7 @@ import type * as Stream from "effect/Stream"
 import type * as SubscriptionRef from "effect/SubscriptionRef"
 import * as engine from "./internal/bulkEngine.js"
 import * as packer from "./internal/bulkPacker.js"
-import { reportSink as reportSinkImpl } from "./internal/bulkReport.js"
+import * as reportInternal from "./internal/bulkReport.js"
 import type * as Voucherify from "./Voucherify.js"
 import * as VoucherifyError from "./VoucherifyError.js"
 import { type AsyncAction, AsyncActionStatus, type BulkTarget, type Metadata } from "./VoucherifySchema.js"
@@ -222,6 +222,15 @@ export interface BulkProgress {
 }
 
 /**
+ * Progress before anything happened: a starting value for a
+ * `SubscriptionRef<BulkProgress>`.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const emptyProgress: BulkProgress = reportInternal.emptyProgress
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -400,7 +409,7 @@ export const updateVouchers: Update = dual(2, engine.update("vouchers"))
  * @since 0.1.0
  * @category sinks
  */
-export const reportSink: Sink.Sink<BulkReport, BulkChunkResult> = reportSinkImpl
+export const reportSink: Sink.Sink<BulkReport, BulkChunkResult> = reportInternal.reportSink
 
 /**
  * Updates every id and returns the {@link BulkReport}. When the run stops

@@ -181,18 +181,7 @@ describe("BulkMetadata against MockVoucherifyServer", () => {
   it.live("interrupting the run mid-way hands a balanced report to onReport", () =>
     Effect.gen(function*() {
       const ids = productIds(50_000)
-      const progress = yield* SubscriptionRef.make<BulkMetadata.BulkProgress>({
-        idsRead: 0,
-        chunksPacked: 0,
-        chunksSent: 0,
-        bytesSent: 0,
-        chunksAccepted: 0,
-        idsAccepted: 0,
-        chunksRejected: 0,
-        chunksUnknown: 0,
-        actionsCompleted: 0,
-        actionsFailed: 0
-      })
+      const progress = yield* SubscriptionRef.make(BulkMetadata.emptyProgress)
       const reported = yield* Deferred.make<BulkMetadata.BulkReport>()
       const fiber = yield* BulkMetadata.run(ids, {
         target: "products",

@@ -29,6 +29,20 @@ type Entry = {
   accepted?: ChunkAccepted
 }
 
+/** Progress before anything happened. */
+export const emptyProgress: BulkProgress = {
+  idsRead: 0,
+  chunksPacked: 0,
+  chunksSent: 0,
+  bytesSent: 0,
+  chunksAccepted: 0,
+  idsAccepted: 0,
+  chunksRejected: 0,
+  chunksUnknown: 0,
+  actionsCompleted: 0,
+  actionsFailed: 0
+}
+
 type Counters = { -readonly [K in keyof BulkProgress]: BulkProgress[K] }
 
 export class Tracker {
@@ -38,18 +52,7 @@ export class Tracker {
   stopped = false
   private readonly entries: Array<Entry> = []
   private packedEnd = 0
-  private readonly counters: Counters = {
-    idsRead: 0,
-    chunksPacked: 0,
-    chunksSent: 0,
-    bytesSent: 0,
-    chunksAccepted: 0,
-    idsAccepted: 0,
-    chunksRejected: 0,
-    chunksUnknown: 0,
-    actionsCompleted: 0,
-    actionsFailed: 0
-  }
+  private readonly counters: Counters = { ...emptyProgress }
 
   read(count: number): void {
     this.idsRead += count
