@@ -389,44 +389,37 @@ describe("BulkMetadata.run against a double", () => {
     }).pipe(Effect.provide(double.layer))
   })
 
-  it.effect("the report survives a JSON round trip", () => {
-    const double = makeDouble((call) => call === 1 ? Effect.fail(badRequest) : Effect.void)
-    return Effect.gen(function*() {
-      const report = yield* BulkMetadata.run(ids(30), {
-        target: "products",
-        metadata: {},
-        maxBytes: fitting(10, 7),
-        concurrency: 1,
-        onChunkError: "continue"
-      })
+  /** Thirty ids in three chunks, the second refused with `error`, the run going on. */
+  const secondChunkRefused = (error: VoucherifyError) => {
+    const double = makeDouble((call) => call === 1 ? Effect.fail(error) : Effect.void)
+    return BulkMetadata.run(ids(30), {
+      target: "products",
+      metadata: {},
+      maxBytes: fitting(10, 7),
+      concurrency: 1,
+      onChunkError: "continue"
+    }).pipe(Effect.provide(double.layer))
+  }
+
+  it.effect("the report survives a JSON round trip", () =>
+    Effect.gen(function*() {
+      const report = yield* secondChunkRefused(badRequest)
       const json = Schema.encodeSync(BulkMetadata.BulkReportFromJson)(report)
       expect(JSON.parse(json).rejected[0].error).toEqual({ _tag: "BadRequestError", status: 400, key: "invalid_payload" })
       expect(Schema.decodeSync(BulkMetadata.BulkReportFromJson)(json)).toEqual(report)
-    }).pipe(Effect.provide(double.layer))
-  })
+    }))
 
-  it.effect("a report holding a rate limit's wait survives a JSON round trip too", () => {
-    const limited = new RateLimitError({
-      status: 429,
-      retryAfter: Duration.seconds(3600),
-      limitType: "bulk_api_calls"
-    })
-    const double = makeDouble((call) => call === 1 ? Effect.fail(limited) : Effect.void)
-    return Effect.gen(function*() {
-      const report = yield* BulkMetadata.run(ids(30), {
-        target: "products",
-        metadata: {},
-        maxBytes: fitting(10, 7),
-        concurrency: 1,
-        onChunkError: "continue"
-      })
+  it.effect("a report holding a rate limit's wait survives a JSON round trip too", () =>
+    Effect.gen(function*() {
+      const report = yield* secondChunkRefused(
+        new RateLimitError({ status: 429, retryAfter: Duration.seconds(3600), limitType: "bulk_api_calls" })
+      )
       const json = Schema.encodeSync(BulkMetadata.BulkReportFromJson)(report)
       const decoded = Schema.decodeSync(BulkMetadata.BulkReportFromJson)(json)
       expect(decoded).toEqual(report)
       const error = decoded.rejected[0]!.error
       expect(error._tag === "RateLimitError" && Duration.toSeconds(error.retryAfter!)).toBe(3600)
-    }).pipe(Effect.provide(double.layer))
-  })
+    }))
 })
 
 describe("BulkMetadata awaitCompletion with VoucherifyTest", () => {

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
+import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
@@ -26,6 +27,29 @@ export const renderings = (value: unknown): Array<string> => [
   Cause.pretty(Cause.die(value))
 ]
 
+/**
+ * One update through `layer`, its outcome logged; every rendering of the
+ * config, the outcome and its error goes into `texts`.
+ */
+const updateObserved = (
+  label: string,
+  layer: Layer.Layer<Voucherify | VoucherifyConfig, ConfigError.ConfigError>,
+  texts: Array<string>
+) =>
+  Effect.gen(function*() {
+    const config = yield* VoucherifyConfig
+    texts.push(...renderings(config), ...renderings(config.auth))
+    return yield* Effect.flatMap(Voucherify, (v) => v.updateProductsMetadataInBulk({ source_ids: ["p1"], metadata: { a: 1 } }))
+  }).pipe(
+    Effect.tapErrorCause((cause) => Effect.logError(`${label} failed`, cause)),
+    Effect.tap((result) => Effect.log(`${label} succeeded`, result)),
+    Effect.either,
+    Effect.provide(layer),
+    Effect.tap((outcome) => {
+      texts.push(...renderings(outcome), ...(outcome._tag === "Left" ? renderings(outcome.left) : []))
+    })
+  )
+
 const replies: Array<[string, Reply]> = [
   ["202", { status: 202, body: { async_action_id: "aa_1" } }],
   ["401", { status: 401, body: { code: 401, message: "Unauthorized", key: "unauthorized" } }],
@@ -44,18 +68,7 @@ describe("secrets", () => {
       const texts: Array<string> = []
       for (const [label, reply] of replies) {
         const { layer, requests } = clientWith([reply], { retry: { maxRetries: 0 } })
-        const outcome = yield* Effect.gen(function*() {
-          const voucherify = yield* Voucherify
-          const config = yield* VoucherifyConfig
-          texts.push(...renderings(config), ...renderings(config.auth))
-          return yield* voucherify.updateProductsMetadataInBulk({ source_ids: ["p1"], metadata: { a: 1 } })
-        }).pipe(
-          Effect.tapErrorCause((cause) => Effect.logError(`${label} failed`, cause)),
-          Effect.tap((result) => Effect.log(`${label} succeeded`, result)),
-          Effect.either,
-          Effect.provide(Layer.merge(layer, observer.layer))
-        )
-        texts.push(...renderings(outcome), ...(outcome._tag === "Left" ? renderings(outcome.left) : []))
+        yield* updateObserved(label, Layer.merge(layer, observer.layer), texts)
         // the token did go on the wire, where it belongs
         expect(requests[0]?.headers["x-app-token"]).toBe(TOKEN)
       }
@@ -121,17 +134,7 @@ describe("secrets", () => {
         const texts: Array<string> = []
         for (const [label, auth, script] of scenarios) {
           const { layer, requests } = clientWith(script, { auth, retry: { maxRetries: 0 } })
-          const outcome = yield* Effect.gen(function*() {
-            const config = yield* VoucherifyConfig
-            texts.push(...renderings(config), ...renderings(config.auth))
-            return yield* Effect.flatMap(Voucherify, (v) => v.updateProductsMetadataInBulk({ source_ids: ["p1"], metadata: {} }))
-          }).pipe(
-            Effect.tapErrorCause((cause) => Effect.logError(`${label} failed`, cause)),
-            Effect.tap((result) => Effect.log(`${label} succeeded`, result)),
-            Effect.either,
-            Effect.provide(Layer.merge(layer, observer.layer))
-          )
-          texts.push(...renderings(outcome), ...(outcome._tag === "Left" ? renderings(outcome.left) : []))
+          yield* updateObserved(label, Layer.merge(layer, observer.layer), texts)
           // each token did go on the wire, where it belongs
           const sent = requests.map((r) => r.headers["authorization"] ?? r.headers["x-app-token"])
           expect(sent.some((value) => value !== undefined && [TOKEN, `Bearer ${OAUTH_TOKEN}`, `Bearer ${BEARER_TOKEN}`].includes(value)))
