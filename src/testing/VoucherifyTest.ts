@@ -399,8 +399,8 @@ const make = (options: Options | undefined): Context.Context<Voucherify.Voucheri
 
   const state: State = {
     calls: Effect.sync(() => calls.slice()),
-    metadata: (target, id) => settled(() => Option.fromNullable(store.records[target].get(id))),
-    records: (target) => settled(() => new Map(store.records[target])),
+    metadata: (target, id) => settled(() => Option.fromNullable(store.records.get(target, id))),
+    records: (target) => settled(() => new Map(store.records.records(target))),
     asyncActions: Effect.flatMap(Clock.currentTimeMillis, (now) =>
       Effect.sync(() => {
         store.settle(now)

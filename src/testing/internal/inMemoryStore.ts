@@ -17,6 +17,7 @@ import {
   type Metadata
 } from "../../VoucherifySchema.js"
 import type { Records } from "../VoucherifyTest.js"
+import { deepFreeze, makeStore, metadataUpdateResult, type Store } from "./recordStore.js"
 
 /** An accepted bulk request. Its whole timeline is fixed when it is accepted. */
 export interface StoredAction {
@@ -55,15 +56,10 @@ const statusAt = (action: StoredAction, now: number): AsyncActionStatus =>
 
 const isFinishedAt = (action: StoredAction, now: number) => now > action.startsAt && now >= action.endsAt
 
-const toRecords = (seed: Records | undefined): Map<string, Metadata> =>
-  Array.isArray(seed)
-    ? new Map(seed.map((id: string) => [id, {}]))
-    : new Map(Object.entries(seed ?? {}).map(([id, metadata]) => [id, { ...metadata }]))
-
 const hexId = (prefix: string, n: number) => `${prefix}${n.toString(16).padStart(18, "0")}`
 
 export class InMemoryStore {
-  readonly records: { readonly [K in BulkTarget]: Map<string, Metadata> }
+  readonly records: Store
   readonly actions: Array<StoredAction> = []
   private readonly byId = new Map<string, StoredAction>()
   /** How many actions, from the oldest, have been applied to the records. */
@@ -73,11 +69,7 @@ export class InMemoryStore {
     seeds: { readonly [K in BulkTarget]?: Records | undefined },
     private readonly processingMillis: number
   ) {
-    this.records = {
-      products: toRecords(seeds.products),
-      customers: toRecords(seeds.customers),
-      vouchers: toRecords(seeds.vouchers)
-    }
+    this.records = makeStore(seeds)
   }
 
   /** Queues a request behind every earlier one. */
@@ -90,7 +82,8 @@ export class InMemoryStore {
       requestId: hexId("v-", n),
       target,
       ids,
-      metadata,
+      // shared by every record the action updates, so never changed in place
+      metadata: deepFreeze(metadata),
       acceptedAt: now,
       startsAt,
       endsAt: startsAt + this.processingMillis,
@@ -114,20 +107,12 @@ export class InMemoryStore {
   }
 
   private apply(action: StoredAction): AsyncActionResult {
-    const records = this.records[action.target]
-    const upsert = bulkTargets[action.target].upsert
-    const errors: Array<{ message: string; details: string; key: string; code: string }> = []
-    let done = 0
-    for (const id of new Set(action.ids)) {
-      const existing = records.get(id)
-      if (existing === undefined && !upsert) {
-        errors.push({ message: "Resource not found", details: `Cannot find voucher with id ${id}`, key: "not_found", code: id })
-        continue
-      }
-      records.set(id, { ...existing, ...action.metadata })
-      done++
-    }
-    return { done_count: done, failed_count: errors.length, errors }
+    // a repeated id is one record: count it once
+    const outcome = this.records.update(action.target, new Set(action.ids), action.metadata, {
+      upsert: bulkTargets[action.target].upsert,
+      maxUnknown: Number.POSITIVE_INFINITY
+    })
+    return metadataUpdateResult(outcome)
   }
 
   private failedResult(action: StoredAction): AsyncActionResult {

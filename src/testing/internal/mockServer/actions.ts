@@ -13,7 +13,7 @@ import type * as Scope from "effect/Scope"
 import { type AsyncActionResult, type AsyncActionStatus, bulkTargets, type Metadata } from "../../../VoucherifySchema.js"
 import type { Target } from "../../MockVoucherifyServer.js"
 import { randomHex } from "./http.js"
-import type { Store } from "./store.js"
+import { metadataUpdateResult, type Store } from "../recordStore.js"
 
 export interface ActionRecord {
   readonly id: string
@@ -82,16 +82,7 @@ export const makeActions = (options: {
           maxUnknown: options.maxResultErrors
         })
         const finished = yield* Clock.currentTimeMillis
-        action.result = {
-          done_count: outcome.done,
-          failed_count: outcome.unknownCount,
-          errors: outcome.unknown.map((code) => ({
-            key: "not_found",
-            message: "Resource not found",
-            details: `Cannot find voucher with id ${code}`,
-            code
-          }))
-        }
+        action.result = metadataUpdateResult(outcome)
         action.status = "DONE"
         action.updatedAt = finished
         action.processingTime = finished - started

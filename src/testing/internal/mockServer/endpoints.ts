@@ -15,7 +15,7 @@ import { bulkTargets, type Metadata } from "../../../VoucherifySchema.js"
 import type { Outcome, Target } from "../../MockVoucherifyServer.js"
 import { type Actions, render } from "./actions.js"
 import { apiErrorBody, type BodyRead, newRequestId, payloadTooLargeBody, randomHex } from "./http.js"
-import { deepFreeze, type Store } from "./store.js"
+import { deepFreeze, type Store } from "../recordStore.js"
 
 /** What the pipeline sends back: an answer, or a dropped connection. */
 export type Reply = Respond | { readonly _tag: "Drop"; readonly outcome: Outcome }

@@ -27,7 +27,7 @@ import * as Endpoints from "./endpoints.js"
 import { makeFaultPicker } from "./faults.js"
 import * as Http from "./http.js"
 import { makeRateLimiter } from "./rateLimit.js"
-import { makeStore } from "./store.js"
+import { makeStore } from "../recordStore.js"
 
 type Mutable<A> = { -readonly [K in keyof A]: A[K] }
 

@@ -1,12 +1,14 @@
 /**
- * Products, customers and vouchers with their metadata, kept small enough
- * for ten million ids: a record is one map entry pointing at a frozen
- * metadata object that every record updated by the same request shares.
+ * Products, customers and vouchers with their metadata, as both test
+ * doubles keep them (`VoucherifyTest` in memory, `MockVoucherifyServer`
+ * behind HTTP), kept small enough for ten million ids: a record is one map
+ * entry pointing at a frozen metadata object that every record updated by
+ * the same request shares.
  *
  * @internal
  */
-import type { Metadata } from "../../../VoucherifySchema.js"
-import type { MetadataCheck, SeedRecords, Target } from "../../MockVoucherifyServer.js"
+import type { AsyncActionResult, Metadata } from "../../VoucherifySchema.js"
+import type { MetadataCheck, SeedRecords, Target } from "../MockVoucherifyServer.js"
 
 const targets: ReadonlyArray<Target> = ["products", "customers", "vouchers"]
 
@@ -46,10 +48,12 @@ export interface UpdateResult {
 
 export interface Store {
   readonly get: (target: Target, id: string) => Metadata | undefined
+  /** The records of one kind, read-only. */
+  readonly records: (target: Target) => ReadonlyMap<string, Metadata>
   readonly count: (target: Target) => number
   readonly update: (
     target: Target,
-    ids: ReadonlyArray<string>,
+    ids: Iterable<string>,
     metadata: Metadata,
     options: { readonly upsert: boolean; readonly maxUnknown: number }
   ) => UpdateResult
@@ -79,6 +83,7 @@ export const makeStore = (seeds: { readonly [K in Target]?: SeedRecords | undefi
 
   return {
     get: (target, id) => maps[target].get(id),
+    records: (target) => maps[target],
     count: (target) => maps[target].size,
     update: (target, ids, metadata, { maxUnknown, upsert }) => {
       const map = maps[target]
@@ -140,3 +145,18 @@ export const makeStore = (seeds: { readonly [K in Target]?: SeedRecords | undefi
     reset
   }
 }
+
+/**
+ * The `result` of a finished `*.METADATA_UPDATE` action. Unknown vouchers
+ * are named by `code`, as `VOUCHERS.BULK_UPDATE` documents its errors.
+ */
+export const metadataUpdateResult = (outcome: UpdateResult): AsyncActionResult => ({
+  done_count: outcome.done,
+  failed_count: outcome.unknownCount,
+  errors: outcome.unknown.map((code) => ({
+    key: "not_found",
+    message: "Resource not found",
+    details: `Cannot find voucher with id ${code}`,
+    code
+  }))
+})
