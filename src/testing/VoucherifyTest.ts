@@ -45,8 +45,7 @@ import {
   checkAsyncActionId,
   checkListLimit,
   encodeBulkRequest,
-  type EncodedBulkRequest,
-  invalidIdReason
+  type EncodedBulkRequest
 } from "../internal/payload.js"
 import * as Voucherify from "../Voucherify.js"
 import {
@@ -64,6 +63,7 @@ import {
   bulkTargets,
   type Metadata
 } from "../VoucherifySchema.js"
+import { decodeBulkBody } from "./internal/bulkBody.js"
 import { InMemoryStore } from "./internal/inMemoryStore.js"
 
 /**
@@ -172,34 +172,6 @@ export class VoucherifyTestState extends Context.Tag("effect-voucherify/testing/
   State
 >() {}
 
-/**
- * What the server checks in a body that a caller may have encoded itself:
- * JSON, a non-empty array of non-empty string ids, an object of metadata.
- * A plain loop rather than a schema: bodies carry up to a million ids.
- */
-const decodeBody = (
-  field: "source_ids" | "codes",
-  text: string
-): { readonly ids: ReadonlyArray<string>; readonly metadata: Metadata } | string => {
-  let body: unknown
-  try {
-    body = JSON.parse(text)
-  } catch (error) {
-    return `The body is not JSON: ${(error as Error).message}`
-  }
-  if (typeof body !== "object" || body === null || Array.isArray(body)) return "The body must be a JSON object"
-  const { [field]: ids, metadata } = body as Record<string, unknown>
-  if (!Array.isArray(ids) || ids.length === 0) return `Property .${field} must be a non-empty array`
-  for (let i = 0; i < ids.length; i++) {
-    const reason = invalidIdReason(ids[i])
-    if (reason !== undefined) return `Property .${field}[${i}] ${reason}`
-  }
-  if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) {
-    return "Property .metadata must be an object"
-  }
-  return { ids, metadata: metadata as Metadata }
-}
-
 const textDecoder = new TextDecoder()
 
 type CallInfo = Pick<RecordedCall, "target" | "ids" | "bytes" | "asyncActionId">
@@ -261,7 +233,7 @@ const make = (options: Options | undefined): Context.Context<Voucherify.Voucheri
       scriptedFailure(method),
       Effect.flatMap(Clock.currentTimeMillis, (now) => {
         const field = bulkTargets[request.target].field
-        const decoded = decodeBody(field, textDecoder.decode(request.body))
+        const decoded = decodeBulkBody(field, textDecoder.decode(request.body))
         if (typeof decoded === "string") {
           return Effect.fail(
             new BadRequestError({

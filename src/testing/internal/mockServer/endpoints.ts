@@ -8,13 +8,11 @@ import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
-import * as ParseResult from "effect/ParseResult"
-import * as Schema from "effect/Schema"
-import { bulkTargets, type Metadata } from "../../../VoucherifySchema.js"
+import { bulkTargets } from "../../../VoucherifySchema.js"
 import type { Outcome, Target } from "../../MockVoucherifyServer.js"
 import { type Actions, render } from "./actions.js"
 import { apiErrorBody, type BodyRead, newRequestId, payloadTooLargeBody, randomHex } from "./http.js"
+import { decodeBulkBody } from "../bulkBody.js"
 import { deepFreeze, type Store } from "../recordStore.js"
 
 /** What the pipeline sends back: an answer, or a dropped connection. */
@@ -96,7 +94,6 @@ export interface Deps {
   readonly tokenTtl: Duration.Duration
 }
 
-const tooLong = (text: string) => (text.length > 300 ? `${text.slice(0, 300)}…` : text)
 
 /** Reads the body and hands its text on; answers 413 or drops the connection itself. */
 const withBody = (
@@ -115,63 +112,12 @@ const withBody = (
     }
   })
 
-const describeIds = (u: unknown) => {
-  if (!Array.isArray(u)) return "must be an array of strings"
-  const index = u.findIndex((id) => typeof id !== "string")
-  return `item ${index} must be a string, got ${u[index] === null ? "null" : typeof u[index]}`
-}
-
-// A plain loop instead of Schema.Array(Schema.String): bodies carry up to
-// 700,000 ids, and the array is kept as parsed, not copied.
-const IdList = Schema.declare(
-  (u): u is ReadonlyArray<string> => Array.isArray(u) && u.every((id) => typeof id === "string"),
-  { identifier: "IdList", message: (issue) => describeIds(issue.actual) }
-)
-
-const JsonObject = Schema.declare(
-  (u): u is Metadata => typeof u === "object" && u !== null && !Array.isArray(u),
-  { identifier: "JsonObject", message: () => "must be a JSON object" }
-)
-
-const bodyMessage = (field: string) => ({ message: () => `the body must be a JSON object with ${field} and metadata` })
-const decodeSourceIds = Schema.decodeUnknownEither(
-  Schema.Struct({ source_ids: IdList, metadata: JsonObject }).annotations(bodyMessage("source_ids"))
-)
-const decodeCodes = Schema.decodeUnknownEither(
-  Schema.Struct({ codes: IdList, metadata: JsonObject }).annotations(bodyMessage("codes"))
-)
-
-const decodeBulkBody = (
-  field: "source_ids" | "codes",
-  json: unknown
-): Either.Either<{ readonly ids: ReadonlyArray<string>; readonly metadata: Metadata }, ParseResult.ParseError> =>
-  field === "codes"
-    ? Either.map(decodeCodes(json), (body) => ({ ids: body.codes, metadata: body.metadata }))
-    : Either.map(decodeSourceIds(json), (body) => ({ ids: body.source_ids, metadata: body.metadata }))
-
-const describeParseError = (error: ParseResult.ParseError) => {
-  const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
-  if (issue === undefined) return "the body does not match the schema"
-  return tooLong(issue.path.length === 0 ? issue.message : `${issue.path.join(".")}: ${issue.message}`)
-}
-
-const parseJson = (text: string): Either.Either<unknown, string> => {
-  try {
-    return Either.right(JSON.parse(text))
-  } catch (error) {
-    return Either.left(tooLong(`the body is not valid JSON: ${(error as Error).message}`))
-  }
-}
-
 /** `POST /v1/{target}/metadata/async`. */
 export const bulkUpdate = (target: Target) => (exchange: Exchange, deps: Deps): Effect.Effect<Reply> =>
   withBody(exchange, deps, (text) => {
-    const decoded = Either.flatMap(
-      parseJson(text),
-      (json) => Either.mapLeft(decodeBulkBody(bulkTargets[target].field, json), describeParseError)
-    )
-    if (Either.isLeft(decoded)) return Effect.succeed(invalid(decoded.left))
-    const { ids, metadata } = decoded.right
+    const decoded = decodeBulkBody(bulkTargets[target].field, text)
+    if (typeof decoded === "string") return Effect.succeed(invalid(decoded))
+    const { ids, metadata } = decoded
     return Effect.map(
       deps.actions.enqueue(target, { ids, metadata: deepFreeze(metadata) }, newRequestId()),
       (action): Reply => ({ ...respond(202, { async_action_id: action.id }, "accepted"), asyncActionId: action.id })
