@@ -13,7 +13,7 @@ import * as BulkMetadata from "../src/BulkMetadata.js"
 import * as Voucherify from "../src/Voucherify.js"
 import { runtimeFor } from "./client.js"
 import { chunked, makeIds } from "./ids.js"
-import { type Result, timeBest } from "./measure.js"
+import { ratioResult, type Result, timeBest } from "./measure.js"
 import { startServer } from "./server.js"
 
 const n = 3_000_000
@@ -65,24 +65,12 @@ export const run = async (): Promise<ReadonlyArray<Result>> => {
     const whole = await timeBest(5, plainLoop, engine)
     const http = await timeBest(5, plainLoop, prebuilt)
     return [
-      {
-        name: "4. end to end over HTTP, 3M ids",
-        baselineMs: whole.baseline,
-        subjectMs: whole.subject,
-        ratio: whole.subject / whole.baseline,
-        target: 1.15,
-        pass: whole.subject / whole.baseline <= 1.15,
-        notes: [`${bodies.length} requests of up to 10 MB each round, packing included`]
-      },
-      {
-        name: "4. the same pre-built bodies through Voucherify.sendEncodedBulkRequest",
-        baselineMs: http.baseline,
-        subjectMs: http.subject,
-        ratio: http.subject / http.baseline,
-        target: 1.15,
-        pass: http.subject / http.baseline <= 1.15,
-        notes: ["the client's HTTP path alone: headers, retries, timeouts, typed errors, decoding"]
-      }
+      ratioResult("4. end to end over HTTP, 3M ids", whole, 1.15, [
+        `${bodies.length} requests of up to 10 MB each round, packing included`
+      ]),
+      ratioResult("4. the same pre-built bodies through Voucherify.sendEncodedBulkRequest", http, 1.15, [
+        "the client's HTTP path alone: headers, retries, timeouts, typed errors, decoding"
+      ])
     ]
   } finally {
     await runtime.dispose()

@@ -39,3 +39,19 @@ export const timeBest = async (
   }
   return best
 }
+
+/** A timed comparison as a result: the ratio of subject to baseline against its target. */
+export const ratioResult = (
+  name: string,
+  times: { readonly baseline: number; readonly subject: number },
+  target: number,
+  notes: ReadonlyArray<string>
+): Result => ({
+  name,
+  baselineMs: times.baseline,
+  subjectMs: times.subject,
+  ratio: times.subject / times.baseline,
+  target,
+  pass: times.subject / times.baseline <= target,
+  notes
+})

@@ -9,7 +9,7 @@ import * as Stream from "effect/Stream"
 import * as BulkMetadata from "../src/BulkMetadata.js"
 import { jsonStringBytes } from "../src/internal/payload.js"
 import { chunked, makeIds } from "./ids.js"
-import { type Result, timeBest } from "./measure.js"
+import { ratioResult, type Result, timeBest } from "./measure.js"
 
 const metadata = { season: "summer", label: true }
 const maxBytes = 10_485_760
@@ -63,14 +63,9 @@ export const run = async (n = 10_000_000): Promise<Result> => {
   }
   // the input as a reader would emit it: 64 Ki ids a chunk, built once, outside the timing
   const input = chunked(ids)
-  const { baseline, subject } = await timeBest(5, () => handWritten(ids, count), () => withChunk(input, count))
-  return {
-    name: "1. packing 10M ids",
-    baselineMs: baseline,
-    subjectMs: subject,
-    ratio: subject / baseline,
-    target: 1.3,
-    pass: subject / baseline <= 1.3,
-    notes: [`${k} bodies, ${(sink / 10 / 1e6).toFixed(0)} MB each round`, `${(n / (subject / 1000) / 1e6).toFixed(1)} M ids/s`]
-  }
+  const times = await timeBest(5, () => handWritten(ids, count), () => withChunk(input, count))
+  return ratioResult("1. packing 10M ids", times, 1.3, [
+    `${k} bodies, ${(sink / 10 / 1e6).toFixed(0)} MB each round`,
+    `${(n / (times.subject / 1000) / 1e6).toFixed(1)} M ids/s`
+  ])
 }
