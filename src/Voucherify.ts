@@ -34,6 +34,7 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import type * as ParseResult from "effect/ParseResult"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
@@ -42,6 +43,7 @@ import * as VoucherifyConfig from "./VoucherifyConfig.js"
 import {
   AsyncActionFailedError,
   AsyncActionTimeoutError,
+  InvalidRequestError,
   PayloadTooLargeError,
   ResponseDecodeError,
   TransportError,
@@ -180,7 +182,11 @@ export const awaitWith = (
 ) =>
 (id: string, options?: AwaitOptions): Effect.Effect<AsyncAction, AwaitError> =>
   Effect.gen(function*() {
-    const timeout = Duration.decode(options?.timeout ?? defaultAwaitTimeout)
+    const decoded = Duration.decodeUnknown(options?.timeout ?? defaultAwaitTimeout)
+    if (Option.isNone(decoded)) {
+      return yield* new InvalidRequestError({ path: "timeout", reason: `${String(options?.timeout)} is not a duration` })
+    }
+    const timeout = decoded.value
     const started = yield* Clock.currentTimeMillis
     let last: AsyncAction | undefined
     const poll = Effect.tap(getAsyncAction(id), (action) => {
@@ -278,13 +284,13 @@ export const make: Effect.Effect<
 
   const service: Service = {
     updateProductsMetadataInBulk: Effect.fn("Voucherify.updateProductsMetadataInBulk")(
-      (request: ProductsMetadataUpdateInBulkRequest) => update("products", request.source_ids, request.metadata)
+      (request: ProductsMetadataUpdateInBulkRequest) => update("products", request?.source_ids, request?.metadata)
     ),
     updateCustomersMetadataInBulk: Effect.fn("Voucherify.updateCustomersMetadataInBulk")(
-      (request: CustomersMetadataUpdateInBulkRequest) => update("customers", request.source_ids, request.metadata)
+      (request: CustomersMetadataUpdateInBulkRequest) => update("customers", request?.source_ids, request?.metadata)
     ),
     updateVouchersMetadataInBulk: Effect.fn("Voucherify.updateVouchersMetadataInBulk")(
-      (request: VouchersMetadataUpdateInBulkRequest) => update("vouchers", request.codes, request.metadata)
+      (request: VouchersMetadataUpdateInBulkRequest) => update("vouchers", request?.codes, request?.metadata)
     ),
     sendEncodedBulkRequest,
     getAsyncAction,

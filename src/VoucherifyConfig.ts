@@ -169,8 +169,10 @@ const invalid = (field: string, message: string) => ConfigError.InvalidData([fie
 const controlCharacters = /[\u0000-\u001f\u007f]/
 
 const checkHeaderValue = (field: string, value: string | undefined, what: string) =>
-  value === undefined || value.length === 0
+  value === undefined || value === ""
     ? Effect.fail(invalid(field, `${what} is required and must not be empty`))
+    : typeof value !== "string"
+    ? Effect.fail(invalid(field, `${what} must be a string, got a ${typeof value}`))
     : controlCharacters.test(value)
     ? Effect.fail(invalid(field, `${what} must not contain control characters or line breaks`))
     : Effect.succeed(value)
@@ -178,6 +180,8 @@ const checkHeaderValue = (field: string, value: string | undefined, what: string
 const checkSecret = (field: string, value: Redacted.Redacted<string> | undefined, what: string) =>
   value === undefined
     ? Effect.fail(invalid(field, `${what} is required`))
+    : !Redacted.isRedacted(value)
+    ? Effect.fail(invalid(field, `${what} must be a Redacted value: wrap it with Redacted.make`))
     : Effect.as(checkHeaderValue(field, Redacted.value(value), what), value)
 
 const isLoopback = (hostname: string) =>
@@ -249,6 +253,10 @@ const checkAuth = (options: Options): Effect.Effect<Auth, ConfigError.ConfigErro
       })
     case "BearerToken":
       return Effect.map(checkSecret("token", auth.token, "token"), (token) => ({ _tag: "BearerToken", token }))
+    default:
+      return Effect.fail(
+        invalid("auth", `_tag must be "AppKeys", "OAuth" or "BearerToken", got ${String((auth as { _tag: unknown })._tag)}`)
+      )
   }
 }
 

@@ -84,7 +84,11 @@ describe("VoucherifyConfig", () => {
         [{ retry: { maxRetries: 1.5 } }, "retry.maxRetries"],
         [{ maxPayloadBytes: 0 }, "maxPayloadBytes"],
         [{ auth: { _tag: "OAuth", appId: "a", appToken: Redacted.make("t"), scopes: [] } }, "scopes"],
-        [{ auth: { _tag: "BearerToken", token: Redacted.make("bad\ntoken") } }, "token"]
+        [{ auth: { _tag: "BearerToken", token: Redacted.make("bad\ntoken") } }, "token"],
+        // what untyped JavaScript can pass
+        [{ appId: 42 as any }, "appId"],
+        [{ appToken: TOKEN as any }, "appToken"],
+        [{ auth: { _tag: "ApiKey" } as any }, "auth"]
       ]
       for (const [override, field] of cases) {
         const text = yield* failureText(resolve(VoucherifyConfig.layer({ ...good, ...override })))

@@ -337,13 +337,13 @@ const make = (options: Options | undefined): Context.Context<Voucherify.Voucheri
 
   const service: Voucherify.Service = {
     updateProductsMetadataInBulk: Effect.fn("VoucherifyTest.updateProductsMetadataInBulk")((request) =>
-      update("updateProductsMetadataInBulk", "products", request.source_ids, request.metadata)
+      update("updateProductsMetadataInBulk", "products", request?.source_ids, request?.metadata)
     ),
     updateCustomersMetadataInBulk: Effect.fn("VoucherifyTest.updateCustomersMetadataInBulk")((request) =>
-      update("updateCustomersMetadataInBulk", "customers", request.source_ids, request.metadata)
+      update("updateCustomersMetadataInBulk", "customers", request?.source_ids, request?.metadata)
     ),
     updateVouchersMetadataInBulk: Effect.fn("VoucherifyTest.updateVouchersMetadataInBulk")((request) =>
-      update("updateVouchersMetadataInBulk", "vouchers", request.codes, request.metadata)
+      update("updateVouchersMetadataInBulk", "vouchers", request?.codes, request?.metadata)
     ),
     sendEncodedBulkRequest: Effect.fn("VoucherifyTest.sendEncodedBulkRequest")((request) =>
       sendEncoded("sendEncodedBulkRequest", request)
