@@ -57,11 +57,14 @@ export interface ChunkOptions {
   readonly metadata: Metadata
   /** The body field that names the ids: `source_ids` (products, customers, the default) or `codes` (vouchers). */
   readonly field?: "source_ids" | "codes" | undefined
-  /** The largest body, in bytes. Default 10485760, Voucherify's limit. */
+  /** The largest body, in bytes. Default 10485760, Voucherify's limit; at most ten times that. */
   readonly maxBytes?: number | undefined
   /**
    * Drop ids seen before. Costs memory: every distinct id is kept in a `Set`
-   * until the run ends (roughly 50 to 100 bytes an id).
+   * until the run ends (roughly 50 to 100 bytes an id). A dropped repeat
+   * counts in the range of the chunk it stood in, so in a report it shares
+   * that chunk's fate, not its first occurrence's: resuming from the
+   * reported ranges still covers every id.
    */
   readonly dedupe?: boolean | undefined
 }

@@ -106,6 +106,27 @@ const follow = (
     })
   )
 
+const isProgressTarget = (progress: unknown) =>
+  typeof progress === "function" || Predicate.hasProperty(progress, SubscriptionRef.SubscriptionRefTypeId)
+
+/** What untyped callers can get wrong before anything is read. */
+const checkInput = (input: unknown, target: unknown, progress: unknown): InvalidRequestError | undefined => {
+  if (typeof target !== "string" || !Object.hasOwn(bulkTargets, target)) {
+    return invalidOption("target", `must be "products", "customers" or "vouchers", got ${String(target)}`)
+  }
+  // a string is iterable too, character by character: never what was meant
+  if (
+    typeof input === "string" ||
+    !(Predicate.hasProperty(input, Stream.StreamTypeId) || Predicate.isIterable(input))
+  ) {
+    return invalidOption("ids", "must be an array, an iterable or a Stream of ids")
+  }
+  if (progress !== undefined && !isProgressTarget(progress)) {
+    return invalidOption("progress", "must be a function or a SubscriptionRef")
+  }
+  return undefined
+}
+
 /**
  * The result stream. `tracker` records every event as it happens (not when
  * the ordered results come out), so that a report built after a failure or
@@ -119,6 +140,8 @@ const engine = <E, R>(
   publish: Effect.Effect<void>
 ): Stream.Stream<BulkChunkResult, E | VoucherifyError, R | Voucherify.Voucherify> =>
   Stream.unwrap(Effect.gen(function*() {
+    const invalidInput = checkInput(input, target, (options as RunOptions).progress)
+    if (invalidInput !== undefined) return yield* invalidInput
     const voucherify = yield* Voucherify.Voucherify
     const config = yield* Effect.serviceOption(VoucherifyConfig)
     const limit = Option.match(config, { onNone: () => defaultMaxBytes, onSome: (c) => c.maxPayloadBytes })
@@ -146,7 +169,10 @@ const engine = <E, R>(
     const send = (chunk: BulkChunk): Effect.Effect<BulkChunkResult | undefined> =>
       Effect.suspend(() => {
         // an earlier failure stopped the run: leave this chunk not attempted
-        if (tracker.stopped) return Effect.succeed(undefined)
+        if (tracker.stopped) {
+          recycle(recycled, chunk.body, maxBytes)
+          return Effect.succeed(undefined)
+        }
         tracker.sending(chunk.index)
         const at = { index: chunk.index, offset: chunk.offset, count: chunk.count, bytes: chunk.bytes }
         return Effect.zipRight(
@@ -165,6 +191,10 @@ const engine = <E, R>(
               })
             }),
             Effect.tap((result) => {
+              // Only an accepted body was read to its end. After an early answer
+              // (401, 429, 5xx) the socket may still be flushing the buffer: leave
+              // that one to the collector rather than overwrite it.
+              if (result._tag === "Accepted") recycle(recycled, chunk.body, maxBytes)
               tracker.settled(result)
               if (result._tag !== "Accepted" && stops(result.error)) tracker.stopped = true
               return publish
@@ -172,19 +202,12 @@ const engine = <E, R>(
             Effect.withSpan("BulkMetadata.sendChunk", { attributes: { ...at, target } })
           )
         )
-      }).pipe(
-        Effect.ensuring(Effect.zipRight(Effect.sync(() => recycle(recycled, chunk.body, maxBytes)), slots.release(1)))
-      )
+      }).pipe(Effect.ensuring(slots.release(1)))
 
-    const counted = publish === Effect.void
-      ? Stream.mapChunks(fromInput(input), (ids) => {
-        tracker.read(ids.length)
-        return ids
-      })
-      : Stream.mapChunksEffect(fromInput(input), (ids) => {
-        tracker.read(ids.length)
-        return Effect.as(publish, ids)
-      })
+    const counted = Stream.mapChunksEffect(fromInput(input), (ids) => {
+      tracker.read(ids.length)
+      return Effect.as(publish, ids)
+    })
 
     const results = counted.pipe(
       Stream.pipeThroughChannelOrFail(
@@ -232,7 +255,8 @@ const publisher = (
   progress: RunOptions["progress"],
   tracker: Tracker
 ): Effect.Effect<void> => {
-  if (progress === undefined) return Effect.void
+  // a bad `progress` is refused by the engine, with the run's report
+  if (progress === undefined || !isProgressTarget(progress)) return Effect.void
   if (typeof progress === "function") return Effect.sync(() => progress(tracker.progress()))
   return Effect.suspend(() => SubscriptionRef.set(progress, tracker.progress() satisfies BulkProgress))
 }

@@ -21,6 +21,9 @@ const isValidId = (id: unknown): id is string => typeof id === "string" && id.le
 /** 10 MB: Voucherify's limit on the Content-Length of a bulk request. */
 export const defaultMaxBytes = 10_485_760
 
+/** The largest `maxBytes` accepted: ten times Voucherify's limit. */
+const largestMaxBytes = 10 * defaultMaxBytes
+
 /** `"x"`: the smallest id takes three bytes in a body. */
 const smallestIdBytes = 3
 
@@ -225,6 +228,13 @@ export const makePacker = (options: ChunkOptions, recycled?: Array<Buffer>): Pac
   const maxBytes = options.maxBytes ?? defaultMaxBytes
   if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) {
     return new InvalidRequestError({ path: "maxBytes", reason: `must be a positive integer, got ${maxBytes}` })
+  }
+  if (maxBytes > largestMaxBytes) {
+    // each body is a buffer of maxBytes: refuse what no API takes rather than allocate it
+    return new InvalidRequestError({
+      path: "maxBytes",
+      reason: `${maxBytes} is more than ${largestMaxBytes} bytes; Voucherify takes ${defaultMaxBytes}`
+    })
   }
   const field = options.field ?? "source_ids"
   if (field !== "source_ids" && field !== "codes") {
