@@ -373,6 +373,62 @@ layer(serverWithClient(), { excludeTestServices: true })("authentication, valida
     }))
 })
 
+describe("options", () => {
+  /** The layer's failure, which must be an InvalidRequestError. */
+  const refused = (options: MockVoucherifyServer.Options) =>
+    Effect.flip(Effect.scoped(Layer.build(MockVoucherifyServer.layer(options))))
+
+  it.live("options that do not hold up fail the layer with InvalidRequestError naming the option", () =>
+    Effect.gen(function*() {
+      const rule = (extra: object) => ({ faults: { rules: [{ fault: { _tag: "ServerError" }, ...extra }] } } as any)
+      const cases: ReadonlyArray<readonly [MockVoucherifyServer.Options, string]> = [
+        [{ maxPayloadBytes: NaN }, "maxPayloadBytes"],
+        [{ maxPayloadBytes: 0 }, "maxPayloadBytes"],
+        [{ maxPayloadBytes: 1.5 }, "maxPayloadBytes"],
+        [{ processingDelay: -5 }, "processingDelay"],
+        [{ processingDelay: "-5 millis" }, "processingDelay"],
+        [{ processingDelay: NaN }, "processingDelay"],
+        [{ processingDelay: "x" as any }, "processingDelay"],
+        [{ tokenTtl: "soon" as any }, "tokenTtl"],
+        [{ maxRecordedRequests: -1 }, "maxRecordedRequests"],
+        [{ maxResultErrors: 0.5 }, "maxResultErrors"],
+        [{ port: -1 }, "port"],
+        [{ rateLimits: { bulkCallsPerHour: NaN } }, "rateLimits.bulkCallsPerHour"],
+        [rule({ rate: 1.5 }), "faults.rules[0].rate"],
+        [rule({ rate: -0.1 }), "faults.rules[0].rate"],
+        [rule({ rate: NaN }), "faults.rules[0].rate"],
+        [rule({ first: -1 }), "faults.rules[0].first"],
+        [rule({ first: 1.5 }), "faults.rules[0].first"],
+        [{ faults: { seed: NaN, rules: [] } }, "faults.seed"],
+        [{ faults: { rules: [{ fault: { _tag: "Delay", duration: -1 } }] } }, "faults.rules[0].fault.duration"],
+        [{ faults: { rules: [{ fault: { _tag: "Nope" } as any }] } }, "faults.rules[0].fault._tag"]
+      ]
+      for (const [options, path] of cases) {
+        const error = yield* refused(options)
+        expect(error._tag, path).toBe("InvalidRequestError")
+        expect(error._tag === "InvalidRequestError" && error.path, JSON.stringify(options)).toBe(path)
+        expect(error.message).toContain(path)
+      }
+    }))
+
+  it.live("setFaults refuses rules that do not hold up and keeps the ones it had", () =>
+    Effect.gen(function*() {
+      const server = yield* Server
+      yield* server.setFaults({ rules: [{ fault: { _tag: "ServerError", status: 500 }, path: "/v1/async-actions" }] })
+      for (
+        const [rule, path] of [
+          [{ rate: 2 }, "faults.rules[0].rate"],
+          [{ rate: NaN }, "faults.rules[0].rate"],
+          [{ first: -3 }, "faults.rules[0].first"]
+        ] as const
+      ) {
+        const error = yield* Effect.flip(server.setFaults({ rules: [{ fault: { _tag: "ResetBeforeBody" }, ...rule }] }))
+        expect(error).toMatchObject({ _tag: "InvalidRequestError", path })
+      }
+      expect((yield* send("/v1/async-actions")).status).toBe(500)
+    }).pipe(Effect.provide(MockVoucherifyServer.layer())))
+})
+
 describe("OAuth", () => {
   it.live("POST /v1/oauth/token, then Bearer on the other endpoints; scopes are enforced (fetch)", () =>
     Effect.gen(function*() {

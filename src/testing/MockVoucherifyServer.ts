@@ -43,6 +43,7 @@ import * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import * as VoucherifyConfig from "../VoucherifyConfig.js"
+import type { InvalidRequestError } from "../VoucherifyError.js"
 import type { AsyncAction, BulkTarget, Metadata } from "../VoucherifySchema.js"
 import * as internal from "./internal/mockServer/server.js"
 
@@ -276,8 +277,12 @@ export interface Service {
   readonly asyncActions: Effect.Effect<ReadonlyArray<AsyncAction>>
   /** Bytes read from every connection so far, headers included. */
   readonly bytesReceived: Effect.Effect<number>
-  /** Replaces the fault rules and restarts the generator from their seed. */
-  readonly setFaults: (faults: Faults | undefined) => Effect.Effect<void>
+  /**
+   * Replaces the fault rules and restarts the generator from their seed.
+   * Rules that do not hold up (a `rate` outside 0..1, a negative `first`)
+   * fail with `InvalidRequestError` naming the field, and change nothing.
+   */
+  readonly setFaults: (faults: Faults | undefined) => Effect.Effect<void, InvalidRequestError>
   /** From now on every request answers 429 `api_calls_cycle`, until {@link reset}. */
   readonly exhaustCycle: Effect.Effect<void>
   /**
@@ -298,12 +303,17 @@ export class MockVoucherifyServer extends Context.Tag("effect-voucherify/testing
 
 /**
  * Starts the server (it stops when the layer's scope closes) and provides
- * {@link MockVoucherifyServer}.
+ * {@link MockVoucherifyServer}. Options that do not hold up (a `NaN` or
+ * non-positive `maxPayloadBytes`, a negative `processingDelay`, a fault
+ * `rate` outside 0..1) fail the layer with `InvalidRequestError`, whose
+ * `path` names the option (`faults.rules[0].rate`), before it listens.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: Options = {}): Layer.Layer<MockVoucherifyServer, HttpServerError.ServeError> =>
+export const layer = (
+  options: Options = {}
+): Layer.Layer<MockVoucherifyServer, HttpServerError.ServeError | InvalidRequestError> =>
   Layer.scoped(MockVoucherifyServer, internal.make(options))
 
 /**

@@ -20,12 +20,14 @@ import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import { createServer } from "node:http"
 import type { Socket } from "node:net"
+import { InvalidRequestError } from "../../../VoucherifyError.js"
 import { AsyncAction } from "../../../VoucherifySchema.js"
 import type { Fault, Options, RecordedRequest, Service } from "../../MockVoucherifyServer.js"
 import { makeActions, render } from "./actions.js"
 import * as Endpoints from "./endpoints.js"
 import { makeFaultPicker } from "./faults.js"
 import * as Http from "./http.js"
+import { checkFaults, checkOptions } from "./options.js"
 import { makeRateLimiter } from "./rateLimit.js"
 import { makeStore } from "../recordStore.js"
 
@@ -94,21 +96,25 @@ const earlyReply = (fault: EarlyFault, request: HttpServerRequest.HttpServerRequ
 /** The `/v1/<segment>` that an OAuth scope of the same name opens. */
 const scopeOf = (path: string) => path.split("/")[2] ?? ""
 
-export const make = (options: Options): Effect.Effect<Service, HttpServerError.ServeError, Scope.Scope> =>
+export const make = (
+  options: Options
+): Effect.Effect<Service, HttpServerError.ServeError | InvalidRequestError, Scope.Scope> =>
   Effect.gen(function*() {
+    const checked = checkOptions(options)
+    if (checked instanceof InvalidRequestError) return yield* checked
     const appId = options.appId ?? "mock-app-id"
     const appToken = options.appToken === undefined
       ? Redacted.make("mock-app-token")
       : Redacted.isRedacted(options.appToken)
       ? options.appToken
       : Redacted.make(options.appToken)
-    const maxPayloadBytes = options.maxPayloadBytes ?? 10_485_760
-    const maxRecorded = options.maxRecordedRequests ?? 10_000
+    const maxPayloadBytes = checked.maxPayloadBytes
+    const maxRecorded = checked.maxRecordedRequests
     const store = makeStore(options.records)
     const actions = yield* makeActions({
       store,
-      processingDelay: Duration.decode(options.processingDelay ?? 0),
-      maxResultErrors: options.maxResultErrors ?? 100
+      processingDelay: checked.processingDelay,
+      maxResultErrors: checked.maxResultErrors
     })
     const limiter = makeRateLimiter(options.rateLimits)
     const faults = makeFaultPicker(options.faults)
@@ -118,7 +124,7 @@ export const make = (options: Options): Effect.Effect<Service, HttpServerError.S
       tokens: new Map(),
       appId,
       maxPayloadBytes,
-      tokenTtl: Duration.decode(options.tokenTtl ?? Duration.minutes(15))
+      tokenTtl: checked.tokenTtl
     }
     let log: Array<Mutable<RecordedRequest>> = []
     let seq = 0
@@ -283,7 +289,11 @@ export const make = (options: Options): Effect.Effect<Service, HttpServerError.S
       requests: Effect.sync(() => log.map((entry) => ({ ...entry }))),
       asyncActions: Effect.sync(() => actions.all().map((action) => new AsyncAction(render(action, true)))),
       bytesReceived: Effect.sync(() => totalBytes() - bytesBaseline),
-      setFaults: (next) => Effect.sync(() => faults.replace(next)),
+      setFaults: (next) =>
+        Effect.suspend(() => {
+          const invalid = checkFaults(next)
+          return invalid ? Effect.fail(invalid) : Effect.sync(() => faults.replace(next))
+        }),
       exhaustCycle: Effect.map(Clock.currentTimeMillis, limiter.exhaustCycle),
       reset: Effect.zipRight(
         actions.reset,
