@@ -10,6 +10,8 @@ import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { ConfigurationError, InputError, PartialFailure } from "../src/cli/CliError.js"
+import { requestBytes } from "../src/cli/BulkCommand.js"
+import { payloadLimit } from "../src/cli/Connection.js"
 import { causeLines } from "../src/cli/ErrorOutput.js"
 import { ExitCode, exitCodeOfCause } from "../src/cli/ExitCode.js"
 import { parseMetadata, readMetadata } from "../src/cli/Metadata.js"
@@ -58,4 +60,24 @@ describe("exit codes and error lines", () => {
     ])
     expect(causeLines(Cause.fail(ValidationError.missingValue(HelpDoc.p("x"))))).toEqual([])
   })
+})
+
+describe("--max-bytes", () => {
+  it.effect("defaults to the configured limit and must lie between 1 and it", () =>
+    Effect.gen(function*() {
+      expect(yield* payloadLimit({})).toBe(10_485_760)
+      const limit = yield* payloadLimit({ maxPayloadBytes: 5000 })
+      expect(limit).toBe(5000)
+      expect((yield* Effect.flip(payloadLimit({ maxPayloadBytes: 0 }))).message).toMatch(/VOUCHERIFY_MAX_PAYLOAD_BYTES/)
+      expect(yield* requestBytes(Option.none(), limit)).toBe(5000)
+      expect(yield* requestBytes(Option.some(4000), limit)).toBe(4000)
+      expect(yield* requestBytes(Option.some(5000), limit)).toBe(5000)
+      for (const n of [0, 5001]) {
+        const error = yield* Effect.flip(requestBytes(Option.some(n), limit))
+        expect(error).toBeInstanceOf(InputError)
+        expect(error.message).toBe(
+          `--max-bytes must be between 1 and 5000 (the configured limit, VOUCHERIFY_MAX_PAYLOAD_BYTES), got ${n}`
+        )
+      }
+    }))
 })

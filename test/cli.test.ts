@@ -129,19 +129,20 @@ layer(MockVoucherifyServer.layer({ records: { vouchers: idList("CODE", 300) } })
         })
       }), timeout)
 
-    it.effect("--dry-run prints the chunk plan of ids from stdin and sends nothing", () =>
+    it.effect("--dry-run prints the chunk plan of ids from stdin, within the configured limit, and sends nothing", () =>
       Effect.gen(function*() {
         const { flags, server } = yield* connect
         yield* server.reset
+        // no --max-bytes: the plan uses the configured limit, as a real run would
         const run = yield* cli([
-          "products-metadata", "--ids", "-", "--metadata", JSON.stringify(metadata), "--max-bytes", "5000",
-          "--dry-run", ...flags
-        ], {}, idList("prod", 1000).join("\n"))
+          "products-metadata", "--ids", "-", "--metadata", JSON.stringify(metadata), "--dry-run", ...flags
+        ], { VOUCHERIFY_MAX_PAYLOAD_BYTES: "5000" }, idList("prod", 1000).join("\n"))
         expect(run.code).toBe(0)
         expect(run.stdout).toMatch(/^ +chunk +offset +ids +bytes +fill$/m)
         expect(run.stdout).toMatch(/^ +0 +0 +\d+ +4,9\d\d +99\.\d\d%$/m)
         expect(run.stdout).toMatch(/requests for 1,000 ids/)
         expect(run.stdout).toContain("dry run: nothing was sent")
+        expect(run.stdout).toMatch(/of 5,000 bytes$/m)
         expect(yield* server.requests).toEqual([])
       }), timeout)
 

@@ -41,7 +41,7 @@ const options = {
   ),
   maxBytes: Options.integer("max-bytes").pipe(
     Options.withPseudoName("bytes"),
-    Options.withDescription("Largest request body in bytes (default 10485760, the API's limit)"),
+    Options.withDescription("Largest request body in bytes (default and maximum: $VOUCHERIFY_MAX_PAYLOAD_BYTES, else 10485760)"),
     Options.optional
   ),
   await: Options.boolean("await").pipe(Options.withDescription("Follow every async action until it is DONE or FAILED")),
@@ -73,15 +73,33 @@ const positive = (name: string, value: number) =>
     ? Effect.succeed(value)
     : Effect.fail(new InputError({ message: `--${name} must be a positive integer, got ${value}` }))
 
+/**
+ * The body size limit of the run: `--max-bytes`, at most the configured
+ * `limit` (which is also the default). A dry run and a real run both use it.
+ */
+export const requestBytes = (maxBytes: Option.Option<number>, limit: number): Effect.Effect<number, InputError> =>
+  Option.match(maxBytes, {
+    onNone: () => Effect.succeed(limit),
+    onSome: (n) =>
+      Number.isSafeInteger(n) && n >= 1 && n <= limit
+        ? Effect.succeed(n)
+        : Effect.fail(
+          new InputError({
+            message: `--max-bytes must be between 1 and ${limit} (the configured limit, VOUCHERIFY_MAX_PAYLOAD_BYTES), got ${n}`
+          })
+        )
+  })
+
 /** The real service, or the one in front of a fresh embedded server. */
 const voucherifyLayer = (
-  flags: Flags
+  flags: Flags,
+  env: VoucherifyConfig.Options
 ): Layer.Layer<Voucherify.Voucherify | VoucherifyConfig.VoucherifyConfig, ConfigurationError, HttpClient.HttpClient> => {
-  if (!flags.mock) return Layer.unwrapEffect(Effect.map(Connection.resolve(flags), Connection.layer))
+  if (!flags.mock) return Connection.layer(Connection.apply(env, flags))
   return Layer.unwrapEffect(Effect.gen(function*() {
     const server = yield* MockVoucherifyServer.MockVoucherifyServer
     yield* Console.error(`mock: MockVoucherifyServer listening on ${server.baseUrl}`)
-    return Connection.layer(yield* Connection.resolve(flags, server))
+    return Connection.layer(Connection.apply(env, flags, server))
   })).pipe(
     Layer.provide(MockVoucherifyServer.layer()),
     Layer.catchAll((error) =>
@@ -99,13 +117,15 @@ const handler = (target: BulkTarget) => (flags: Flags) =>
     const format = yield* idFormat(flags)
     const metadata = yield* Metadata.readMetadata(flags)
     const concurrency = yield* positive("concurrency", flags.concurrency)
-    const maxBytes = yield* Effect.transposeOption(Option.map(flags.maxBytes, (n) => positive("max-bytes", n)))
+    // One limit for the plan and the run: the one the client is configured with.
+    const env = yield* Connection.environment
+    const maxBytes = yield* requestBytes(flags.maxBytes, yield* Connection.payloadLimit(env))
     const source = yield* IdInput.open(flags.ids, format)
     if (flags.dryRun) {
       return yield* DryRun.printPlan(source.ids, {
         metadata,
         field: bulkTargets[target].field,
-        maxBytes: Option.getOrElse(maxBytes, () => VoucherifyConfig.defaults.maxPayloadBytes)
+        maxBytes
       })
     }
     if (Option.isSome(flags.report)) yield* Report.checkWritable(flags.report.value)
@@ -119,7 +139,7 @@ const handler = (target: BulkTarget) => (flags: Flags) =>
       continueOnError: flags.continueOnError,
       reportPath: flags.report,
       progress: Progress.modeFor(flags.quiet, process.stderr.isTTY)
-    }).pipe(Effect.provide(voucherifyLayer(flags)))
+    }).pipe(Effect.provide(voucherifyLayer(flags, env)))
   })
 
 const make = (name: string, target: BulkTarget, description: string) =>

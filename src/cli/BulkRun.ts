@@ -10,7 +10,6 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as BulkMetadata from "../BulkMetadata.js"
 import type * as Voucherify from "../Voucherify.js"
-import { VoucherifyConfig } from "../VoucherifyConfig.js"
 import type { BulkTarget } from "../VoucherifySchema.js"
 import { type InputError, PartialFailure } from "./CliError.js"
 import { printCause } from "./ErrorOutput.js"
@@ -26,7 +25,8 @@ export interface BulkRunOptions {
   readonly source: IdSource
   readonly metadata: Metadata
   readonly concurrency: number
-  readonly maxBytes: Option.Option<number>
+  /** Checked against the configured limit by the command. */
+  readonly maxBytes: number
   readonly awaitCompletion: boolean
   readonly continueOnError: boolean
   readonly reportPath: Option.Option<string>
@@ -38,11 +38,10 @@ export const run = (
 ): Effect.Effect<
   void,
   BulkMetadata.BulkRunError<InputError> | InputError | PartialFailure,
-  Voucherify.Voucherify | VoucherifyConfig | FileSystem.FileSystem
+  Voucherify.Voucherify | FileSystem.FileSystem
 > =>
   Effect.gen(function*() {
-    const config = yield* VoucherifyConfig
-    const maxBytes = Option.getOrElse(options.maxBytes, () => config.maxPayloadBytes)
+    const maxBytes = options.maxBytes
     const writeReport = (report: BulkMetadata.BulkReport) =>
       Option.match(options.reportPath, {
         onNone: () => Effect.void,

@@ -66,30 +66,59 @@ export interface Endpoint {
   readonly appToken: Redacted.Redacted<string>
 }
 
+/** The library's environment configuration (`VOUCHERIFY_*`), read once per command. */
+export const environment: Effect.Effect<VoucherifyConfig.Options, ConfigurationError> = Effect.mapError(
+  VoucherifyConfig.config,
+  toConfigurationError
+)
+
 /**
- * The client options: the library's environment variables (`VOUCHERIFY_*`,
+ * The client options: the library's environment configuration (`VOUCHERIFY_*`,
  * timeouts and retries included), overridden by the flags, overridden by a
  * fixed endpoint.
  */
+export const apply = (
+  env: VoucherifyConfig.Options,
+  flags: ConnectionOptions,
+  endpoint?: Endpoint
+): VoucherifyConfig.Options => {
+  const appId = endpoint?.appId ?? Option.getOrElse(flags.appId, () => env.appId)
+  const appToken = endpoint?.appToken ?? Option.getOrElse(flags.appToken, () => env.appToken)
+  return {
+    ...env,
+    appId,
+    appToken,
+    // OAuth (VOUCHERIFY_OAUTH_SCOPES) exchanges the same keys for tokens.
+    ...(env.auth?._tag === "OAuth" && appId !== undefined && appToken !== undefined
+      ? { auth: { ...env.auth, appId, appToken } }
+      : {}),
+    cluster: Option.getOrElse(flags.cluster, () => env.cluster),
+    baseUrl: endpoint?.baseUrl ?? Option.getOrElse(flags.baseUrl, () => env.baseUrl)
+  }
+}
+
+/** {@link apply} to the environment configuration. */
 export const resolve = (
   flags: ConnectionOptions,
   endpoint?: Endpoint
 ): Effect.Effect<VoucherifyConfig.Options, ConfigurationError> =>
-  Effect.map(VoucherifyConfig.config, (env): VoucherifyConfig.Options => {
-    const appId = endpoint?.appId ?? Option.getOrElse(flags.appId, () => env.appId)
-    const appToken = endpoint?.appToken ?? Option.getOrElse(flags.appToken, () => env.appToken)
-    return {
-      ...env,
-      appId,
-      appToken,
-      // OAuth (VOUCHERIFY_OAUTH_SCOPES) exchanges the same keys for tokens.
-      ...(env.auth?._tag === "OAuth" && appId !== undefined && appToken !== undefined
-        ? { auth: { ...env.auth, appId, appToken } }
-        : {}),
-      cluster: Option.getOrElse(flags.cluster, () => env.cluster),
-      baseUrl: endpoint?.baseUrl ?? Option.getOrElse(flags.baseUrl, () => env.baseUrl)
-    }
-  }).pipe(Effect.mapError(toConfigurationError))
+  Effect.map(environment, (env) => apply(env, flags, endpoint))
+
+/**
+ * The largest request body the configured client accepts
+ * (`VOUCHERIFY_MAX_PAYLOAD_BYTES`, default 10485760), checked as the client
+ * checks it.
+ */
+export const payloadLimit = (options: VoucherifyConfig.Options): Effect.Effect<number, ConfigurationError> => {
+  const limit = options.maxPayloadBytes ?? VoucherifyConfig.defaults.maxPayloadBytes
+  return Number.isSafeInteger(limit) && limit >= 1
+    ? Effect.succeed(limit)
+    : Effect.fail(
+      new ConfigurationError({
+        message: `invalid configuration, VOUCHERIFY_MAX_PAYLOAD_BYTES: must be a positive integer, got ${limit}`
+      })
+    )
+}
 
 /** `Voucherify` configured from checked options; a bad value is a {@link ConfigurationError}. */
 export const layer = (
