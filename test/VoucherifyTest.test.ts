@@ -463,6 +463,28 @@ describe("VoucherifyTest scripted failures", () => {
       expect(first.accepted).toBe(50 - failures)
     }))
 
+  it.effect("a bad count or probability fails with InvalidRequestError and scripts nothing", () =>
+    Effect.gen(function*() {
+      const voucherify = yield* Voucherify
+      const state = yield* VoucherifyTest.VoucherifyTestState
+      for (const n of [-1, 1.5, NaN, Infinity]) {
+        expect(yield* Effect.flip(state.failNext("all", n, serverError))).toMatchObject({
+          _tag: "InvalidRequestError",
+          path: "n"
+        })
+        expect(yield* Effect.flip(state.failNextActions(n))).toMatchObject({ _tag: "InvalidRequestError", path: "n" })
+      }
+      for (const probability of [-0.1, 1.5, NaN]) {
+        expect(yield* Effect.flip(state.failRandomly("all", probability, serverError))).toMatchObject({
+          _tag: "InvalidRequestError",
+          path: "probability"
+        })
+      }
+      const { async_action_id: id } = yield* voucherify.updateProductsMetadataInBulk({ source_ids: ["p1"], metadata: {} })
+      yield* TestClock.adjust("1 minute")
+      expect((yield* voucherify.getAsyncAction(id)).status).toBe("DONE")
+    }).pipe(withTest()))
+
   it.effect("failRandomly with probability 1 fails every call of the method only", () =>
     Effect.gen(function*() {
       const voucherify = yield* Voucherify
@@ -473,6 +495,26 @@ describe("VoucherifyTest scripted failures", () => {
       }
       yield* voucherify.updateProductsMetadataInBulk({ source_ids: ["p1"], metadata: {} })
     }).pipe(withTest()))
+})
+
+describe("VoucherifyTest options", () => {
+  it.effect("options that do not hold up fail the layer with InvalidRequestError naming the option", () =>
+    Effect.gen(function*() {
+      const cases: ReadonlyArray<readonly [VoucherifyTest.Options, string]> = [
+        [{ maxPayloadBytes: NaN }, "maxPayloadBytes"],
+        [{ maxPayloadBytes: 0 }, "maxPayloadBytes"],
+        [{ maxPayloadBytes: 2.5 }, "maxPayloadBytes"],
+        [{ processingDelay: -5 }, "processingDelay"],
+        [{ processingDelay: "-1 second" }, "processingDelay"],
+        [{ processingDelay: NaN }, "processingDelay"],
+        [{ processingDelay: "soon" as any }, "processingDelay"]
+      ]
+      for (const [options, path] of cases) {
+        const error = yield* Effect.flip(Effect.provide(Voucherify, VoucherifyTest.layer(options)))
+        expect(error, JSON.stringify(options)).toMatchObject({ _tag: "InvalidRequestError", path })
+        expect(error.message).toContain(path)
+      }
+    }))
 })
 
 layer(VoucherifyTest.layer({ products: ["p1"] }))("VoucherifyTest as a shared layer", (it) => {

@@ -50,6 +50,7 @@ import {
 import * as Voucherify from "../Voucherify.js"
 import {
   BadRequestError,
+  InvalidRequestError,
   NotFoundError,
   PayloadTooLargeError,
   type VoucherifyError
@@ -64,6 +65,7 @@ import {
   type Metadata
 } from "../VoucherifySchema.js"
 import { decodeBulkBody } from "./internal/bulkBody.js"
+import * as Check from "./internal/checkOptions.js"
 import { InMemoryStore } from "./internal/inMemoryStore.js"
 
 /**
@@ -147,16 +149,29 @@ export interface State {
    * Fails the next `n` calls of `method` (or of any method) with `error`,
    * as if the server had answered it. Local validation comes first: a
    * call refused locally does not use one up. A failed call changes nothing.
+   * `n` that is not a whole number of 0 or more fails with `InvalidRequestError`.
    */
-  readonly failNext: (method: Method | "all", n: number, error: VoucherifyError) => Effect.Effect<void>
+  readonly failNext: (
+    method: Method | "all",
+    n: number,
+    error: VoucherifyError
+  ) => Effect.Effect<void, InvalidRequestError>
   /**
    * From now on, fails each call of `method` (or of any method) with
    * `probability`, drawn from the generator seeded by `Options.seed`: the
-   * same seed and calls give the same failures.
+   * same seed and calls give the same failures. A `probability` outside 0..1
+   * fails with `InvalidRequestError`.
    */
-  readonly failRandomly: (method: Method | "all", probability: number, error: VoucherifyError) => Effect.Effect<void>
-  /** The next `n` accepted bulk requests end `FAILED` and change no record. */
-  readonly failNextActions: (n: number) => Effect.Effect<void>
+  readonly failRandomly: (
+    method: Method | "all",
+    probability: number,
+    error: VoucherifyError
+  ) => Effect.Effect<void, InvalidRequestError>
+  /**
+   * The next `n` accepted bulk requests end `FAILED` and change no record.
+   * `n` that is not a whole number of 0 or more fails with `InvalidRequestError`.
+   */
+  readonly failNextActions: (n: number) => Effect.Effect<void, InvalidRequestError>
   /** Forgets every scripted failure not used yet. */
   readonly clearFailures: Effect.Effect<void>
 }
@@ -177,11 +192,17 @@ const textDecoder = new TextDecoder()
 type CallInfo = Pick<RecordedCall, "target" | "ids" | "bytes" | "asyncActionId">
 type CallOutcome = Pick<RecordedCall, "outcome" | "error" | "asyncActionId">
 
-const make = (options: Options | undefined): Context.Context<Voucherify.Voucherify | VoucherifyTestState> => {
+const make = (
+  options: Options | undefined
+): Context.Context<Voucherify.Voucherify | VoucherifyTestState> | InvalidRequestError => {
   const maxPayloadBytes = options?.maxPayloadBytes ?? 10_485_760
+  const invalidLimit = Check.integer("maxPayloadBytes", maxPayloadBytes, 1)
+  if (invalidLimit) return invalidLimit
+  const processingDelay = Check.duration("processingDelay", options?.processingDelay ?? Duration.seconds(1))
+  if (processingDelay instanceof InvalidRequestError) return processingDelay
   const store = new InMemoryStore(
     { products: options?.products, customers: options?.customers, vouchers: options?.vouchers },
-    Duration.toMillis(options?.processingDelay ?? Duration.seconds(1))
+    Duration.toMillis(processingDelay)
   )
   const calls: Array<RecordedCall> = []
   const random = Random.make(options?.seed ?? 0)
@@ -366,8 +387,11 @@ const make = (options: Options | undefined): Context.Context<Voucherify.Voucheri
       return read()
     })
 
-  const checkCount = (n: number) =>
-    Number.isInteger(n) && n >= 0 ? Effect.void : Effect.dieMessage(`expected a count of 0 or more, got ${n}`)
+  const checkCount = (n: number): Effect.Effect<void, InvalidRequestError> =>
+    Effect.suspend(() => {
+      const invalid = Check.integer("n", n, 0)
+      return invalid ? Effect.fail(invalid) : Effect.void
+    })
 
   const state: State = {
     calls: Effect.sync(() => calls.slice()),
@@ -386,11 +410,14 @@ const make = (options: Options | undefined): Context.Context<Voucherify.Voucheri
         })
       ),
     failRandomly: (method, probability, error) =>
-      probability >= 0 && probability <= 1
-        ? Effect.sync(() => {
-          randomRules.push({ method, probability, error })
-        })
-        : Effect.dieMessage(`expected a probability from 0 to 1, got ${probability}`),
+      Effect.suspend(() => {
+        const invalid = Check.probability("probability", probability)
+        return invalid
+          ? Effect.fail(invalid)
+          : Effect.sync(() => {
+            randomRules.push({ method, probability, error })
+          })
+      }),
     failNextActions: (n) =>
       Effect.zipRight(
         checkCount(n),
@@ -413,7 +440,10 @@ const make = (options: Options | undefined): Context.Context<Voucherify.Voucheri
  * to inspect and script it. Each build starts from the records in `options`,
  * with no async action. With `@effect/vitest`,
  * `layer(VoucherifyTest.layer(options))("suite", (it) => ...)` gives the
- * suite's `it.effect` tests one store and one TestClock.
+ * suite's `it.effect` tests one store and one TestClock. Options that do not
+ * hold up (a `NaN` or non-positive `maxPayloadBytes`, a negative
+ * `processingDelay` or one that is not a duration) fail the layer with
+ * `InvalidRequestError` naming the option.
  *
  * @example
  * ```ts
@@ -431,5 +461,10 @@ const make = (options: Options | undefined): Context.Context<Voucherify.Voucheri
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options?: Options): Layer.Layer<Voucherify.Voucherify | VoucherifyTestState> =>
-  Layer.effectContext(Effect.sync(() => make(options)))
+export const layer = (
+  options?: Options
+): Layer.Layer<Voucherify.Voucherify | VoucherifyTestState, InvalidRequestError> =>
+  Layer.effectContext(Effect.suspend(() => {
+    const context = make(options)
+    return context instanceof InvalidRequestError ? Effect.fail(context) : Effect.succeed(context)
+  }))
