@@ -84,10 +84,16 @@ export const run = (
       Effect.either
     )
     const report = Either.isRight(outcome) ? outcome.right : outcome.left.report
+    // The report first, whole: a Ctrl-C while the record counts are fetched must not lose it.
+    const written = yield* Effect.uninterruptible(Effect.either(writeReport(report)))
     const records = options.awaitCompletion ? yield* RecordCounts.fetch(report) : undefined
     yield* showSummary(report, records)
-    yield* writeReport(report)
-    if (Either.isLeft(outcome)) return yield* outcome.left
+    if (Either.isLeft(outcome)) {
+      // The run's own failure sets the exit code; a report that could not be written is still said.
+      if (Either.isLeft(written)) yield* Console.error(`error: ${written.left.message}`)
+      return yield* outcome.left
+    }
+    if (Either.isLeft(written)) return yield* written.left
     if (!Summary.isComplete(report, options.awaitCompletion, records)) {
       const details = records !== undefined && records.failed > 0
         ? `${records.failed} records were not updated; each action lists them: effect-voucherify async-action get <id>`

@@ -1,0 +1,66 @@
+/**
+ * `BulkRun.run` in process, against the in-memory Voucherify: what happens
+ * to the report when the run is cut short after its outcome is known.
+ */
+import { NodeContext } from "@effect/platform-node"
+import { describe, expect, it } from "@effect/vitest"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import { existsSync, mkdtempSync, readFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import * as BulkRun from "../src/cli/BulkRun.js"
+import { InputError } from "../src/cli/CliError.js"
+import { VoucherifyTest } from "../src/testing/index.js"
+import { Voucherify } from "../src/Voucherify.js"
+
+const dir = mkdtempSync(join(tmpdir(), "cli-run-"))
+
+const options = (ids: Stream.Stream<string, InputError>, report: string): BulkRun.BulkRunOptions => ({
+  target: "products",
+  source: { ids, fraction: () => undefined },
+  metadata: { a: 1 },
+  concurrency: 1,
+  maxBytes: 10_000,
+  awaitCompletion: true,
+  continueOnError: false,
+  reportPath: Option.some(report),
+  progress: "none"
+})
+
+describe("the report of a run", () => {
+  it.live("is written before the record counts are fetched, so Ctrl-C then does not lose it", () =>
+    Effect.gen(function*() {
+      const fetching = yield* Deferred.make<void>()
+      // the action GETs of the record counts never answer
+      const HangingGets = Layer.effect(
+        Voucherify,
+        Effect.map(Voucherify, (voucherify) => ({
+          ...voucherify,
+          getAsyncAction: () => Effect.zipRight(Deferred.succeed(fetching, undefined), Effect.never)
+        }))
+      ).pipe(Layer.provide(VoucherifyTest.layer({ processingDelay: "0 millis" })))
+      const report = join(dir, "awaited.json")
+      const ids = Stream.fromIterable(Array.from({ length: 500 }, (_, i) => `p${i}`))
+      const fiber = yield* Effect.fork(BulkRun.run(options(ids, report)).pipe(Effect.provide(HangingGets)))
+      yield* Deferred.await(fetching)
+      expect(JSON.parse(readFileSync(report, "utf8"))).toMatchObject({ status: "completed", totalIds: 500 })
+      expect(Exit.isInterrupted(yield* Fiber.interrupt(fiber))).toBe(true)
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.live("that cannot be written does not hide why the run failed", () =>
+    Effect.gen(function*() {
+      const report = join(dir, "no-such-dir", "r.json")
+      const ids = Stream.concat(Stream.make("p1"), Stream.fail(new InputError({ message: "ids.txt, line 2: bad" })))
+      const error = yield* Effect.flip(
+        BulkRun.run(options(ids, report)).pipe(Effect.provide(VoucherifyTest.layer({ processingDelay: "0 millis" })))
+      )
+      expect(error).toMatchObject({ _tag: "BulkRunError", error: { _tag: "InputError", message: "ids.txt, line 2: bad" } })
+      expect(existsSync(report)).toBe(false)
+    }).pipe(Effect.provide(NodeContext.layer)))
+})
