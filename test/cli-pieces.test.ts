@@ -6,13 +6,15 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
-import { mkdtempSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import type { BulkReport } from "../src/BulkMetadata.js"
 import { ConfigurationError, InputError, PartialFailure } from "../src/cli/CliError.js"
 import { requestBytes } from "../src/cli/BulkCommand.js"
 import { payloadLimit } from "../src/cli/Connection.js"
 import { causeLines } from "../src/cli/ErrorOutput.js"
+import * as Report from "../src/cli/Report.js"
 import { ExitCode, exitCodeOfCause } from "../src/cli/ExitCode.js"
 import { parseMetadata, readMetadata } from "../src/cli/Metadata.js"
 import { UnauthorizedError } from "../src/VoucherifyError.js"
@@ -80,4 +82,31 @@ describe("--max-bytes", () => {
         )
       }
     }))
+})
+
+describe("--report", () => {
+  const report: BulkReport = {
+    status: "completed",
+    totalIds: 1,
+    chunks: 1,
+    bytes: 100,
+    accepted: { ids: 1, chunks: 1, actions: [] },
+    rejected: [],
+    unknown: [],
+    notAttempted: [],
+    durationMs: 5
+  }
+
+  it.effect("refuses a directory up front, and leaves no temporary file when the write fails", () =>
+    Effect.gen(function*() {
+      const dir = mkdtempSync(join(tmpdir(), "cli-report-"))
+      const taken = join(dir, "taken")
+      mkdirSync(taken)
+      const early = yield* Effect.flip(Report.checkWritable(taken))
+      expect(early.message).toBe(`cannot write the report to ${taken}: it is a directory`)
+      yield* Report.checkWritable(join(dir, "new.json"))
+      const late = yield* Effect.flip(Report.write(taken, report))
+      expect(late.message).toMatch(/^cannot write the report to /)
+      expect(readdirSync(dir)).toEqual(["taken"])
+    }).pipe(Effect.provide(NodeContext.layer)))
 })

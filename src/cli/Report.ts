@@ -19,6 +19,11 @@ const cannotWrite = (path: string, reason: string) =>
 export const checkWritable = (path: string): Effect.Effect<void, InputError, FileSystem.FileSystem | Path.Path> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
+    // The file itself: a directory there could not be replaced by the report.
+    const existing = yield* Effect.option(fs.stat(path))
+    if (existing._tag === "Some" && existing.value.type === "Directory") {
+      return yield* cannotWrite(path, "it is a directory")
+    }
     const dir = (yield* Path.Path).dirname(path)
     const info = yield* fs.stat(dir)
     if (info.type !== "Directory") return yield* cannotWrite(path, `${dir} is not a directory`)
@@ -38,8 +43,10 @@ export const write = (
     const fs = yield* FileSystem.FileSystem
     const text = yield* encode(report)
     const temporary = `${path}.${process.pid}.tmp`
-    yield* fs.writeFileString(temporary, `${text}\n`)
-    yield* fs.rename(temporary, path)
+    yield* Effect.zipRight(fs.writeFileString(temporary, `${text}\n`), fs.rename(temporary, path)).pipe(
+      // never leave the temporary file behind
+      Effect.tapError(() => Effect.ignore(fs.remove(temporary)))
+    )
   }).pipe(
     Effect.mapError((error) => cannotWrite(path, error.message))
   )
