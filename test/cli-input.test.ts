@@ -86,7 +86,7 @@ describe("NDJSON", () => {
 })
 
 describe("open", () => {
-  it.effect("streams a file, tracking the share read, and refuses a missing one at once", () =>
+  it.effect("streams a file, tracking the share read, refuses a missing one at once and an empty one at its end", () =>
     Effect.gen(function*() {
       const dir = mkdtempSync(join(tmpdir(), "cli-input-"))
       const path = join(dir, "ids.txt")
@@ -97,5 +97,11 @@ describe("open", () => {
       expect(source.fraction()).toBe(1)
       const missing = yield* Effect.flip(open(join(dir, "nope.txt"), lines))
       expect(missing.message).toMatch(/^cannot read the ids file: .*nope\.txt/)
+      for (const [name, text] of [["empty.txt", ""], ["blank.txt", "\n  \r\n\n"]]) {
+        const empty = join(dir, name)
+        writeFileSync(empty, text)
+        const error = yield* Effect.flip(Stream.runDrain((yield* open(empty, lines)).ids))
+        expect(error.message).toBe(`${empty} has no ids`)
+      }
     }).pipe(Effect.provide(NodeContext.layer)))
 })

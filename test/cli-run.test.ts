@@ -16,6 +16,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as BulkRun from "../src/cli/BulkRun.js"
 import { InputError } from "../src/cli/CliError.js"
+import { nonEmpty } from "../src/cli/IdInput.js"
 import { VoucherifyTest } from "../src/testing/index.js"
 import { Voucherify } from "../src/Voucherify.js"
 
@@ -62,5 +63,16 @@ describe("the report of a run", () => {
       )
       expect(error).toMatchObject({ _tag: "BulkRunError", error: { _tag: "InputError", message: "ids.txt, line 2: bad" } })
       expect(existsSync(report)).toBe(false)
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.live("of an input without ids fails with the input error itself", () =>
+    Effect.gen(function*() {
+      const report = join(dir, "empty.json")
+      const error = yield* Effect.flip(
+        BulkRun.run(options(nonEmpty(Stream.empty, "ids.txt"), report)).pipe(
+          Effect.provide(VoucherifyTest.layer({ processingDelay: "0 millis" }))
+        )
+      )
+      expect(error).toMatchObject({ _tag: "InputError", message: "ids.txt has no ids" })
     }).pipe(Effect.provide(NodeContext.layer)))
 })

@@ -91,6 +91,9 @@ export const run = (
     if (Either.isLeft(outcome)) {
       // The run's own failure sets the exit code; a report that could not be written is still said.
       if (Either.isLeft(written)) yield* Console.error(`error: ${written.left.message}`)
+      // Input that failed before a single id was read: its own message says it all.
+      const { error } = outcome.left
+      if (report.totalIds === 0 && error._tag === "InputError") return yield* error
       return yield* outcome.left
     }
     if (Either.isLeft(written)) return yield* written.left

@@ -37,6 +37,24 @@ export const parseIds = <E, R>(
     )
   })
 
+/** Fails with "`source` has no ids" at the end of a stream that had none: such a run would do nothing. */
+export const nonEmpty = <E, R>(
+  ids: Stream.Stream<string, E, R>,
+  source: string
+): Stream.Stream<string, E | InputError, R> =>
+  Stream.suspend(() => {
+    let seen = false
+    return ids.pipe(
+      Stream.mapChunks((chunk) => {
+        if (Chunk.isNonEmpty(chunk)) seen = true
+        return chunk
+      }),
+      Stream.concat(
+        Stream.suspend(() => (seen ? Stream.empty : Stream.fail(new InputError({ message: `${source} has no ids` }))))
+      )
+    )
+  })
+
 /** An opened input: its ids, and how much of it was read. */
 export interface IdSource {
   readonly ids: Stream.Stream<string, InputError>
@@ -49,11 +67,12 @@ const cannotRead = (error: { readonly message: string }) =>
 
 /**
  * The ids of `path` (`-` for stdin) in the given format. A missing file
- * fails here, before anything starts; the ids are read when the stream runs.
+ * fails here, before anything starts; the ids are read when the stream runs,
+ * and an input without any fails at its end.
  */
 export const open = (path: string, format: IdFormat): Effect.Effect<IdSource, InputError, FileSystem.FileSystem> =>
   Effect.gen(function*() {
-    if (path === "-") return { ids: parseIds(NodeStream.stdin, format, "stdin"), fraction: () => undefined }
+    if (path === "-") return { ids: nonEmpty(parseIds(NodeStream.stdin, format, "stdin"), "stdin"), fraction: () => undefined }
     const fs = yield* FileSystem.FileSystem
     const size = Number((yield* Effect.mapError(fs.stat(path), cannotRead)).size)
     let read = 0
@@ -61,5 +80,5 @@ export const open = (path: string, format: IdFormat): Effect.Effect<IdSource, In
       Stream.tap((piece) => Effect.sync(() => (read += piece.length))),
       Stream.mapError(cannotRead)
     )
-    return { ids: parseIds(bytes, format, path), fraction: () => (size === 0 ? 1 : read / size) }
+    return { ids: nonEmpty(parseIds(bytes, format, path), path), fraction: () => (size === 0 ? 1 : read / size) }
   })
