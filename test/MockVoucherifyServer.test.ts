@@ -277,6 +277,8 @@ layer(serverWithClient({ processingDelay: "150 millis" }), { excludeTestServices
         const refused = yield* send(`/v1/async-actions?${query}`)
         expect(refused.status).toBe(400)
         expect(json(refused)).toMatchObject({ code: 400, key: "invalid_query_params" })
+        // the same rule as the client's own check of limit
+        if (query.startsWith("limit")) expect(json(refused).details).toContain("from 1 to 100")
       }
     }))
 

@@ -8,6 +8,7 @@ import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import { checkListLimit } from "../../../internal/payload.js"
 import { bulkTargets } from "../../../VoucherifySchema.js"
 import type { Outcome, Target } from "../../MockVoucherifyServer.js"
 import { type Actions, render } from "./actions.js"
@@ -138,10 +139,10 @@ export const getAsyncAction = (exchange: Exchange, deps: Deps): Effect.Effect<Re
 export const listAsyncActions = (exchange: Exchange, deps: Deps): Effect.Effect<Reply> =>
   Effect.sync(() => {
     const limitParam = exchange.query.get("limit")
+    // The API's default page size for lists.
     const limit = limitParam === null ? 10 : Number(limitParam)
-    if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
-      return invalid(`limit must be an integer from 1 to 100, got ${limitParam}`, "invalid_query_params")
-    }
+    const refused = checkListLimit(limit)
+    if (refused) return invalid(`${refused.path}=${limitParam}: ${refused.reason}`, "invalid_query_params")
     const endParam = exchange.query.get("end_date")
     const end = endParam === null ? Infinity : Date.parse(endParam)
     if (Number.isNaN(end)) {
