@@ -10,6 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as BulkMetadata from "../src/BulkMetadata.js"
+import { InputError } from "../src/cli/CliError.js"
 import { count } from "../src/cli/Format.js"
 import * as Progress from "../src/cli/Progress.js"
 import * as Summary from "../src/cli/Summary.js"
@@ -18,6 +19,18 @@ import { VoucherifyConfig } from "../src/VoucherifyConfig.js"
 import * as MockVoucherifyServer from "../src/testing/MockVoucherifyServer.js"
 
 export const defaultCount = 2_000_000
+
+/**
+ * A count given on the command line or in the environment: absent is
+ * `None`; anything but a whole number of at least 1 is an input error.
+ */
+export const parseCount = (name: string, text: string | undefined): Effect.Effect<Option.Option<number>, InputError> => {
+  if (text === undefined) return Effect.succeed(Option.none())
+  const n = /^\d+$/.test(text.trim()) ? Number(text.trim()) : Number.NaN
+  return Number.isSafeInteger(n) && n >= 1
+    ? Effect.succeed(Option.some(n))
+    : Effect.fail(new InputError({ message: `${name} must be a whole number of at least 1, got "${text}"` }))
+}
 
 const metadata = { campaign: "demo", origin: "PL", updated_by: "effect-voucherify" }
 

@@ -6,19 +6,18 @@
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import { PartialFailure } from "../src/cli/CliError.js"
 import { printCause } from "../src/cli/ErrorOutput.js"
+import { ExitCode, exitCodeOfCause } from "../src/cli/ExitCode.js"
 import * as Progress from "../src/cli/Progress.js"
 import * as MockVoucherifyServer from "../src/testing/MockVoucherifyServer.js"
 import * as Voucherify from "../src/Voucherify.js"
 import * as VoucherifyHttpClient from "../src/VoucherifyHttpClient.js"
 import * as Demo from "./Demo.js"
-
-const total = Number(process.argv[2] ?? process.env.DEMO_IDS ?? Demo.defaultCount)
-const maxBytes = process.env.DEMO_MAX_BYTES === undefined ? undefined : Number(process.env.DEMO_MAX_BYTES)
 
 const ClientLive = Voucherify.layer.pipe(
   Layer.provideMerge(VoucherifyHttpClient.layer),
@@ -27,17 +26,19 @@ const ClientLive = Voucherify.layer.pipe(
   Layer.provideMerge(MockVoucherifyServer.layer())
 )
 
-Effect.suspend(() =>
-  Number.isSafeInteger(total) && total >= 0
-    ? Demo.run({ total, maxBytes, progress: Progress.modeFor(false, process.stderr.isTTY) }).pipe(
-      Effect.filterOrFail((result) => result.ok, () => "the store does not match: verification failed")
-    )
-    : Effect.dieMessage(`the id count must be a whole number, got ${process.argv[2] ?? process.env.DEMO_IDS}`)
-).pipe(
+Effect.gen(function*() {
+  const total = yield* Demo.parseCount("the id count (argument or DEMO_IDS)", process.argv[2] ?? process.env.DEMO_IDS)
+  const maxBytes = yield* Demo.parseCount("DEMO_MAX_BYTES", process.env.DEMO_MAX_BYTES)
+  const result = yield* Demo.run({
+    total: Option.getOrElse(total, () => Demo.defaultCount),
+    maxBytes: Option.getOrUndefined(maxBytes),
+    progress: Progress.modeFor(false, process.stderr.isTTY)
+  }).pipe(Effect.provide(ClientLive))
+  if (!result.ok) return yield* new PartialFailure({ message: "the store does not match: verification failed" })
+}).pipe(
   Effect.tapErrorCause(printCause),
-  Effect.provide(ClientLive),
   NodeRuntime.runMain({
     disableErrorReporting: true,
-    teardown: (exit, onExit) => onExit(Exit.isSuccess(exit) ? 0 : Cause.isInterrupted(exit.cause) ? 130 : 1)
+    teardown: (exit, onExit) => onExit(Exit.isSuccess(exit) ? ExitCode.Success : exitCodeOfCause(exit.cause))
   })
 )

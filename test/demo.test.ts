@@ -3,8 +3,12 @@
  * exits 0 only once the server's store is verified.
  */
 import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { spawnSync } from "node:child_process"
 import { resolve } from "node:path"
+
+import * as Demo from "../demo/Demo.js"
 
 const root = resolve(import.meta.dirname, "..")
 
@@ -25,4 +29,17 @@ describe("demo", () => {
     expect(run.stdout).toMatch(/^actions +5 DONE, 0 FAILED$/m)
     expect(run.stdout).toMatch(/^verified +all 30,000 products in the server's store carry the metadata$/m)
   }, 120_000)
+
+  it.effect("refuses an id count or DEMO_MAX_BYTES that is not a whole number of at least 1", () =>
+    Effect.gen(function*() {
+      expect(yield* Demo.parseCount("DEMO_MAX_BYTES", undefined)).toEqual(Option.none())
+      expect(yield* Demo.parseCount("DEMO_MAX_BYTES", "100000")).toEqual(Option.some(100_000))
+      for (const text of ["abc", "", "0", "-5", "1.5", "1e3", "99999999999999999999"]) {
+        const error = yield* Effect.flip(Demo.parseCount("DEMO_MAX_BYTES", text))
+        expect(error).toMatchObject({
+          _tag: "InputError",
+          message: `DEMO_MAX_BYTES must be a whole number of at least 1, got "${text}"`
+        })
+      }
+    }))
 })
