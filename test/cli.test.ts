@@ -248,7 +248,21 @@ layer(MockVoucherifyServer.layer({ records: { vouchers: idList("CODE", 300) } })
     it.effect("async-action get and await print the action", () =>
       Effect.gen(function*() {
         const { flags, server } = yield* connect
+        yield* server.reset
+        // its own action, whatever ran before
+        const accepted = yield* Effect.promise(() =>
+          fetch(`${server.baseUrl}/v1/products/metadata/async`, {
+            method: "POST",
+            headers: {
+              "content-type": "application/json",
+              "x-app-id": server.appId,
+              "x-app-token": Redacted.value(server.appToken)
+            },
+            body: JSON.stringify({ source_ids: ["prod_a", "prod_b"], metadata })
+          }).then((response) => response.json() as Promise<{ async_action_id: string }>)
+        )
         const [action] = yield* server.asyncActions
+        expect(action!.id).toBe(accepted.async_action_id)
         const text = yield* cli(["async-action", "await", action!.id, ...flags])
         expect(text.code).toBe(0)
         expect(text.stdout).toMatch(new RegExp(`^id +${action!.id}$`, "m"))
