@@ -11,7 +11,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { BulkReport } from "../src/BulkMetadata.js"
 import { ConfigurationError, InputError, PartialFailure } from "../src/cli/CliError.js"
-import { requestBytes } from "../src/cli/BulkCommand.js"
+import { positiveFlag, requestBytes } from "../src/cli/BulkCommand.js"
 import { payloadLimit } from "../src/cli/Connection.js"
 import { causeLines } from "../src/cli/ErrorOutput.js"
 import * as Report from "../src/cli/Report.js"
@@ -64,7 +64,20 @@ describe("exit codes and error lines", () => {
   })
 })
 
-describe("--max-bytes", () => {
+describe("--concurrency and --max-bytes", () => {
+  it.effect("are whole numbers of at least 1, and a bad value names its option", () =>
+    Effect.gen(function*() {
+      expect(yield* positiveFlag("concurrency", "3")).toBe(3)
+      for (const text of ["abc", "0", "-1", "2.5", ""]) {
+        expect((yield* Effect.flip(positiveFlag("concurrency", text))).message).toBe(
+          `--concurrency must be a positive integer, got "${text}"`
+        )
+      }
+      expect((yield* Effect.flip(positiveFlag("max-bytes", "1e6"))).message).toBe(
+        `--max-bytes must be a positive integer, got "1e6"`
+      )
+    }))
+
   it.effect("defaults to the configured limit and must lie between 1 and it", () =>
     Effect.gen(function*() {
       expect(yield* payloadLimit({})).toBe(10_485_760)

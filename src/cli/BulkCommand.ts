@@ -34,12 +34,13 @@ const options = {
   field: optionalText("field", "name", "Read NDJSON; ids are this field of each object"),
   metadata: optionalText("metadata", "json", "The metadata, a JSON object: '{\"key\":\"value\"}'"),
   metadataFile: optionalText("metadata-file", "path", "Read the metadata JSON object from a file"),
-  concurrency: Options.integer("concurrency").pipe(
+  // Read as text and checked by the handler, so that a bad value is named with its option.
+  concurrency: Options.text("concurrency").pipe(
     Options.withPseudoName("n"),
     Options.withDescription("Requests in flight at the same time"),
-    Options.withDefault(2)
+    Options.withDefault("2")
   ),
-  maxBytes: Options.integer("max-bytes").pipe(
+  maxBytes: Options.text("max-bytes").pipe(
     Options.withPseudoName("bytes"),
     Options.withDescription("Largest request body in bytes (default and maximum: $VOUCHERIFY_MAX_PAYLOAD_BYTES, else 10485760)"),
     Options.optional
@@ -68,10 +69,13 @@ const idFormat = (flags: Flags): Effect.Effect<IdInput.IdFormat, InputError> => 
   return Effect.succeed({ _tag: "Lines" })
 }
 
-const positive = (name: string, value: number) =>
-  Number.isSafeInteger(value) && value >= 1
+/** The value of `--<name>`, a whole number of at least 1. */
+export const positiveFlag = (name: string, text: string): Effect.Effect<number, InputError> => {
+  const value = /^\d+$/.test(text) ? Number(text) : Number.NaN
+  return Number.isSafeInteger(value) && value >= 1
     ? Effect.succeed(value)
-    : Effect.fail(new InputError({ message: `--${name} must be a positive integer, got ${value}` }))
+    : Effect.fail(new InputError({ message: `--${name} must be a positive integer, got "${text}"` }))
+}
 
 /**
  * The body size limit of the run: `--max-bytes`, at most the configured
@@ -116,10 +120,11 @@ const handler = (target: BulkTarget) => (flags: Flags) =>
   Effect.gen(function*() {
     const format = yield* idFormat(flags)
     const metadata = yield* Metadata.readMetadata(flags)
-    const concurrency = yield* positive("concurrency", flags.concurrency)
+    const concurrency = yield* positiveFlag("concurrency", flags.concurrency)
     // One limit for the plan and the run: the one the client is configured with.
     const env = yield* Connection.environment
-    const maxBytes = yield* requestBytes(flags.maxBytes, yield* Connection.payloadLimit(env))
+    const requested = yield* Effect.transposeOption(Option.map(flags.maxBytes, (text) => positiveFlag("max-bytes", text)))
+    const maxBytes = yield* requestBytes(requested, yield* Connection.payloadLimit(env))
     const source = yield* IdInput.open(flags.ids, format)
     if (flags.dryRun) {
       return yield* DryRun.printPlan(source.ids, {
