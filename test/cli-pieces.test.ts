@@ -11,7 +11,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { BulkReport } from "../src/BulkMetadata.js"
 import { ConfigurationError, InputError, PartialFailure } from "../src/cli/CliError.js"
-import { positiveFlag, requestBytes } from "../src/cli/BulkCommand.js"
+import { checkDryRun, positiveFlag, requestBytes } from "../src/cli/BulkCommand.js"
 import { payloadLimit } from "../src/cli/Connection.js"
 import { causeLines } from "../src/cli/ErrorOutput.js"
 import * as Report from "../src/cli/Report.js"
@@ -122,4 +122,15 @@ describe("--report", () => {
       expect(late.message).toMatch(/^cannot write the report to /)
       expect(readdirSync(dir)).toEqual(["taken"])
     }).pipe(Effect.provide(NodeContext.layer)))
+})
+
+describe("--dry-run", () => {
+  it.effect("refuses --report, which it would never write", () =>
+    Effect.gen(function*() {
+      yield* checkDryRun({ dryRun: true, report: Option.none() })
+      yield* checkDryRun({ dryRun: false, report: Option.some("r.json") })
+      const error = yield* Effect.flip(checkDryRun({ dryRun: true, report: Option.some("r.json") }))
+      expect(error).toBeInstanceOf(InputError)
+      expect(error.message).toBe("--dry-run sends nothing and writes no report: give either --dry-run or --report")
+    }))
 })

@@ -69,6 +69,16 @@ const idFormat = (flags: Flags): Effect.Effect<IdInput.IdFormat, InputError> => 
   return Effect.succeed({ _tag: "Lines" })
 }
 
+/** `--dry-run` sends nothing, so it has no report to write: asking for both is a mistake. */
+export const checkDryRun = (
+  flags: { readonly dryRun: boolean; readonly report: Option.Option<string> }
+): Effect.Effect<void, InputError> =>
+  flags.dryRun && Option.isSome(flags.report)
+    ? Effect.fail(
+      new InputError({ message: "--dry-run sends nothing and writes no report: give either --dry-run or --report" })
+    )
+    : Effect.void
+
 /** The value of `--<name>`, a whole number of at least 1. */
 export const positiveFlag = (name: string, text: string): Effect.Effect<number, InputError> => {
   const value = /^\d+$/.test(text) ? Number(text) : Number.NaN
@@ -118,6 +128,7 @@ const voucherifyLayer = (
 
 const handler = (target: BulkTarget) => (flags: Flags) =>
   Effect.gen(function*() {
+    yield* checkDryRun(flags)
     const format = yield* idFormat(flags)
     const metadata = yield* Metadata.readMetadata(flags)
     const concurrency = yield* positiveFlag("concurrency", flags.concurrency)
