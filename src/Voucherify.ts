@@ -110,6 +110,11 @@ export type AwaitError = VoucherifyError | AsyncActionFailedError | AsyncActionT
  */
 export interface Service {
   /**
+   * The largest request body this service sends (the configured
+   * `maxPayloadBytes`, 10485760 by default): `BulkMetadata` packs to it.
+   */
+  readonly maxPayloadBytes: number
+  /**
    * `POST /v1/products/metadata/async`: every product named gets the
    * metadata; unknown source ids are created (upsert). Validated and
    * measured first: a body over the limit fails with a local
@@ -283,6 +288,7 @@ export const make: Effect.Effect<
   })
 
   const service: Service = {
+    maxPayloadBytes: config.maxPayloadBytes,
     updateProductsMetadataInBulk: Effect.fn("Voucherify.updateProductsMetadataInBulk")(
       (request: ProductsMetadataUpdateInBulkRequest) => update("products", request?.source_ids, request?.metadata)
     ),

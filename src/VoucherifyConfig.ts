@@ -17,6 +17,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import { defaultMaxPayloadBytes } from "./internal/limits.js"
 import { version } from "./internal/version.js"
 
 /**
@@ -160,7 +161,7 @@ export const defaults = {
   baseDelay: Duration.millis(500),
   maxDelay: Duration.seconds(30),
   maxRetryAfter: Duration.seconds(60),
-  maxPayloadBytes: 10_485_760
+  maxPayloadBytes: defaultMaxPayloadBytes
 } as const
 
 const invalid = (field: string, message: string) => ConfigError.InvalidData([field], message)

@@ -7,7 +7,6 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -50,13 +49,15 @@ interface Sent {
  * number) after a few yields, so that concurrent calls interleave.
  */
 const makeDouble = (
-  answer: (call: number, request: EncodedBulkRequest) => Effect.Effect<void, VoucherifyError> = () => Effect.void
+  answer: (call: number, request: EncodedBulkRequest) => Effect.Effect<void, VoucherifyError> = () => Effect.void,
+  maxPayloadBytes: number = VoucherifyConfig.defaults.maxPayloadBytes
 ) => {
   const sent: Array<Sent> = []
   let calls = 0
   let active = 0
   let maxActive = 0
   const service = Voucherify.Voucherify.of({
+    maxPayloadBytes,
     sendEncodedBulkRequest: (request) =>
       Effect.suspend(() => {
         const call = calls++
@@ -339,7 +340,7 @@ describe("BulkMetadata.run against a double", () => {
       const tooBig = yield* Effect.flip(
         BulkMetadata.updateProducts(Stream.never, { metadata: {}, maxBytes: 2000 }).pipe(
           Stream.runDrain,
-          Effect.provide(VoucherifyConfig.layer({ appId: "a", appToken: Redacted.make("t"), maxPayloadBytes: 1000 }))
+          Effect.provide(makeDouble(undefined, 1000).layer)
         )
       )
       expect(tooBig).toMatchObject({ _tag: "InvalidRequestError", path: "maxBytes" })
@@ -448,6 +449,22 @@ describe("BulkMetadata.run against a double", () => {
 })
 
 describe("BulkMetadata awaitCompletion with VoucherifyTest", () => {
+  it.effect("packs to the limit the service carries: VoucherifyTest.layer({ maxPayloadBytes: 2000 }) alone", () =>
+    Effect.gen(function*() {
+      const state = yield* VoucherifyTest.VoucherifyTestState
+      const report = yield* BulkMetadata.run(ids(1000), { target: "products", metadata: { origin: "PL" } })
+      expectBalanced(report)
+      expect(report.accepted.ids).toBe(1000)
+      const bulkCalls = (yield* state.calls).filter((call) => call.method === "sendEncodedBulkRequest")
+      expect(bulkCalls.length).toBeGreaterThan(1)
+      for (const call of bulkCalls) {
+        expect(call.outcome).toBe("success")
+        expect(call.bytes).toBeLessThanOrEqual(2000)
+      }
+      // full bodies: every one but the last within one id of the limit
+      for (const call of bulkCalls.slice(0, -1)) expect(call.bytes).toBeGreaterThan(2000 - 8)
+    }).pipe(Effect.provide(VoucherifyTest.layer({ maxPayloadBytes: 2000 }))))
+
   it.effect("follows every action to DONE on the TestClock, and reports a FAILED one", () =>
     Effect.gen(function*() {
       const state = yield* VoucherifyTest.VoucherifyTestState

@@ -25,10 +25,9 @@ import type {
   UpdateOptions
 } from "../BulkMetadata.js"
 import * as Voucherify from "../Voucherify.js"
-import { VoucherifyConfig } from "../VoucherifyConfig.js"
 import { InvalidRequestError, type VoucherifyError } from "../VoucherifyError.js"
 import { AsyncActionStatus, type BulkTarget, bulkTargets } from "../VoucherifySchema.js"
-import { defaultMaxBytes, fromInput, packChannel, recycle } from "./bulkPacker.js"
+import { fromInput, packChannel, recycle } from "./bulkPacker.js"
 import { Tracker } from "./bulkReport.js"
 
 /**
@@ -143,8 +142,7 @@ const engine = <E, R>(
     const invalidInput = checkInput(input, target, (options as RunOptions).progress)
     if (invalidInput !== undefined) return yield* invalidInput
     const voucherify = yield* Voucherify.Voucherify
-    const config = yield* Effect.serviceOption(VoucherifyConfig)
-    const limit = Option.match(config, { onNone: () => defaultMaxBytes, onSome: (c) => c.maxPayloadBytes })
+    const limit = voucherify.maxPayloadBytes
     const concurrency = yield* checkPositive("concurrency", options.concurrency, 2)
     const maxBytes = yield* checkPositive("maxBytes", options.maxBytes, limit)
     if (maxBytes > limit) {

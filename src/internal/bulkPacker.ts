@@ -14,15 +14,13 @@ import * as Predicate from "effect/Predicate"
 import * as Stream from "effect/Stream"
 import type { BulkChunk, ChunkOptions } from "../BulkMetadata.js"
 import { InvalidRequestError } from "../VoucherifyError.js"
+import { defaultMaxPayloadBytes } from "./limits.js"
 import { bodyFrame, encodeMetadata, invalidIdReason, jsonStringBytes } from "./payload.js"
 
 const isValidId = (id: unknown): id is string => typeof id === "string" && id.length > 0
 
-/** 10 MB: Voucherify's limit on the Content-Length of a bulk request. */
-export const defaultMaxBytes = 10_485_760
-
 /** The largest `maxBytes` accepted: ten times Voucherify's limit. */
-const largestMaxBytes = 10 * defaultMaxBytes
+const largestMaxBytes = 10 * defaultMaxPayloadBytes
 
 /** `"x"`: the smallest id takes three bytes in a body. */
 const smallestIdBytes = 3
@@ -225,7 +223,7 @@ export class Packer {
  * packing impossible whatever the ids.
  */
 export const makePacker = (options: ChunkOptions, recycled?: Array<Buffer>): Packer | InvalidRequestError => {
-  const maxBytes = options.maxBytes ?? defaultMaxBytes
+  const maxBytes = options.maxBytes ?? defaultMaxPayloadBytes
   if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) {
     return new InvalidRequestError({ path: "maxBytes", reason: `must be a positive integer, got ${maxBytes}` })
   }
@@ -233,13 +231,10 @@ export const makePacker = (options: ChunkOptions, recycled?: Array<Buffer>): Pac
     // each body is a buffer of maxBytes: refuse what no API takes rather than allocate it
     return new InvalidRequestError({
       path: "maxBytes",
-      reason: `${maxBytes} is more than ${largestMaxBytes} bytes; Voucherify takes ${defaultMaxBytes}`
+      reason: `${maxBytes} is more than ${largestMaxBytes} bytes; Voucherify takes ${defaultMaxPayloadBytes}`
     })
   }
   const field = options.field ?? "source_ids"
-  if (field !== "source_ids" && field !== "codes") {
-    return new InvalidRequestError({ path: "field", reason: `must be "source_ids" or "codes", got ${String(field)}` })
-  }
   const metadataJson = encodeMetadata(options.metadata)
   if (typeof metadataJson !== "string") return metadataJson
   const packer = new Packer(field, metadataJson, maxBytes, options.dedupe === true, recycled)

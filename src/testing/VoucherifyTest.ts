@@ -47,6 +47,7 @@ import {
   encodeBulkRequest,
   type EncodedBulkRequest
 } from "../internal/payload.js"
+import { defaultMaxPayloadBytes } from "../internal/limits.js"
 import * as Voucherify from "../Voucherify.js"
 import {
   BadRequestError,
@@ -195,7 +196,7 @@ type CallOutcome = Pick<RecordedCall, "outcome" | "error" | "asyncActionId">
 const make = (
   options: Options | undefined
 ): Context.Context<Voucherify.Voucherify | VoucherifyTestState> | InvalidRequestError => {
-  const maxPayloadBytes = options?.maxPayloadBytes ?? 10_485_760
+  const maxPayloadBytes = options?.maxPayloadBytes ?? defaultMaxPayloadBytes
   const invalidLimit = Check.integer("maxPayloadBytes", maxPayloadBytes, 1)
   if (invalidLimit) return invalidLimit
   const processingDelay = Check.duration("processingDelay", options?.processingDelay ?? Duration.seconds(1))
@@ -357,6 +358,7 @@ const make = (
   )
 
   const service: Voucherify.Service = {
+    maxPayloadBytes,
     updateProductsMetadataInBulk: Effect.fn("VoucherifyTest.updateProductsMetadataInBulk")((request) =>
       update("updateProductsMetadataInBulk", "products", request?.source_ids, request?.metadata)
     ),

@@ -4,6 +4,7 @@
  * @internal
  */
 import * as Duration from "effect/Duration"
+import { defaultMaxPayloadBytes } from "../../../internal/limits.js"
 import { InvalidRequestError } from "../../../VoucherifyError.js"
 import type { Faults, Options } from "../../MockVoucherifyServer.js"
 import * as Check from "../checkOptions.js"
@@ -78,7 +79,7 @@ export const checkOptions = (options: Options): Checked | InvalidRequestError =>
   const checked: Checked = {
     processingDelay,
     tokenTtl,
-    maxPayloadBytes: options.maxPayloadBytes ?? 10_485_760,
+    maxPayloadBytes: options.maxPayloadBytes ?? defaultMaxPayloadBytes,
     maxRecordedRequests: options.maxRecordedRequests ?? 10_000,
     maxResultErrors: options.maxResultErrors ?? 100
   }
