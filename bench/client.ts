@@ -8,7 +8,7 @@ import type { ServerProcess } from "./server.js"
 
 export const runtimeFor = (server: Omit<ServerProcess, "stop">) =>
   ManagedRuntime.make(
-    Voucherify.layerWithOptions({
+    Voucherify.layer({
       appId: server.appId,
       appToken: Redacted.make(server.appToken),
       baseUrl: server.baseUrl,

@@ -4,27 +4,18 @@
  * `DEMO_MAX_BYTES=100000` makes smaller requests.
  * Exits 0 only if every product is verified in the server's store.
  */
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { PartialFailure } from "../src/cli/CliError.js"
 import { printCause } from "../src/cli/ErrorOutput.js"
 import { ExitCode, exitCodeOfCause } from "../src/cli/ExitCode.js"
 import * as Progress from "../src/cli/Progress.js"
 import * as MockVoucherifyServer from "../src/testing/MockVoucherifyServer.js"
-import * as Voucherify from "../src/Voucherify.js"
-import * as VoucherifyHttpClient from "../src/VoucherifyHttpClient.js"
 import * as Demo from "./Demo.js"
 
-const ClientLive = Voucherify.layer.pipe(
-  Layer.provideMerge(VoucherifyHttpClient.layer),
-  Layer.provideMerge(MockVoucherifyServer.layerClientConfig()),
-  Layer.provide(NodeHttpClient.layerUndici),
-  Layer.provideMerge(MockVoucherifyServer.layer())
-)
+const ClientLive = MockVoucherifyServer.layerTest()
 
 Effect.gen(function*() {
   const total = yield* Demo.parseCount("the id count (argument or DEMO_IDS)", process.argv[2] ?? process.env.DEMO_IDS)

@@ -417,22 +417,29 @@ export const reportSink: Sink.Sink<BulkReport, BulkChunkResult> = reportInternal
 /**
  * Updates every id and returns the {@link BulkReport}. When the run stops
  * early it fails with {@link BulkRunError}, which holds the report; when it
- * is interrupted, `onReport` still receives the report.
+ * is interrupted, `onReport` still receives the report. `dual`:
+ * `ids.pipe(BulkMetadata.run(options))` or `BulkMetadata.run(ids, options)`.
  *
  * @since 0.1.0
  * @category running
  */
-export function run<E, R, R2 = never>(
-  ids: Stream.Stream<string, E, R>,
+export const run: {
+  <R2 = never>(options: RunOptions<R2>): {
+    <E, R>(
+      self: Stream.Stream<string, E, R>
+    ): Effect.Effect<BulkReport, BulkRunError<E>, R | R2 | Voucherify.Voucherify>
+    (self: Iterable<string>): Effect.Effect<BulkReport, BulkRunError, R2 | Voucherify.Voucherify>
+  }
+  <E, R, R2 = never>(
+    self: Stream.Stream<string, E, R>,
+    options: RunOptions<R2>
+  ): Effect.Effect<BulkReport, BulkRunError<E>, R | R2 | Voucherify.Voucherify>
+  <R2 = never>(
+    self: Iterable<string>,
+    options: RunOptions<R2>
+  ): Effect.Effect<BulkReport, BulkRunError, R2 | Voucherify.Voucherify>
+} = dual(2, <E, R, R2>(
+  self: Stream.Stream<string, E, R> | Iterable<string>,
   options: RunOptions<R2>
-): Effect.Effect<BulkReport, BulkRunError<E>, R | R2 | Voucherify.Voucherify>
-export function run<R2 = never>(
-  ids: Iterable<string>,
-  options: RunOptions<R2>
-): Effect.Effect<BulkReport, BulkRunError, R2 | Voucherify.Voucherify>
-export function run<E, R, R2>(
-  ids: Stream.Stream<string, E, R> | Iterable<string>,
-  options: RunOptions<R2>
-): Effect.Effect<BulkReport, BulkRunError<E>, R | R2 | Voucherify.Voucherify> {
-  return Effect.mapError(engine.run(ids, options), (stopped) => new BulkRunError<E>(stopped))
-}
+): Effect.Effect<BulkReport, BulkRunError<E>, R | R2 | Voucherify.Voucherify> =>
+  Effect.mapError(engine.run(self, options), (stopped) => new BulkRunError<E>(stopped)))

@@ -225,7 +225,8 @@ const decodeFailure = (status: number) => (error: ParseResult.ParseError | { rea
   })
 
 /**
- * Builds the service over {@link VoucherifyHttpClient.VoucherifyHttpClient}.
+ * Builds the service over {@link VoucherifyHttpClient.VoucherifyHttpClient}
+ * (see {@link layerWithoutConfig} for it with the client).
  *
  * @since 0.1.0
  * @category constructors
@@ -320,20 +321,23 @@ export const make: Effect.Effect<
 })
 
 /**
- * Provides {@link Voucherify}; requires the configured client and config.
+ * Provides {@link Voucherify} with its client, for an application that
+ * provides its own `VoucherifyConfig`; requires that config and the
+ * application's `HttpClient.HttpClient`.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category layers
  */
-export const layer: Layer.Layer<
+export const layerWithoutConfig: Layer.Layer<
   Voucherify,
   never,
-  VoucherifyHttpClient.VoucherifyHttpClient | VoucherifyConfig.VoucherifyConfig
-> = Layer.effect(Voucherify, make)
+  VoucherifyConfig.VoucherifyConfig | HttpClient.HttpClient
+> = Layer.effect(Voucherify, make).pipe(Layer.provide(VoucherifyHttpClient.layer))
 
 /**
- * Provides {@link Voucherify} from options, with its config and client;
- * requires only the application's `HttpClient.HttpClient`.
+ * Provides {@link Voucherify} and its `VoucherifyConfig` from options;
+ * requires only the application's `HttpClient.HttpClient`. Bad options fail
+ * the layer with a `ConfigError` naming the field.
  *
  * @example
  * ```ts
@@ -341,7 +345,7 @@ export const layer: Layer.Layer<
  * import { Layer, Redacted } from "effect"
  * import { Voucherify } from "effect-voucherify"
  *
- * const VoucherifyLive = Voucherify.layerWithOptions({
+ * const VoucherifyLive = Voucherify.layer({
  *   appId: "my-app-id",
  *   appToken: Redacted.make("my-secret-token"),
  *   baseUrl: "https://my-dedicated-host.example.com",
@@ -352,17 +356,15 @@ export const layer: Layer.Layer<
  * @since 0.1.0
  * @category layers
  */
-export const layerWithOptions = (
+export const layer = (
   options: VoucherifyConfig.Options
 ): Layer.Layer<Voucherify | VoucherifyConfig.VoucherifyConfig, ConfigError.ConfigError, HttpClient.HttpClient> =>
-  layer.pipe(
-    Layer.provideMerge(VoucherifyHttpClient.layer),
-    Layer.provideMerge(VoucherifyConfig.layer(options))
-  )
+  Layer.provideMerge(layerWithoutConfig, VoucherifyConfig.layer(options))
 
 /**
- * Provides {@link Voucherify} with its config (from `Config`, the
- * environment by default) and client; requires only the application's
+ * Provides {@link Voucherify} and its `VoucherifyConfig` from `Config` (the
+ * `VOUCHERIFY_*` environment variables by default, see
+ * `VoucherifyConfig.config`); requires only the application's
  * `HttpClient.HttpClient`.
  *
  * @since 0.1.0
@@ -371,7 +373,4 @@ export const layerWithOptions = (
 export const layerConfig = (
   config?: Config.Config<VoucherifyConfig.Options> | Config.Config.Wrap<VoucherifyConfig.Options>
 ): Layer.Layer<Voucherify | VoucherifyConfig.VoucherifyConfig, ConfigError.ConfigError, HttpClient.HttpClient> =>
-  layer.pipe(
-    Layer.provideMerge(VoucherifyHttpClient.layer),
-    Layer.provideMerge(VoucherifyConfig.layerConfig(config))
-  )
+  Layer.provideMerge(layerWithoutConfig, VoucherifyConfig.layerConfig(config))

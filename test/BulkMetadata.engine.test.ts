@@ -452,7 +452,10 @@ describe("BulkMetadata awaitCompletion with VoucherifyTest", () => {
   it.effect("packs to the limit the service carries: VoucherifyTest.layer({ maxPayloadBytes: 2000 }) alone", () =>
     Effect.gen(function*() {
       const state = yield* VoucherifyTest.VoucherifyTestState
-      const report = yield* BulkMetadata.run(ids(1000), { target: "products", metadata: { origin: "PL" } })
+      // run is dual: the pipeable form here
+      const report = yield* Stream.fromIterable(ids(1000)).pipe(
+        BulkMetadata.run({ target: "products", metadata: { origin: "PL" } })
+      )
       expectBalanced(report)
       expect(report.accepted.ids).toBe(1000)
       const bulkCalls = (yield* state.calls).filter((call) => call.method === "sendEncodedBulkRequest")

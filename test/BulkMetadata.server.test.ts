@@ -17,9 +17,7 @@ import * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import * as BulkMetadata from "../src/BulkMetadata.js"
 import * as MockVoucherifyServer from "../src/testing/MockVoucherifyServer.js"
-import * as Voucherify from "../src/Voucherify.js"
 import type { Metadata } from "../src/VoucherifySchema.js"
-import * as VoucherifyHttpClient from "../src/VoucherifyHttpClient.js"
 
 const { MockVoucherifyServer: Server } = MockVoucherifyServer
 
@@ -38,12 +36,7 @@ const serverAndClient = (
   client: MockVoucherifyServer.ClientOptions = fastClient,
   http: Layer.Layer<HttpClient.HttpClient> = transport
 ) =>
-  Voucherify.layer.pipe(
-    Layer.provideMerge(VoucherifyHttpClient.layer),
-    Layer.provideMerge(MockVoucherifyServer.layerClientConfig(client)),
-    Layer.provide(http),
-    Layer.provideMerge(MockVoucherifyServer.layer(server))
-  )
+  MockVoucherifyServer.layerTest({ ...server, client, httpClient: http })
 
 const expectBalanced = (report: BulkMetadata.BulkReport) => {
   const sum = (xs: ReadonlyArray<{ readonly count: number }>) => xs.reduce((n, x) => n + x.count, 0)

@@ -24,15 +24,8 @@ import * as VoucherifyHttpClient from "../src/VoucherifyHttpClient.js"
 const { MockVoucherifyServer: Server } = MockVoucherifyServer
 
 /** The library's client pointed at the server; no retries unless a test asks. */
-const clientLayer = (client: MockVoucherifyServer.ClientOptions = {}) =>
-  Voucherify.layer.pipe(
-    Layer.provideMerge(VoucherifyHttpClient.layer),
-    Layer.provideMerge(MockVoucherifyServer.layerClientConfig({ retry: { maxRetries: 0 }, ...client })),
-    Layer.provide(NodeHttpClient.layerUndici)
-  )
-
 const serverWithClient = (options: MockVoucherifyServer.Options = {}, client?: MockVoucherifyServer.ClientOptions) =>
-  clientLayer(client).pipe(Layer.provideMerge(MockVoucherifyServer.layer(options)))
+  MockVoucherifyServer.layerTest({ ...options, client: { retry: { maxRetries: 0 }, ...client } })
 
 const fastRetries = { maxRetries: 3, baseDelay: "5 millis", maxDelay: "20 millis" } as const
 
@@ -312,7 +305,7 @@ layer(serverWithClient(), { excludeTestServices: true })("authentication, valida
       const error = yield* Voucherify.Voucherify.pipe(
         Effect.flatMap((v) => v.listAsyncActions()),
         Effect.provide(
-          Voucherify.layerWithOptions({ baseUrl: server.baseUrl, appId: server.appId, appToken: Redacted.make("nope") })
+          Voucherify.layer({ baseUrl: server.baseUrl, appId: server.appId, appToken: Redacted.make("nope") })
             .pipe(Layer.provide(NodeHttpClient.layerUndici))
         ),
         Effect.flip
@@ -359,8 +352,10 @@ layer(serverWithClient(), { excludeTestServices: true })("authentication, valida
         expect(sent.status).toBe(404)
         expect(json(sent)).toMatchObject({ code: 404, key: "not_found", message: expect.any(String), request_id: expect.any(String) })
       }
-      const client = yield* VoucherifyHttpClient.VoucherifyHttpClient
-      const error = yield* Effect.flip(client.get("/v1/unknown"))
+      const error = yield* VoucherifyHttpClient.VoucherifyHttpClient.pipe(
+        Effect.flatMap((client) => Effect.flip(client.get("/v1/unknown"))),
+        Effect.provide(VoucherifyHttpClient.layer.pipe(Layer.provide(NodeHttpClient.layerUndici)))
+      )
       expect(error).toMatchObject({ _tag: "NotFoundError", status: 404, key: "not_found" })
     }))
 
@@ -643,7 +638,7 @@ layer(MockVoucherifyServer.layer(), { excludeTestServices: true })("payload size
 layer(MockVoucherifyServer.layer(), { excludeTestServices: true })("faults", (it) => {
   const withFaults = (rules: ReadonlyArray<MockVoucherifyServer.FaultRule>, seed?: number) =>
     Effect.flatMap(Server, (server) => Effect.zipRight(server.setFaults({ rules, seed }), server.reset))
-  const withClient = (client: MockVoucherifyServer.ClientOptions = {}) => Effect.provide(clientLayer(client))
+  const withClient = (client: MockVoucherifyServer.ClientOptions = {}) => Effect.provide(MockVoucherifyServer.layerClient({ client: { retry: { maxRetries: 0 }, ...client } }))
   const bulkPath = "/v1/products/metadata/async"
   const update = Effect.flatMap(voucherify, (v) => v.updateProductsMetadataInBulk({ source_ids: ["f1"], metadata: { f: 1 } }))
   const post = postJson(bulkPath, { source_ids: ["f1"], metadata: { f: 1 } })

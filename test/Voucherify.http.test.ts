@@ -12,7 +12,6 @@ import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import { MockVoucherifyServer } from "../src/testing/index.js"
 import { Voucherify } from "../src/Voucherify.js"
-import * as VoucherifyHttpClient from "../src/VoucherifyHttpClient.js"
 import * as VoucherifyModule from "../src/Voucherify.js"
 
 const transports: Array<[string, Layer.Layer<HttpClient.HttpClient>]> = [
@@ -21,12 +20,7 @@ const transports: Array<[string, Layer.Layer<HttpClient.HttpClient>]> = [
 ]
 
 const clientOver = (transport: Layer.Layer<HttpClient.HttpClient>, options: MockVoucherifyServer.Options = {}) =>
-  VoucherifyModule.layer.pipe(
-    Layer.provideMerge(VoucherifyHttpClient.layer),
-    Layer.provideMerge(MockVoucherifyServer.layerClientConfig({ retry: { maxRetries: 0 } })),
-    Layer.provide(transport),
-    Layer.provideMerge(MockVoucherifyServer.layer(options))
-  )
+  MockVoucherifyServer.layerTest({ ...options, client: { retry: { maxRetries: 0 } }, httpClient: transport })
 
 describe.each(transports)("Voucherify over real HTTP (%s)", (_name, transport) => {
   it.live("every method's happy path, and an action followed through ENQUEUED, IN_PROGRESS, DONE", () =>
@@ -83,7 +77,7 @@ describe.each(transports)("Voucherify over real HTTP (%s)", (_name, transport) =
     Effect.gen(function*() {
       const server = yield* MockVoucherifyServer.MockVoucherifyServer
       const clientWith = (appToken: Redacted.Redacted<string>) =>
-        VoucherifyModule.layerWithOptions({
+        VoucherifyModule.layer({
           appId: server.appId,
           appToken,
           baseUrl: server.baseUrl,

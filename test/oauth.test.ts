@@ -4,7 +4,6 @@
  * one renewal and one retry after a 401, and typed failures of the token
  * request itself.
  */
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
@@ -17,9 +16,8 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as TestClock from "effect/TestClock"
 import * as MockVoucherifyServer from "../src/testing/MockVoucherifyServer.js"
-import { layer as voucherifyLayer, layerConfig, layerWithOptions, Voucherify } from "../src/Voucherify.js"
+import { layer, layerConfig, Voucherify } from "../src/Voucherify.js"
 import type * as VoucherifyConfig from "../src/VoucherifyConfig.js"
-import * as VoucherifyHttpClient from "../src/VoucherifyHttpClient.js"
 import { APP_ID, clientWith, TOKEN } from "./support/client.js"
 import { makeTransport, type RecordedRequest, type Reply } from "./support/transport.js"
 
@@ -79,10 +77,7 @@ const routed = (token: Reply, api: Reply, tokenDelay: Duration.DurationInput = "
 
 const routedClient = (token: Reply, api: Reply) => {
   const transport = routed(token, api)
-  const layer = layerWithOptions({ auth: oauth(), retry: { maxRetries: 0 } }).pipe(
-    Layer.provide(transport.layer)
-  )
-  return { requests: transport.requests, layer }
+  return { requests: transport.requests, layer: layer({ auth: oauth(), retry: { maxRetries: 0 } }).pipe(Layer.provide(transport.layer)) }
 }
 
 describe("OAuth client credentials", () => {
@@ -300,12 +295,7 @@ describe("BearerToken", () => {
 describe("OAuth against the loopback MockVoucherifyServer", () => {
   /** The real client with OAuth scopes, over undici, talking to a fresh server. */
   const served = (scopes: ReadonlyArray<string>) =>
-    voucherifyLayer.pipe(
-      Layer.provideMerge(VoucherifyHttpClient.layer),
-      Layer.provideMerge(MockVoucherifyServer.layerClientConfig({ oauthScopes: scopes, retry: { maxRetries: 0 } })),
-      Layer.provide(NodeHttpClient.layerUndici),
-      Layer.provideMerge(MockVoucherifyServer.layer())
-    )
+    MockVoucherifyServer.layerTest({ client: { oauthScopes: scopes, retry: { maxRetries: 0 } } })
   const ids = ["p1", "p2", "p3"]
   const paths = (log: ReadonlyArray<MockVoucherifyServer.RecordedRequest>) => log.map((r) => `${r.method} ${r.url.split("?")[0]}`)
 

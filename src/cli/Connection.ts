@@ -124,4 +124,4 @@ export const payloadLimit = (options: VoucherifyConfig.Options): Effect.Effect<n
 export const layer = (
   config: VoucherifyConfig.Options
 ): Layer.Layer<Voucherify.Voucherify | VoucherifyConfig.VoucherifyConfig, ConfigurationError, HttpClient.HttpClient> =>
-  Voucherify.layerWithOptions(config).pipe(Layer.mapError(toConfigurationError))
+  Voucherify.layer(config).pipe(Layer.mapError(toConfigurationError))

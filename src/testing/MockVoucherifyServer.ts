@@ -9,17 +9,12 @@
  *
  * @example
  * ```ts
- * import { NodeHttpClient } from "@effect/platform-node"
- * import { Effect, Layer } from "effect"
- * import { Voucherify, VoucherifyHttpClient } from "effect-voucherify"
+ * import { Effect } from "effect"
+ * import { Voucherify } from "effect-voucherify"
  * import { MockVoucherifyServer } from "effect-voucherify/testing"
  *
- * const ClientLive = Voucherify.layer.pipe(
- *   Layer.provideMerge(VoucherifyHttpClient.layer),
- *   Layer.provideMerge(MockVoucherifyServer.layerClientConfig()),
- *   Layer.provide(NodeHttpClient.layerUndici),
- *   Layer.provideMerge(MockVoucherifyServer.layer({ processingDelay: "50 millis" }))
- * )
+ * // a fresh server on a free loopback port, and a Voucherify client wired to it
+ * const ClientLive = MockVoucherifyServer.layerTest({ processingDelay: "50 millis" })
  *
  * const program = Effect.gen(function*() {
  *   const voucherify = yield* Voucherify.Voucherify
@@ -35,6 +30,8 @@
  *
  * @since 0.1.0
  */
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpServerError from "@effect/platform/HttpServerError"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
@@ -42,6 +39,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
+import * as Voucherify from "../Voucherify.js"
 import * as VoucherifyConfig from "../VoucherifyConfig.js"
 import type { InvalidRequestError } from "../VoucherifyError.js"
 import type { AsyncAction, BulkTarget, Metadata } from "../VoucherifySchema.js"
@@ -330,8 +328,8 @@ export type ClientOptions =
 
 /**
  * `VoucherifyConfig` pointing at the running server with the credentials it
- * accepts, so that `Voucherify.layer` and `VoucherifyHttpClient.layer` talk
- * to it.
+ * accepts, so that `Voucherify.layerWithoutConfig` talks to it ({@link layerTest}
+ * does the whole wiring).
  *
  * @since 0.1.0
  * @category layers
@@ -350,3 +348,86 @@ export const layerClientConfig = (
       }).pipe(Layer.orDie)
     })
   )
+
+/**
+ * The client side of {@link layerTest}: its settings and its transport.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface TestClientOptions {
+  /**
+   * The client's settings. Default: retries 10 ms apart at first, at most
+   * 100 ms apart, so that a test over faults stays quick.
+   */
+  readonly client?: ClientOptions | undefined
+  /** The transport the client uses. Default `NodeHttpClient.layerUndici`. */
+  readonly httpClient?: Layer.Layer<HttpClient.HttpClient> | undefined
+}
+
+/**
+ * What {@link layerTest} takes: the server's {@link Options} and the client's.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface TestOptions extends Options, TestClientOptions {}
+
+/**
+ * The retry delays of {@link layerTest}'s client unless `client.retry` says otherwise.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const testRetry: VoucherifyConfig.RetryOptions = { baseDelay: "10 millis", maxDelay: "100 millis" }
+
+/**
+ * A `Voucherify` client wired to a running server (the one in context), as
+ * {@link layerTest} builds it: for suites that share one server among tests
+ * that need clients of different settings.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerClient = (
+  options: TestClientOptions = {}
+): Layer.Layer<Voucherify.Voucherify | VoucherifyConfig.VoucherifyConfig, never, MockVoucherifyServer> =>
+  Voucherify.layerWithoutConfig.pipe(
+    Layer.provideMerge(layerClientConfig({ ...options.client, retry: { ...testRetry, ...options.client?.retry } })),
+    Layer.provide(options.httpClient ?? NodeHttpClient.layerUndici)
+  )
+
+/**
+ * A fresh server on a free loopback port and a `Voucherify` client wired to
+ * it (config pointed at the server, its credentials, a transport, short
+ * retry delays), in one layer: the way `NodeHttpServer.layerTest` gives a
+ * server and a client together. The server stops when the layer's scope
+ * closes.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { BulkMetadata } from "effect-voucherify"
+ * import { MockVoucherifyServer } from "effect-voucherify/testing"
+ *
+ * const ids = Stream.range(1, 1000).pipe(Stream.map((i) => `p${i}`))
+ *
+ * const program = Effect.gen(function*() {
+ *   const server = yield* MockVoucherifyServer.MockVoucherifyServer
+ *   yield* BulkMetadata.run(ids, { target: "products", metadata: { origin: "PL" }, awaitCompletion: true })
+ *   return yield* server.count("products") // 1000
+ * }).pipe(Effect.provide(MockVoucherifyServer.layerTest({ client: { retry: { maxRetries: 0 } } })))
+ * ```
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerTest = (
+  options: TestOptions = {}
+): Layer.Layer<
+  MockVoucherifyServer | Voucherify.Voucherify | VoucherifyConfig.VoucherifyConfig,
+  HttpServerError.ServeError | InvalidRequestError
+> => {
+  const { client, httpClient, ...server } = options
+  return layerClient({ client, httpClient }).pipe(Layer.provideMerge(layer(server)))
+}

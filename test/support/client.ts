@@ -14,7 +14,7 @@ export const APP_ID = "app-id-0001"
 
 export const clientWith = (replies: ReadonlyArray<Reply>, options: Partial<VoucherifyConfig.Options> = {}) => {
   const transport = makeTransport(replies)
-  const layer = Voucherify.layerWithOptions({
+  const layer = Voucherify.layer({
     appId: APP_ID,
     appToken: Redacted.make(TOKEN),
     retry: { maxRetries: 3, baseDelay: "100 millis", maxDelay: "1 second", maxRetryAfter: "1 minute" },
