@@ -362,12 +362,10 @@ export const chunk: {
  * @category models
  */
 export interface Update {
-  (options: UpdateOptions): {
-    <E, R>(
-      self: Stream.Stream<string, E, R>
-    ): Stream.Stream<BulkChunkResult, E | VoucherifyError.VoucherifyError, R | Voucherify.Voucherify>
-    (self: Iterable<string>): Stream.Stream<BulkChunkResult, VoucherifyError.VoucherifyError, Voucherify.Voucherify>
-  }
+  // one generic signature, so that `pipe` infers E and R (never for an Iterable)
+  (options: UpdateOptions): <E = never, R = never>(
+    self: Stream.Stream<string, E, R> | Iterable<string>
+  ) => Stream.Stream<BulkChunkResult, E | VoucherifyError.VoucherifyError, R | Voucherify.Voucherify>
   <E, R>(
     self: Stream.Stream<string, E, R>,
     options: UpdateOptions
@@ -424,12 +422,10 @@ export const reportSink: Sink.Sink<BulkReport, BulkChunkResult> = reportInternal
  * @category running
  */
 export const run: {
-  <R2 = never>(options: RunOptions<R2>): {
-    <E, R>(
-      self: Stream.Stream<string, E, R>
-    ): Effect.Effect<BulkReport, BulkRunError<E>, R | R2 | Voucherify.Voucherify>
-    (self: Iterable<string>): Effect.Effect<BulkReport, BulkRunError, R2 | Voucherify.Voucherify>
-  }
+  // one generic signature, so that `pipe` infers E and R (never for an Iterable)
+  <R2 = never>(options: RunOptions<R2>): <E = never, R = never>(
+    self: Stream.Stream<string, E, R> | Iterable<string>
+  ) => Effect.Effect<BulkReport, BulkRunError<E>, R | R2 | Voucherify.Voucherify>
   <E, R, R2 = never>(
     self: Stream.Stream<string, E, R>,
     options: RunOptions<R2>
