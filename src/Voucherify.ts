@@ -57,6 +57,7 @@ import {
   type BulkTarget,
   bulkTargets,
   type CustomersMetadataUpdateInBulkRequest,
+  type Metadata,
   type ProductsMetadataUpdateInBulkRequest,
   type VouchersMetadataUpdateInBulkRequest
 } from "./VoucherifySchema.js"
@@ -274,7 +275,7 @@ export const make: Effect.Effect<
     }
   )
 
-  const update = (target: BulkTarget, ids: unknown, metadata: unknown) => {
+  const update = (target: BulkTarget, ids: ReadonlyArray<string>, metadata: Metadata) => {
     const encoded = encodeBulkRequest(target, ids, metadata, config.maxPayloadBytes)
     return "body" in encoded ? sendEncodedBulkRequest(encoded) : Effect.fail(encoded)
   }
@@ -291,13 +292,13 @@ export const make: Effect.Effect<
   const service: Service = {
     maxPayloadBytes: config.maxPayloadBytes,
     updateProductsMetadataInBulk: Effect.fn("Voucherify.updateProductsMetadataInBulk")(
-      (request: ProductsMetadataUpdateInBulkRequest) => update("products", request?.source_ids, request?.metadata)
+      (request: ProductsMetadataUpdateInBulkRequest) => update("products", request.source_ids, request.metadata)
     ),
     updateCustomersMetadataInBulk: Effect.fn("Voucherify.updateCustomersMetadataInBulk")(
-      (request: CustomersMetadataUpdateInBulkRequest) => update("customers", request?.source_ids, request?.metadata)
+      (request: CustomersMetadataUpdateInBulkRequest) => update("customers", request.source_ids, request.metadata)
     ),
     updateVouchersMetadataInBulk: Effect.fn("Voucherify.updateVouchersMetadataInBulk")(
-      (request: VouchersMetadataUpdateInBulkRequest) => update("vouchers", request?.codes, request?.metadata)
+      (request: VouchersMetadataUpdateInBulkRequest) => update("vouchers", request.codes, request.metadata)
     ),
     sendEncodedBulkRequest,
     getAsyncAction,

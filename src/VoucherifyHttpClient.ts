@@ -22,6 +22,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import { makeAuthenticator } from "./internal/auth.js"
+import * as ErrorRules from "./internal/errorRules.js"
 import * as ResponseError from "./internal/responseError.js"
 import * as RetryPolicy from "./internal/retryPolicy.js"
 import { VoucherifyConfig } from "./VoucherifyConfig.js"
@@ -137,7 +138,7 @@ export const make: Effect.Effect<Service, never, VoucherifyConfig | HttpClient.H
     attempt(request).pipe(
       Effect.retry({
         schedule: RetryPolicy.schedule(config.retry),
-        while: RetryPolicy.isRetryable(config.retry.maxRetryAfter)
+        while: ErrorRules.isRetryable(config.retry.maxRetryAfter)
       }),
       manualRedirects,
       Effect.locally(HttpClient.currentTracerPropagation, false),

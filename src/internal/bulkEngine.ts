@@ -29,42 +29,7 @@ import { InvalidRequestError, type VoucherifyError } from "../VoucherifyError.js
 import { AsyncActionStatus, type BulkTarget, bulkTargets } from "../VoucherifySchema.js"
 import { fromInput, packChannel, recycle } from "./bulkPacker.js"
 import { Tracker } from "./bulkReport.js"
-
-/**
- * Errors after which every later chunk would fail the same way: bad
- * credentials, a missing scope or region, a quota that lasts until the
- * billing cycle ends.
- */
-export const stopsTheRun = (error: VoucherifyError): boolean =>
-  error._tag === "UnauthorizedError" ||
-  error._tag === "ForbiddenError" ||
-  (error._tag === "RateLimitError" && error.limitType === "api_calls_cycle")
-
-/**
- * Whether the request may have reached the API and been queued although no
- * async action id came back:
- * - a transport failure or a timeout (the body may have been sent before
- *   the connection broke);
- * - 500 (the API failed somewhere while handling it), 502 and 504 (a
- *   gateway forwarded it and lost the answer);
- * - a 2xx whose body was not the expected `{async_action_id}`.
- *
- * Everything else is a definite refusal: 4xx (413, 429 included: the
- * gateway answers them before the API queues anything), 503 (nothing
- * available to take it), a refused redirect, a local validation error.
- */
-export const mayHaveArrived = (error: VoucherifyError): boolean => {
-  switch (error._tag) {
-    case "TransportError":
-      return error.reason !== "Redirect"
-    case "ServerError":
-      return error.status === 500 || error.status === 502 || error.status === 504
-    case "ResponseDecodeError":
-      return error.status >= 200 && error.status < 300
-    default:
-      return false
-  }
-}
+import { mayHaveArrived, stopsTheRun } from "./errorRules.js"
 
 const isStatus = Schema.is(AsyncActionStatus)
 
@@ -105,27 +70,6 @@ const follow = (
     })
   )
 
-const isProgressTarget = (progress: unknown) =>
-  typeof progress === "function" || Predicate.hasProperty(progress, SubscriptionRef.SubscriptionRefTypeId)
-
-/** What untyped callers can get wrong before anything is read. */
-const checkInput = (input: unknown, target: unknown, progress: unknown): InvalidRequestError | undefined => {
-  if (typeof target !== "string" || !Object.hasOwn(bulkTargets, target)) {
-    return invalidOption("target", `must be "products", "customers" or "vouchers", got ${String(target)}`)
-  }
-  // a string is iterable too, character by character: never what was meant
-  if (
-    typeof input === "string" ||
-    !(Predicate.hasProperty(input, Stream.StreamTypeId) || Predicate.isIterable(input))
-  ) {
-    return invalidOption("ids", "must be an array, an iterable or a Stream of ids")
-  }
-  if (progress !== undefined && !isProgressTarget(progress)) {
-    return invalidOption("progress", "must be a function or a SubscriptionRef")
-  }
-  return undefined
-}
-
 /**
  * The result stream. `tracker` records every event as it happens (not when
  * the ordered results come out), so that a report built after a failure or
@@ -139,8 +83,6 @@ const engine = <E, R>(
   publish: Effect.Effect<void>
 ): Stream.Stream<BulkChunkResult, E | VoucherifyError, R | Voucherify.Voucherify> =>
   Stream.unwrap(Effect.gen(function*() {
-    const invalidInput = checkInput(input, target, (options as RunOptions).progress)
-    if (invalidInput !== undefined) return yield* invalidInput
     const voucherify = yield* Voucherify.Voucherify
     const limit = voucherify.maxPayloadBytes
     const concurrency = yield* checkPositive("concurrency", options.concurrency, 2)
@@ -149,9 +91,6 @@ const engine = <E, R>(
       return yield* invalidOption("maxBytes", `${maxBytes} is above the configured maxPayloadBytes of ${limit}`)
     }
     const onChunkError = options.onChunkError ?? "fail"
-    if (onChunkError !== "fail" && onChunkError !== "continue") {
-      return yield* invalidOption("onChunkError", `must be "fail" or "continue", got ${String(onChunkError)}`)
-    }
     const awaiting: AwaitCompletionOptions | undefined = options.awaitCompletion === true
       ? {}
       : options.awaitCompletion || undefined
@@ -253,8 +192,7 @@ const publisher = (
   progress: RunOptions["progress"],
   tracker: Tracker
 ): Effect.Effect<void> => {
-  // a bad `progress` is refused by the engine, with the run's report
-  if (progress === undefined || !isProgressTarget(progress)) return Effect.void
+  if (progress === undefined) return Effect.void
   if (typeof progress === "function") return Effect.sync(() => progress(tracker.progress()))
   return Effect.suspend(() => SubscriptionRef.set(progress, tracker.progress() satisfies BulkProgress))
 }
