@@ -33,6 +33,7 @@
  * @since 0.1.0
  */
 import * as Data from "effect/Data"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Schema from "effect/Schema"
@@ -135,6 +136,18 @@ export interface UpdateOptions {
    * stop the run whatever this says: every later chunk would fail the same way.
    */
   readonly onChunkError?: "fail" | "continue" | undefined
+  /**
+   * The bulk quota (Voucherify's small hourly "bulk API calls"). A 429 that
+   * asks for a wait (of type `bulk_api_calls`, or any limit whose wait was
+   * past the client's per-request retry cap; never `api_calls_cycle`)
+   * pauses the whole run: no bulk request is sent until the wait ends, then
+   * the refused chunk goes again; the wait is no retry. An accepted call
+   * that says `X-Rate-Limit-Remaining: 0` holds the next one until
+   * `X-Rate-Limit-Retry`. `maxWait` (default 65 minutes: the window is an
+   * hour) is the longest wait worth making; a longer one, or any with
+   * `maxWait: 0`, stops the run with the `RateLimitError`.
+   */
+  readonly quota?: { readonly maxWait?: Duration.DurationInput | undefined } | undefined
 }
 
 /**
@@ -222,6 +235,10 @@ export interface BulkProgress {
   readonly actionsCompleted: number
   /** Awaited actions that ended `FAILED`. */
   readonly actionsFailed: number
+  /** Bulk calls refused for the quota (each chunk goes again after the wait). */
+  readonly quotaRefusals: number
+  /** While the run waits for the bulk quota: when it may send again (epoch milliseconds). */
+  readonly waitingForQuotaUntil?: number | undefined
 }
 
 /**

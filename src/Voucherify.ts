@@ -38,6 +38,7 @@ import * as Option from "effect/Option"
 import type * as ParseResult from "effect/ParseResult"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
+import { rateLimitHeaders } from "./internal/responseError.js"
 import { checkAsyncActionId, checkListLimit, encodeBulkRequest, type EncodedBulkRequest } from "./internal/payload.js"
 import * as VoucherifyConfig from "./VoucherifyConfig.js"
 import {
@@ -54,6 +55,7 @@ import {
   AsyncAction,
   AsyncActionAccepted,
   AsyncActionList,
+  type BulkAccepted,
   type BulkTarget,
   bulkTargets,
   type CustomersMetadataUpdateInBulkRequest,
@@ -123,20 +125,20 @@ export interface Service {
    */
   readonly updateProductsMetadataInBulk: (
     request: ProductsMetadataUpdateInBulkRequest
-  ) => Effect.Effect<AsyncActionAccepted, VoucherifyError>
+  ) => Effect.Effect<BulkAccepted, VoucherifyError>
   /** `POST /v1/customers/metadata/async`: like products, upsert included. */
   readonly updateCustomersMetadataInBulk: (
     request: CustomersMetadataUpdateInBulkRequest
-  ) => Effect.Effect<AsyncActionAccepted, VoucherifyError>
+  ) => Effect.Effect<BulkAccepted, VoucherifyError>
   /** `POST /v1/vouchers/metadata/async`: unknown codes are not created. */
   readonly updateVouchersMetadataInBulk: (
     request: VouchersMetadataUpdateInBulkRequest
-  ) => Effect.Effect<AsyncActionAccepted, VoucherifyError>
+  ) => Effect.Effect<BulkAccepted, VoucherifyError>
   /**
    * Sends a body that was already validated and serialized (by
    * `BulkMetadata.chunk`), so that millions of ids are not encoded twice.
    */
-  readonly sendEncodedBulkRequest: (request: EncodedBulkRequest) => Effect.Effect<AsyncActionAccepted, VoucherifyError>
+  readonly sendEncodedBulkRequest: (request: EncodedBulkRequest) => Effect.Effect<BulkAccepted, VoucherifyError>
   /** `GET /v1/async-actions/{id}`. */
   readonly getAsyncAction: (id: string) => Effect.Effect<AsyncAction, VoucherifyError>
   /** `GET /v1/async-actions`: the newest actions, without their results. */
@@ -242,8 +244,13 @@ export const make: Effect.Effect<
 
   /** Sends, then decodes a 2xx body, within the per-attempt timeout. */
   const execute = <A, I>(request: HttpClientRequest.HttpClientRequest, schema: Schema.Schema<A, I>) =>
+    Effect.map(executeWithHeaders(request, schema), ([body]) => body)
+
+  /** {@link execute}, with the answer's headers. */
+  const executeWithHeaders = <A, I>(request: HttpClientRequest.HttpClientRequest, schema: Schema.Schema<A, I>) =>
     Effect.flatMap(client.execute(request), (response) =>
       HttpClientResponse.schemaBodyJson(schema)(response).pipe(
+        Effect.map((body) => [body, response.headers] as const),
         Effect.mapError(decodeFailure(response.status)),
         Effect.timeoutFail({
           duration: config.timeout,
@@ -269,9 +276,10 @@ export const make: Effect.Effect<
       const http = HttpClientRequest.post(bulkTargets[request.target].path).pipe(
         HttpClientRequest.bodyUint8Array(request.body, "application/json")
       )
-      const accepted = yield* execute(http, AsyncActionAccepted)
+      const [accepted, headers] = yield* executeWithHeaders(http, AsyncActionAccepted)
       yield* Effect.annotateCurrentSpan("voucherify.async_action_id", accepted.async_action_id)
-      return accepted
+      const rateLimit = rateLimitHeaders(headers)
+      return rateLimit === undefined ? accepted : { async_action_id: accepted.async_action_id, rateLimit }
     }
   )
 

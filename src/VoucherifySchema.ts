@@ -37,6 +37,41 @@ export class AsyncActionAccepted extends Schema.Class<AsyncActionAccepted>("Asyn
 }) {}
 
 /**
+ * What an answer's `X-Rate-Limit-*` headers said: the limit's type
+ * (`api_calls`, `bulk_api_calls`, ...), its size, the calls left, and
+ * `retryAt`, the time (epoch milliseconds) of the next allowed call, from
+ * `X-Rate-Limit-Retry`.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const RateLimitHeaders = Schema.Struct({
+  limitType: Schema.optional(Schema.String),
+  limit: Schema.optional(Schema.Number),
+  remaining: Schema.optional(Schema.Number),
+  retryAt: Schema.optional(Schema.Number)
+})
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export type RateLimitHeaders = typeof RateLimitHeaders.Type
+
+/**
+ * A bulk request's acceptance as the client saw it: the async action id,
+ * and the rate-limit headers of the answer, so that a run can hold its next
+ * bulk call when the quota says none is left.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface BulkAccepted {
+  readonly async_action_id: AsyncActionId
+  readonly rateLimit?: RateLimitHeaders | undefined
+}
+
+/**
  * Metadata: a JSON object of custom attributes.
  *
  * @since 0.1.0

@@ -25,6 +25,21 @@ const action = (status: string, extra: object = {}) => ({
 })
 
 describe("Voucherify over a transport double", () => {
+  it.effect("a bulk answer carries the rate-limit headers it came with, retryAt in epoch milliseconds", () => {
+    const quota = { "x-rate-limit-type": "bulk_api_calls", "x-rate-limit-limit": "10", "x-rate-limit-remaining": "0", "x-rate-limit-retry": "1800" }
+    const { layer } = clientWith([{ ...accepted, headers: quota }, accepted])
+    return Effect.gen(function*() {
+      const voucherify = yield* Voucherify
+      const limited = yield* voucherify.updateProductsMetadataInBulk(seedBody)
+      expect(limited).toEqual({
+        async_action_id: "aa_0a875d56c805df6601",
+        rateLimit: { limitType: "bulk_api_calls", limit: 10, remaining: 0, retryAt: 1_800_000 }
+      })
+      const plain = yield* voucherify.updateProductsMetadataInBulk(seedBody)
+      expect(plain.rateLimit).toBeUndefined()
+    }).pipe(Effect.provide(layer))
+  })
+
   it.effect("sends the documented request for updateProductsMetadataInBulk", () => {
     const { layer, requests } = clientWith([accepted])
     return Effect.gen(function*() {

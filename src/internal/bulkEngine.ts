@@ -7,6 +7,7 @@
  */
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
@@ -29,9 +30,12 @@ import { InvalidRequestError, type VoucherifyError } from "../VoucherifyError.js
 import { AsyncActionStatus, type BulkTarget, bulkTargets } from "../VoucherifySchema.js"
 import { fromInput, packChannel, recycle } from "./bulkPacker.js"
 import { Tracker } from "./bulkReport.js"
-import { mayHaveArrived, stopsTheRun } from "./errorRules.js"
+import { defaultMaxQuotaWait, makeQuotaGate } from "./bulkQuota.js"
+import { mayHaveArrived, quotaWait, stopsTheRun } from "./errorRules.js"
 
 const isStatus = Schema.is(AsyncActionStatus)
+
+type ChunkRange = Pick<BulkChunk, "index" | "offset" | "count" | "bytes">
 
 const invalidOption = (path: string, reason: string) => new InvalidRequestError({ path, reason })
 
@@ -101,7 +105,43 @@ const engine = <E, R>(
     const slots = yield* Effect.makeSemaphore(concurrency + 1)
     // buffers of sent bodies: results never carry a body, so they can be refilled
     const recycled: Array<Buffer> = []
-    const stops = (error: VoucherifyError) => stopsTheRun(error) || onChunkError === "fail"
+
+    const maxQuotaWait = options.quota?.maxWait === undefined ? defaultMaxQuotaWait : Duration.decode(options.quota.maxWait)
+    const gate = makeQuotaGate({
+      maxWait: maxQuotaWait,
+      onWait: (until) => Effect.zipRight(Effect.sync(() => tracker.waitingForQuota(until)), publish)
+    })
+    // A wait past the cap ends the run whatever onChunkError says: every later chunk would wait as long.
+    const stops = (error: VoucherifyError) =>
+      stopsTheRun(error) || onChunkError === "fail" || quotaWait(error) !== undefined
+
+    /** One request for the chunk, after the quota gate; a refusal for the quota waits and sends it again. */
+    const attempt = (chunk: BulkChunk, at: ChunkRange): Effect.Effect<BulkChunkResult | undefined> =>
+      Effect.gen(function*() {
+        yield* gate.pass
+        // an earlier failure stopped the run while this chunk waited: leave it as it stands
+        if (tracker.stopped) return undefined
+        tracker.sending(chunk.index)
+        yield* publish
+        const outcome = yield* Effect.either(
+          voucherify.sendEncodedBulkRequest({ target, body: chunk.body, ids: chunk.size }).pipe(
+            Effect.withSpan("BulkMetadata.sendChunk", { attributes: { ...at, target } })
+          )
+        )
+        if (outcome._tag === "Right") {
+          yield* gate.accepted(outcome.right.rateLimit)
+          return { _tag: "Accepted", ...at, asyncActionId: outcome.right.async_action_id }
+        }
+        const error = outcome.left
+        const wait = quotaWait(error)
+        if (wait !== undefined && (yield* gate.refused(wait))) {
+          // refused before anything was queued: the same body goes again once the quota allows
+          tracker.refusedForQuota(chunk.index, error)
+          yield* publish
+          return yield* attempt(chunk, at)
+        }
+        return { _tag: mayHaveArrived(error) ? "Unknown" : "Rejected", ...at, error }
+      })
 
     const send = (chunk: BulkChunk): Effect.Effect<BulkChunkResult | undefined> =>
       Effect.suspend(() => {
@@ -110,35 +150,17 @@ const engine = <E, R>(
           recycle(recycled, chunk.body, maxBytes)
           return Effect.succeed(undefined)
         }
-        tracker.sending(chunk.index)
         const at = { index: chunk.index, offset: chunk.offset, count: chunk.count, bytes: chunk.bytes }
-        return Effect.zipRight(
-          publish,
-          voucherify.sendEncodedBulkRequest({ target, body: chunk.body, ids: chunk.size }).pipe(
-            Effect.match({
-              onSuccess: ({ async_action_id }): BulkChunkResult => ({
-                _tag: "Accepted",
-                ...at,
-                asyncActionId: async_action_id
-              }),
-              onFailure: (error): BulkChunkResult => ({
-                _tag: mayHaveArrived(error) ? "Unknown" : "Rejected",
-                ...at,
-                error
-              })
-            }),
-            Effect.tap((result) => {
-              // Only an accepted body was read to its end. After an early answer
-              // (401, 429, 5xx) the socket may still be flushing the buffer: leave
-              // that one to the collector rather than overwrite it.
-              if (result._tag === "Accepted") recycle(recycled, chunk.body, maxBytes)
-              tracker.settled(result)
-              if (result._tag !== "Accepted" && stops(result.error)) tracker.stopped = true
-              return publish
-            }),
-            Effect.withSpan("BulkMetadata.sendChunk", { attributes: { ...at, target } })
-          )
-        )
+        return Effect.tap(attempt(chunk, at), (result) => {
+          if (result === undefined) return Effect.void
+          // Only an accepted body was read to its end. After an early answer
+          // (401, 429, 5xx) the socket may still be flushing the buffer: leave
+          // that one to the collector rather than overwrite it.
+          if (result._tag === "Accepted") recycle(recycled, chunk.body, maxBytes)
+          tracker.settled(result)
+          if (result._tag !== "Accepted" && stops(result.error)) tracker.stopped = true
+          return publish
+        })
       }).pipe(Effect.ensuring(slots.release(1)))
 
     const counted = Stream.mapChunksEffect(fromInput(input), (ids) => {

@@ -13,7 +13,10 @@ const transientStatuses: ReadonlySet<number> = new Set([408, 500, 502, 503, 504]
 /**
  * Transport errors, timeouts, 408, 5xx gateway-ish statuses and 429s whose
  * wait is short enough. A 429 of type `api_calls_cycle` lasts until the
- * billing cycle ends: waiting for it is pointless.
+ * billing cycle ends: waiting for it is pointless. A 429 of type
+ * `bulk_api_calls` is not retried request by request: the hourly bulk
+ * quota is waited out by the whole bulk run at once ({@link quotaWait}), so
+ * that concurrent requests do not each spend a refused call on it.
  */
 export const isRetryable = (maxRetryAfter: Duration.Duration) => (error: VoucherifyError): boolean => {
   switch (error._tag) {
@@ -23,7 +26,7 @@ export const isRetryable = (maxRetryAfter: Duration.Duration) => (error: Voucher
     case "BadRequestError":
       return transientStatuses.has(error.status)
     case "RateLimitError":
-      return error.limitType !== "api_calls_cycle" &&
+      return error.limitType !== "api_calls_cycle" && error.limitType !== "bulk_api_calls" &&
         (error.retryAfter === undefined || Duration.lessThanOrEqualTo(error.retryAfter, maxRetryAfter))
     default:
       return false
@@ -66,3 +69,12 @@ export const mayHaveArrived = (error: VoucherifyError): boolean => {
   }
 }
 
+
+/**
+ * The wait a refused bulk request asks the whole run to make: a 429 that
+ * came back with a wait (the bulk quota, or any limit whose wait was past
+ * the per-request retry cap), except `api_calls_cycle`, which lasts until
+ * the billing cycle ends.
+ */
+export const quotaWait = (error: VoucherifyError): Duration.Duration | undefined =>
+  error._tag === "RateLimitError" && error.limitType !== "api_calls_cycle" ? error.retryAfter : undefined

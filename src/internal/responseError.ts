@@ -19,7 +19,7 @@ import {
   UnauthorizedError,
   type VoucherifyError
 } from "../VoucherifyError.js"
-import { type ErrorBody, ErrorBodyFromWire } from "../VoucherifySchema.js"
+import { type ErrorBody, ErrorBodyFromWire, type RateLimitHeaders } from "../VoucherifySchema.js"
 
 const decodeErrorBody = Schema.decodeUnknownEither(ErrorBodyFromWire)
 
@@ -72,6 +72,25 @@ export const requestedWait = (
   const retryAt = numberHeader(headers["x-rate-limit-retry"])
   if (retryAt !== undefined) waits.push(Math.max(0, retryAt * 1000 - nowMillis))
   return waits.length === 0 ? undefined : Duration.millis(Math.max(...waits))
+}
+
+/** The `X-Rate-Limit-*` headers of an answer, if it has any. */
+export const rateLimitHeaders = (
+  headers: Readonly<Record<string, string | undefined>>
+): RateLimitHeaders | undefined => {
+  const limitType = headers["x-rate-limit-type"]
+  const limit = numberHeader(headers["x-rate-limit-limit"])
+  const remaining = numberHeader(headers["x-rate-limit-remaining"])
+  const retrySeconds = numberHeader(headers["x-rate-limit-retry"])
+  if (limitType === undefined && limit === undefined && remaining === undefined && retrySeconds === undefined) {
+    return undefined
+  }
+  return {
+    ...(limitType !== undefined ? { limitType } : {}),
+    ...(limit !== undefined ? { limit } : {}),
+    ...(remaining !== undefined ? { remaining } : {}),
+    ...(retrySeconds !== undefined ? { retryAt: retrySeconds * 1000 } : {})
+  }
 }
 
 const limitFromMessage = (message: string | undefined): number | undefined => {
@@ -127,18 +146,9 @@ export const fromResponse = (
         })
       }
       case 429: {
-        const headers = response.headers
-        const retryAfter = requestedWait(headers, options.nowMillis)
-        const limitType = headers["x-rate-limit-type"]
-        const limit = numberHeader(headers["x-rate-limit-limit"])
-        const remaining = numberHeader(headers["x-rate-limit-remaining"])
-        return new RateLimitError({
-          ...fields,
-          ...(retryAfter !== undefined ? { retryAfter } : {}),
-          ...(limitType !== undefined ? { limitType } : {}),
-          ...(limit !== undefined ? { limit } : {}),
-          ...(remaining !== undefined ? { remaining } : {})
-        })
+        const retryAfter = requestedWait(response.headers, options.nowMillis)
+        const { retryAt: _, ...limits } = rateLimitHeaders(response.headers) ?? {}
+        return new RateLimitError({ ...fields, ...(retryAfter !== undefined ? { retryAfter } : {}), ...limits })
       }
     }
     if (status >= 400 && status < 500) return new BadRequestError(fields)
