@@ -5,6 +5,7 @@
  */
 import * as Options from "@effect/cli/Options"
 import type * as HttpClient from "@effect/platform/HttpClient"
+import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -18,13 +19,17 @@ export const options = {
   appId: Options.text("app-id").pipe(
     Options.withPseudoName("id"),
     Options.withDescription("Application id (default: $VOUCHERIFY_APP_ID)"),
+    Options.withFallbackConfig(Config.string("VOUCHERIFY_APP_ID")),
     Options.optional
   ),
   appToken: Options.redacted("app-token").pipe(
     Options.withPseudoName("token"),
     Options.withDescription("Application secret key (default: $VOUCHERIFY_APP_TOKEN); never printed"),
+    Options.withFallbackConfig(Config.redacted("VOUCHERIFY_APP_TOKEN")),
     Options.optional
   ),
+  // No fallback here: the library's configuration decodes VOUCHERIFY_CLUSTER,
+  // and a bad value is then a configuration error (exit 3), not a usage error.
   cluster: Options.choice("cluster", VoucherifyConfig.clusters).pipe(
     Options.withDescription("API cluster: api (Europe), us1.api, as1.api (default: $VOUCHERIFY_CLUSTER, then api)"),
     Options.optional
@@ -32,6 +37,7 @@ export const options = {
   baseUrl: Options.text("base-url").pipe(
     Options.withPseudoName("url"),
     Options.withDescription("A dedicated API host, overrides --cluster (default: $VOUCHERIFY_BASE_URL)"),
+    Options.withFallbackConfig(Config.string("VOUCHERIFY_BASE_URL")),
     Options.optional
   )
 }
@@ -74,16 +80,16 @@ export const environment: Effect.Effect<VoucherifyConfig.Options, ConfigurationE
 
 /**
  * The client options: the library's environment configuration (`VOUCHERIFY_*`,
- * timeouts and retries included), overridden by the flags, overridden by a
- * fixed endpoint.
+ * timeouts and retries included), overridden by the flags (which fall back
+ * to their own variables), overridden by a fixed endpoint.
  */
 export const apply = (
   env: VoucherifyConfig.Options,
   flags: ConnectionOptions,
   endpoint?: Endpoint
 ): VoucherifyConfig.Options => {
-  const appId = endpoint?.appId ?? Option.getOrElse(flags.appId, () => env.appId)
-  const appToken = endpoint?.appToken ?? Option.getOrElse(flags.appToken, () => env.appToken)
+  const appId = endpoint?.appId ?? Option.getOrUndefined(flags.appId)
+  const appToken = endpoint?.appToken ?? Option.getOrUndefined(flags.appToken)
   return {
     ...env,
     appId,
@@ -93,7 +99,7 @@ export const apply = (
       ? { auth: { ...env.auth, appId, appToken } }
       : {}),
     cluster: Option.getOrElse(flags.cluster, () => env.cluster),
-    baseUrl: endpoint?.baseUrl ?? Option.getOrElse(flags.baseUrl, () => env.baseUrl)
+    baseUrl: endpoint?.baseUrl ?? Option.getOrUndefined(flags.baseUrl)
   }
 }
 
