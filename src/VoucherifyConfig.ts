@@ -322,6 +322,63 @@ export const layer = (options: Options): Layer.Layer<VoucherifyConfig, ConfigErr
 const optionalOf = <A>(config: Config.Config<A>) => Config.map(Config.option(config), Option.getOrUndefined)
 
 /**
+ * The options but the credentials, with the OAuth scopes to use, if any.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Settings extends Omit<Options, "appId" | "appToken" | "auth"> {
+  readonly oauthScopes?: ReadonlyArray<string> | undefined
+}
+
+/**
+ * Everything {@link config} reads but the app keys: for a program (such as
+ * the CLI) that takes the keys from elsewhere. `oauthScopes` is the list of
+ * `VOUCHERIFY_OAUTH_SCOPES`, present only when it names any.
+ *
+ * @since 0.2.0
+ * @category config
+ */
+export const settingsConfig: Config.Config<Settings> = Config.all({
+  scopes: optionalOf(Config.string("VOUCHERIFY_OAUTH_SCOPES")),
+  cluster: optionalOf(Config.literal(...clusters)("VOUCHERIFY_CLUSTER")),
+  baseUrl: optionalOf(Config.string("VOUCHERIFY_BASE_URL")),
+  apiVersion: optionalOf(Config.string("VOUCHERIFY_API_VERSION")),
+  channel: optionalOf(Config.string("VOUCHERIFY_CHANNEL")),
+  timeout: optionalOf(Config.duration("VOUCHERIFY_TIMEOUT")),
+  maxRetries: optionalOf(Config.integer("VOUCHERIFY_MAX_RETRIES")),
+  maxPayloadBytes: optionalOf(Config.integer("VOUCHERIFY_MAX_PAYLOAD_BYTES"))
+}).pipe(
+  Config.map(({ maxRetries, scopes, ...rest }) => {
+    const oauthScopes = scopes?.split(/[\s,]+/).filter((s) => s.length > 0) ?? []
+    return {
+      ...rest,
+      ...(oauthScopes.length > 0 ? { oauthScopes } : {}),
+      ...(maxRetries !== undefined ? { retry: { maxRetries } } : {})
+    }
+  })
+)
+
+/**
+ * The app keys with their settings: OAuth with those scopes when
+ * `oauthScopes` names any, else the keys themselves.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const withCredentials = (
+  settings: Settings,
+  appId: string,
+  appToken: Redacted.Redacted<string>
+): Options => {
+  const { oauthScopes, ...rest } = settings
+  return {
+    ...rest,
+    ...(oauthScopes !== undefined ? { auth: { _tag: "OAuth", appId, appToken, scopes: oauthScopes } } : { appId, appToken })
+  }
+}
+
+/**
  * The configuration read from the environment by {@link layerConfig}.
  * `VOUCHERIFY_APP_ID` and `VOUCHERIFY_APP_TOKEN` are required: a missing one
  * fails with Config's own "missing data" error naming the variable. Every
@@ -345,24 +402,8 @@ const optionalOf = <A>(config: Config.Config<A>) => Config.map(Config.option(con
 export const config: Config.Config<Options> = Config.all({
   appId: Config.string("VOUCHERIFY_APP_ID"),
   appToken: Config.redacted("VOUCHERIFY_APP_TOKEN"),
-  scopes: optionalOf(Config.string("VOUCHERIFY_OAUTH_SCOPES")),
-  cluster: optionalOf(Config.literal(...clusters)("VOUCHERIFY_CLUSTER")),
-  baseUrl: optionalOf(Config.string("VOUCHERIFY_BASE_URL")),
-  apiVersion: optionalOf(Config.string("VOUCHERIFY_API_VERSION")),
-  channel: optionalOf(Config.string("VOUCHERIFY_CHANNEL")),
-  timeout: optionalOf(Config.duration("VOUCHERIFY_TIMEOUT")),
-  maxRetries: optionalOf(Config.integer("VOUCHERIFY_MAX_RETRIES")),
-  maxPayloadBytes: optionalOf(Config.integer("VOUCHERIFY_MAX_PAYLOAD_BYTES"))
-}).pipe(
-  Config.map(({ appId, appToken, maxRetries, scopes, ...rest }): Options => {
-    const scopeList = scopes?.split(/[\s,]+/).filter((s) => s.length > 0) ?? []
-    return {
-      ...rest,
-      ...(scopeList.length > 0 ? { auth: { _tag: "OAuth", appId, appToken, scopes: scopeList } } : { appId, appToken }),
-      ...(maxRetries !== undefined ? { retry: { maxRetries } } : {})
-    }
-  })
-)
+  settings: settingsConfig
+}).pipe(Config.map(({ appId, appToken, settings }) => withCredentials(settings, appId, appToken)))
 
 /**
  * Provides {@link VoucherifyConfig} from `Config`: by default the

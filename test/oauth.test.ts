@@ -215,7 +215,7 @@ describe("OAuth client credentials", () => {
         return ++calls === 2 ? Effect.as(Effect.sleep("2 seconds"), reply) : Effect.succeed(reply)
       })
     )
-    const layer = layerWithOptions({ auth: oauth(), retry: { maxRetries: 0 } }).pipe(
+    const client = layer({ auth: oauth(), retry: { maxRetries: 0 } }).pipe(
       Layer.provide(Layer.succeed(HttpClient.HttpClient, transport))
     )
     return Effect.gen(function*() {
@@ -223,7 +223,7 @@ describe("OAuth client credentials", () => {
       yield* TestClock.adjust("4 seconds")
       expect((yield* Fiber.join(both)).map((r) => r.async_action_id)).toEqual(["aa_1", "aa_1"])
       expect(tokenRequests).toEqual(["tok_1", "tok_2"])
-    }).pipe(Effect.provide(layer))
+    }).pipe(Effect.provide(client))
   })
 
   it.effect("a second 401 is an UnauthorizedError, after one renewal", () => {
