@@ -185,22 +185,26 @@ export class ServerError extends Schema.TaggedError<ServerError>()("ServerError"
 }
 
 /**
- * The request did not get a usable answer: a network failure, a per-attempt
- * timeout (after the retries), or a redirect, which is never followed so that
- * no credential travels to another host. After `Transport` or `Timeout` the
- * request may or may not have reached Voucherify.
+ * The request did not get a usable answer: no connection could be made
+ * (`Connect`: refused, an unknown host, unreachable; nothing was sent), a
+ * network failure, a per-attempt timeout (after the retries), or a
+ * redirect, which is never followed so that no credential travels to
+ * another host. After `Transport` or `Timeout` the request may or may not
+ * have reached Voucherify.
  *
  * @since 0.1.0
  * @category errors
  */
 export class TransportError extends Schema.TaggedError<TransportError>()("TransportError", {
-  reason: Schema.Literal("Transport", "Timeout", "Redirect"),
+  reason: Schema.Literal("Connect", "Transport", "Timeout", "Redirect"),
   description: Schema.String,
   status: Schema.optional(Schema.Number)
 }) {
   readonly [TypeId]: TypeId = TypeId
   override get message(): string {
     switch (this.reason) {
+      case "Connect":
+        return `Could not connect to Voucherify (nothing was sent): ${this.description}`
       case "Timeout":
         return `No answer from Voucherify in time: ${this.description}`
       case "Redirect":

@@ -181,6 +181,15 @@ layer(MockVoucherifyServer.layer({ records: { vouchers: idList("CODE", 300) } })
         expect(run.stdout + run.stderr).not.toContain(secret)
         const missing = yield* cli(["async-action", "get", "aa_1", "--base-url", server.baseUrl])
         expect(missing.code).toBe(3)
+        // nothing listens on port 1: a configuration problem (exit 3) naming the base URL, not a partial failure
+        const unreachable = yield* cli(
+          ["products-metadata", "--ids", file("few.txt", "a\nb\n"), "--metadata", "{}", "--quiet"],
+          { VOUCHERIFY_BASE_URL: "http://127.0.0.1:1", VOUCHERIFY_APP_ID: server.appId, VOUCHERIFY_APP_TOKEN: secret, VOUCHERIFY_MAX_RETRIES: "0" }
+        )
+        expect(unreachable.code).toBe(3)
+        expect(unreachable.stderr).toContain("cannot reach http://127.0.0.1:1: ")
+        expect(unreachable.stderr).toContain("ECONNREFUSED")
+        expect(unreachable.stdout + unreachable.stderr).not.toContain(secret)
         expect(missing.stderr).toMatch(/^error: invalid configuration, --app-id \/ VOUCHERIFY_APP_ID: /)
       }), timeout)
 

@@ -47,7 +47,7 @@ export const stopsTheRun = (error: VoucherifyError): boolean =>
  * Whether the request may have reached the API and been queued although no
  * async action id came back:
  * - a transport failure or a timeout (the body may have been sent before
- *   the connection broke);
+ *   the connection broke), but not a connection that was never made;
  * - 500 (the API failed somewhere while handling it), 502 and 504 (a
  *   gateway forwarded it and lost the answer);
  * - a 2xx whose body was not the expected `{async_action_id}`.
@@ -59,7 +59,8 @@ export const stopsTheRun = (error: VoucherifyError): boolean =>
 export const mayHaveArrived = (error: VoucherifyError): boolean => {
   switch (error._tag) {
     case "TransportError":
-      return error.reason !== "Redirect"
+      // a connection never made carried nothing
+      return error.reason === "Transport" || error.reason === "Timeout"
     case "ServerError":
       return error.status === 500 || error.status === 502 || error.status === 504
     case "ResponseDecodeError":
