@@ -17,6 +17,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import { isSecureTransport } from "./internal/credentialHosts.js"
 import { version } from "./internal/version.js"
 
 /**
@@ -184,9 +185,6 @@ const checkSecret = (field: string, value: Redacted.Redacted<string> | undefined
     ? Effect.fail(invalid(field, `${what} must be a Redacted value: wrap it with Redacted.make`))
     : Effect.as(checkHeaderValue(field, Redacted.value(value), what), value)
 
-const isLoopback = (hostname: string) =>
-  hostname === "localhost" || hostname === "[::1]" || /^127(\.\d{1,3}){3}$/.test(hostname)
-
 const checkBaseUrl = (raw: string) =>
   Effect.gen(function*() {
     let url: URL
@@ -195,7 +193,7 @@ const checkBaseUrl = (raw: string) =>
     } catch {
       return yield* Effect.fail(invalid("baseUrl", `"${raw}" is not a URL`))
     }
-    if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopback(url.hostname))) {
+    if (!isSecureTransport(url)) {
       return yield* Effect.fail(
         invalid("baseUrl", `must use https:// (plain http:// is allowed only on loopback), got ${url.protocol}//`)
       )
