@@ -41,7 +41,7 @@ const layoutOf = (header: Array<string>): Layout | ReportDecodeError => {
   const refuse = (reason: string) => new ReportDecodeError({ reason, header })
   const idName = idColumns.find((name) => names.includes(name))
   const missing = [
-    ...(idName === undefined ? [`id column (${idColumns.slice(0, -1).join(", ")} or ${idColumns.at(-1)})`] : []),
+    ...(idName === undefined ? ["id column (source_id, code or id)"] : []),
     ...["found", "updated"].filter((name) => !names.includes(name)).map((name) => `"${name}" column`)
   ]
   if (missing.length > 0) {
