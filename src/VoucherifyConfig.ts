@@ -19,6 +19,7 @@ import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import { isSecureTransport } from "./internal/credentialHosts.js"
 import { defaultMaxPayloadBytes } from "./internal/limits.js"
 import { version } from "./internal/version.js"
 
@@ -180,10 +181,6 @@ const Secret = Schema.RedactedFromSelf(HeaderValue).annotations({
   message: () => ({ message: "must be a Redacted value: wrap it with Redacted.make", override: false })
 })
 
-/** `localhost`, `[::1]` or an address in 127.0.0.0/8. */
-export const isLoopback = (hostname: string): boolean =>
-  hostname === "localhost" || hostname === "[::1]" || /^127(\.\d{1,3}){3}$/.test(hostname)
-
 /** What is wrong with a base URL, if anything: only Voucherify's hosts get credentials, over https. */
 const baseUrlProblem = (raw: string): string | undefined => {
   let url: URL
@@ -192,7 +189,7 @@ const baseUrlProblem = (raw: string): string | undefined => {
   } catch {
     return `"${raw}" is not a URL`
   }
-  if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopback(url.hostname))) {
+  if (!isSecureTransport(url)) {
     return `must use https:// (plain http:// is allowed only on loopback), got ${url.protocol}//`
   }
   if (url.username !== "" || url.password !== "") return "must not carry credentials; use appId and appToken"

@@ -290,6 +290,35 @@ export class AsyncActionTimeoutError extends Schema.TaggedError<AsyncActionTimeo
 }
 
 /**
+ * A report file of an async action (`result.reports`) cannot be read as one:
+ * its header lacks the `found` or `updated` column or an id column
+ * (`source_id`, `code` or `id`), or a record is malformed. `header` is the
+ * header row as the file has it; `line` (of the file, from 1) and `record`
+ * (from 1, the header not counted) locate a bad record, `column` a bad cell.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ReportDecodeError extends Schema.TaggedError<ReportDecodeError>()("ReportDecodeError", {
+  reason: Schema.String,
+  header: Schema.optional(Schema.Array(Schema.String)),
+  line: Schema.optional(Schema.Number),
+  record: Schema.optional(Schema.Number),
+  column: Schema.optional(Schema.String)
+}) {
+  override get message(): string {
+    const at = this.line === undefined
+      ? ""
+      : `, line ${this.line}${this.record === undefined ? "" : ` (record ${this.record})`}`
+    const column = this.column === undefined ? "" : `, column "${this.column}"`
+    const header = this.header === undefined || this.line !== undefined
+      ? ""
+      : ` (header: ${this.header.length === 0 ? "none" : JSON.stringify(this.header)})`
+    return `Could not read the report file${at}${column}: ${this.reason}${header}`
+  }
+}
+
+/**
  * Every error a Voucherify call can fail with.
  *
  * @since 0.1.0

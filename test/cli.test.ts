@@ -168,6 +168,43 @@ layer(MockVoucherifyServer.layer({ records: { vouchers: idList("CODE", 300) } })
         expect((yield* server.requests).length).toBe(0)
       }), timeout)
 
+    it.effect("a CSV header without the column exits 1 before the run starts; stdin CSV is read whole", () =>
+      Effect.gen(function*() {
+        const { flags, server } = yield* connect
+        yield* server.reset
+        const report = join(dir, "never.json")
+        const wrongFile = file("wrong.csv", "name,sku\nx,p1\n")
+        const fromFile = yield* cli([
+          "products-metadata", "--ids", wrongFile, "--column", "source_id", "--metadata", "{}", "--report", report, ...flags
+        ])
+        expect(fromFile.code).toBe(1)
+        expect(fromFile.stderr.trim()).toBe(
+          `error: ${wrongFile}, line 1: the header has no column "source_id" (columns: name, sku)`
+        )
+        const fromStdin = yield* cli(
+          ["products-metadata", "--ids", "-", "--column", "source_id", "--metadata", "{}", "--report", report, ...flags],
+          {},
+          "name,sku\nx,p1\n"
+        )
+        expect(fromStdin.code).toBe(1)
+        expect(fromStdin.stderr.trim()).toBe(`error: stdin, line 1: the header has no column "source_id" (columns: name, sku)`)
+        // no summary, no report: the run never started
+        expect(fromFile.stdout + fromStdin.stdout).toBe("")
+        expect(() => readFileSync(report)).toThrow()
+        expect(yield* server.requests).toEqual([])
+
+        // more than a pipe buffer: the bytes the header check took from stdin are not lost
+        const ids = idList("prod", 50_000)
+        const csv = `"note, quoted",source_id\r\n${ids.map((id, i) => `"line ${i}\nand more",${id}`).join("\r\n")}\r\n`
+        const plan = yield* cli(
+          ["products-metadata", "--ids", "-", "--column", "source_id", "--metadata", "{}", "--dry-run", ...flags],
+          {},
+          csv
+        )
+        expect(plan.code).toBe(0)
+        expect(plan.stdout).toMatch(/requests for 50,000 ids/)
+      }), timeout)
+
     it.effect("a refused token exits 3 without echoing it", () =>
       Effect.gen(function*() {
         const { server } = yield* connect
