@@ -185,8 +185,12 @@ export interface JournalWriter {
    * disk: count the chunk as accepted only then. If it fails, Voucherify
    * has the chunk all the same; a resume sends it again, which is safe.
    */
-  readonly chunkAccepted: (chunk: ChunkFacts & { readonly asyncActionId: string }) => Effect.Effect<void, JournalIoError>
-  readonly chunkRejected: (chunk: ChunkFacts & { readonly error: VoucherifyError }) => Effect.Effect<void, JournalIoError>
+  readonly chunkAccepted: (
+    chunk: ChunkFacts & { readonly asyncActionId: string }
+  ) => Effect.Effect<void, JournalIoError>
+  readonly chunkRejected: (
+    chunk: ChunkFacts & { readonly error: VoucherifyError }
+  ) => Effect.Effect<void, JournalIoError>
   /** `error` is absent when the run stopped with the request in flight. */
   readonly chunkUnknown: (
     chunk: ChunkFacts & { readonly error?: VoucherifyError | undefined }

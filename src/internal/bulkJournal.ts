@@ -48,7 +48,8 @@ export class JournalLockedError extends Schema.TaggedError<JournalLockedError>()
 }) {
   override get message(): string {
     return this.pid === undefined
-      ? `the journal ${this.path} is locked: ${this.lockPath} names no process; if no run uses the journal, remove ${this.lockPath}`
+      ? `the journal ${this.path} is locked: ${this.lockPath} names no process; ` +
+        `if no run uses the journal, remove ${this.lockPath}`
       : `the journal ${this.path} is in use by process ${this.pid} (lock file ${this.lockPath}); ` +
         `if that process is not a run on this journal, remove ${this.lockPath}`
   }
@@ -168,9 +169,19 @@ export const JournalEvent = Schema.Union(
   RunEvent,
   Schema.Struct({ type: Schema.Literal("resumed"), at: At, chunksAccepted: Natural }),
   Schema.Struct({ type: Schema.Literal("chunk_sent"), at: At, ...chunkFields }),
-  Schema.Struct({ type: Schema.Literal("chunk_accepted"), at: At, ...chunkFields, asyncActionId: Schema.NonEmptyString }),
+  Schema.Struct({
+    type: Schema.Literal("chunk_accepted"),
+    at: At,
+    ...chunkFields,
+    asyncActionId: Schema.NonEmptyString
+  }),
   Schema.Struct({ type: Schema.Literal("chunk_rejected"), at: At, ...chunkFields, error: VoucherifyError }),
-  Schema.Struct({ type: Schema.Literal("chunk_unknown"), at: At, ...chunkFields, error: Schema.optional(VoucherifyError) }),
+  Schema.Struct({
+    type: Schema.Literal("chunk_unknown"),
+    at: At,
+    ...chunkFields,
+    error: Schema.optional(VoucherifyError)
+  }),
   Schema.Struct({
     type: Schema.Literal("action_finished"),
     at: At,
@@ -293,14 +304,17 @@ class PlanBuilder {
       case "chunk_rejected":
       case "chunk_unknown":
         // ids once accepted stay applied, whatever a later attempt says
-        if (!this.accepted.has(event.index)) this.outcomes.set(event.index, event.type === "chunk_rejected" ? "rejected" : "unknown")
+        if (!this.accepted.has(event.index)) {
+          this.outcomes.set(event.index, event.type === "chunk_rejected" ? "rejected" : "unknown")
+        }
         return undefined
       case "action_finished": {
         const seen = this.accepted.get(event.index)
         if (seen === undefined || seen.chunk.asyncActionId !== event.asyncActionId) {
           return this.corrupt(
             line,
-            `action ${event.asyncActionId} finished for chunk ${event.index}, which no earlier line accepted with that action`
+            `action ${event.asyncActionId} finished for chunk ${event.index}, ` +
+              "which no earlier line accepted with that action"
           )
         }
         seen.chunk = { ...seen.chunk, finalStatus: event.status }
@@ -360,8 +374,9 @@ const notJsonReason = (bytes: Uint8Array): string => {
 
 const schemaReason = (error: ParseResult.ParseError, json: unknown): string => {
   // a newer library's journal: say so rather than list the fields that differ
-  if (isPlainObject(json) && json.type === "run" && typeof json.version === "number" && json.version !== formatVersion) {
-    return `format version ${json.version}; this version of effect-voucherify reads version ${formatVersion}`
+  const version = isPlainObject(json) && json.type === "run" ? json.version : undefined
+  if (typeof version === "number" && version !== formatVersion) {
+    return `format version ${version}; this version of effect-voucherify reads version ${formatVersion}`
   }
   // the first issue, with its path: the whole tree lists every event type
   const [issue] = ParseResult.ArrayFormatter.formatErrorSync(error)
@@ -421,7 +436,11 @@ const toPlan = (path: string, parsed: Parsed): ResumePlan => ({
 })
 
 /** Parses and checks a journal against the run that wants to resume it. */
-const plan = (path: string, bytes: Uint8Array, run: Run): Effect.Effect<Parsed, JournalCorruptError | JournalMismatchError> =>
+const plan = (
+  path: string,
+  bytes: Uint8Array,
+  run: Run
+): Effect.Effect<Parsed, JournalCorruptError | JournalMismatchError> =>
   Effect.flatMap(parse(path, bytes), (parsed) => {
     const mismatch = parsed.header === undefined ? undefined : compareRun(path, parsed.header, run)
     return mismatch === undefined ? Effect.succeed(parsed) : Effect.fail(mismatch)
@@ -524,7 +543,8 @@ const make = (store: Store): Effect.Effect<Journal> =>
       return {
         path,
         header,
-        chunkSent: (chunk) => write("chunkSent", chunk.index, false, (at) => ({ type: "chunk_sent", at, ...facts(chunk) })),
+        chunkSent: (chunk) =>
+          write("chunkSent", chunk.index, false, (at) => ({ type: "chunk_sent", at, ...facts(chunk) })),
         chunkAccepted: (chunk) =>
           write("chunkAccepted", chunk.index, true, (at) => ({
             type: "chunk_accepted",
@@ -560,7 +580,8 @@ const make = (store: Store): Effect.Effect<Journal> =>
     /** A new header, on the disk before any chunk can be. */
     const begin = (appender: Appender, run: Run) =>
       Effect.gen(function*() {
-        const header: Header = { type: "run", at: yield* now, version: formatVersion, runId: crypto.randomUUID(), ...run }
+        const at = yield* now
+        const header: Header = { type: "run", at, version: formatVersion, runId: crypto.randomUUID(), ...run }
         yield* append(appender, header, true)
         return writerOf(appender, header)
       })
@@ -605,7 +626,9 @@ const fileStore = (fs: FileSystem.FileSystem, path: string, scope: Scope.Scope):
     path,
     read: Effect.mapError(fs.readFile(path), ioError(path, "read")),
     create: open("ax").pipe(
-      Effect.mapError((error) => isAlreadyExists(error) ? new JournalExistsError({ path }) : ioError(path, "create")(error)),
+      Effect.mapError((error) =>
+        isAlreadyExists(error) ? new JournalExistsError({ path }) : ioError(path, "create")(error)
+      ),
       Effect.map(fileAppender(path))
     ),
     reopen: (keep, size) =>
@@ -644,7 +667,8 @@ const lock = (fs: FileSystem.FileSystem, path: string) => {
     fs.writeFile(lockPath, encoder.encode(`${JSON.stringify({ pid: process.pid })}\n`), { flag: "wx" }),
     {
       onSuccess: () => Effect.succeed(true),
-      onFailure: (error) => isAlreadyExists(error) ? Effect.succeed(false) : Effect.fail(ioError(lockPath, "lock")(error))
+      onFailure: (error) =>
+        isAlreadyExists(error) ? Effect.succeed(false) : Effect.fail(ioError(lockPath, "lock")(error))
     }
   )
   // the holder's pid, `undefined` if the file names none, `null` if it is gone
@@ -700,7 +724,8 @@ export const memory = (text?: string): Effect.Effect<MemoryJournal> =>
     }
     const journal = yield* make({
       path,
-      read: Effect.flatMap(Ref.get(content), (bytes) => bytes === undefined ? Effect.fail(notFound(path)) : Effect.succeed(bytes)),
+      read: Effect.flatMap(Ref.get(content), (bytes) =>
+        bytes === undefined ? Effect.fail(notFound(path)) : Effect.succeed(bytes)),
       create: Effect.flatten(
         Ref.modify(content, (bytes): readonly [Effect.Effect<Appender, JournalExistsError>, Uint8Array] =>
           bytes === undefined
