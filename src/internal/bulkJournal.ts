@@ -213,7 +213,7 @@ const hex = (digest: ArrayBuffer): string => Buffer.from(digest).toString("hex")
  * SHA-256 of some bytes, as hex. Web Crypto runs wherever the platform
  * does (Node, Deno, Bun, browsers, workers), where `node:crypto` would tie
  * the library to Node; on Node it hashes 10 MB in 8 to 20 ms (`node:crypto`:
- * 6 to 14 ms), in the thread pool, so packing the next body goes on meanwhile.
+ * 6 to 14 ms) in the thread pool, while the main thread can pack the next body.
  */
 export const sha256 = (bytes: Uint8Array): Effect.Effect<string> =>
   Effect.map(Effect.promise(() => crypto.subtle.digest("SHA-256", bytes)), hex)
