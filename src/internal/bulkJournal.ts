@@ -33,6 +33,7 @@ import type {
 } from "../BulkJournal.js"
 import { VoucherifyError } from "../VoucherifyError.js"
 import { type BulkTarget, bulkTargets, type Metadata } from "../VoucherifySchema.js"
+import { isPlainObject } from "./payload.js"
 
 // ---------------------------------------------------------------------------
 // Errors
@@ -218,15 +219,12 @@ const hex = (digest: ArrayBuffer): string => Buffer.from(digest).toString("hex")
 export const sha256 = (bytes: Uint8Array): Effect.Effect<string> =>
   Effect.map(Effect.promise(() => crypto.subtle.digest("SHA-256", bytes)), hex)
 
-const isPlainObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === "object" && value !== null && !Array.isArray(value)
-
 /**
  * JSON with the keys of every object sorted, so that the same metadata
  * written in another key order hashes the same. (The bodies keep the
  * caller's order: such a change still changes the chunks' hashes.)
  */
-export const canonicalJson = (value: unknown): string =>
+const canonicalJson = (value: unknown): string =>
   JSON.stringify(value, (_key, v: unknown) =>
     isPlainObject(v) ? Object.fromEntries(Object.keys(v).sort().map((key) => [key, v[key]])) : v)
 
@@ -659,7 +657,10 @@ const decodeLock = Schema.decodeUnknownOption(LockFile)
 /**
  * Takes `<journal>.lock`, created exclusively (`wx`) with this process's id.
  * A lock whose process is gone (a crash, a `kill -9`) is taken over; one
- * that names no process (being written, or damaged) is left alone.
+ * that names no process (being written, or damaged) is left alone. Two
+ * processes taking over the same stale lock in the same instant could both
+ * win (remove, then create, is not atomic): the lock is there to stop a
+ * second run started by mistake, which never comes that close.
  */
 const lock = (fs: FileSystem.FileSystem, path: string) => {
   const lockPath = `${path}.lock`
@@ -669,13 +670,13 @@ const lock = (fs: FileSystem.FileSystem, path: string) => {
     {
       onSuccess: () => Effect.succeed(true),
       onFailure: (error) =>
-        isAlreadyExists(error) ? Effect.succeed(false) : Effect.fail(ioError(lockPath, "lock")(error))
+        isAlreadyExists(error) ? Effect.succeed(false) : Effect.fail(ioError(path, "lock")(error))
     }
   )
   // the holder's pid, `undefined` if the file names none, `null` if it is gone
   const holder = Effect.matchEffect(fs.readFileString(lockPath), {
     onSuccess: (text) => Effect.succeed(Option.getOrUndefined(decodeLock(text))?.pid),
-    onFailure: (error) => isNotFound(error) ? Effect.succeed(null) : Effect.fail(ioError(lockPath, "lock")(error))
+    onFailure: (error) => isNotFound(error) ? Effect.succeed(null) : Effect.fail(ioError(path, "lock")(error))
   })
   const attempt = (again: boolean): Effect.Effect<void, JournalLockedError | JournalIoError> =>
     Effect.gen(function*() {
@@ -685,7 +686,7 @@ const lock = (fs: FileSystem.FileSystem, path: string) => {
       if (!again) return yield* locked(pid ?? undefined)
       if (pid !== null) {
         yield* Effect.catchIf(fs.remove(lockPath), isNotFound, () => Effect.void).pipe(
-          Effect.mapError(ioError(lockPath, "lock"))
+          Effect.mapError(ioError(path, "lock"))
         )
       }
       return yield* attempt(false)
