@@ -9,11 +9,15 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { spawn, spawnSync } from "node:child_process"
+import { execFile, spawn, spawnSync } from "node:child_process"
 import { createHash } from "node:crypto"
+import { fileURLToPath } from "node:url"
+import { promisify } from "node:util"
 import * as BulkJournal from "../src/BulkJournal.js"
 import { isProcessAlive } from "../src/internal/bulkJournal.js"
 import { BadRequestError, ServerError } from "../src/VoucherifyError.js"
+
+const execFileAsync = promisify(execFile)
 
 /** A run as the engine would describe it. */
 const run: BulkJournal.RunDescription = {
@@ -55,6 +59,26 @@ const recordSome = (path: string, description = run) =>
     yield* writer.actionFinished({ index: 0, asyncActionId: "aa_0", status: "DONE" })
     return writer.header
   }))
+
+/** Opens the journal at `path` in another Node process: "opened", or the error's message. */
+const openInChild = (path: string) =>
+  Effect.promise(() =>
+    execFileAsync(process.execPath, [
+      "--import",
+      "tsx",
+      "--input-type=module",
+      "-e",
+      `import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+       import { Effect } from "effect"
+       import * as BulkJournal from "./src/BulkJournal.ts"
+       const open = Effect.scoped(BulkJournal.file(process.argv[1])).pipe(
+         Effect.match({ onSuccess: () => "opened", onFailure: (error) => error.message }),
+         Effect.provide(NodeFileSystem.layer)
+       )
+       Effect.runPromise(open).then((result) => process.stdout.write(result))`,
+      path
+    ], { cwd: fileURLToPath(new URL("..", import.meta.url)) })
+  ).pipe(Effect.map(({ stdout }) => stdout))
 
 layer(NodeFileSystem.layer)("BulkJournal on a file system", (it) => {
   it.scoped("records a run as JSON lines and reads it back into a plan", () =>
@@ -261,6 +285,15 @@ layer(NodeFileSystem.layer)("BulkJournal on a file system", (it) => {
         }))
         expect(yield* fs.exists(`${path}.lock`)).toBe(false)
         yield* Effect.scoped(BulkJournal.file(path))
+      }))
+
+    it.scoped("refuses another process while this one holds the journal", () =>
+      Effect.gen(function*() {
+        const { path } = yield* tempJournal
+        const other = yield* Effect.scoped(Effect.zipRight(BulkJournal.file(path), openInChild(path)))
+        expect(other).toBe(`the journal ${path} is in use by process ${process.pid} (lock file ${path}.lock); ` +
+          `if that process is not a run on this journal, remove ${path}.lock`)
+        expect(yield* openInChild(path)).toBe("opened")
       }))
 
     it.scoped("takes over a lock whose process no longer runs", () =>
