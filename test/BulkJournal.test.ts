@@ -18,6 +18,7 @@ import { isProcessAlive } from "../src/internal/bulkJournal.js"
 import { BadRequestError, ServerError } from "../src/VoucherifyError.js"
 
 const execFileAsync = promisify(execFile)
+const repo = fileURLToPath(new URL("..", import.meta.url))
 
 /** A run as the engine would describe it. */
 const run: BulkJournal.RunDescription = {
@@ -77,7 +78,7 @@ const openInChild = (path: string) =>
        )
        Effect.runPromise(open).then((result) => process.stdout.write(result))`,
       path
-    ], { cwd: fileURLToPath(new URL("..", import.meta.url)) })
+    ], { cwd: repo })
   ).pipe(Effect.map(({ stdout }) => stdout))
 
 layer(NodeFileSystem.layer)("BulkJournal on a file system", (it) => {
@@ -135,6 +136,44 @@ layer(NodeFileSystem.layer)("BulkJournal on a file system", (it) => {
       expect(decoded.type === "chunk_rejected" && decoded.error).toEqual(
         new BadRequestError({ status: 400, key: "invalid_payload" })
       )
+    }))
+
+  it.scoped("a run killed with SIGKILL leaves its accepted chunks and its lock, which a resume takes over", () =>
+    Effect.gen(function*() {
+      const { fs, path } = yield* tempJournal
+      const child = spawn(process.execPath, [
+        "--import",
+        "tsx",
+        "--input-type=module",
+        "-e",
+        `import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+         import { Effect } from "effect"
+         import * as BulkJournal from "./src/BulkJournal.ts"
+         const run = ${JSON.stringify(run)}
+         const chunk = (index) => ({ ...${JSON.stringify(chunk(0))}, index, asyncActionId: "aa_" + index })
+         Effect.gen(function*() {
+           const writer = yield* Effect.flatMap(BulkJournal.file(process.argv[1]), (journal) => journal.start(run))
+           for (const index of [0, 1, 2]) yield* writer.chunkAccepted(chunk(index))
+           yield* writer.chunkSent(chunk(3))
+           process.stdout.write("accepted")
+           yield* Effect.never
+         }).pipe(Effect.scoped, Effect.provide(NodeFileSystem.layer), Effect.runPromise)`,
+        path
+      ], { cwd: repo, stdio: ["ignore", "pipe", "inherit"] })
+      yield* Effect.addFinalizer(() => Effect.sync(() => child.kill("SIGKILL")))
+      yield* Effect.async<void>((resume) => {
+        child.stdout!.on("data", () => resume(Effect.void))
+      })
+      const killed = Effect.async<void>((resume) => {
+        child.on("exit", () => resume(Effect.void))
+      })
+      child.kill("SIGKILL")
+      yield* killed
+      expect(yield* fs.readFileString(`${path}.lock`)).toBe(`{"pid":${child.pid}}\n`)
+      const { plan } = yield* Effect.flatMap(BulkJournal.file(path), (journal) => journal.resume(run))
+      expect([...plan.accepted.keys()]).toEqual([0, 1, 2])
+      expect(plan.counts).toMatchObject({ chunksAccepted: 3, chunksInFlight: 1 })
+      expect(yield* fs.readFileString(`${path}.lock`)).toBe(`{"pid":${process.pid}}\n`)
     }))
 
   it.scoped("resumes by appending to the same journal, under the same lock", () =>
