@@ -67,7 +67,7 @@ const escapedBytes = (s: string): number => {
 /** The UTF-8 byte length of a string as `TextEncoder` writes it. */
 export const utf8Bytes = (s: string): number => Buffer.byteLength(s, "utf8")
 
-const isPlainObject = (u: unknown): u is Record<string, unknown> => {
+export const isPlainObject = (u: unknown): u is Record<string, unknown> => {
   if (typeof u !== "object" || u === null || Array.isArray(u)) return false
   const proto = Object.getPrototypeOf(u)
   return proto === Object.prototype || proto === null
