@@ -43,6 +43,7 @@ import type * as SubscriptionRef from "effect/SubscriptionRef"
 import * as engine from "./internal/bulkEngine.js"
 import * as packer from "./internal/bulkPacker.js"
 import * as reportInternal from "./internal/bulkReport.js"
+import type * as BulkJournal from "./BulkJournal.js"
 import type * as Voucherify from "./Voucherify.js"
 import * as VoucherifyError from "./VoucherifyError.js"
 import { type AsyncAction, AsyncActionStatus, type BulkTarget, type Metadata } from "./VoucherifySchema.js"
@@ -148,6 +149,39 @@ export interface UpdateOptions {
    * `maxWait: 0`, stops the run with the `RateLimitError`.
    */
   readonly quota?: { readonly maxWait?: Duration.DurationInput | undefined } | undefined
+  /**
+   * Write every chunk's outcome to a journal as the run goes (see
+   * `BulkJournal`), or resume the run it holds: a chunk the journal holds
+   * as accepted with the same body hash is not sent again.
+   */
+  readonly journal?: JournalOptions | undefined
+}
+
+/**
+ * Why a bulk run can stop: a call's error, or its journal's.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type BulkError = VoucherifyError.VoucherifyError | BulkJournal.JournalError
+
+/**
+ * A journal for {@link UpdateOptions.journal}.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface JournalOptions {
+  /** An opened journal: `BulkJournal.file(path)` (locked for the scope) or `BulkJournal.memory()`. */
+  readonly journal: BulkJournal.Journal
+  /**
+   * Resume the run the journal holds (the same target, metadata, `maxBytes`
+   * and input, else `JournalMismatchError` before anything is sent).
+   * Default `false`: start a new journal, which must not exist yet.
+   */
+  readonly resume?: boolean | undefined
+  /** What the input is, recorded and compared on resume. Default `{ kind: "stream" }`. */
+  readonly input?: BulkJournal.InputDescription | undefined
 }
 
 /**
@@ -169,6 +203,8 @@ export interface ChunkAccepted {
   readonly action?: AsyncAction | undefined
   /** With `awaitCompletion`: why following the action stopped early (a polling timeout…). */
   readonly awaitError?: string | undefined
+  /** Not sent by this run: a resumed journal held it as accepted. */
+  readonly fromJournal?: boolean | undefined
 }
 
 /**
@@ -237,6 +273,8 @@ export interface BulkProgress {
   readonly actionsFailed: number
   /** Bulk calls refused for the quota (each chunk goes again after the wait). */
   readonly quotaRefusals: number
+  /** Chunks a resumed journal held as accepted: counted accepted, not sent again. */
+  readonly chunksFromJournal: number
   /** While the run waits for the bulk quota: when it may send again (epoch milliseconds). */
   readonly waitingForQuotaUntil?: number | undefined
 }
@@ -331,7 +369,7 @@ export const BulkReportFromJson: Schema.Schema<BulkReport, string> = Schema.pars
  */
 export class BulkRunError<out E = never> extends Data.TaggedError("BulkRunError")<{
   readonly report: BulkReport
-  readonly error: E | VoucherifyError.VoucherifyError
+  readonly error: E | BulkError
 }> {
   override get message(): string {
     const r = this.report
@@ -382,15 +420,15 @@ export interface Update {
   // one generic signature, so that `pipe` infers E and R (never for an Iterable)
   (options: UpdateOptions): <E = never, R = never>(
     self: Stream.Stream<string, E, R> | Iterable<string>
-  ) => Stream.Stream<BulkChunkResult, E | VoucherifyError.VoucherifyError, R | Voucherify.Voucherify>
+  ) => Stream.Stream<BulkChunkResult, E | BulkError, R | Voucherify.Voucherify>
   <E, R>(
     self: Stream.Stream<string, E, R>,
     options: UpdateOptions
-  ): Stream.Stream<BulkChunkResult, E | VoucherifyError.VoucherifyError, R | Voucherify.Voucherify>
+  ): Stream.Stream<BulkChunkResult, E | BulkError, R | Voucherify.Voucherify>
   (
     self: Iterable<string>,
     options: UpdateOptions
-  ): Stream.Stream<BulkChunkResult, VoucherifyError.VoucherifyError, Voucherify.Voucherify>
+  ): Stream.Stream<BulkChunkResult, BulkError, Voucherify.Voucherify>
 }
 
 /**

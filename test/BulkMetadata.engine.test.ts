@@ -13,6 +13,7 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import * as TestClock from "effect/TestClock"
+import * as BulkJournal from "../src/BulkJournal.js"
 import * as BulkMetadata from "../src/BulkMetadata.js"
 import { mayHaveArrived } from "../src/internal/errorRules.js"
 import type { EncodedBulkRequest } from "../src/internal/payload.js"
@@ -293,7 +294,7 @@ describe("BulkMetadata.run against a double", () => {
       const error = yield* Effect.flip(
         BulkMetadata.run(input, { target: "products", metadata: {}, maxBytes: fitting(10, 7) })
       )
-      const cause: "disk on fire" | VoucherifyError = error.error
+      const cause: "disk on fire" | BulkMetadata.BulkError = error.error
       expect(cause).toBe("disk on fire")
       expectBalanced(error.report)
       expect(error.report.totalIds).toBe(35)
@@ -618,4 +619,97 @@ describe("BulkMetadata awaitCompletion with VoucherifyTest", () => {
       expect(result).toMatchObject({ _tag: "Accepted", status: "IN_PROGRESS" })
       expect((result as BulkMetadata.ChunkAccepted).awaitError).toMatch(/Stopped waiting/)
     }).pipe(Effect.provide(VoucherifyTest.layer({ processingDelay: "1 minute" }))))
+})
+
+describe("BulkMetadata with a journal", () => {
+  const runWith = (
+    input: ReadonlyArray<string>,
+    journal: BulkMetadata.JournalOptions,
+    extra: Partial<BulkMetadata.RunOptions> = {}
+  ) => BulkMetadata.run(input, { target: "products", metadata: {}, maxBytes: fitting(10, 7), journal, ...extra })
+  const lines = (text: string) => text.trim().split("\n").map((line) => JSON.parse(line))
+
+  it.effect("records the run and every accepted chunk; a resume of a finished run sends nothing", () =>
+    Effect.gen(function*() {
+      const journal = yield* BulkJournal.memory()
+      const first = makeDouble()
+      const report = yield* runWith(ids(45), { journal }).pipe(Effect.provide(first.layer))
+      expect(report.accepted.ids).toBe(45)
+      const written = lines(yield* journal.text)
+      expect(written[0]).toMatchObject({ type: "run", target: "products", field: "source_ids", maxBytes: fitting(10, 7) })
+      // the metadata's hash, never its values
+      expect(written[0].metadataSha256).toMatch(/^[0-9a-f]{64}$/)
+      const accepted = written.filter((line) => line.type === "chunk_accepted")
+      expect(accepted.map((line) => [line.index, line.offset, line.count, line.asyncActionId])).toEqual(
+        [0, 1, 2, 3, 4].map((i) => [i, i * 10, i === 4 ? 5 : 10, expect.stringMatching(/^aa_/)])
+      )
+
+      const second = makeDouble()
+      const seen: Array<BulkMetadata.BulkProgress> = []
+      const resumed = yield* runWith(ids(45), { journal, resume: true }, { progress: (p) => seen.push(p) }).pipe(
+        Effect.provide(second.layer)
+      )
+      expect(second.calls()).toBe(0)
+      expectBalanced(resumed)
+      expect(resumed.accepted.ids).toBe(45)
+      expect(resumed.accepted.actions.map((a) => a.asyncActionId)).toEqual(accepted.map((line) => line.asyncActionId))
+      expect(seen.at(-1)).toMatchObject({ chunksFromJournal: 5, chunksSent: 0, chunksAccepted: 5 })
+    }))
+
+  it.effect("a resume sends exactly the chunks that were not accepted", () =>
+    Effect.gen(function*() {
+      const journal = yield* BulkJournal.memory()
+      const first = makeDouble((call) => call === 2 ? Effect.fail(badRequest) : Effect.void)
+      const report = yield* runWith(ids(50), { journal }, { onChunkError: "continue", concurrency: 1 }).pipe(
+        Effect.provide(first.layer)
+      )
+      expect(report.rejected.map((r) => r.chunkIndex)).toEqual([2])
+      const second = makeDouble()
+      const resumed = yield* runWith(ids(50), { journal, resume: true }).pipe(Effect.provide(second.layer))
+      expect(second.sent.map((s) => s.ids)).toEqual([ids(50).slice(20, 30)])
+      expect(resumed.accepted.ids).toBe(50)
+      expect(resumed.rejected).toEqual([])
+    }))
+
+  it.effect("refuses a resume with other metadata, other ids or other maxBytes before sending anything", () =>
+    Effect.gen(function*() {
+      const journal = yield* BulkJournal.memory()
+      yield* runWith(ids(30), { journal }).pipe(Effect.provide(makeDouble().layer))
+      const cases: Array<[ReadonlyArray<string>, Partial<BulkMetadata.RunOptions>, string, number | undefined]> = [
+        [ids(30), { metadata: { m: 2 } }, "metadataSha256", undefined],
+        [ids(30), { maxBytes: fitting(10, 7) + 1 }, "maxBytes", undefined],
+        [[...ids(10), "pXXXX", ...ids(30).slice(11)], {}, "sha256", 1],
+        [ids(20), {}, "chunks", undefined]
+      ]
+      for (const [input, extra, field, chunk] of cases) {
+        const double = makeDouble()
+        const failure = yield* Effect.flip(
+          runWith(input, { journal, resume: true }, { ...extra, concurrency: 1 }).pipe(Effect.provide(double.layer))
+        )
+        expect(failure.error, field).toMatchObject({ _tag: "JournalMismatchError", field, ...(chunk !== undefined ? { chunk } : {}) })
+        expect(double.calls(), field).toBe(0)
+      }
+    }))
+
+  it.effect("an acceptance that cannot be written stops the run; the report still counts it accepted", () =>
+    Effect.gen(function*() {
+      const memory = yield* BulkJournal.memory()
+      const broken: BulkJournal.Journal = {
+        ...memory,
+        start: (run) =>
+          Effect.map(memory.start(run), (writer) => ({
+            ...writer,
+            chunkAccepted: () =>
+              Effect.fail(
+                new BulkJournal.JournalIoError({ path: "memory", operation: "sync", reason: "Unknown", description: "disk full" })
+              )
+          }))
+      }
+      const double = makeDouble()
+      const failure = yield* Effect.flip(runWith(ids(30), { journal: broken }, { concurrency: 1 }).pipe(Effect.provide(double.layer)))
+      expect(failure.error).toMatchObject({ _tag: "JournalIoError", operation: "sync" })
+      expectBalanced(failure.report)
+      expect(failure.report.accepted.ids).toBe(10)
+      expect(double.calls()).toBe(1)
+    }))
 })

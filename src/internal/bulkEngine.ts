@@ -17,6 +17,7 @@ import * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import type {
   AwaitCompletionOptions,
+  BulkError,
   BulkChunk,
   BulkChunkResult,
   BulkProgress,
@@ -29,6 +30,7 @@ import * as Voucherify from "../Voucherify.js"
 import { InvalidRequestError, type VoucherifyError } from "../VoucherifyError.js"
 import { AsyncActionStatus, type BulkTarget, bulkTargets } from "../VoucherifySchema.js"
 import { fromInput, packChannel, recycle } from "./bulkPacker.js"
+import * as Ledger from "./bulkLedger.js"
 import { Tracker } from "./bulkReport.js"
 import { defaultMaxQuotaWait, makeQuotaGate } from "./bulkQuota.js"
 import { mayHaveArrived, quotaWait, stopsTheRun } from "./errorRules.js"
@@ -85,7 +87,7 @@ const engine = <E, R>(
   options: UpdateOptions,
   tracker: Tracker,
   publish: Effect.Effect<void>
-): Stream.Stream<BulkChunkResult, E | VoucherifyError, R | Voucherify.Voucherify> =>
+): Stream.Stream<BulkChunkResult, E | BulkError, R | Voucherify.Voucherify> =>
   Stream.unwrap(Effect.gen(function*() {
     const voucherify = yield* Voucherify.Voucherify
     const limit = voucherify.maxPayloadBytes
@@ -99,6 +101,9 @@ const engine = <E, R>(
       ? {}
       : options.awaitCompletion || undefined
     const awaitConcurrency = yield* checkPositive("awaitCompletion.concurrency", awaiting?.concurrency, concurrency)
+    const ledger = options.journal === undefined
+      ? Ledger.none
+      : yield* Ledger.journaled(options.journal, { target, metadata: options.metadata, maxBytes })
 
     // A body is built only once a slot is free and freed once it is sent: at
     // most `concurrency` in flight plus the one waiting for its turn.
@@ -143,16 +148,16 @@ const engine = <E, R>(
         return { _tag: mayHaveArrived(error) ? "Unknown" : "Rejected", ...at, error }
       })
 
-    const send = (chunk: BulkChunk): Effect.Effect<BulkChunkResult | undefined> =>
-      Effect.suspend(() => {
-        // an earlier failure stopped the run: leave this chunk not attempted
-        if (tracker.stopped) {
-          recycle(recycled, chunk.body, maxBytes)
-          return Effect.succeed(undefined)
-        }
-        const at = { index: chunk.index, offset: chunk.offset, count: chunk.count, bytes: chunk.bytes }
-        return Effect.tap(attempt(chunk, at), (result) => {
-          if (result === undefined) return Effect.void
+    /** The outcome of a chunk, in the journal first: an acceptance counts once it is on the disk. */
+    const settle = (chunk: BulkChunk, result: BulkChunkResult): Effect.Effect<void, BulkError> =>
+      Effect.zipRight(
+        Effect.onError(ledger.settled(chunk, result), () =>
+          Effect.sync(() => {
+            // Voucherify has the chunk all the same: the report says so, the run stops
+            tracker.settled(result)
+            tracker.stopped = true
+          })),
+        Effect.suspend(() => {
           // Only an accepted body was read to its end. After an early answer
           // (401, 429, 5xx) the socket may still be flushing the buffer: leave
           // that one to the collector rather than overwrite it.
@@ -161,6 +166,34 @@ const engine = <E, R>(
           if (result._tag !== "Accepted" && stops(result.error)) tracker.stopped = true
           return publish
         })
+      )
+
+    const send = (chunk: BulkChunk): Effect.Effect<BulkChunkResult | undefined, BulkError> =>
+      Effect.gen(function*() {
+        // an earlier failure stopped the run: leave this chunk not attempted
+        if (tracker.stopped) {
+          recycle(recycled, chunk.body, maxBytes)
+          return undefined
+        }
+        const at = { index: chunk.index, offset: chunk.offset, count: chunk.count, bytes: chunk.bytes }
+        const held = yield* Effect.onError(ledger.before(chunk), () => Effect.sync(() => (tracker.stopped = true)))
+        if (held !== undefined) {
+          // a resumed journal holds this very body as accepted: not sent again
+          recycle(recycled, chunk.body, maxBytes)
+          const result: ChunkAccepted = {
+            _tag: "Accepted",
+            ...at,
+            asyncActionId: held.asyncActionId,
+            fromJournal: true,
+            ...(held.finalStatus !== undefined ? { status: held.finalStatus } : {})
+          }
+          tracker.fromJournal(result)
+          yield* publish
+          return result
+        }
+        const result = yield* attempt(chunk, at)
+        if (result !== undefined) yield* settle(chunk, result)
+        return result
       }).pipe(Effect.ensuring(slots.release(1)))
 
     const counted = Stream.mapChunksEffect(fromInput(input), (ids) => {
@@ -183,7 +216,9 @@ const engine = <E, R>(
       Stream.filter(Predicate.isNotUndefined),
       Stream.mapEffect((result) =>
         result._tag !== "Accepted" && stops(result.error) ? Effect.fail(result.error) : Effect.succeed(result)
-      )
+      ),
+      // the input ended: a journal that accepted more chunks belongs to a longer input
+      Stream.concat(Stream.execute(Effect.suspend(() => ledger.end(tracker.progress().chunksPacked))))
     )
     if (awaiting === undefined) return results
     const followOne = follow(voucherify, {
@@ -207,7 +242,7 @@ export const update = (target: BulkTarget) =>
 <E, R>(
   ids: Stream.Stream<string, E, R> | Iterable<string>,
   options: UpdateOptions
-): Stream.Stream<BulkChunkResult, E | VoucherifyError, R | Voucherify.Voucherify> =>
+): Stream.Stream<BulkChunkResult, E | BulkError, R | Voucherify.Voucherify> =>
   Stream.suspend(() => engine(ids, target, options, new Tracker(), Effect.void))
 
 const publisher = (
@@ -222,7 +257,7 @@ const publisher = (
 /** What `BulkMetadata.run` fails with, before it becomes a `BulkRunError`. */
 export interface Stopped<E> {
   readonly report: BulkReport
-  readonly error: E | VoucherifyError
+  readonly error: E | BulkError
 }
 
 /** `BulkMetadata.run`. */
@@ -235,7 +270,7 @@ export const run = <E, R, R2>(
     const publish = publisher(options.progress, tracker)
     let report: BulkReport | undefined
 
-    const finish = (start: number) => (exit: Exit.Exit<void, E | VoucherifyError>) =>
+    const finish = (start: number) => (exit: Exit.Exit<void, E | BulkError>) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) => {
         const failure = Exit.isFailure(exit)
           ? Option.match(Cause.failureOption(exit.cause), {

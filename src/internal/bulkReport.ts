@@ -44,7 +44,8 @@ export const emptyProgress: BulkProgress = {
   chunksUnknown: 0,
   actionsCompleted: 0,
   actionsFailed: 0,
-  quotaRefusals: 0
+  quotaRefusals: 0,
+  chunksFromJournal: 0
 }
 
 type Counters = { -readonly [K in keyof BulkProgress]: BulkProgress[K] }
@@ -90,6 +91,13 @@ export class Tracker {
     entry.state = "waiting"
     entry.error = error
     this.counters.quotaRefusals++
+  }
+
+  /** Accepted in an earlier run of a resumed journal: counted, never sent. */
+  fromJournal(result: ChunkAccepted): void {
+    this.settled(result)
+    this.counters.chunksFromJournal++
+    if (result.status !== undefined) this.awaited(result)
   }
 
   waitingForQuota(until: number | undefined): void {
