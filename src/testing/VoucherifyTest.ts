@@ -47,6 +47,7 @@ import {
   encodeBulkRequest,
   type EncodedBulkRequest
 } from "../internal/payload.js"
+import { awaitWith } from "../internal/awaitAction.js"
 import { defaultMaxPayloadBytes } from "../internal/limits.js"
 import * as Voucherify from "../Voucherify.js"
 import {
@@ -378,7 +379,7 @@ const make = (
       recorded(
         "awaitAsyncAction",
         { asyncActionId: id },
-        Effect.zipRight(scriptedFailure("awaitAsyncAction"), Voucherify.awaitWith(getAsyncAction)(id, awaitOptions))
+        Effect.zipRight(scriptedFailure("awaitAsyncAction"), awaitWith(getAsyncAction)(id, awaitOptions))
       )
     )
   }
