@@ -15,7 +15,6 @@ import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as TestClock from "effect/TestClock"
 import * as TestContext from "effect/TestContext"
-import * as TestServices from "effect/TestServices"
 import * as MockVoucherifyServer from "../src/testing/MockVoucherifyServer.js"
 import * as Voucherify from "../src/Voucherify.js"
 import * as VoucherifyConfig from "../src/VoucherifyConfig.js"
@@ -212,40 +211,40 @@ layer(serverWithClient({
 })
 
 describe("async actions on the TestClock", () => {
-  /** Waits in real time: the server's fibers run on their own, only its clock is the test's. */
-  const pollLive = <A, E, R>(effect: Effect.Effect<A, E, R>, done: (a: A) => boolean): Effect.Effect<A, E, R> =>
-    Effect.flatMap(
-      effect,
-      (a) => done(a) ? Effect.succeed(a) : Effect.zipRight(TestServices.provideLive(Effect.sleep("5 millis")), pollLive(effect, done))
-    )
-
-  /** Moves the clock a processing delay at a time until the action is DONE. */
-  const advanceUntilDone = (id: string) =>
-    Effect.flatMap(voucherify, (v) =>
-      pollLive(Effect.zipRight(TestClock.adjust("1 minute"), v.getAsyncAction(id)), (action) => action.status === "DONE"))
-
-  // The server's Clock is the TestClock, so no state can be missed however slow the machine is.
-  it.effect("run one at a time in order: ENQUEUED, IN_PROGRESS, DONE", () =>
+  // The server's Clock is the TestClock: each state shows exactly when the clock says, however slow the machine is.
+  it.effect("run one at a time in order: ENQUEUED, IN_PROGRESS, DONE; a state read finds the work done", () =>
     Effect.gen(function*() {
       const v = yield* voucherify
+      const server = yield* Server
       const first = yield* v.updateProductsMetadataInBulk({ source_ids: ["a"], metadata: { step: 1 } })
       const second = yield* v.updateProductsMetadataInBulk({ source_ids: ["a"], metadata: { step: 2 } })
-      const early = yield* v.getAsyncAction(second.async_action_id)
-      expect(early.status).toBe("ENQUEUED")
-      expect(early.result).toBeUndefined()
-      const running = yield* pollLive(v.getAsyncAction(first.async_action_id), (action) => action.status !== "ENQUEUED")
-      expect(running.status).toBe("IN_PROGRESS")
-      // the clock stands still: the first stays IN_PROGRESS and the second waits behind it
-      expect((yield* v.getAsyncAction(second.async_action_id)).status).toBe("ENQUEUED")
-      const done2 = yield* advanceUntilDone(second.async_action_id)
-      const done1 = yield* v.getAsyncAction(first.async_action_id)
-      expect(done1.status).toBe("DONE")
-      expect(Date.parse(done1.updated_at!)).toBeLessThanOrEqual(Date.parse(done2.updated_at!))
-      expect(done1.processing_time).toBeGreaterThanOrEqual(60_000)
-      expect(done2.processing_time).toBeGreaterThanOrEqual(60_000)
-      const server = yield* Server
+      const get = (accepted: { readonly async_action_id: string }) => v.getAsyncAction(accepted.async_action_id)
+      const statuses = Effect.all([get(first), get(second)]).pipe(
+        Effect.map((actions) => actions.map((action) => action.status))
+      )
+      expect(yield* statuses).toEqual(["ENQUEUED", "ENQUEUED"])
+      expect((yield* get(first)).result).toBeUndefined()
+
+      yield* TestClock.adjust("30 seconds")
+      expect(yield* get(first)).toMatchObject({ status: "IN_PROGRESS", progress: 50 })
+      // the second waits behind the first
+      expect((yield* get(second)).status).toBe("ENQUEUED")
+      expect(yield* server.getMetadata("products", "a")).toEqual(Option.none())
+
+      // nobody polls: the server's own state read settles the first action
+      yield* TestClock.adjust("60 seconds")
+      expect(yield* server.getMetadata("products", "a")).toEqual(Option.some({ step: 1 }))
+      expect(yield* statuses).toEqual(["DONE", "IN_PROGRESS"])
+
+      yield* TestClock.adjust("30 seconds")
+      const done = yield* Effect.all([get(first), get(second)])
+      expect(done.map((action) => [action.status, action.updated_at, action.processing_time])).toEqual([
+        ["DONE", "1970-01-01T00:01:00.000Z", 60_000],
+        ["DONE", "1970-01-01T00:02:00.000Z", 60_000]
+      ])
       // the later request won: they ran in order of acceptance
       expect(yield* server.getMetadata("products", "a")).toEqual(Option.some({ step: 2 }))
+      expect((yield* server.asyncActions).map((action) => action.result?.done_count)).toEqual([1, 1])
     }).pipe(Effect.provide(serverWithClient({ processingDelay: "1 minute" })), withTestClock))
 })
 
