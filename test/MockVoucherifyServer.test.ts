@@ -867,16 +867,20 @@ describe("rate limits", () => {
 })
 
 describe("npm run mock-server", () => {
-  it.live("runs in a child process, prints where it listens and the keys it takes, stops on SIGINT", () =>
+  const spawnServer = (args: ReadonlyArray<string>) =>
+    Effect.acquireRelease(
+      Effect.sync(() =>
+        spawn(process.execPath, ["--import", "tsx", "src/testing/bin/mock-server.ts", ...args], {
+          stdio: ["ignore", "pipe", "pipe"]
+        })
+      ),
+      (child) => Effect.sync(() => child.exitCode === null && child.kill("SIGKILL"))
+    )
+
+  it.live("runs in a child process, prints where it listens and the keys it takes, takes --faults, stops on SIGINT", () =>
     Effect.gen(function*() {
-      const child = yield* Effect.acquireRelease(
-        Effect.sync(() =>
-          spawn(process.execPath, ["--import", "tsx", "src/testing/bin/mock-server.ts", "--port", "0", "--json"], {
-            stdio: ["ignore", "pipe", "inherit"]
-          })
-        ),
-        (child) => Effect.sync(() => child.exitCode === null && child.kill("SIGKILL"))
-      )
+      const faults = { rules: [{ fault: { _tag: "ServerError", status: 503 }, path: "/v1/async-actions", first: 1 }] }
+      const child = yield* spawnServer(["--port", "0", "--processing-delay", "5", "--faults", JSON.stringify(faults), "--json"])
       const [line] = yield* Effect.promise(() => once(createInterface({ input: child.stdout! }), "line"))
       const printed = JSON.parse(line as string)
       expect(printed).toEqual({
@@ -884,18 +888,36 @@ describe("npm run mock-server", () => {
         appId: "mock-app-id",
         appToken: "mock-app-token"
       })
+      const headers = { "x-app-id": printed.appId, "x-app-token": printed.appToken }
       const accepted = yield* Effect.promise(() =>
         fetch(`${printed.baseUrl}/v1/products/metadata/async`, {
           method: "POST",
-          headers: { "x-app-id": printed.appId, "x-app-token": printed.appToken },
+          headers,
           body: JSON.stringify({ source_ids: ["child"], metadata: {} })
         })
       )
       expect(accepted.status).toBe(202)
+      const list = () => Effect.promise(() => fetch(`${printed.baseUrl}/v1/async-actions`, { headers }))
+      // the rule fires on the first matching request only
+      expect((yield* list()).status).toBe(503)
+      expect((yield* list()).status).toBe(200)
       const exited = Effect.promise(() => once(child, "exit"))
       child.kill("SIGINT")
       yield* exited
       const refused = yield* Effect.either(Effect.tryPromise(() => fetch(`${printed.baseUrl}/v1/async-actions`)))
       expect(refused._tag).toBe("Left")
+    }).pipe(Effect.scoped), 30_000)
+
+  it.live("refuses --faults that do not hold up, naming the field, and exits 1", () =>
+    Effect.gen(function*() {
+      const faults = { rules: [{ fault: { _tag: "ServerError" }, rate: 2 }] }
+      const child = yield* spawnServer(["--faults", JSON.stringify(faults)])
+      let stderr = ""
+      child.stderr!.on("data", (chunk) => {
+        stderr += String(chunk)
+      })
+      const [code] = yield* Effect.promise(() => once(child, "exit"))
+      expect(code).toBe(1)
+      expect(stderr).toContain("--faults rules[0].rate: Expected a number between 0 and 1, actual 2")
     }).pipe(Effect.scoped), 30_000)
 })

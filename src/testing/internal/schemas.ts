@@ -64,14 +64,15 @@ const formatPath = (root: string, path: ReadonlyArray<PropertyKey>): string =>
     root
   )
 
-/** The first issue of `error` as the error naming its field, under `root`. */
-export const invalidRequest = (root: string) => (error: ParseResult.ParseError): InvalidRequestError => {
-  const [issue] = ParseResult.ArrayFormatter.formatErrorSync(error)
-  return new InvalidRequestError({
-    path: formatPath(root, issue?.path ?? []),
-    reason: issue?.message ?? error.message
-  })
+/** The first issue, as the field it is about (under `root`) and what is wrong with it. */
+export const firstIssue = (root: string, issue: ParseResult.ParseIssue): { readonly path: string; readonly reason: string } => {
+  const [first] = ParseResult.ArrayFormatter.formatIssueSync(issue)
+  return { path: formatPath(root, first?.path ?? []), reason: first?.message ?? "is not valid" }
 }
+
+/** The first issue of `error` as the error naming its field, under `root`. */
+export const invalidRequest = (root: string) => (error: ParseResult.ParseError): InvalidRequestError =>
+  new InvalidRequestError(firstIssue(root, error.issue))
 
 /** Decodes `input` with `schema`, or fails with the error naming the field under `root`. */
 export const decode = <A, I>(schema: Schema.Schema<A, I>, root = "") => {
