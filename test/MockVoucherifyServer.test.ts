@@ -190,6 +190,23 @@ layer(serverWithClient({
       expect(yield* server.getMetadata("vouchers", "NOPE")).toEqual(Option.none())
     }))
 
+  it.effect("a repeated id counts once, an unknown code too (library client)", () =>
+    Effect.gen(function*() {
+      const v = yield* voucherify
+      const products = yield* v.updateProductsMetadataInBulk({ source_ids: ["r1", "r1", "r2", "r1"], metadata: { r: 1 } })
+      expect((yield* v.awaitAsyncAction(products.async_action_id, fastPoll)).result).toEqual({
+        done_count: 2,
+        failed_count: 0,
+        errors: []
+      })
+      const vouchers = yield* v.updateVouchersMetadataInBulk({ codes: ["V1", "V1", "GONE", "GONE"], metadata: { r: 2 } })
+      expect((yield* v.awaitAsyncAction(vouchers.async_action_id, fastPoll)).result).toMatchObject({
+        done_count: 1,
+        failed_count: 1,
+        errors: [{ code: "GONE" }]
+      })
+    }))
+
   it.effect("a large body: 200,000 ids in one request, all stored", () =>
     Effect.gen(function*() {
       const v = yield* voucherify
@@ -388,13 +405,17 @@ layer(serverWithClient(), { excludeTestServices: true })("authentication, valida
     Effect.gen(function*() {
       const server = yield* Server
       const v = yield* voucherify
-      yield* v.updateProductsMetadataInBulk({ source_ids: ["gone"], metadata: {} }).pipe(
+      const before = yield* v.updateProductsMetadataInBulk({ source_ids: ["gone"], metadata: {} }).pipe(
         Effect.flatMap(({ async_action_id }) => v.awaitAsyncAction(async_action_id, fastPoll))
       )
       yield* server.reset
       expect(yield* server.count("products")).toBe(0)
       expect(yield* server.asyncActions).toEqual([])
       expect(yield* server.requests).toEqual([])
+      // an id is never given twice: one a client still holds cannot name another action
+      const after = yield* v.updateProductsMetadataInBulk({ source_ids: ["new"], metadata: {} })
+      expect(after.async_action_id).not.toBe(before.id)
+      expect(yield* Effect.flip(v.getAsyncAction(before.id))).toMatchObject({ _tag: "NotFoundError" })
     }))
 })
 
