@@ -119,13 +119,13 @@ export interface RateLimits {
  * @since 0.2.0
  * @category schemas
  */
-export const Fault: Schema.Schema<Fault> = faults.Fault
+export const Fault: Schema.Schema<faults.Fault> = faults.Fault
 
 /**
  * @since 0.1.0
  * @category models
  */
-export type Fault = typeof faults.Fault.Type
+export type Fault = Schema.Schema.Type<typeof Fault>
 
 /**
  * When a {@link Fault} fires. Rules are tried in order for each request
@@ -139,13 +139,13 @@ export type Fault = typeof faults.Fault.Type
  * @since 0.2.0
  * @category schemas
  */
-export const FaultRule: Schema.Schema<FaultRule> = faults.FaultRule
+export const FaultRule: Schema.Schema<faults.FaultRule> = faults.FaultRule
 
 /**
  * @since 0.1.0
  * @category models
  */
-export type FaultRule = typeof faults.FaultRule.Type
+export type FaultRule = Schema.Schema.Type<typeof FaultRule>
 
 /**
  * Fault rules and the seed of the generator their rates draw from (default
@@ -166,13 +166,13 @@ export type FaultRule = typeof faults.FaultRule.Type
  * @since 0.2.0
  * @category schemas
  */
-export const Faults: Schema.Schema<Faults> = faults.Faults
+export const Faults: Schema.Schema<faults.Faults> = faults.Faults
 
 /**
  * @since 0.1.0
  * @category models
  */
-export type Faults = typeof faults.Faults.Type
+export type Faults = Schema.Schema.Type<typeof Faults>
 
 /**
  * @since 0.1.0

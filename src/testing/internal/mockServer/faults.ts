@@ -50,9 +50,9 @@ export const Faults = Schema.Struct({
   rules: Schema.Array(FaultRule)
 })
 
-type Fault = typeof Fault.Type
-type FaultRule = typeof FaultRule.Type
-type Faults = typeof Faults.Type
+export type Fault = typeof Fault.Type
+export type FaultRule = typeof FaultRule.Type
+export type Faults = typeof Faults.Type
 
 const matches = (rule: FaultRule, method: string, path: string) =>
   (rule.method === undefined || rule.method.toUpperCase() === method) &&
