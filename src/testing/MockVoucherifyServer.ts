@@ -187,7 +187,7 @@ export interface Options {
   readonly port?: number | undefined
   /** Default `127.0.0.1`. */
   readonly host?: string | undefined
-  /** How long each async action stays `IN_PROGRESS`. Default 0. */
+  /** How long each async action stays `IN_PROGRESS`. Default 0: done as soon as it is accepted. */
   readonly processingDelay?: Duration.DurationInput | undefined
   /** The gateway's body limit. Default 10485760. */
   readonly maxPayloadBytes?: number | undefined

@@ -67,7 +67,7 @@ export type Records = ReadonlyArray<string> | { readonly [id: string]: Metadata 
 export interface Options {
   /** The largest body accepted, as `VoucherifyConfig`'s option. Default 10485760. */
   readonly maxPayloadBytes?: number | undefined
-  /** How long each async action stays `IN_PROGRESS`. Default 1 second. */
+  /** How long each async action stays `IN_PROGRESS`. Default 1 second; with 0 done as soon as it is accepted. */
   readonly processingDelay?: Duration.DurationInput | undefined
   /** Existing products. Unknown ones are created by updates anyway (upsert). */
   readonly products?: Records | undefined
