@@ -33,6 +33,7 @@
  * @since 0.1.0
  */
 import * as Data from "effect/Data"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
 import * as Schema from "effect/Schema"
@@ -135,6 +136,18 @@ export interface UpdateOptions {
    * stop the run whatever this says: every later chunk would fail the same way.
    */
   readonly onChunkError?: "fail" | "continue" | undefined
+  /**
+   * The bulk quota (Voucherify's small hourly "bulk API calls"). A 429 that
+   * asks for a wait (of type `bulk_api_calls`, or any limit whose wait was
+   * past the client's per-request retry cap; never `api_calls_cycle`)
+   * pauses the whole run: no bulk request is sent until the wait ends, then
+   * the refused chunk goes again; the wait is no retry. An accepted call
+   * that says `X-Rate-Limit-Remaining: 0` holds the next one until
+   * `X-Rate-Limit-Retry`. `maxWait` (default 65 minutes: the window is an
+   * hour) is the longest wait worth making; a longer one, or any with
+   * `maxWait: 0`, stops the run with the `RateLimitError`.
+   */
+  readonly quota?: { readonly maxWait?: Duration.DurationInput | undefined } | undefined
 }
 
 /**
@@ -222,6 +235,10 @@ export interface BulkProgress {
   readonly actionsCompleted: number
   /** Awaited actions that ended `FAILED`. */
   readonly actionsFailed: number
+  /** Bulk calls refused for the quota (each chunk goes again after the wait). */
+  readonly quotaRefusals: number
+  /** While the run waits for the bulk quota: when it may send again (epoch milliseconds). */
+  readonly waitingForQuotaUntil?: number | undefined
 }
 
 /**
@@ -362,12 +379,10 @@ export const chunk: {
  * @category models
  */
 export interface Update {
-  (options: UpdateOptions): {
-    <E, R>(
-      self: Stream.Stream<string, E, R>
-    ): Stream.Stream<BulkChunkResult, E | VoucherifyError.VoucherifyError, R | Voucherify.Voucherify>
-    (self: Iterable<string>): Stream.Stream<BulkChunkResult, VoucherifyError.VoucherifyError, Voucherify.Voucherify>
-  }
+  // one generic signature, so that `pipe` infers E and R (never for an Iterable)
+  (options: UpdateOptions): <E = never, R = never>(
+    self: Stream.Stream<string, E, R> | Iterable<string>
+  ) => Stream.Stream<BulkChunkResult, E | VoucherifyError.VoucherifyError, R | Voucherify.Voucherify>
   <E, R>(
     self: Stream.Stream<string, E, R>,
     options: UpdateOptions
@@ -424,12 +439,10 @@ export const reportSink: Sink.Sink<BulkReport, BulkChunkResult> = reportInternal
  * @category running
  */
 export const run: {
-  <R2 = never>(options: RunOptions<R2>): {
-    <E, R>(
-      self: Stream.Stream<string, E, R>
-    ): Effect.Effect<BulkReport, BulkRunError<E>, R | R2 | Voucherify.Voucherify>
-    (self: Iterable<string>): Effect.Effect<BulkReport, BulkRunError, R2 | Voucherify.Voucherify>
-  }
+  // one generic signature, so that `pipe` infers E and R (never for an Iterable)
+  <R2 = never>(options: RunOptions<R2>): <E = never, R = never>(
+    self: Stream.Stream<string, E, R> | Iterable<string>
+  ) => Effect.Effect<BulkReport, BulkRunError<E>, R | R2 | Voucherify.Voucherify>
   <E, R, R2 = never>(
     self: Stream.Stream<string, E, R>,
     options: RunOptions<R2>

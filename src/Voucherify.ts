@@ -37,6 +37,7 @@ import type * as ParseResult from "effect/ParseResult"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as internalAwait from "./internal/awaitAction.js"
+import { rateLimitHeaders } from "./internal/responseError.js"
 import { checkAsyncActionId, checkListLimit, encodeBulkRequest, type EncodedBulkRequest } from "./internal/payload.js"
 import * as VoucherifyConfig from "./VoucherifyConfig.js"
 import {
@@ -52,9 +53,11 @@ import {
   AsyncAction,
   AsyncActionAccepted,
   AsyncActionList,
+  type BulkAccepted,
   type BulkTarget,
   bulkTargets,
   type CustomersMetadataUpdateInBulkRequest,
+  type Metadata,
   type ProductsMetadataUpdateInBulkRequest,
   type VouchersMetadataUpdateInBulkRequest
 } from "./VoucherifySchema.js"
@@ -120,20 +123,20 @@ export interface Service {
    */
   readonly updateProductsMetadataInBulk: (
     request: ProductsMetadataUpdateInBulkRequest
-  ) => Effect.Effect<AsyncActionAccepted, VoucherifyError>
+  ) => Effect.Effect<BulkAccepted, VoucherifyError>
   /** `POST /v1/customers/metadata/async`: like products, upsert included. */
   readonly updateCustomersMetadataInBulk: (
     request: CustomersMetadataUpdateInBulkRequest
-  ) => Effect.Effect<AsyncActionAccepted, VoucherifyError>
+  ) => Effect.Effect<BulkAccepted, VoucherifyError>
   /** `POST /v1/vouchers/metadata/async`: unknown codes are not created. */
   readonly updateVouchersMetadataInBulk: (
     request: VouchersMetadataUpdateInBulkRequest
-  ) => Effect.Effect<AsyncActionAccepted, VoucherifyError>
+  ) => Effect.Effect<BulkAccepted, VoucherifyError>
   /**
    * Sends a body that was already validated and serialized (by
    * `BulkMetadata.chunk`), so that millions of ids are not encoded twice.
    */
-  readonly sendEncodedBulkRequest: (request: EncodedBulkRequest) => Effect.Effect<AsyncActionAccepted, VoucherifyError>
+  readonly sendEncodedBulkRequest: (request: EncodedBulkRequest) => Effect.Effect<BulkAccepted, VoucherifyError>
   /** `GET /v1/async-actions/{id}`. */
   readonly getAsyncAction: (id: string) => Effect.Effect<AsyncAction, VoucherifyError>
   /** `GET /v1/async-actions`: the newest actions, without their results. */
@@ -193,8 +196,13 @@ export const make: Effect.Effect<
 
   /** Sends, then decodes a 2xx body, within the per-attempt timeout. */
   const execute = <A, I>(request: HttpClientRequest.HttpClientRequest, schema: Schema.Schema<A, I>) =>
+    Effect.map(executeWithHeaders(request, schema), ([body]) => body)
+
+  /** {@link execute}, with the answer's headers. */
+  const executeWithHeaders = <A, I>(request: HttpClientRequest.HttpClientRequest, schema: Schema.Schema<A, I>) =>
     Effect.flatMap(client.execute(request), (response) =>
       HttpClientResponse.schemaBodyJson(schema)(response).pipe(
+        Effect.map((body) => [body, response.headers] as const),
         Effect.mapError(decodeFailure(response.status)),
         Effect.timeoutFail({
           duration: config.timeout,
@@ -220,13 +228,14 @@ export const make: Effect.Effect<
       const http = HttpClientRequest.post(bulkTargets[request.target].path).pipe(
         HttpClientRequest.bodyUint8Array(request.body, "application/json")
       )
-      const accepted = yield* execute(http, AsyncActionAccepted)
+      const [accepted, headers] = yield* executeWithHeaders(http, AsyncActionAccepted)
       yield* Effect.annotateCurrentSpan("voucherify.async_action_id", accepted.async_action_id)
-      return accepted
+      const rateLimit = rateLimitHeaders(headers)
+      return rateLimit === undefined ? accepted : { async_action_id: accepted.async_action_id, rateLimit }
     }
   )
 
-  const update = (target: BulkTarget, ids: unknown, metadata: unknown) => {
+  const update = (target: BulkTarget, ids: ReadonlyArray<string>, metadata: Metadata) => {
     const encoded = encodeBulkRequest(target, ids, metadata, config.maxPayloadBytes)
     return "body" in encoded ? sendEncodedBulkRequest(encoded) : Effect.fail(encoded)
   }
@@ -243,13 +252,13 @@ export const make: Effect.Effect<
   const service: Service = {
     maxPayloadBytes: config.maxPayloadBytes,
     updateProductsMetadataInBulk: Effect.fn("Voucherify.updateProductsMetadataInBulk")(
-      (request: ProductsMetadataUpdateInBulkRequest) => update("products", request?.source_ids, request?.metadata)
+      (request: ProductsMetadataUpdateInBulkRequest) => update("products", request.source_ids, request.metadata)
     ),
     updateCustomersMetadataInBulk: Effect.fn("Voucherify.updateCustomersMetadataInBulk")(
-      (request: CustomersMetadataUpdateInBulkRequest) => update("customers", request?.source_ids, request?.metadata)
+      (request: CustomersMetadataUpdateInBulkRequest) => update("customers", request.source_ids, request.metadata)
     ),
     updateVouchersMetadataInBulk: Effect.fn("Voucherify.updateVouchersMetadataInBulk")(
-      (request: VouchersMetadataUpdateInBulkRequest) => update("vouchers", request?.codes, request?.metadata)
+      (request: VouchersMetadataUpdateInBulkRequest) => update("vouchers", request.codes, request.metadata)
     ),
     sendEncodedBulkRequest,
     getAsyncAction,

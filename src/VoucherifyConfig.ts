@@ -16,7 +16,10 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Redacted from "effect/Redacted"
+import * as ParseResult from "effect/ParseResult"
+import type * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import { isSecureTransport } from "./internal/credentialHosts.js"
 import { defaultMaxPayloadBytes } from "./internal/limits.js"
 import { version } from "./internal/version.js"
 
@@ -164,141 +167,131 @@ export const defaults = {
   maxPayloadBytes: defaultMaxPayloadBytes
 } as const
 
-const invalid = (field: string, message: string) => ConfigError.InvalidData([field], message)
-
 // Control characters would let a value break out of its header line.
 const controlCharacters = /[\u0000-\u001f\u007f]/
 
-const checkHeaderValue = (field: string, value: string | undefined, what: string) =>
-  value === undefined || value === ""
-    ? Effect.fail(invalid(field, `${what} is required and must not be empty`))
-    : typeof value !== "string"
-    ? Effect.fail(invalid(field, `${what} must be a string, got a ${typeof value}`))
-    : controlCharacters.test(value)
-    ? Effect.fail(invalid(field, `${what} must not contain control characters or line breaks`))
-    : Effect.succeed(value)
+/** A value sent in a header: not empty, on one line. */
+const HeaderValue = Schema.String.pipe(
+  Schema.filter((value) => value.length > 0 || "must not be empty"),
+  Schema.filter((value) => !controlCharacters.test(value) || "must not contain control characters or line breaks")
+)
 
-const checkSecret = (field: string, value: Redacted.Redacted<string> | undefined, what: string) =>
-  value === undefined
-    ? Effect.fail(invalid(field, `${what} is required`))
-    : !Redacted.isRedacted(value)
-    ? Effect.fail(invalid(field, `${what} must be a Redacted value: wrap it with Redacted.make`))
-    : Effect.as(checkHeaderValue(field, Redacted.value(value), what), value)
+/** A secret header value; the message never shows what was given. */
+const Secret = Schema.RedactedFromSelf(HeaderValue).annotations({
+  message: () => ({ message: "must be a Redacted value: wrap it with Redacted.make", override: false })
+})
 
-const isLoopback = (hostname: string) =>
-  hostname === "localhost" || hostname === "[::1]" || /^127(\.\d{1,3}){3}$/.test(hostname)
-
-const checkBaseUrl = (raw: string) =>
-  Effect.gen(function*() {
-    let url: URL
-    try {
-      url = new URL(raw)
-    } catch {
-      return yield* Effect.fail(invalid("baseUrl", `"${raw}" is not a URL`))
-    }
-    if (url.protocol !== "https:" && !(url.protocol === "http:" && isLoopback(url.hostname))) {
-      return yield* Effect.fail(
-        invalid("baseUrl", `must use https:// (plain http:// is allowed only on loopback), got ${url.protocol}//`)
-      )
-    }
-    if (url.username !== "" || url.password !== "") {
-      return yield* Effect.fail(invalid("baseUrl", "must not carry credentials; use appId and appToken"))
-    }
-    if (url.search !== "" || url.hash !== "") {
-      return yield* Effect.fail(invalid("baseUrl", "must not have a query or a fragment"))
-    }
-    return `${url.origin}${url.pathname.replace(/\/+$/, "")}`
-  })
-
-const checkDuration = (field: string, input: Duration.DurationInput | undefined, fallback: Duration.Duration) => {
-  if (input === undefined) return Effect.succeed(fallback)
-  const decoded = Duration.decodeUnknown(input)
-  return Option.isSome(decoded) && Duration.isFinite(decoded.value) && Duration.greaterThanOrEqualTo(decoded.value, Duration.zero)
-    ? Effect.succeed(decoded.value)
-    : Effect.fail(invalid(field, "must be a finite, non-negative duration"))
+/** What is wrong with a base URL, if anything: only Voucherify's hosts get credentials, over https. */
+const baseUrlProblem = (raw: string): string | undefined => {
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    return `"${raw}" is not a URL`
+  }
+  if (!isSecureTransport(url)) {
+    return `must use https:// (plain http:// is allowed only on loopback), got ${url.protocol}//`
+  }
+  if (url.username !== "" || url.password !== "") return "must not carry credentials; use appId and appToken"
+  if (url.search !== "" || url.hash !== "") return "must not have a query or a fragment"
+  return undefined
 }
 
-const checkInteger = (field: string, value: number | undefined, fallback: number, min: number) =>
-  value === undefined
-    ? Effect.succeed(fallback)
-    : Number.isSafeInteger(value) && value >= min
-    ? Effect.succeed(value)
-    : Effect.fail(invalid(field, `must be an integer of at least ${min}, got ${value}`))
+const BaseUrl = Schema.String.pipe(Schema.filter((raw) => baseUrlProblem(raw) ?? true))
 
-const checkAuth = (options: Options): Effect.Effect<Auth, ConfigError.ConfigError> => {
-  const auth: Auth | undefined = options.auth ??
-    (options.appId !== undefined || options.appToken !== undefined
-      ? { _tag: "AppKeys", appId: options.appId ?? "", appToken: options.appToken ?? Redacted.make("") }
-      : undefined)
-  if (auth === undefined) {
-    return Effect.fail(invalid("appId", "credentials are required: give appId and appToken, or auth"))
-  }
-  switch (auth._tag) {
-    case "AppKeys":
-      return Effect.zipWith(
-        checkHeaderValue("appId", auth.appId, "appId"),
-        checkSecret("appToken", auth.appToken, "appToken"),
-        (appId, appToken) => ({ _tag: "AppKeys", appId, appToken })
-      )
-    case "OAuth":
-      return Effect.gen(function*() {
-        const appId = yield* checkHeaderValue("appId", auth.appId, "appId")
-        const appToken = yield* checkSecret("appToken", auth.appToken, "appToken")
-        if (auth.scopes.length === 0) return yield* Effect.fail(invalid("scopes", "name at least one OAuth scope"))
-        for (const scope of auth.scopes) {
-          if (!/^[a-z_-]+$/.test(scope)) {
-            return yield* Effect.fail(invalid("scopes", `"${scope}" is not an OAuth scope name`))
-          }
-        }
-        return { _tag: "OAuth", appId, appToken, scopes: auth.scopes } as const
-      })
-    case "BearerToken":
-      return Effect.map(checkSecret("token", auth.token, "token"), (token) => ({ _tag: "BearerToken", token }))
-    default:
-      return Effect.fail(
-        invalid("auth", `_tag must be "AppKeys", "OAuth" or "BearerToken", got ${String((auth as { _tag: unknown })._tag)}`)
-      )
-  }
+/** Any `Duration.DurationInput` that is finite and not negative. */
+const DurationInput = Schema.declare(
+  (input: unknown): input is Duration.DurationInput =>
+    Option.exists(Duration.decodeUnknown(input), (d) => Duration.isFinite(d) && Duration.greaterThanOrEqualTo(d, Duration.zero)),
+  { message: () => "must be a finite, non-negative duration, such as \"30 seconds\"" }
+)
+
+const Count = (min: number) =>
+  Schema.Number.pipe(Schema.filter((n) => (Number.isSafeInteger(n) && n >= min) || `must be an integer of at least ${min}, got ${n}`))
+
+const AuthSchema: Schema.Schema<Auth> = Schema.Union(
+  Schema.TaggedStruct("AppKeys", { appId: HeaderValue, appToken: Secret }),
+  Schema.TaggedStruct("OAuth", {
+    appId: HeaderValue,
+    appToken: Secret,
+    scopes: Schema.Array(
+      Schema.String.pipe(Schema.filter((scope) => /^[a-z_-]+$/.test(scope) || `"${scope}" is not an OAuth scope name`))
+    ).pipe(Schema.filter((scopes) => scopes.length > 0 || "name at least one OAuth scope"))
+  }),
+  Schema.TaggedStruct("BearerToken", { token: Secret })
+)
+
+/**
+ * The schema of {@link Options}: every value's rule in one place. Both
+ * {@link layer} and {@link layerConfig} decode through it, and its first
+ * issue becomes the `ConfigError` naming the field.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const Options: Schema.Schema<Options> = Schema.Struct({
+  appId: Schema.optional(HeaderValue),
+  appToken: Schema.optional(Secret),
+  auth: Schema.optional(AuthSchema),
+  cluster: Schema.optional(Schema.Literal(...clusters)),
+  baseUrl: Schema.optional(BaseUrl),
+  apiVersion: Schema.optional(HeaderValue),
+  channel: Schema.optional(HeaderValue),
+  timeout: Schema.optional(
+    DurationInput.pipe(Schema.filter((input) => !Duration.isZero(Duration.decode(input)) || "must be longer than zero"))
+  ),
+  retry: Schema.optional(Schema.Struct({
+    maxRetries: Schema.optional(Count(0)),
+    baseDelay: Schema.optional(DurationInput),
+    maxDelay: Schema.optional(DurationInput),
+    maxRetryAfter: Schema.optional(DurationInput)
+  })),
+  maxPayloadBytes: Schema.optional(Count(1))
+})
+
+/** The first issue of a decode, as Config's error naming the field. */
+const toConfigError = (error: ParseResult.ParseError): ConfigError.ConfigError => {
+  const [issue] = ParseResult.ArrayFormatter.formatErrorSync(error)
+  return ConfigError.InvalidData(issue?.path.map(String) ?? [], issue?.message ?? "is not valid")
+}
+
+const credentials = (options: Options): Effect.Effect<Auth, ConfigError.ConfigError> => {
+  if (options.auth !== undefined) return Effect.succeed(options.auth)
+  const { appId, appToken } = options
+  if (appId !== undefined && appToken !== undefined) return Effect.succeed({ _tag: "AppKeys", appId, appToken })
+  return Effect.fail(
+    appId === undefined && appToken === undefined
+      ? ConfigError.InvalidData(["appId"], "credentials are required: give appId and appToken, or auth")
+      : ConfigError.InvalidData([appId === undefined ? "appId" : "appToken"], "is required with the other app key")
+  )
 }
 
 /**
- * Checks options and fills in the defaults.
+ * Checks options (with the {@link Options} schema) and fills in the defaults.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options): Effect.Effect<Service, ConfigError.ConfigError> =>
+export const make = (input: Options): Effect.Effect<Service, ConfigError.ConfigError> =>
   Effect.gen(function*() {
-    const auth = yield* checkAuth(options)
-    const cluster = options.cluster ?? defaults.cluster
-    if (!clusters.includes(cluster)) {
-      return yield* Effect.fail(invalid("cluster", `must be one of ${clusters.join(", ")}, got "${cluster}"`))
-    }
-    const baseUrl = yield* checkBaseUrl(options.baseUrl ?? `https://${cluster}.voucherify.io`)
-    const apiVersion = yield* checkHeaderValue("apiVersion", options.apiVersion ?? defaults.apiVersion, "apiVersion")
-    const channel = yield* checkHeaderValue("channel", options.channel ?? defaults.channel, "channel")
-    const timeout = yield* checkDuration("timeout", options.timeout, defaults.timeout)
-    if (Duration.isZero(timeout)) return yield* Effect.fail(invalid("timeout", "must be longer than zero"))
+    const options = yield* Effect.mapError(Schema.decode(Options)(input), toConfigError)
+    const auth = yield* credentials(options)
+    const baseUrl = new URL(options.baseUrl ?? `https://${options.cluster ?? defaults.cluster}.voucherify.io`)
     const retry = options.retry ?? {}
     return {
-      baseUrl,
+      baseUrl: `${baseUrl.origin}${baseUrl.pathname.replace(/\/+$/, "")}`,
       auth,
-      apiVersion,
-      channel,
+      apiVersion: options.apiVersion ?? defaults.apiVersion,
+      channel: options.channel ?? defaults.channel,
       userAgent: `effect-voucherify/${version} (node)`,
-      timeout,
+      timeout: Duration.decode(options.timeout ?? defaults.timeout),
       retry: {
-        maxRetries: yield* checkInteger("retry.maxRetries", retry.maxRetries, defaults.maxRetries, 0),
-        baseDelay: yield* checkDuration("retry.baseDelay", retry.baseDelay, defaults.baseDelay),
-        maxDelay: yield* checkDuration("retry.maxDelay", retry.maxDelay, defaults.maxDelay),
-        maxRetryAfter: yield* checkDuration("retry.maxRetryAfter", retry.maxRetryAfter, defaults.maxRetryAfter)
+        maxRetries: retry.maxRetries ?? defaults.maxRetries,
+        baseDelay: Duration.decode(retry.baseDelay ?? defaults.baseDelay),
+        maxDelay: Duration.decode(retry.maxDelay ?? defaults.maxDelay),
+        maxRetryAfter: Duration.decode(retry.maxRetryAfter ?? defaults.maxRetryAfter)
       },
-      maxPayloadBytes: yield* checkInteger(
-        "maxPayloadBytes",
-        options.maxPayloadBytes,
-        defaults.maxPayloadBytes,
-        1
-      )
+      maxPayloadBytes: options.maxPayloadBytes ?? defaults.maxPayloadBytes
     }
   })
 
@@ -326,7 +319,67 @@ export const layer = (options: Options): Layer.Layer<VoucherifyConfig, ConfigErr
 const optionalOf = <A>(config: Config.Config<A>) => Config.map(Config.option(config), Option.getOrUndefined)
 
 /**
- * The configuration read from the environment by {@link layerConfig}:
+ * The options but the credentials, with the OAuth scopes to use, if any.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Settings extends Omit<Options, "appId" | "appToken" | "auth"> {
+  readonly oauthScopes?: ReadonlyArray<string> | undefined
+}
+
+/**
+ * Everything {@link config} reads but the app keys: for a program (such as
+ * the CLI) that takes the keys from elsewhere. `oauthScopes` is the list of
+ * `VOUCHERIFY_OAUTH_SCOPES`, present only when it names any.
+ *
+ * @since 0.2.0
+ * @category config
+ */
+export const settingsConfig: Config.Config<Settings> = Config.all({
+  scopes: optionalOf(Config.string("VOUCHERIFY_OAUTH_SCOPES")),
+  cluster: optionalOf(Config.literal(...clusters)("VOUCHERIFY_CLUSTER")),
+  baseUrl: optionalOf(Config.string("VOUCHERIFY_BASE_URL")),
+  apiVersion: optionalOf(Config.string("VOUCHERIFY_API_VERSION")),
+  channel: optionalOf(Config.string("VOUCHERIFY_CHANNEL")),
+  timeout: optionalOf(Config.duration("VOUCHERIFY_TIMEOUT")),
+  maxRetries: optionalOf(Config.integer("VOUCHERIFY_MAX_RETRIES")),
+  maxPayloadBytes: optionalOf(Config.integer("VOUCHERIFY_MAX_PAYLOAD_BYTES"))
+}).pipe(
+  Config.map(({ maxRetries, scopes, ...rest }) => {
+    const oauthScopes = scopes?.split(/[\s,]+/).filter((s) => s.length > 0) ?? []
+    return {
+      ...rest,
+      ...(oauthScopes.length > 0 ? { oauthScopes } : {}),
+      ...(maxRetries !== undefined ? { retry: { maxRetries } } : {})
+    }
+  })
+)
+
+/**
+ * The app keys with their settings: OAuth with those scopes when
+ * `oauthScopes` names any, else the keys themselves.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const withCredentials = (
+  settings: Settings,
+  appId: string,
+  appToken: Redacted.Redacted<string>
+): Options => {
+  const { oauthScopes, ...rest } = settings
+  return {
+    ...rest,
+    ...(oauthScopes !== undefined ? { auth: { _tag: "OAuth", appId, appToken, scopes: oauthScopes } } : { appId, appToken })
+  }
+}
+
+/**
+ * The configuration read from the environment by {@link layerConfig}.
+ * `VOUCHERIFY_APP_ID` and `VOUCHERIFY_APP_TOKEN` are required: a missing one
+ * fails with Config's own "missing data" error naming the variable. Every
+ * value then goes through the {@link Options} schema, as options do.
  *
  * | variable | meaning |
  * | --- | --- |
@@ -344,35 +397,10 @@ const optionalOf = <A>(config: Config.Config<A>) => Config.map(Config.option(con
  * @category config
  */
 export const config: Config.Config<Options> = Config.all({
-  appId: optionalOf(Config.string("VOUCHERIFY_APP_ID")),
-  appToken: optionalOf(Config.redacted("VOUCHERIFY_APP_TOKEN")),
-  scopes: optionalOf(Config.string("VOUCHERIFY_OAUTH_SCOPES")),
-  cluster: optionalOf(Config.literal(...clusters)("VOUCHERIFY_CLUSTER")),
-  baseUrl: optionalOf(Config.string("VOUCHERIFY_BASE_URL")),
-  apiVersion: optionalOf(Config.string("VOUCHERIFY_API_VERSION")),
-  channel: optionalOf(Config.string("VOUCHERIFY_CHANNEL")),
-  timeout: optionalOf(Config.duration("VOUCHERIFY_TIMEOUT")),
-  maxRetries: optionalOf(Config.integer("VOUCHERIFY_MAX_RETRIES")),
-  maxPayloadBytes: optionalOf(Config.integer("VOUCHERIFY_MAX_PAYLOAD_BYTES"))
-}).pipe(
-  Config.map(({ maxRetries, scopes, ...rest }): Options => {
-    const scopeList = scopes?.split(/[\s,]+/).filter((s) => s.length > 0)
-    return {
-      ...rest,
-      ...(scopeList !== undefined && scopeList.length > 0
-        ? {
-          auth: {
-            _tag: "OAuth",
-            appId: rest.appId ?? "",
-            appToken: rest.appToken ?? Redacted.make(""),
-            scopes: scopeList
-          }
-        }
-        : {}),
-      ...(maxRetries !== undefined ? { retry: { maxRetries } } : {})
-    }
-  })
-)
+  appId: Config.string("VOUCHERIFY_APP_ID"),
+  appToken: Config.redacted("VOUCHERIFY_APP_TOKEN"),
+  settings: settingsConfig
+}).pipe(Config.map(({ appId, appToken, settings }) => withCredentials(settings, appId, appToken)))
 
 /**
  * Provides {@link VoucherifyConfig} from `Config`: by default the

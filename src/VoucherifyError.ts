@@ -31,7 +31,7 @@
 import * as Duration from "effect/Duration"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
-import { AsyncAction } from "./VoucherifySchema.js"
+import { AsyncAction, ErrorBody } from "./VoucherifySchema.js"
 
 /**
  * The fields Voucherify puts in its usual error body
@@ -42,34 +42,31 @@ import { AsyncAction } from "./VoucherifySchema.js"
  * @since 0.1.0
  * @category fields
  */
-export const ApiErrorFields = {
-  status: Schema.Number,
-  code: Schema.optional(Schema.Union(Schema.Number, Schema.String)),
-  key: Schema.optional(Schema.String),
-  serverMessage: Schema.optional(Schema.String),
-  details: Schema.optional(Schema.String),
-  request_id: Schema.optional(Schema.String),
-  resource_id: Schema.optional(Schema.String),
-  resource_type: Schema.optional(Schema.String)
-}
+export const ApiErrorFields = { status: Schema.Number, ...ErrorBody.fields }
 
 /** Builds the readable part shared by the errors that carry a server body. */
-const describe = (
-  self: {
-    readonly status: number
-    readonly key?: string | undefined
-    readonly serverMessage?: string | undefined
-    readonly details?: string | undefined
-    readonly request_id?: string | undefined
-  },
-  headline: string
-): string => {
+const describe = (self: ErrorBody & { readonly status: number }, headline: string): string => {
   let text = `${headline} (HTTP ${self.status}${self.key ? `, key ${self.key}` : ""})`
   const detail = [self.serverMessage, self.details].filter(Boolean).join(": ")
   if (detail) text += `: ${detail}`
   if (self.request_id) text += ` [request ${self.request_id}]`
   return text
 }
+
+/**
+ * Marks the errors of the {@link VoucherifyError} union, so that
+ * {@link isVoucherifyError} needs no list of tags.
+ *
+ * @since 0.2.0
+ * @category type ids
+ */
+export const TypeId: unique symbol = Symbol.for("effect-voucherify/VoucherifyError")
+
+/**
+ * @since 0.2.0
+ * @category type ids
+ */
+export type TypeId = typeof TypeId
 
 /**
  * The request body is larger than Voucherify accepts (10 MB by default).
@@ -86,6 +83,7 @@ export class PayloadTooLargeError extends Schema.TaggedError<PayloadTooLargeErro
   status: Schema.optional(Schema.Literal(413)),
   serverMessage: Schema.optional(Schema.String)
 }) {
+  readonly [TypeId]: TypeId = TypeId
   override get message(): string {
     const size = this.bytes === undefined ? "the request body" : `the request body of ${this.bytes} bytes`
     return this.source === "local"
@@ -103,6 +101,7 @@ export class PayloadTooLargeError extends Schema.TaggedError<PayloadTooLargeErro
  * @category errors
  */
 export class UnauthorizedError extends Schema.TaggedError<UnauthorizedError>()("UnauthorizedError", ApiErrorFields) {
+  readonly [TypeId]: TypeId = TypeId
   override get message(): string {
     return describe(this, "Voucherify refused the credentials")
   }
@@ -116,6 +115,7 @@ export class UnauthorizedError extends Schema.TaggedError<UnauthorizedError>()("
  * @category errors
  */
 export class ForbiddenError extends Schema.TaggedError<ForbiddenError>()("ForbiddenError", ApiErrorFields) {
+  readonly [TypeId]: TypeId = TypeId
   override get message(): string {
     return describe(this, "Voucherify forbade the request")
   }
@@ -128,6 +128,7 @@ export class ForbiddenError extends Schema.TaggedError<ForbiddenError>()("Forbid
  * @category errors
  */
 export class NotFoundError extends Schema.TaggedError<NotFoundError>()("NotFoundError", ApiErrorFields) {
+  readonly [TypeId]: TypeId = TypeId
   override get message(): string {
     return describe(this, "Voucherify found no such resource")
   }
@@ -148,6 +149,7 @@ export class RateLimitError extends Schema.TaggedError<RateLimitError>()("RateLi
   limit: Schema.optional(Schema.Number),
   remaining: Schema.optional(Schema.Number)
 }) {
+  readonly [TypeId]: TypeId = TypeId
   override get message(): string {
     const wait = this.retryAfter ? `; retry after ${Duration.format(this.retryAfter)}` : ""
     const type = this.limitType ? ` (${this.limitType})` : ""
@@ -163,6 +165,7 @@ export class RateLimitError extends Schema.TaggedError<RateLimitError>()("RateLi
  * @category errors
  */
 export class BadRequestError extends Schema.TaggedError<BadRequestError>()("BadRequestError", ApiErrorFields) {
+  readonly [TypeId]: TypeId = TypeId
   override get message(): string {
     return describe(this, "Voucherify rejected the request")
   }
@@ -175,27 +178,33 @@ export class BadRequestError extends Schema.TaggedError<BadRequestError>()("BadR
  * @category errors
  */
 export class ServerError extends Schema.TaggedError<ServerError>()("ServerError", ApiErrorFields) {
+  readonly [TypeId]: TypeId = TypeId
   override get message(): string {
     return describe(this, "Voucherify failed to process the request")
   }
 }
 
 /**
- * The request did not get a usable answer: a network failure, a per-attempt
- * timeout (after the retries), or a redirect, which is never followed so that
- * no credential travels to another host. After `Transport` or `Timeout` the
- * request may or may not have reached Voucherify.
+ * The request did not get a usable answer: no connection could be made
+ * (`Connect`: refused, an unknown host, unreachable; nothing was sent), a
+ * network failure, a per-attempt timeout (after the retries), or a
+ * redirect, which is never followed so that no credential travels to
+ * another host. After `Transport` or `Timeout` the request may or may not
+ * have reached Voucherify.
  *
  * @since 0.1.0
  * @category errors
  */
 export class TransportError extends Schema.TaggedError<TransportError>()("TransportError", {
-  reason: Schema.Literal("Transport", "Timeout", "Redirect"),
+  reason: Schema.Literal("Connect", "Transport", "Timeout", "Redirect"),
   description: Schema.String,
   status: Schema.optional(Schema.Number)
 }) {
+  readonly [TypeId]: TypeId = TypeId
   override get message(): string {
     switch (this.reason) {
+      case "Connect":
+        return `Could not connect to Voucherify (nothing was sent): ${this.description}`
       case "Timeout":
         return `No answer from Voucherify in time: ${this.description}`
       case "Redirect":
@@ -217,6 +226,7 @@ export class ResponseDecodeError extends Schema.TaggedError<ResponseDecodeError>
   status: Schema.Number,
   description: Schema.String
 }) {
+  readonly [TypeId]: TypeId = TypeId
   override get message(): string {
     return `Could not decode Voucherify's answer (HTTP ${this.status}): ${this.description}`
   }
@@ -236,6 +246,7 @@ export class InvalidRequestError extends Schema.TaggedError<InvalidRequestError>
   reason: Schema.String,
   offset: Schema.optional(Schema.Number)
 }) {
+  readonly [TypeId]: TypeId = TypeId
   override get message(): string {
     return `Invalid request, ${this.path}: ${this.reason}`
   }
@@ -275,6 +286,35 @@ export class AsyncActionTimeoutError extends Schema.TaggedError<AsyncActionTimeo
     return `Stopped waiting for async action ${this.id} after ${Duration.format(this.waited)}${
       this.lastStatus ? ` (last status ${this.lastStatus})` : ""
     }; the action may still complete`
+  }
+}
+
+/**
+ * A report file of an async action (`result.reports`) cannot be read as one:
+ * its header lacks the `found` or `updated` column or an id column
+ * (`source_id`, `code` or `id`), or a record is malformed. `header` is the
+ * header row as the file has it; `line` (of the file, from 1) and `record`
+ * (from 1, the header not counted) locate a bad record, `column` a bad cell.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ReportDecodeError extends Schema.TaggedError<ReportDecodeError>()("ReportDecodeError", {
+  reason: Schema.String,
+  header: Schema.optional(Schema.Array(Schema.String)),
+  line: Schema.optional(Schema.Number),
+  record: Schema.optional(Schema.Number),
+  column: Schema.optional(Schema.String)
+}) {
+  override get message(): string {
+    const at = this.line === undefined
+      ? ""
+      : `, line ${this.line}${this.record === undefined ? "" : ` (record ${this.record})`}`
+    const column = this.column === undefined ? "" : `, column "${this.column}"`
+    const header = this.header === undefined || this.line !== undefined
+      ? ""
+      : ` (header: ${this.header.length === 0 ? "none" : JSON.stringify(this.header)})`
+    return `Could not read the report file${at}${column}: ${this.reason}${header}`
   }
 }
 
@@ -327,24 +367,10 @@ export const VoucherifyError: Schema.Union<[
   InvalidRequestError
 )
 
-const tags: ReadonlySet<string> = new Set([
-  "PayloadTooLargeError",
-  "UnauthorizedError",
-  "ForbiddenError",
-  "NotFoundError",
-  "RateLimitError",
-  "BadRequestError",
-  "ServerError",
-  "TransportError",
-  "ResponseDecodeError",
-  "InvalidRequestError"
-])
-
 /**
  * Tells whether a value is one of the {@link VoucherifyError}s.
  *
  * @since 0.1.0
  * @category guards
  */
-export const isVoucherifyError = (u: unknown): u is VoucherifyError =>
-  Predicate.hasProperty(u, "_tag") && typeof u._tag === "string" && tags.has(u._tag)
+export const isVoucherifyError = (u: unknown): u is VoucherifyError => Predicate.hasProperty(u, TypeId)

@@ -21,7 +21,9 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
 import { makeAuthenticator } from "./internal/auth.js"
+import * as ErrorRules from "./internal/errorRules.js"
 import * as ResponseError from "./internal/responseError.js"
 import * as RetryPolicy from "./internal/retryPolicy.js"
 import { VoucherifyConfig } from "./VoucherifyConfig.js"
@@ -54,19 +56,37 @@ export class VoucherifyHttpClient extends Context.Tag("effect-voucherify/Voucher
  */
 export const redactedHeaderNames: ReadonlyArray<string> = ["x-app-token", "authorization"]
 
-const describeCause = (cause: unknown): string => {
-  // Only the message: a platform error also holds the request, headers included.
-  const inner = (cause as { cause?: unknown })?.cause ?? cause
-  const message = inner instanceof Error ? inner.message : String(inner)
-  const code = (inner as { code?: unknown })?.code
-  return typeof code === "string" ? `${message} (${code})` : message
+/** The innermost error of a transport failure: undici's own, or the one behind fetch's "fetch failed". */
+const innermost = (cause: unknown): unknown => {
+  let inner = cause
+  for (let depth = 0; depth < 3 && Predicate.hasProperty(inner, "cause") && inner.cause !== undefined; depth++) {
+    inner = inner.cause
+  }
+  return inner
 }
 
-const toTransportError = (error: HttpClientError.HttpClientError): TransportError =>
-  new TransportError({
-    reason: "Transport",
-    description: `${error.request.method} ${new URL(error.request.url).pathname}: ${describeCause(error.cause)}`
+/** Node's codes for a connection that was never made: nothing was sent. */
+const notConnected: ReadonlySet<string> = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "UND_ERR_CONNECT_TIMEOUT"
+])
+
+const toTransportError = (error: HttpClientError.HttpClientError): TransportError => {
+  // Only the message: a platform error also holds the request, headers included.
+  const inner = innermost(error.cause)
+  const message = inner instanceof Error ? inner.message : String(inner)
+  const code = Predicate.hasProperty(inner, "code") && typeof inner.code === "string" ? inner.code : undefined
+  return new TransportError({
+    reason: code !== undefined && notConnected.has(code) ? "Connect" : "Transport",
+    description: `${error.request.method} ${new URL(error.request.url).pathname}: ${message}${
+      code !== undefined ? ` (${code})` : ""
+    }`
   })
+}
 
 const requestBytes = (request: HttpClientRequest.HttpClientRequest): number | undefined =>
   request.body._tag === "Uint8Array" ? request.body.body.byteLength : undefined
@@ -137,7 +157,7 @@ export const make: Effect.Effect<Service, never, VoucherifyConfig | HttpClient.H
     attempt(request).pipe(
       Effect.retry({
         schedule: RetryPolicy.schedule(config.retry),
-        while: RetryPolicy.isRetryable(config.retry.maxRetryAfter)
+        while: ErrorRules.isRetryable(config.retry.maxRetryAfter)
       }),
       manualRedirects,
       Effect.locally(HttpClient.currentTracerPropagation, false),

@@ -37,6 +37,41 @@ export class AsyncActionAccepted extends Schema.Class<AsyncActionAccepted>("Asyn
 }) {}
 
 /**
+ * What an answer's `X-Rate-Limit-*` headers said: the limit's type
+ * (`api_calls`, `bulk_api_calls`, ...), its size, the calls left, and
+ * `retryAt`, the time (epoch milliseconds) of the next allowed call, from
+ * `X-Rate-Limit-Retry`.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const RateLimitHeaders = Schema.Struct({
+  limitType: Schema.optional(Schema.String),
+  limit: Schema.optional(Schema.Number),
+  remaining: Schema.optional(Schema.Number),
+  retryAt: Schema.optional(Schema.Number)
+})
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export type RateLimitHeaders = typeof RateLimitHeaders.Type
+
+/**
+ * A bulk request's acceptance as the client saw it: the async action id,
+ * and the rate-limit headers of the answer, so that a run can hold its next
+ * bulk call when the quota says none is left.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface BulkAccepted {
+  readonly async_action_id: AsyncActionId
+  readonly rateLimit?: RateLimitHeaders | undefined
+}
+
+/**
  * Metadata: a JSON object of custom attributes.
  *
  * @since 0.1.0
@@ -343,34 +378,71 @@ export const AsyncActionList = Schema.Struct({
 export type AsyncActionList = typeof AsyncActionList.Type
 
 /**
- * Voucherify's usual error body.
+ * What an error body tells, whichever of its shapes it came in: the fields
+ * every error with a server body carries (with the HTTP status beside
+ * them). `code` is whatever the body said (the 429 body even types it as a
+ * string); `serverMessage` is the body's `message` (or `error.message`, or
+ * the gateway's `error: message`).
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category schemas
  */
-export const ApiErrorBody = Schema.Struct({
+export const ErrorBody = Schema.Struct({
   code: Schema.optional(Schema.Union(Schema.Number, Schema.String)),
   key: Schema.optional(Schema.String),
-  message: Schema.optional(Schema.String),
+  serverMessage: Schema.optional(Schema.String),
   details: Schema.optional(Schema.String),
   request_id: Schema.optional(Schema.String),
   resource_id: Schema.optional(Schema.String),
-  resource_type: Schema.optional(Schema.String),
-  error: Schema.optional(Schema.Struct({ message: Schema.optional(Schema.String) }))
+  resource_type: Schema.optional(Schema.String)
 })
 
 /**
- * The gateway's error body (413, some 502/504):
- * `{statusCode, error, message}`.
+ * @since 0.2.0
+ * @category models
+ */
+export type ErrorBody = typeof ErrorBody.Type
+
+/** Drops the keys whose value is undefined, so that an absent field stays absent. */
+const defined = <A extends object>(fields: A): A =>
+  Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as A
+
+/** The gateway's body (413, some 502/504): `{statusCode, error, message}`. */
+const GatewayErrorBody = Schema.transform(
+  Schema.Struct({ statusCode: Schema.Number, error: Schema.optional(Schema.String), message: Schema.optional(Schema.String) }),
+  ErrorBody,
+  {
+    strict: true,
+    decode: ({ error, message }) => defined({ serverMessage: [error, message].filter(Boolean).join(": ") || undefined }),
+    encode: ({ code, serverMessage }) => defined({ statusCode: typeof code === "number" ? code : 0, message: serverMessage })
+  }
+)
+
+/** Voucherify's usual body: `{code, key, message, details, request_id, resource_id, resource_type, error?: {message}}`. */
+const ApiErrorBody = Schema.transform(
+  Schema.Struct({
+    ...ErrorBody.fields,
+    serverMessage: Schema.optional(Schema.Never),
+    message: Schema.optional(Schema.String),
+    error: Schema.optional(Schema.Struct({ message: Schema.optional(Schema.String) }))
+  }),
+  ErrorBody,
+  {
+    strict: true,
+    decode: ({ error, message, serverMessage: _, ...fields }) =>
+      defined({ ...fields, serverMessage: message ?? error?.message }),
+    encode: ({ serverMessage, ...fields }) => defined({ ...fields, message: serverMessage })
+  }
+)
+
+/**
+ * An error body as it comes off the wire, in either shape, decoded to
+ * {@link ErrorBody}.
  *
- * @since 0.1.0
+ * @since 0.2.0
  * @category schemas
  */
-export const GatewayErrorBody = Schema.Struct({
-  statusCode: Schema.Number,
-  error: Schema.optional(Schema.String),
-  message: Schema.optional(Schema.String)
-})
+export const ErrorBodyFromWire = Schema.Union(GatewayErrorBody, ApiErrorBody)
 
 /**
  * The answer of `POST /v1/oauth/token`.

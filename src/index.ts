@@ -21,3 +21,6 @@ export * as VoucherifySchema from "./VoucherifySchema.js"
 
 /** @since 0.1.0 */
 export * as BulkMetadata from "./BulkMetadata.js"
+
+/** @since 0.1.0 */
+export * as BulkJournal from "./BulkJournal.js"

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -13,7 +14,7 @@ import * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import * as TestClock from "effect/TestClock"
 import * as BulkMetadata from "../src/BulkMetadata.js"
-import { mayHaveArrived } from "../src/internal/bulkEngine.js"
+import { mayHaveArrived } from "../src/internal/errorRules.js"
 import type { EncodedBulkRequest } from "../src/internal/payload.js"
 import * as VoucherifyTest from "../src/testing/VoucherifyTest.js"
 import * as Voucherify from "../src/Voucherify.js"
@@ -28,7 +29,7 @@ import {
   UnauthorizedError,
   type VoucherifyError
 } from "../src/VoucherifyError.js"
-import { AsyncActionAccepted, AsyncActionId } from "../src/VoucherifySchema.js"
+import { AsyncActionId, type RateLimitHeaders } from "../src/VoucherifySchema.js"
 
 const decoder = new TextDecoder()
 /** Ids of 7 bytes each in a body: `"p0000"`. */
@@ -49,10 +50,15 @@ interface Sent {
  * number) after a few yields, so that concurrent calls interleave.
  */
 const makeDouble = (
-  answer: (call: number, request: EncodedBulkRequest) => Effect.Effect<void, VoucherifyError> = () => Effect.void,
+  answer: (
+    call: number,
+    request: EncodedBulkRequest
+  ) => Effect.Effect<RateLimitHeaders | void, VoucherifyError> = () => Effect.void,
   maxPayloadBytes: number = VoucherifyConfig.defaults.maxPayloadBytes
 ) => {
   const sent: Array<Sent> = []
+  /** Clock time of every call, accepted or not. */
+  const calledAt: Array<number> = []
   let calls = 0
   let active = 0
   let maxActive = 0
@@ -64,10 +70,14 @@ const makeDouble = (
         active++
         maxActive = Math.max(maxActive, active)
         const body = JSON.parse(decoder.decode(request.body))
-        return Effect.yieldNow().pipe(
-          Effect.repeatN((call % 3) * 4),
+        return Clock.currentTimeMillis.pipe(
+          Effect.tap((now) => calledAt.push(now)),
+          Effect.zipRight(Effect.yieldNow().pipe(Effect.repeatN((call % 3) * 4))),
           Effect.zipRight(answer(call, request)),
-          Effect.as(new AsyncActionAccepted({ async_action_id: AsyncActionId.make(`aa_${call}`) })),
+          Effect.map((rateLimit) => ({
+            async_action_id: AsyncActionId.make(`aa_${call}`),
+            ...(rateLimit ? { rateLimit } : {})
+          })),
           Effect.tap(() =>
             Effect.sync(() =>
               sent.push({ target: request.target, ids: body.source_ids ?? body.codes, bytes: request.body.byteLength })
@@ -86,6 +96,7 @@ const makeDouble = (
   return {
     layer: Layer.succeed(Voucherify.Voucherify, service),
     sent,
+    calledAt,
     calls: () => calls,
     maxActive: () => maxActive
   }
@@ -351,23 +362,9 @@ describe("BulkMetadata.run against a double", () => {
     }).pipe(Effect.provide(double.layer))
   })
 
-  it.effect("refuses what untyped callers can pass, with a report, and sends nothing", () => {
+  it.effect("refuses a maxBytes no request could use, and sends nothing", () => {
     const double = makeDouble()
     return Effect.gen(function*() {
-      const cases: Array<[unknown, Record<string, unknown>, string]> = [
-        [["p1"], { target: "orders" }, "target"],
-        ["p1,p2", { target: "products" }, "ids"],
-        [null, { target: "products" }, "ids"],
-        [42, { target: "products" }, "ids"],
-        [["p1"], { target: "products", progress: "yes" }, "progress"]
-      ]
-      for (const [input, extra, path] of cases) {
-        const failure = yield* Effect.flip(
-          BulkMetadata.run(input as ReadonlyArray<string>, { metadata: {}, ...extra } as BulkMetadata.RunOptions)
-        )
-        expect(failure.error, path).toMatchObject({ _tag: "InvalidRequestError", path })
-        expect(failure.report.totalIds).toBe(0)
-      }
       const huge = yield* Effect.flip(
         Stream.make("p1").pipe(BulkMetadata.chunk({ metadata: {}, maxBytes: 2 ** 33 }), Stream.runDrain)
       )
@@ -416,14 +413,15 @@ describe("BulkMetadata.run against a double", () => {
   })
 
   /** Thirty ids in three chunks, the second refused with `error`, the run going on. */
-  const secondChunkRefused = (error: VoucherifyError) => {
+  const secondChunkRefused = (error: VoucherifyError, extra: Partial<BulkMetadata.RunOptions> = {}) => {
     const double = makeDouble((call) => call === 1 ? Effect.fail(error) : Effect.void)
     return BulkMetadata.run(ids(30), {
       target: "products",
       metadata: {},
       maxBytes: fitting(10, 7),
       concurrency: 1,
-      onChunkError: "continue"
+      onChunkError: "continue",
+      ...extra
     }).pipe(Effect.provide(double.layer))
   }
 
@@ -437,15 +435,136 @@ describe("BulkMetadata.run against a double", () => {
 
   it.effect("a report holding a rate limit's wait survives a JSON round trip too", () =>
     Effect.gen(function*() {
-      const report = yield* secondChunkRefused(
-        new RateLimitError({ status: 429, retryAfter: Duration.seconds(3600), limitType: "bulk_api_calls" })
-      )
+      // a wait past quota.maxWait stops the run; the report holds the error with its wait
+      const { report } = yield* Effect.flip(secondChunkRefused(
+        new RateLimitError({ status: 429, retryAfter: Duration.seconds(3600), limitType: "bulk_api_calls" }),
+        { quota: { maxWait: "30 minutes" } }
+      ))
       const json = Schema.encodeSync(BulkMetadata.BulkReportFromJson)(report)
       const decoded = Schema.decodeSync(BulkMetadata.BulkReportFromJson)(json)
       expect(decoded).toEqual(report)
       const error = decoded.rejected[0]!.error
       expect(error._tag === "RateLimitError" && Duration.toSeconds(error.retryAfter!)).toBe(3600)
     }))
+})
+
+describe("BulkMetadata and the bulk quota (TestClock)", () => {
+  const quotaRefusal = (wait: Duration.DurationInput) =>
+    new RateLimitError({ status: 429, retryAfter: Duration.decode(wait), limitType: "bulk_api_calls", remaining: 0 })
+  const tenMinutes = Duration.toMillis("10 minutes")
+
+  it.effect("a refusal pauses the whole run once, then the refused chunk goes again", () => {
+    // call 1 is refused for 10 minutes; with 2 in flight, call 0 may still be accepted
+    const double = makeDouble((call) => call === 1 ? Effect.fail(quotaRefusal("10 minutes")) : Effect.void)
+    return Effect.gen(function*() {
+      const seen: Array<BulkMetadata.BulkProgress> = []
+      const fiber = yield* BulkMetadata.run(ids(60), {
+        target: "products",
+        metadata: {},
+        maxBytes: fitting(10, 7),
+        concurrency: 2,
+        progress: (p) => seen.push(p)
+      }).pipe(Effect.fork)
+      yield* TestClock.adjust("9 minutes")
+      // no call during the wait: only those made before the refusal came back (2 in flight, and
+      // the next one started when call 0 was accepted first)
+      expect(double.calledAt.every((at) => at === 0)).toBe(true)
+      expect(double.calledAt.length).toBeLessThanOrEqual(3)
+      const beforeTheWait = double.calledAt.length
+      const waiting = seen.at(-1)!
+      expect(waiting.waitingForQuotaUntil).toBe(tenMinutes)
+      expect(waiting.quotaRefusals).toBe(1)
+      yield* TestClock.adjust("1 minute")
+      const report = yield* Fiber.join(fiber)
+      expectBalanced(report)
+      expect(report.status).toBe("completed")
+      expect(report.accepted.ids).toBe(60)
+      // every later call came after the wait, the refused chunk among them
+      expect(double.calledAt.slice(beforeTheWait).every((at) => at >= tenMinutes)).toBe(true)
+      expect(double.calls()).toBe(7)
+      expect(double.sent.flatMap((s) => s.ids)).toHaveLength(60)
+      expect(seen.at(-1)!.waitingForQuotaUntil).toBeUndefined()
+      expect(seen.at(-1)!.chunksSent).toBe(6)
+    }).pipe(Effect.provide(double.layer))
+  })
+
+  it.effect("an accepted call that says no bulk call is left holds the next one until X-Rate-Limit-Retry", () => {
+    const double = makeDouble((call) =>
+      Effect.map(Clock.currentTimeMillis, (now): RateLimitHeaders | void =>
+        call === 1 ? { limitType: "bulk_api_calls", limit: 2, remaining: 0, retryAt: now + tenMinutes } : undefined
+      )
+    )
+    return Effect.gen(function*() {
+      const fiber = yield* BulkMetadata.run(ids(40), {
+        target: "products",
+        metadata: {},
+        maxBytes: fitting(10, 7),
+        concurrency: 1
+      }).pipe(Effect.fork)
+      yield* TestClock.adjust("5 minutes")
+      expect(double.calls()).toBe(2)
+      yield* TestClock.adjust("5 minutes")
+      const report = yield* Fiber.join(fiber)
+      expect(report.accepted.ids).toBe(40)
+      expect(double.calledAt).toEqual([0, 0, tenMinutes, tenMinutes])
+    }).pipe(Effect.provide(double.layer))
+  })
+
+  it.effect("a wait past quota.maxWait, or any wait with maxWait 0, stops the run with the RateLimitError", () =>
+    Effect.gen(function*() {
+      for (const [wait, maxWait] of [["2 hours", undefined], ["1 second", 0]] as const) {
+        const double = makeDouble((call) => call === 1 ? Effect.fail(quotaRefusal(wait)) : Effect.void)
+        const failure = yield* Effect.flip(
+          BulkMetadata.run(ids(30), {
+            target: "products",
+            metadata: {},
+            maxBytes: fitting(10, 7),
+            concurrency: 1,
+            // even with continue: every later chunk would wait as long
+            onChunkError: "continue",
+            ...(maxWait !== undefined ? { quota: { maxWait } } : {})
+          }).pipe(Effect.provide(double.layer))
+        )
+        expect(failure.error).toMatchObject({ _tag: "RateLimitError", limitType: "bulk_api_calls" })
+        expectBalanced(failure.report)
+        expect(failure.report.rejected.map((r) => r.chunkIndex)).toEqual([1])
+        expect(failure.report.notAttempted).toEqual([{ offset: 20, count: 10 }])
+        expect(double.calls()).toBe(2)
+      }
+    }))
+
+  it.effect("api_calls_cycle still stops at once, without waiting", () => {
+    const cycle = new RateLimitError({ status: 429, retryAfter: Duration.days(10), limitType: "api_calls_cycle" })
+    const double = makeDouble((call) => call === 0 ? Effect.fail(cycle) : Effect.void)
+    return Effect.gen(function*() {
+      const failure = yield* Effect.flip(
+        BulkMetadata.run(ids(20), { target: "products", metadata: {}, maxBytes: fitting(10, 7), concurrency: 1 })
+      )
+      expect(failure.error).toMatchObject({ limitType: "api_calls_cycle" })
+      expect(double.calls()).toBe(1)
+    }).pipe(Effect.provide(double.layer))
+  })
+
+  it.effect("interrupted during a wait: the waiting chunk stands rejected in the report", () => {
+    const double = makeDouble((call) => call === 0 ? Effect.fail(quotaRefusal("30 minutes")) : Effect.void)
+    return Effect.gen(function*() {
+      const reports: Array<BulkMetadata.BulkReport> = []
+      const fiber = yield* BulkMetadata.run(ids(20), {
+        target: "products",
+        metadata: {},
+        maxBytes: fitting(10, 7),
+        concurrency: 1,
+        onReport: (report) => Effect.sync(() => reports.push(report))
+      }).pipe(Effect.fork)
+      yield* TestClock.adjust("1 minute")
+      yield* Fiber.interrupt(fiber)
+      const [report] = reports
+      expect(report!.status).toBe("interrupted")
+      expectBalanced(report!)
+      expect(report!.rejected).toMatchObject([{ chunkIndex: 0, error: { _tag: "RateLimitError" } }])
+      expect(report!.accepted.ids).toBe(0)
+    }).pipe(Effect.provide(double.layer))
+  })
 })
 
 describe("BulkMetadata awaitCompletion with VoucherifyTest", () => {

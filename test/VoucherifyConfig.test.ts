@@ -132,7 +132,12 @@ describe("VoucherifyConfig", () => {
 
   it.effect("refuses bad environment values naming the field", () =>
     Effect.gen(function*() {
-      expect(yield* failureText(fromEnv({ VOUCHERIFY_APP_TOKEN: TOKEN }))).toContain("appId")
+      // a missing variable is Config's own "missing data" error, naming it
+      expect(yield* failureText(fromEnv({ VOUCHERIFY_APP_TOKEN: TOKEN }))).toContain("Missing data at VOUCHERIFY_APP_ID")
+      expect(yield* failureText(fromEnv({ VOUCHERIFY_APP_ID: "a" }))).toContain("Missing data at VOUCHERIFY_APP_TOKEN")
+      const empty = yield* failureText(fromEnv({ VOUCHERIFY_APP_ID: "", VOUCHERIFY_APP_TOKEN: TOKEN }))
+      expect(empty).toContain("appId")
+      expect(empty).toContain("must not be empty")
       expect(
         yield* failureText(fromEnv({ VOUCHERIFY_APP_ID: "a", VOUCHERIFY_APP_TOKEN: TOKEN, VOUCHERIFY_CLUSTER: "mars" }))
       ).toContain("VOUCHERIFY_CLUSTER")

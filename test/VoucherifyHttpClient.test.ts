@@ -140,7 +140,7 @@ describe("VoucherifyHttpClient error mapping", () => {
 describe("VoucherifyHttpClient retries", () => {
   it.effect("waits for Retry-After before retrying a 429", () => {
     const { layer, requests } = clientWith([
-      { status: 429, body: { code: 429 }, headers: { "retry-after": "5", "x-rate-limit-type": "bulk_api_calls" } },
+      { status: 429, body: { code: 429 }, headers: { "retry-after": "5", "x-rate-limit-type": "api_calls" } },
       accepted
     ])
     return Effect.gen(function*() {
@@ -246,6 +246,14 @@ describe("VoucherifyHttpClient retries", () => {
         accepted
       ])
       const hourlyError = yield* Effect.flip(Effect.provide(update, hourly.layer))
+      // the bulk quota is never retried request by request, even a short wait: BulkMetadata waits it out for the whole run
+      const shortBulk = clientWith([
+        { status: 429, body: { code: 429 }, headers: { "retry-after": "2", "x-rate-limit-type": "bulk_api_calls" } },
+        accepted
+      ])
+      const shortBulkError = yield* Effect.flip(Effect.provide(update, shortBulk.layer))
+      expect(shortBulkError).toMatchObject({ _tag: "RateLimitError", limitType: "bulk_api_calls" })
+      expect(shortBulk.requests).toHaveLength(1)
       expect(hourlyError._tag).toBe("RateLimitError")
       expect(hourlyError._tag === "RateLimitError" && Duration.toSeconds(hourlyError.retryAfter!)).toBe(3600)
       expect(hourlyError.message).toContain("retry after 1h")

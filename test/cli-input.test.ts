@@ -7,6 +7,7 @@ import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { IdFormat } from "../src/cli/IdInput.js"
+import { readHeader } from "../src/cli/CsvIds.js"
 import { open, parseIds } from "../src/cli/IdInput.js"
 
 const encoder = new TextEncoder()
@@ -67,6 +68,21 @@ describe("CSV", () => {
       expect(yield* errorOf("id\na\"b\"\n", csv)).toMatch(/^ids\.txt, line 2: a quote inside an unquoted field/)
       expect(yield* errorOf("n,id\nx,\n", csv)).toBe(`ids.txt, line 2: column "id" is empty`)
       expect(yield* errorOf("", csv)).toBe(`ids.txt, line 1: the CSV has no header row naming the column "id"`)
+      expect(yield* errorOf("n,id\n\n\"two\r\nlines\",a\r\n\nx, b\n", csv)).toBe(
+        `ids.txt, line 6: column "id" " b" has leading or trailing whitespace`
+      )
+    }))
+
+  it.effect("reads the header alone, and not a chunk past it", () =>
+    Effect.gen(function*() {
+      const pieces = ["\uFEFFna", "me,i", "d\r\nx,", "y\n"].map((text) => encoder.encode(text))
+      // Pulling past the chunk that ends the header would fail.
+      const bytes = Stream.concat(Stream.fromIterable(pieces).pipe(Stream.rechunk(1)), Stream.fail("read too far"))
+      expect(Chunk.toReadonlyArray(yield* readHeader(bytes, "id", "stdin"))).toEqual(pieces.slice(0, 3))
+      // a header without a line break is complete at the end
+      expect(Chunk.size(yield* readHeader(Stream.make(encoder.encode("id")), "id", "stdin"))).toBe(1)
+      const wrong = yield* Effect.flip(readHeader(Stream.fromIterable(pieces), "code", "stdin"))
+      expect(wrong.message).toBe(`stdin, line 1: the header has no column "code" (columns: name, id)`)
     }))
 })
 
@@ -103,5 +119,30 @@ describe("open", () => {
         const error = yield* Effect.flip(Stream.runDrain((yield* open(empty, lines)).ids))
         expect(error.message).toBe(`${empty} has no ids`)
       }
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.effect("checks a CSV header when it opens the file, then reads every id", () =>
+    Effect.gen(function*() {
+      const dir = mkdtempSync(join(tmpdir(), "cli-input-"))
+      const path = join(dir, "ids.csv")
+      const rows = Array.from({ length: 20_000 }, (_, i) => `"name ${i}, with ""quotes""\nand a line break",prod_${i}`)
+      writeFileSync(path, `name,id\r\n${rows.join("\r\n")}`)
+      const source = yield* open(path, csv)
+      expect(yield* Stream.runCount(source.ids)).toBe(20_000)
+      expect(source.fraction()).toBe(1)
+      const wrong = join(dir, "wrong.csv")
+      writeFileSync(wrong, "name,code\nx,p1\n")
+      expect((yield* Effect.flip(open(wrong, csv))).message).toBe(
+        `${wrong}, line 1: the header has no column "id" (columns: name, code)`
+      )
+      const empty = join(dir, "empty.csv")
+      writeFileSync(empty, "\n\n")
+      expect((yield* Effect.flip(open(empty, csv))).message).toBe(
+        `${empty}, line 1: the CSV has no header row naming the column "id"`
+      )
+      const headerOnly = join(dir, "header.csv")
+      writeFileSync(headerOnly, "id")
+      const noIds = yield* Effect.flip(Stream.runDrain((yield* open(headerOnly, csv)).ids))
+      expect(noIds.message).toBe(`${headerOnly} has no ids`)
     }).pipe(Effect.provide(NodeContext.layer)))
 })

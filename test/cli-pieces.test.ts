@@ -1,43 +1,69 @@
-import * as ValidationError from "@effect/cli/ValidationError"
+import * as CliConfig from "@effect/cli/CliConfig"
 import * as HelpDoc from "@effect/cli/HelpDoc"
+import * as Options from "@effect/cli/Options"
+import * as ValidationError from "@effect/cli/ValidationError"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { BulkReport } from "../src/BulkMetadata.js"
 import { ConfigurationError, InputError, PartialFailure } from "../src/cli/CliError.js"
-import { checkDryRun, positiveFlag, requestBytes } from "../src/cli/BulkCommand.js"
+import { checkDryRun, options, requestBytes } from "../src/cli/BulkCommand.js"
+import * as Connection from "../src/cli/Connection.js"
 import { payloadLimit } from "../src/cli/Connection.js"
 import { causeLines } from "../src/cli/ErrorOutput.js"
 import * as Report from "../src/cli/Report.js"
 import { ExitCode, exitCodeOfCause } from "../src/cli/ExitCode.js"
-import { parseMetadata, readMetadata } from "../src/cli/Metadata.js"
+import * as Metadata from "../src/cli/Metadata.js"
 import { UnauthorizedError } from "../src/VoucherifyError.js"
 
+/** Parses `args` with one of the command's options, as `@effect/cli` does. */
+const parse = <A>(options: Options.Options<A>, args: ReadonlyArray<string>) =>
+  Effect.map(Options.processCommandLine(options, args, CliConfig.defaultConfig), ([, , value]) => value)
+
+/** The message `@effect/cli` prints when `args` are refused. */
+const refusal = <A>(options: Options.Options<A>, args: ReadonlyArray<string>) =>
+  Effect.map(Effect.flip(parse(options, args)), (error) => HelpDoc.toAnsiText(error.error).trim())
+
 describe("metadata", () => {
-  it.effect("accepts a JSON object and refuses anything else clearly", () =>
+  it.effect("--metadata accepts a JSON object and refuses anything else clearly", () =>
     Effect.gen(function*() {
-      expect(yield* parseMetadata(`{"a":1,"b":{"c":true}}`, "--metadata")).toEqual({ a: 1, b: { c: true } })
-      const message = (text: string) => Effect.map(Effect.flip(parseMetadata(text, "--metadata")), (e) => e.message)
+      const option = Metadata.options.metadata
+      expect(yield* parse(option, ["--metadata", `{"a":1,"b":{"c":true}}`])).toEqual(Option.some({ a: 1, b: { c: true } }))
+      const message = (text: string) => refusal(option, ["--metadata", text])
       expect(yield* message("[1]")).toBe(`--metadata must be a JSON object like {"key":"value"}, got an array`)
       expect(yield* message("null")).toMatch(/got null$/)
       expect(yield* message("\"x\"")).toMatch(/got a string$/)
-      expect(yield* message("{a:1}")).toMatch(/^--metadata is not valid JSON: /)
-    }))
+      expect(yield* message("{a:1}")).toMatch(/^--metadata is not valid JSON: \S/)
+    }).pipe(Effect.provide(NodeContext.layer)))
 
   it.effect("reads --metadata-file and wants exactly one source", () =>
     Effect.gen(function*() {
-      const path = join(mkdtempSync(join(tmpdir(), "cli-meta-")), "m.json")
-      writeFileSync(path, `{"origin":"PL"}`)
-      expect(yield* readMetadata({ metadata: Option.none(), metadataFile: Option.some(path) })).toEqual({ origin: "PL" })
-      const both = yield* Effect.flip(readMetadata({ metadata: Option.some("{}"), metadataFile: Option.some(path) }))
+      const dir = mkdtempSync(join(tmpdir(), "cli-meta-"))
+      const file = (name: string, text: string) => {
+        writeFileSync(join(dir, name), text)
+        return join(dir, name)
+      }
+      const option = Metadata.options.metadataFile
+      const path = file("m.json", `{"origin":"PL"}`)
+      expect(yield* parse(option, ["--metadata-file", path])).toEqual(Option.some({ origin: "PL" }))
+      expect(yield* refusal(option, ["--metadata-file", file("a.json", "[1]")])).toBe(
+        `--metadata-file must be a JSON object like {"key":"value"}, got an array`
+      )
+      expect(yield* refusal(option, ["--metadata-file", file("b.json", "{a")])).toMatch(/b\.json/)
+      expect(yield* refusal(option, ["--metadata-file", join(dir, "none.json")])).toMatch(/none\.json/)
+
+      expect(yield* Metadata.select({ metadata: Option.none(), metadataFile: Option.some({ a: 1 }) })).toEqual({ a: 1 })
+      const both = yield* Effect.flip(Metadata.select({ metadata: Option.some({}), metadataFile: Option.some({}) }))
       expect(both.message).toBe("give either --metadata or --metadata-file, not both")
-      const none = yield* Effect.flip(readMetadata({ metadata: Option.none(), metadataFile: Option.none() }))
+      const none = yield* Effect.flip(Metadata.select({ metadata: Option.none(), metadataFile: Option.none() }))
       expect(none.message).toMatch(/^the metadata is required/)
     }).pipe(Effect.provide(NodeContext.layer)))
 })
@@ -67,18 +93,21 @@ describe("exit codes and error lines", () => {
 describe("--concurrency and --max-bytes", () => {
   it.effect("are whole numbers of at least 1, and a bad value names its option", () =>
     Effect.gen(function*() {
-      expect(yield* positiveFlag("concurrency", "3")).toBe(3)
-      for (const text of ["abc", "0", "-1", "2.5", ""]) {
-        expect((yield* Effect.flip(positiveFlag("concurrency", text))).message).toBe(
+      expect(yield* parse(options.concurrency, ["--concurrency", "3"])).toBe(3)
+      expect(yield* parse(options.concurrency, [])).toBe(2)
+      for (const text of ["abc", "0", "-1", "2.5", "", "99999999999999999999"]) {
+        expect(yield* refusal(options.concurrency, ["--concurrency", text])).toBe(
           `--concurrency must be a positive integer, got "${text}"`
         )
       }
-      expect((yield* Effect.flip(positiveFlag("max-bytes", "1e6"))).message).toBe(
+      expect(yield* parse(options.maxBytes, ["--max-bytes", "4000"])).toEqual(Option.some(4000))
+      expect(yield* parse(options.maxBytes, [])).toEqual(Option.none())
+      expect(yield* refusal(options.maxBytes, ["--max-bytes", "1e6"])).toBe(
         `--max-bytes must be a positive integer, got "1e6"`
       )
-    }))
+    }).pipe(Effect.provide(NodeContext.layer)))
 
-  it.effect("defaults to the configured limit and must lie between 1 and it", () =>
+  it.effect("defaults to the configured limit and must not exceed it", () =>
     Effect.gen(function*() {
       expect(yield* payloadLimit({})).toBe(10_485_760)
       const limit = yield* payloadLimit({ maxPayloadBytes: 5000 })
@@ -87,14 +116,38 @@ describe("--concurrency and --max-bytes", () => {
       expect(yield* requestBytes(Option.none(), limit)).toBe(5000)
       expect(yield* requestBytes(Option.some(4000), limit)).toBe(4000)
       expect(yield* requestBytes(Option.some(5000), limit)).toBe(5000)
-      for (const n of [0, 5001]) {
-        const error = yield* Effect.flip(requestBytes(Option.some(n), limit))
-        expect(error).toBeInstanceOf(InputError)
-        expect(error.message).toBe(
-          `--max-bytes must be between 1 and 5000 (the configured limit, VOUCHERIFY_MAX_PAYLOAD_BYTES), got ${n}`
-        )
-      }
+      const error = yield* Effect.flip(requestBytes(Option.some(5001), limit))
+      expect(error).toBeInstanceOf(InputError)
+      expect(error.message).toBe(
+        `--max-bytes must be between 1 and 5000 (the configured limit, VOUCHERIFY_MAX_PAYLOAD_BYTES), got 5001`
+      )
     }))
+})
+
+describe("--column and --field", () => {
+  it.effect("choose CSV or NDJSON, plain lines otherwise, and not both", () =>
+    Effect.gen(function*() {
+      expect(yield* parse(options.format, [])).toEqual({ _tag: "Lines" })
+      expect(yield* parse(options.format, ["--column", "id"])).toEqual({ _tag: "Csv", column: "id" })
+      expect(yield* parse(options.format, ["--field", "code"])).toEqual({ _tag: "Ndjson", field: "code" })
+      expect(yield* refusal(options.format, ["--column", "id", "--field", "code"])).toMatch(/--column.*--field/)
+    }).pipe(Effect.provide(NodeContext.layer)))
+})
+
+describe("connection options", () => {
+  const environment = (variables: Record<string, string>) =>
+    Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(variables))))
+
+  it.effect("fall back to their VOUCHERIFY_* variables, and a flag wins", () =>
+    Effect.gen(function*() {
+      const env = { VOUCHERIFY_APP_ID: "env-id", VOUCHERIFY_APP_TOKEN: "env-token", VOUCHERIFY_BASE_URL: "https://env" }
+      const flags = yield* parse(Options.all(Connection.options), ["--app-id", "flag-id"]).pipe(environment(env))
+      expect(flags.appId).toEqual(Option.some("flag-id"))
+      expect(Option.map(flags.appToken, Redacted.value)).toEqual(Option.some("env-token"))
+      expect(flags.baseUrl).toEqual(Option.some("https://env"))
+      const none = yield* parse(Options.all(Connection.options), []).pipe(environment({}))
+      expect(none).toEqual({ appId: Option.none(), appToken: Option.none(), cluster: Option.none(), baseUrl: Option.none() })
+    }).pipe(Effect.provide(NodeContext.layer)))
 })
 
 describe("--report", () => {

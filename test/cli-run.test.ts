@@ -9,6 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { existsSync, mkdtempSync, readFileSync } from "node:fs"
@@ -19,8 +20,15 @@ import { InputError } from "../src/cli/CliError.js"
 import { nonEmpty } from "../src/cli/IdInput.js"
 import { VoucherifyTest } from "../src/testing/index.js"
 import { Voucherify } from "../src/Voucherify.js"
+import * as VoucherifyConfig from "../src/VoucherifyConfig.js"
 
 const dir = mkdtempSync(join(tmpdir(), "cli-run-"))
+
+/** The in-memory Voucherify, and the config a command provides beside it. */
+const testLayer = Layer.merge(
+  VoucherifyTest.layer({ processingDelay: "0 millis" }),
+  VoucherifyConfig.layer({ appId: "a", appToken: Redacted.make("t") }).pipe(Layer.orDie)
+)
 
 const options = (ids: Stream.Stream<string, InputError>, report: string): BulkRun.BulkRunOptions => ({
   target: "products",
@@ -45,7 +53,7 @@ describe("the report of a run", () => {
           ...voucherify,
           getAsyncAction: () => Effect.zipRight(Deferred.succeed(fetching, undefined), Effect.never)
         }))
-      ).pipe(Layer.provide(VoucherifyTest.layer({ processingDelay: "0 millis" })))
+      ).pipe(Layer.provideMerge(testLayer))
       const report = join(dir, "awaited.json")
       const ids = Stream.fromIterable(Array.from({ length: 500 }, (_, i) => `p${i}`))
       const fiber = yield* Effect.fork(BulkRun.run(options(ids, report)).pipe(Effect.provide(HangingGets)))
@@ -59,7 +67,7 @@ describe("the report of a run", () => {
       const report = join(dir, "no-such-dir", "r.json")
       const ids = Stream.concat(Stream.make("p1"), Stream.fail(new InputError({ message: "ids.txt, line 2: bad" })))
       const error = yield* Effect.flip(
-        BulkRun.run(options(ids, report)).pipe(Effect.provide(VoucherifyTest.layer({ processingDelay: "0 millis" })))
+        BulkRun.run(options(ids, report)).pipe(Effect.provide(testLayer))
       )
       expect(error).toMatchObject({ _tag: "BulkRunError", error: { _tag: "InputError", message: "ids.txt, line 2: bad" } })
       expect(existsSync(report)).toBe(false)
@@ -70,7 +78,7 @@ describe("the report of a run", () => {
       const report = join(dir, "empty.json")
       const error = yield* Effect.flip(
         BulkRun.run(options(nonEmpty(Stream.empty, "ids.txt"), report)).pipe(
-          Effect.provide(VoucherifyTest.layer({ processingDelay: "0 millis" }))
+          Effect.provide(testLayer)
         )
       )
       expect(error).toMatchObject({ _tag: "InputError", message: "ids.txt has no ids" })

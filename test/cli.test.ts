@@ -162,11 +162,47 @@ layer(MockVoucherifyServer.layer({ records: { vouchers: idList("CODE", 300) } })
           "products-metadata", "--ids", file("ok.txt", "a\n"), "--metadata", "[1,2]", ...flags
         ])
         expect(badMetadata.code).toBe(1)
-        expect(badMetadata.stderr.trim()).toBe(
-          `error: --metadata must be a JSON object like {"key":"value"}, got an array`
-        )
+        // refused while the command line is parsed, in @effect/cli's words (no "error:" prefix)
+        expect(badMetadata.stderr.trim()).toBe(`--metadata must be a JSON object like {"key":"value"}, got an array`)
         // The bad ids stopped the run before any body was complete; bad metadata before anything.
         expect((yield* server.requests).length).toBe(0)
+      }), timeout)
+
+    it.effect("a CSV header without the column exits 1 before the run starts; stdin CSV is read whole", () =>
+      Effect.gen(function*() {
+        const { flags, server } = yield* connect
+        yield* server.reset
+        const report = join(dir, "never.json")
+        const wrongFile = file("wrong.csv", "name,sku\nx,p1\n")
+        const fromFile = yield* cli([
+          "products-metadata", "--ids", wrongFile, "--column", "source_id", "--metadata", "{}", "--report", report, ...flags
+        ])
+        expect(fromFile.code).toBe(1)
+        expect(fromFile.stderr.trim()).toBe(
+          `error: ${wrongFile}, line 1: the header has no column "source_id" (columns: name, sku)`
+        )
+        const fromStdin = yield* cli(
+          ["products-metadata", "--ids", "-", "--column", "source_id", "--metadata", "{}", "--report", report, ...flags],
+          {},
+          "name,sku\nx,p1\n"
+        )
+        expect(fromStdin.code).toBe(1)
+        expect(fromStdin.stderr.trim()).toBe(`error: stdin, line 1: the header has no column "source_id" (columns: name, sku)`)
+        // no summary, no report: the run never started
+        expect(fromFile.stdout + fromStdin.stdout).toBe("")
+        expect(() => readFileSync(report)).toThrow()
+        expect(yield* server.requests).toEqual([])
+
+        // more than a pipe buffer: the bytes the header check took from stdin are not lost
+        const ids = idList("prod", 50_000)
+        const csv = `"note, quoted",source_id\r\n${ids.map((id, i) => `"line ${i}\nand more",${id}`).join("\r\n")}\r\n`
+        const plan = yield* cli(
+          ["products-metadata", "--ids", "-", "--column", "source_id", "--metadata", "{}", "--dry-run", ...flags],
+          {},
+          csv
+        )
+        expect(plan.code).toBe(0)
+        expect(plan.stdout).toMatch(/requests for 50,000 ids/)
       }), timeout)
 
     it.effect("a refused token exits 3 without echoing it", () =>
@@ -182,6 +218,15 @@ layer(MockVoucherifyServer.layer({ records: { vouchers: idList("CODE", 300) } })
         expect(run.stdout + run.stderr).not.toContain(secret)
         const missing = yield* cli(["async-action", "get", "aa_1", "--base-url", server.baseUrl])
         expect(missing.code).toBe(3)
+        // nothing listens on port 1: a configuration problem (exit 3) naming the base URL, not a partial failure
+        const unreachable = yield* cli(
+          ["products-metadata", "--ids", file("few.txt", "a\nb\n"), "--metadata", "{}", "--quiet"],
+          { VOUCHERIFY_BASE_URL: "http://127.0.0.1:1", VOUCHERIFY_APP_ID: server.appId, VOUCHERIFY_APP_TOKEN: secret, VOUCHERIFY_MAX_RETRIES: "0" }
+        )
+        expect(unreachable.code).toBe(3)
+        expect(unreachable.stderr).toContain("cannot reach http://127.0.0.1:1: ")
+        expect(unreachable.stderr).toContain("ECONNREFUSED")
+        expect(unreachable.stdout + unreachable.stderr).not.toContain(secret)
         expect(missing.stderr).toMatch(/^error: invalid configuration, --app-id \/ VOUCHERIFY_APP_ID: /)
       }), timeout)
 

@@ -5,6 +5,7 @@
  * request itself.
  */
 import * as HttpClient from "@effect/platform/HttpClient"
+import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { describe, expect, it } from "@effect/vitest"
 import type * as Duration from "effect/Duration"
@@ -55,15 +56,16 @@ const sentTokens = (requests: ReadonlyArray<RecordedRequest>) =>
  * TestClock, so that many callers can pile up behind one token request) and
  * every other path at once.
  */
+const respond = (reply: Reply, request: HttpClientRequest.HttpClientRequest) =>
+  "status" in reply
+    ? HttpClientResponse.fromWeb(
+      request,
+      new Response(JSON.stringify(reply.body), { status: reply.status, headers: { "content-type": "application/json" } })
+    )
+    : HttpClientResponse.fromWeb(request, new Response(null, { status: 500 }))
+
 const routed = (token: Reply, api: Reply, tokenDelay: Duration.DurationInput = "1 second") => {
   const requests: Array<RecordedRequest> = []
-  const respond = (reply: Reply, request: Parameters<Parameters<typeof HttpClient.make>[0]>[0]) =>
-    "status" in reply
-      ? HttpClientResponse.fromWeb(
-        request,
-        new Response(JSON.stringify(reply.body), { status: reply.status, headers: { "content-type": "application/json" } })
-      )
-      : HttpClientResponse.fromWeb(request, new Response(null, { status: 500 }))
   const client = HttpClient.make((request, url) =>
     Effect.suspend(() => {
       requests.push({ method: request.method, url: url.toString(), headers: { ...request.headers }, body: "" })
@@ -158,6 +160,33 @@ describe("OAuth client credentials", () => {
     }).pipe(Effect.provide(layer))
   })
 
+  it.effect("a failed token request is not kept: the next call asks again at once", () => {
+    const { layer, requests } = clientWith(
+      [{ status: 400, body: { code: 400, key: "invalid_scope" } }, tokenReply("tok_A"), accepted],
+      { auth: oauth(), retry: { maxRetries: 0 } }
+    )
+    return Effect.gen(function*() {
+      expect((yield* Effect.flip(update))._tag).toBe("BadRequestError")
+      // the clock has not moved
+      expect((yield* update).async_action_id).toBe("aa_1")
+      expect(requests.filter(isTokenRequest)).toHaveLength(2)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("a caller waiting for a token request whose caller was interrupted still gets a token", () => {
+    const { layer, requests } = routedClient(tokenReply("tok_A"), accepted)
+    return Effect.gen(function*() {
+      const first = yield* Effect.fork(update)
+      const second = yield* Effect.fork(update)
+      yield* TestClock.adjust("500 millis")
+      yield* Fiber.interrupt(first)
+      yield* TestClock.adjust("1 second")
+      expect((yield* Fiber.join(second)).async_action_id).toBe("aa_1")
+      expect(requests.filter(isTokenRequest)).toHaveLength(2)
+      expect(sentTokens(requests)).toEqual(["Bearer tok_A"])
+    }).pipe(Effect.provide(layer))
+  })
+
   it.effect("a 401 with a cached token renews it once and retries once", () => {
     const { layer, requests } = clientWith(
       [tokenReply("tok_A"), accepted, unauthorized, tokenReply("tok_B"), accepted],
@@ -170,6 +199,31 @@ describe("OAuth client credentials", () => {
       expect(requests.filter(isTokenRequest)).toHaveLength(2)
       expect(sentTokens(requests)).toEqual(["Bearer tok_A", "Bearer tok_A", "Bearer tok_B"])
     }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("a late 401 for a token already renewed keeps the new token", () => {
+    // tokens tok_1, tok_2, ... each after 1 s; tok_1 is refused; the second call's answer takes 2 s
+    const tokenRequests: Array<string> = []
+    let calls = 0
+    const transport = HttpClient.make((request, url) =>
+      Effect.suspend(() => {
+        if (url.pathname === "/v1/oauth/token") {
+          tokenRequests.push(`tok_${tokenRequests.length + 1}`)
+          return Effect.as(Effect.sleep("1 second"), respond(tokenReply(tokenRequests.at(-1)!), request))
+        }
+        const reply = respond(request.headers["authorization"] === "Bearer tok_1" ? unauthorized : accepted, request)
+        return ++calls === 2 ? Effect.as(Effect.sleep("2 seconds"), reply) : Effect.succeed(reply)
+      })
+    )
+    const client = layer({ auth: oauth(), retry: { maxRetries: 0 } }).pipe(
+      Layer.provide(Layer.succeed(HttpClient.HttpClient, transport))
+    )
+    return Effect.gen(function*() {
+      const both = yield* Effect.fork(Effect.all([update, update], { concurrency: "unbounded" }))
+      yield* TestClock.adjust("4 seconds")
+      expect((yield* Fiber.join(both)).map((r) => r.async_action_id)).toEqual(["aa_1", "aa_1"])
+      expect(tokenRequests).toEqual(["tok_1", "tok_2"])
+    }).pipe(Effect.provide(client))
   })
 
   it.effect("a second 401 is an UnauthorizedError, after one renewal", () => {

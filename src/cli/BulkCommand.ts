@@ -9,6 +9,7 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import type * as Voucherify from "../Voucherify.js"
 import * as VoucherifyConfig from "../VoucherifyConfig.js"
 import { type BulkTarget, bulkTargets } from "../VoucherifySchema.js"
@@ -25,24 +26,46 @@ import * as Report from "./Report.js"
 const optionalText = (name: string, pseudoName: string, description: string) =>
   Options.text(name).pipe(Options.withPseudoName(pseudoName), Options.withDescription(description), Options.optional)
 
-const options = {
+/** `--<option>`'s text as a whole number of at least 1; the message names the option. */
+const PositiveInteger = (option: string) =>
+  Schema.compose(Schema.String.pipe(Schema.pattern(/^\d+$/)), Schema.NumberFromString).pipe(
+    Schema.int(),
+    Schema.positive(),
+    Schema.annotations({
+      message: (issue) => ({ message: `--${option} must be a positive integer, got ${JSON.stringify(issue.actual)}`, override: true })
+    })
+  )
+
+const idFormat: Options.Options<IdInput.IdFormat> = Options.text("column").pipe(
+  Options.withPseudoName("name"),
+  Options.withDescription("Read a CSV file with a header row; ids are in this column"),
+  Options.map((column) => ({ _tag: "Csv", column } as const)),
+  Options.orElse(Options.text("field").pipe(
+    Options.withPseudoName("name"),
+    Options.withDescription("Read NDJSON; ids are this field of each object"),
+    Options.map((field) => ({ _tag: "Ndjson", field } as const))
+  )),
+  Options.withDefault({ _tag: "Lines" } as const)
+)
+
+export const options = {
   ids: Options.text("ids").pipe(
     Options.withPseudoName("path|-"),
     Options.withDescription("File of ids, one per line (or CSV with --column, NDJSON with --field); - reads stdin")
   ),
-  column: optionalText("column", "name", "Read a CSV file with a header row; ids are in this column"),
-  field: optionalText("field", "name", "Read NDJSON; ids are this field of each object"),
-  metadata: optionalText("metadata", "json", "The metadata, a JSON object: '{\"key\":\"value\"}'"),
-  metadataFile: optionalText("metadata-file", "path", "Read the metadata JSON object from a file"),
-  // Read as text and checked by the handler, so that a bad value is named with its option.
+  format: idFormat,
+  ...Metadata.options,
+  // Text decoded by a schema rather than `Options.integer`, whose own message for "abc" cannot name the option.
   concurrency: Options.text("concurrency").pipe(
     Options.withPseudoName("n"),
     Options.withDescription("Requests in flight at the same time"),
-    Options.withDefault("2")
+    Options.withSchema(PositiveInteger("concurrency")),
+    Options.withDefault(2)
   ),
   maxBytes: Options.text("max-bytes").pipe(
     Options.withPseudoName("bytes"),
     Options.withDescription("Largest request body in bytes (default and maximum: $VOUCHERIFY_MAX_PAYLOAD_BYTES, else 10485760)"),
+    Options.withSchema(PositiveInteger("max-bytes")),
     Options.optional
   ),
   await: Options.boolean("await").pipe(Options.withDescription("Follow every async action until it is DONE or FAILED")),
@@ -60,15 +83,6 @@ const options = {
 
 type Flags = Command.Command.ParseConfig<typeof options>
 
-const idFormat = (flags: Flags): Effect.Effect<IdInput.IdFormat, InputError> => {
-  if (Option.isSome(flags.column) && Option.isSome(flags.field)) {
-    return Effect.fail(new InputError({ message: "give either --column (CSV) or --field (NDJSON), not both" }))
-  }
-  if (Option.isSome(flags.column)) return Effect.succeed({ _tag: "Csv", column: flags.column.value })
-  if (Option.isSome(flags.field)) return Effect.succeed({ _tag: "Ndjson", field: flags.field.value })
-  return Effect.succeed({ _tag: "Lines" })
-}
-
 /** `--dry-run` sends nothing, so it has no report to write: asking for both is a mistake. */
 export const checkDryRun = (
   flags: { readonly dryRun: boolean; readonly report: Option.Option<string> }
@@ -79,14 +93,6 @@ export const checkDryRun = (
     )
     : Effect.void
 
-/** The value of `--<name>`, a whole number of at least 1. */
-export const positiveFlag = (name: string, text: string): Effect.Effect<number, InputError> => {
-  const value = /^\d+$/.test(text) ? Number(text) : Number.NaN
-  return Number.isSafeInteger(value) && value >= 1
-    ? Effect.succeed(value)
-    : Effect.fail(new InputError({ message: `--${name} must be a positive integer, got "${text}"` }))
-}
-
 /**
  * The body size limit of the run: `--max-bytes`, at most the configured
  * `limit` (which is also the default). A dry run and a real run both use it.
@@ -95,7 +101,7 @@ export const requestBytes = (maxBytes: Option.Option<number>, limit: number): Ef
   Option.match(maxBytes, {
     onNone: () => Effect.succeed(limit),
     onSome: (n) =>
-      Number.isSafeInteger(n) && n >= 1 && n <= limit
+      n <= limit
         ? Effect.succeed(n)
         : Effect.fail(
           new InputError({
@@ -129,14 +135,11 @@ const voucherifyLayer = (
 const handler = (target: BulkTarget) => (flags: Flags) =>
   Effect.gen(function*() {
     yield* checkDryRun(flags)
-    const format = yield* idFormat(flags)
-    const metadata = yield* Metadata.readMetadata(flags)
-    const concurrency = yield* positiveFlag("concurrency", flags.concurrency)
+    const metadata = yield* Metadata.select(flags)
     // One limit for the plan and the run: the one the client is configured with.
     const env = yield* Connection.environment
-    const requested = yield* Effect.transposeOption(Option.map(flags.maxBytes, (text) => positiveFlag("max-bytes", text)))
-    const maxBytes = yield* requestBytes(requested, yield* Connection.payloadLimit(env))
-    const source = yield* IdInput.open(flags.ids, format)
+    const maxBytes = yield* requestBytes(flags.maxBytes, yield* Connection.payloadLimit(env))
+    const source = yield* IdInput.open(flags.ids, flags.format)
     if (flags.dryRun) {
       return yield* DryRun.printPlan(source.ids, {
         metadata,
@@ -149,7 +152,7 @@ const handler = (target: BulkTarget) => (flags: Flags) =>
       target,
       source,
       metadata,
-      concurrency,
+      concurrency: flags.concurrency,
       maxBytes,
       awaitCompletion: flags.await,
       continueOnError: flags.continueOnError,

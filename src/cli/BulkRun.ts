@@ -10,8 +10,9 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as BulkMetadata from "../BulkMetadata.js"
 import type * as Voucherify from "../Voucherify.js"
+import * as VoucherifyConfig from "../VoucherifyConfig.js"
 import type { BulkTarget } from "../VoucherifySchema.js"
-import { type InputError, PartialFailure } from "./CliError.js"
+import { ConfigurationError, type InputError, PartialFailure } from "./CliError.js"
 import { printCause } from "./ErrorOutput.js"
 import type { IdSource } from "./IdInput.js"
 import type { Metadata } from "./Metadata.js"
@@ -37,8 +38,8 @@ export const run = (
   options: BulkRunOptions
 ): Effect.Effect<
   void,
-  BulkMetadata.BulkRunError<InputError> | InputError | PartialFailure,
-  Voucherify.Voucherify | FileSystem.FileSystem
+  BulkMetadata.BulkRunError<InputError> | InputError | PartialFailure | ConfigurationError,
+  Voucherify.Voucherify | VoucherifyConfig.VoucherifyConfig | FileSystem.FileSystem
 > =>
   Effect.gen(function*() {
     const maxBytes = options.maxBytes
@@ -94,6 +95,11 @@ export const run = (
       // Input that failed before a single id was read: its own message says it all.
       const { error } = outcome.left
       if (report.totalIds === 0 && error._tag === "InputError") return yield* error
+      // Nothing got through and no connection could be made: the base URL or the network is wrong.
+      if (report.accepted.ids === 0 && error._tag === "TransportError" && error.reason === "Connect") {
+        const { baseUrl } = yield* VoucherifyConfig.VoucherifyConfig
+        return yield* new ConfigurationError({ message: `cannot reach ${baseUrl}: ${error.description}` })
+      }
       return yield* outcome.left
     }
     if (Either.isLeft(written)) return yield* written.left

@@ -5,11 +5,14 @@
  */
 import * as Options from "@effect/cli/Options"
 import type * as HttpClient from "@effect/platform/HttpClient"
+import * as Config from "effect/Config"
 import * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
 import type * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
 import * as Voucherify from "../Voucherify.js"
 import * as VoucherifyConfig from "../VoucherifyConfig.js"
 import { ConfigurationError } from "./CliError.js"
@@ -18,13 +21,17 @@ export const options = {
   appId: Options.text("app-id").pipe(
     Options.withPseudoName("id"),
     Options.withDescription("Application id (default: $VOUCHERIFY_APP_ID)"),
+    Options.withFallbackConfig(Config.string("VOUCHERIFY_APP_ID")),
     Options.optional
   ),
   appToken: Options.redacted("app-token").pipe(
     Options.withPseudoName("token"),
     Options.withDescription("Application secret key (default: $VOUCHERIFY_APP_TOKEN); never printed"),
+    Options.withFallbackConfig(Config.redacted("VOUCHERIFY_APP_TOKEN")),
     Options.optional
   ),
+  // No fallback here: the library's configuration decodes VOUCHERIFY_CLUSTER,
+  // and a bad value is then a configuration error (exit 3), not a usage error.
   cluster: Options.choice("cluster", VoucherifyConfig.clusters).pipe(
     Options.withDescription("API cluster: api (Europe), us1.api, as1.api (default: $VOUCHERIFY_CLUSTER, then api)"),
     Options.optional
@@ -32,6 +39,7 @@ export const options = {
   baseUrl: Options.text("base-url").pipe(
     Options.withPseudoName("url"),
     Options.withDescription("A dedicated API host, overrides --cluster (default: $VOUCHERIFY_BASE_URL)"),
+    Options.withFallbackConfig(Config.string("VOUCHERIFY_BASE_URL")),
     Options.optional
   )
 }
@@ -66,35 +74,33 @@ export interface Endpoint {
   readonly appToken: Redacted.Redacted<string>
 }
 
-/** The library's environment configuration (`VOUCHERIFY_*`), read once per command. */
-export const environment: Effect.Effect<VoucherifyConfig.Options, ConfigurationError> = Effect.mapError(
-  VoucherifyConfig.config,
+/** The library's environment settings (`VOUCHERIFY_*` but the app keys, which are flags here), read once per command. */
+export const environment: Effect.Effect<VoucherifyConfig.Settings, ConfigurationError> = Effect.mapError(
+  VoucherifyConfig.settingsConfig,
   toConfigurationError
 )
 
 /**
- * The client options: the library's environment configuration (`VOUCHERIFY_*`,
- * timeouts and retries included), overridden by the flags, overridden by a
- * fixed endpoint.
+ * The client options: the library's environment settings (timeouts,
+ * retries, OAuth scopes included), overridden by the flags (which fall back
+ * to their own variables), overridden by a fixed endpoint. Missing keys are
+ * left for the library's config to name.
  */
 export const apply = (
-  env: VoucherifyConfig.Options,
+  env: VoucherifyConfig.Settings,
   flags: ConnectionOptions,
   endpoint?: Endpoint
 ): VoucherifyConfig.Options => {
-  const appId = endpoint?.appId ?? Option.getOrElse(flags.appId, () => env.appId)
-  const appToken = endpoint?.appToken ?? Option.getOrElse(flags.appToken, () => env.appToken)
-  return {
+  const appId = endpoint?.appId ?? Option.getOrUndefined(flags.appId)
+  const appToken = endpoint?.appToken ?? Option.getOrUndefined(flags.appToken)
+  const settings: VoucherifyConfig.Settings = {
     ...env,
-    appId,
-    appToken,
-    // OAuth (VOUCHERIFY_OAUTH_SCOPES) exchanges the same keys for tokens.
-    ...(env.auth?._tag === "OAuth" && appId !== undefined && appToken !== undefined
-      ? { auth: { ...env.auth, appId, appToken } }
-      : {}),
     cluster: Option.getOrElse(flags.cluster, () => env.cluster),
-    baseUrl: endpoint?.baseUrl ?? Option.getOrElse(flags.baseUrl, () => env.baseUrl)
+    baseUrl: endpoint?.baseUrl ?? Option.getOrUndefined(flags.baseUrl)
   }
+  if (appId !== undefined && appToken !== undefined) return VoucherifyConfig.withCredentials(settings, appId, appToken)
+  const { oauthScopes: _, ...rest } = settings
+  return { ...rest, appId, appToken }
 }
 
 /** {@link apply} to the environment configuration. */
@@ -109,16 +115,19 @@ export const resolve = (
  * (`VOUCHERIFY_MAX_PAYLOAD_BYTES`, default 10485760), checked as the client
  * checks it.
  */
-export const payloadLimit = (options: VoucherifyConfig.Options): Effect.Effect<number, ConfigurationError> => {
-  const limit = options.maxPayloadBytes ?? VoucherifyConfig.defaults.maxPayloadBytes
-  return Number.isSafeInteger(limit) && limit >= 1
-    ? Effect.succeed(limit)
-    : Effect.fail(
+export const payloadLimit = (
+  options: Pick<VoucherifyConfig.Options, "maxPayloadBytes">
+): Effect.Effect<number, ConfigurationError> =>
+  Schema.decode(VoucherifyConfig.Options)({ maxPayloadBytes: options.maxPayloadBytes }).pipe(
+    Effect.map((checked) => checked.maxPayloadBytes ?? VoucherifyConfig.defaults.maxPayloadBytes),
+    Effect.mapError((error) =>
       new ConfigurationError({
-        message: `invalid configuration, VOUCHERIFY_MAX_PAYLOAD_BYTES: must be a positive integer, got ${limit}`
+        message: `invalid configuration, VOUCHERIFY_MAX_PAYLOAD_BYTES: ${
+          ParseResult.ArrayFormatter.formatErrorSync(error)[0]?.message ?? "is not valid"
+        }`
       })
     )
-}
+  )
 
 /** `Voucherify` configured from checked options; a bad value is a {@link ConfigurationError}. */
 export const layer = (

@@ -6,13 +6,15 @@
  * | 0 | success |
  * | 1 | usage or input error (bad option, malformed ids file, bad metadata), or a bug (a defect) |
  * | 2 | partial failure: some ids were not updated (the report says which) |
- * | 3 | authentication or configuration error |
+ * | 3 | authentication or configuration error, or a server that could not be reached at all |
  * | 130 | interrupted (Ctrl-C); the report is still written |
  */
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as Cause from "effect/Cause"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
+import * as BulkMetadata from "../BulkMetadata.js"
+import { TransportError } from "../VoucherifyError.js"
 
 export const ExitCode = {
   Success: 0,
@@ -40,9 +42,15 @@ const byTag: Readonly<Record<string, ExitCode>> = {
  * Every other failure of a request is a partial failure.
  */
 export const exitCodeOf = (error: unknown): ExitCode => {
-  if (Predicate.hasProperty(error, "_tag") && typeof error._tag === "string") {
-    if (error._tag in byTag) return byTag[error._tag]!
-    if (error._tag === "BulkRunError" && Predicate.hasProperty(error, "error")) return exitCodeOf(error.error)
+  // no connection could be made: a wrong base URL or no network, not a partial failure
+  if (error instanceof TransportError && error.reason === "Connect") return ExitCode.AuthOrConfig
+  if (error instanceof BulkMetadata.BulkRunError) {
+    // ...unless some ids got through before the connection went
+    const unreachable = error.error instanceof TransportError && error.error.reason === "Connect"
+    return unreachable && error.report.accepted.ids > 0 ? ExitCode.PartialFailure : exitCodeOf(error.error)
+  }
+  if (Predicate.hasProperty(error, "_tag") && typeof error._tag === "string" && error._tag in byTag) {
+    return byTag[error._tag]!
   }
   if (ValidationError.isValidationError(error)) return ExitCode.InputError
   return ExitCode.PartialFailure

@@ -8,6 +8,7 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import { InputError } from "./CliError.js"
+import * as CsvIds from "./CsvIds.js"
 import { type IdFormat, makeParser, MalformedLine } from "./IdFormat.js"
 
 export type { IdFormat } from "./IdFormat.js"
@@ -20,7 +21,7 @@ export const parseIds = <E, R>(
   format: IdFormat,
   source: string
 ): Stream.Stream<string, E | InputError, R> =>
-  Stream.suspend(() => {
+  format._tag === "Csv" ? CsvIds.parse(bytes, format.column, source) : Stream.suspend(() => {
     const parser = makeParser(format)
     const parse = <A>(f: () => Array<A>) =>
       Effect.try({
@@ -66,15 +67,25 @@ const cannotRead = (error: { readonly message: string }) =>
   new InputError({ message: `cannot read the ids file: ${error.message}` })
 
 /**
- * The ids of `path` (`-` for stdin) in the given format. A missing file
- * fails here, before anything starts; the ids are read when the stream runs,
- * and an input without any fails at its end.
+ * The ids of `path` (`-` for stdin) in the given format. A missing file, or
+ * a CSV header without the column, fails here, before anything starts; the
+ * ids are read when the stream runs, and an input without any fails at its
+ * end.
  */
 export const open = (path: string, format: IdFormat): Effect.Effect<IdSource, InputError, FileSystem.FileSystem> =>
   Effect.gen(function*() {
-    if (path === "-") return { ids: nonEmpty(parseIds(NodeStream.stdin, format, "stdin"), "stdin"), fraction: () => undefined }
+    if (path === "-") {
+      // stdin cannot be read twice: the bytes the header check took go first.
+      const bytes = format._tag === "Csv"
+        ? Stream.concat(Stream.fromChunk(yield* CsvIds.readHeader(NodeStream.stdin, format.column, "stdin")), NodeStream.stdin)
+        : NodeStream.stdin
+      return { ids: nonEmpty(parseIds(bytes, format, "stdin"), "stdin"), fraction: () => undefined }
+    }
     const fs = yield* FileSystem.FileSystem
     const size = Number((yield* Effect.mapError(fs.stat(path), cannotRead)).size)
+    if (format._tag === "Csv") {
+      yield* CsvIds.readHeader(Stream.mapError(fs.stream(path, { chunkSize: readChunk }), cannotRead), format.column, path)
+    }
     let read = 0
     const bytes = fs.stream(path, { chunkSize: readChunk }).pipe(
       Stream.tap((piece) => Effect.sync(() => (read += piece.length))),

@@ -8,14 +8,15 @@
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Cache from "effect/Cache"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
-import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import * as Ref from "effect/Ref"
 import type { Auth, Service as ConfigService } from "../VoucherifyConfig.js"
 import { ResponseDecodeError, TransportError, type VoucherifyError } from "../VoucherifyError.js"
 import { OAuthToken } from "../VoucherifySchema.js"
@@ -47,14 +48,8 @@ const rememberedTokens = 4
 
 interface CachedToken {
   readonly token: Redacted.Redacted<string>
-  readonly refreshAtMillis: number
-}
-
-interface TokenState {
-  readonly cached: CachedToken | undefined
-  /** Token requests that ended so far: tells a waiter whether one ended while it waited. */
-  readonly requests: number
-  readonly lastFailure: VoucherifyError | undefined
+  /** How long the cache keeps the token, from the moment it arrived. */
+  readonly timeToLive: Duration.Duration
 }
 
 const appKeyHeaders = (auth: { readonly appId: string; readonly appToken: Redacted.Redacted<string> }) =>
@@ -63,14 +58,15 @@ const appKeyHeaders = (auth: { readonly appId: string; readonly appToken: Redact
 const bearer = (token: Redacted.Redacted<string>) =>
   HttpClientRequest.setHeader("authorization", `Bearer ${Redacted.value(token)}`)
 
-/** When to renew a token issued at `nowMillis`. */
-const refreshAt = (body: typeof OAuthToken.Type, nowMillis: number): number => {
+/** How long to use a token that arrived at `nowMillis`. */
+const timeToLive = (body: typeof OAuthToken.Type, nowMillis: number): Duration.Duration => {
   // `expires_in` is relative, so a local clock that runs ahead of the
   // server's cannot make every token look stale (and burn the project's
   // 1000 tokens); `expires_at` is the fallback.
-  const expiresAtMillis = body.expires_in !== undefined ? nowMillis + body.expires_in * 1000 : body.expires_at * 1000
-  const lifetime = Math.max(0, expiresAtMillis - nowMillis)
-  return expiresAtMillis - Math.min(Duration.toMillis(refreshMargin), lifetime / 2)
+  const lifetime = Math.max(0, body.expires_in !== undefined ? body.expires_in * 1000 : body.expires_at * 1000 - nowMillis)
+  // `Cache` keeps an entry while now <= arrival + ttl: one millisecond less
+  // renews the token from the very moment the margin begins.
+  return Duration.millis(lifetime - Math.min(Duration.toMillis(refreshMargin), lifetime / 2) - 1)
 }
 
 const makeOAuth = (
@@ -79,9 +75,6 @@ const makeOAuth = (
   transport: HttpClient.HttpClient
 ) =>
   Effect.gen(function*() {
-    const state = yield* Ref.make<TokenState>({ cached: undefined, requests: 0, lastFailure: undefined })
-    // One token request at a time: fifty calls that find no valid token share one.
-    const lock = yield* Effect.makeSemaphore(1)
     // The token the current attempt sent, so that a 401 invalidates that
     // token only, and a refused token request is told apart from a refused call.
     const sentToken = yield* Effect.sync(() => FiberRef.unsafeMake<CachedToken | undefined>(undefined))
@@ -103,12 +96,11 @@ const makeOAuth = (
           new TransportError({ reason: "Transport", description: `POST /v1/oauth/token: ${error.message}` })
         )
       )
-      const nowMillis = yield* Clock.currentTimeMillis
       if (response.status < 200 || response.status >= 300) {
         return yield* Effect.flip(ResponseError.fromResponse(response, {
           maxPayloadBytes: config.maxPayloadBytes,
           requestBytes: undefined,
-          nowMillis,
+          nowMillis: yield* Clock.currentTimeMillis,
           scrub
         }))
       }
@@ -121,7 +113,7 @@ const makeOAuth = (
         issued.unshift(Redacted.value(body.access_token))
         issued.length = Math.min(issued.length, rememberedTokens)
       })
-      return { token: body.access_token, refreshAtMillis: refreshAt(body, nowMillis) }
+      return { token: body.access_token, timeToLive: timeToLive(body, yield* Clock.currentTimeMillis) }
     }).pipe(
       // the whole exchange, body included: a token answer that stalls halfway must not hold every caller
       Effect.timeoutFail({
@@ -131,32 +123,25 @@ const makeOAuth = (
       Effect.withSpan("Voucherify.requestOAuthToken", { attributes: { "voucherify.scopes": auth.scopes.join(" ") } })
     )
 
-    const isFresh = (cached: CachedToken | undefined, nowMillis: number): cached is CachedToken =>
-      cached !== undefined && nowMillis < cached.refreshAtMillis
-
-    const token = Effect.gen(function*() {
-      const before = yield* Ref.get(state)
-      if (isFresh(before.cached, yield* Clock.currentTimeMillis)) return before.cached
-      return yield* lock.withPermits(1)(Effect.gen(function*() {
-        const now = yield* Ref.get(state)
-        // Another fiber may have renewed it while this one waited for the lock.
-        if (isFresh(now.cached, yield* Clock.currentTimeMillis)) return now.cached
-        // Or failed to: share its failure rather than ask again at once, so
-        // that fifty callers of a refused token request cost one request.
-        if (now.requests !== before.requests && now.lastFailure !== undefined) return yield* Effect.fail(now.lastFailure)
-        const exit = yield* Effect.exit(requestToken)
-        yield* Ref.update(state, (s) =>
-          exit._tag === "Success"
-            ? { cached: exit.value, requests: s.requests + 1, lastFailure: undefined }
-            : { ...s, requests: s.requests + 1, lastFailure: Option.getOrUndefined(Cause.failureOption(exit.cause)) })
-        return yield* exit
-      }))
+    // One entry, one lookup in flight at a time: fifty callers that find no
+    // valid token share one token request, and its failure. A failure is
+    // kept as a value (`Left`) only so that `invalidateWhen` can drop it at
+    // once: the next caller asks again.
+    const cache = yield* Cache.makeWith({
+      capacity: 1,
+      lookup: (_: void) => Effect.either(requestToken),
+      timeToLive: (exit) => Exit.isSuccess(exit) && Either.isRight(exit.value) ? exit.value.right.timeToLive : 0
     })
 
-    // Drops the token only if it is still the cached one: after fifty calls
-    // see a 401 with the same token, one renewal serves them all.
-    const invalidate = (used: CachedToken) =>
-      Ref.update(state, (s) => (s.cached === used ? { ...s, cached: undefined } : s))
+    const token: Effect.Effect<CachedToken, VoucherifyError> = cache.get(undefined).pipe(
+      Effect.flatMap(Either.match({
+        onRight: Effect.succeed,
+        onLeft: (error) => Effect.zipRight(cache.invalidateWhen(undefined, Either.isLeft), Effect.fail(error))
+      })),
+      // The token request runs in the fiber that started it: if that fiber is
+      // interrupted, its waiters see the interruption, and ask again themselves.
+      Effect.catchAllCause((cause) => Cause.isInterruptedOnly(cause) ? token : Effect.failCause(cause))
+    )
 
     const authenticator: Authenticator = {
       authorize: (request) =>
@@ -166,7 +151,12 @@ const makeOAuth = (
           Effect.flatMap(FiberRef.get(sentToken), (used) =>
             // No token was sent: the token request itself was refused, and
             // asking again with the same app keys would be refused too.
-            used === undefined ? Effect.fail(error) : Effect.zipRight(invalidate(used), attempt))).pipe(
+            used === undefined ? Effect.fail(error) : Effect.zipRight(
+              // only if it is still the cached one: after fifty calls see a
+              // 401 with the same token, one renewal serves them all
+              cache.invalidateWhen(undefined, (cached) => Either.isRight(cached) && cached.right === used),
+              attempt
+            ))).pipe(
             Effect.locally(sentToken, undefined)
           ),
       secrets: () => [Redacted.value(auth.appToken), ...issued]

@@ -7,6 +7,7 @@
  */
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
@@ -29,44 +30,12 @@ import { InvalidRequestError, type VoucherifyError } from "../VoucherifyError.js
 import { AsyncActionStatus, type BulkTarget, bulkTargets } from "../VoucherifySchema.js"
 import { fromInput, packChannel, recycle } from "./bulkPacker.js"
 import { Tracker } from "./bulkReport.js"
-
-/**
- * Errors after which every later chunk would fail the same way: bad
- * credentials, a missing scope or region, a quota that lasts until the
- * billing cycle ends.
- */
-export const stopsTheRun = (error: VoucherifyError): boolean =>
-  error._tag === "UnauthorizedError" ||
-  error._tag === "ForbiddenError" ||
-  (error._tag === "RateLimitError" && error.limitType === "api_calls_cycle")
-
-/**
- * Whether the request may have reached the API and been queued although no
- * async action id came back:
- * - a transport failure or a timeout (the body may have been sent before
- *   the connection broke);
- * - 500 (the API failed somewhere while handling it), 502 and 504 (a
- *   gateway forwarded it and lost the answer);
- * - a 2xx whose body was not the expected `{async_action_id}`.
- *
- * Everything else is a definite refusal: 4xx (413, 429 included: the
- * gateway answers them before the API queues anything), 503 (nothing
- * available to take it), a refused redirect, a local validation error.
- */
-export const mayHaveArrived = (error: VoucherifyError): boolean => {
-  switch (error._tag) {
-    case "TransportError":
-      return error.reason !== "Redirect"
-    case "ServerError":
-      return error.status === 500 || error.status === 502 || error.status === 504
-    case "ResponseDecodeError":
-      return error.status >= 200 && error.status < 300
-    default:
-      return false
-  }
-}
+import { defaultMaxQuotaWait, makeQuotaGate } from "./bulkQuota.js"
+import { mayHaveArrived, quotaWait, stopsTheRun } from "./errorRules.js"
 
 const isStatus = Schema.is(AsyncActionStatus)
+
+type ChunkRange = Pick<BulkChunk, "index" | "offset" | "count" | "bytes">
 
 const invalidOption = (path: string, reason: string) => new InvalidRequestError({ path, reason })
 
@@ -105,27 +74,6 @@ const follow = (
     })
   )
 
-const isProgressTarget = (progress: unknown) =>
-  typeof progress === "function" || Predicate.hasProperty(progress, SubscriptionRef.SubscriptionRefTypeId)
-
-/** What untyped callers can get wrong before anything is read. */
-const checkInput = (input: unknown, target: unknown, progress: unknown): InvalidRequestError | undefined => {
-  if (typeof target !== "string" || !Object.hasOwn(bulkTargets, target)) {
-    return invalidOption("target", `must be "products", "customers" or "vouchers", got ${String(target)}`)
-  }
-  // a string is iterable too, character by character: never what was meant
-  if (
-    typeof input === "string" ||
-    !(Predicate.hasProperty(input, Stream.StreamTypeId) || Predicate.isIterable(input))
-  ) {
-    return invalidOption("ids", "must be an array, an iterable or a Stream of ids")
-  }
-  if (progress !== undefined && !isProgressTarget(progress)) {
-    return invalidOption("progress", "must be a function or a SubscriptionRef")
-  }
-  return undefined
-}
-
 /**
  * The result stream. `tracker` records every event as it happens (not when
  * the ordered results come out), so that a report built after a failure or
@@ -139,8 +87,6 @@ const engine = <E, R>(
   publish: Effect.Effect<void>
 ): Stream.Stream<BulkChunkResult, E | VoucherifyError, R | Voucherify.Voucherify> =>
   Stream.unwrap(Effect.gen(function*() {
-    const invalidInput = checkInput(input, target, (options as RunOptions).progress)
-    if (invalidInput !== undefined) return yield* invalidInput
     const voucherify = yield* Voucherify.Voucherify
     const limit = voucherify.maxPayloadBytes
     const concurrency = yield* checkPositive("concurrency", options.concurrency, 2)
@@ -149,9 +95,6 @@ const engine = <E, R>(
       return yield* invalidOption("maxBytes", `${maxBytes} is above the configured maxPayloadBytes of ${limit}`)
     }
     const onChunkError = options.onChunkError ?? "fail"
-    if (onChunkError !== "fail" && onChunkError !== "continue") {
-      return yield* invalidOption("onChunkError", `must be "fail" or "continue", got ${String(onChunkError)}`)
-    }
     const awaiting: AwaitCompletionOptions | undefined = options.awaitCompletion === true
       ? {}
       : options.awaitCompletion || undefined
@@ -162,7 +105,43 @@ const engine = <E, R>(
     const slots = yield* Effect.makeSemaphore(concurrency + 1)
     // buffers of sent bodies: results never carry a body, so they can be refilled
     const recycled: Array<Buffer> = []
-    const stops = (error: VoucherifyError) => stopsTheRun(error) || onChunkError === "fail"
+
+    const maxQuotaWait = options.quota?.maxWait === undefined ? defaultMaxQuotaWait : Duration.decode(options.quota.maxWait)
+    const gate = makeQuotaGate({
+      maxWait: maxQuotaWait,
+      onWait: (until) => Effect.zipRight(Effect.sync(() => tracker.waitingForQuota(until)), publish)
+    })
+    // A wait past the cap ends the run whatever onChunkError says: every later chunk would wait as long.
+    const stops = (error: VoucherifyError) =>
+      stopsTheRun(error) || onChunkError === "fail" || quotaWait(error) !== undefined
+
+    /** One request for the chunk, after the quota gate; a refusal for the quota waits and sends it again. */
+    const attempt = (chunk: BulkChunk, at: ChunkRange): Effect.Effect<BulkChunkResult | undefined> =>
+      Effect.gen(function*() {
+        yield* gate.pass
+        // an earlier failure stopped the run while this chunk waited: leave it as it stands
+        if (tracker.stopped) return undefined
+        tracker.sending(chunk.index)
+        yield* publish
+        const outcome = yield* Effect.either(
+          voucherify.sendEncodedBulkRequest({ target, body: chunk.body, ids: chunk.size }).pipe(
+            Effect.withSpan("BulkMetadata.sendChunk", { attributes: { ...at, target } })
+          )
+        )
+        if (outcome._tag === "Right") {
+          yield* gate.accepted(outcome.right.rateLimit)
+          return { _tag: "Accepted", ...at, asyncActionId: outcome.right.async_action_id }
+        }
+        const error = outcome.left
+        const wait = quotaWait(error)
+        if (wait !== undefined && (yield* gate.refused(wait))) {
+          // refused before anything was queued: the same body goes again once the quota allows
+          tracker.refusedForQuota(chunk.index, error)
+          yield* publish
+          return yield* attempt(chunk, at)
+        }
+        return { _tag: mayHaveArrived(error) ? "Unknown" : "Rejected", ...at, error }
+      })
 
     const send = (chunk: BulkChunk): Effect.Effect<BulkChunkResult | undefined> =>
       Effect.suspend(() => {
@@ -171,35 +150,17 @@ const engine = <E, R>(
           recycle(recycled, chunk.body, maxBytes)
           return Effect.succeed(undefined)
         }
-        tracker.sending(chunk.index)
         const at = { index: chunk.index, offset: chunk.offset, count: chunk.count, bytes: chunk.bytes }
-        return Effect.zipRight(
-          publish,
-          voucherify.sendEncodedBulkRequest({ target, body: chunk.body, ids: chunk.size }).pipe(
-            Effect.match({
-              onSuccess: ({ async_action_id }): BulkChunkResult => ({
-                _tag: "Accepted",
-                ...at,
-                asyncActionId: async_action_id
-              }),
-              onFailure: (error): BulkChunkResult => ({
-                _tag: mayHaveArrived(error) ? "Unknown" : "Rejected",
-                ...at,
-                error
-              })
-            }),
-            Effect.tap((result) => {
-              // Only an accepted body was read to its end. After an early answer
-              // (401, 429, 5xx) the socket may still be flushing the buffer: leave
-              // that one to the collector rather than overwrite it.
-              if (result._tag === "Accepted") recycle(recycled, chunk.body, maxBytes)
-              tracker.settled(result)
-              if (result._tag !== "Accepted" && stops(result.error)) tracker.stopped = true
-              return publish
-            }),
-            Effect.withSpan("BulkMetadata.sendChunk", { attributes: { ...at, target } })
-          )
-        )
+        return Effect.tap(attempt(chunk, at), (result) => {
+          if (result === undefined) return Effect.void
+          // Only an accepted body was read to its end. After an early answer
+          // (401, 429, 5xx) the socket may still be flushing the buffer: leave
+          // that one to the collector rather than overwrite it.
+          if (result._tag === "Accepted") recycle(recycled, chunk.body, maxBytes)
+          tracker.settled(result)
+          if (result._tag !== "Accepted" && stops(result.error)) tracker.stopped = true
+          return publish
+        })
       }).pipe(Effect.ensuring(slots.release(1)))
 
     const counted = Stream.mapChunksEffect(fromInput(input), (ids) => {
@@ -253,8 +214,7 @@ const publisher = (
   progress: RunOptions["progress"],
   tracker: Tracker
 ): Effect.Effect<void> => {
-  // a bad `progress` is refused by the engine, with the run's report
-  if (progress === undefined || !isProgressTarget(progress)) return Effect.void
+  if (progress === undefined) return Effect.void
   if (typeof progress === "function") return Effect.sync(() => progress(tracker.progress()))
   return Effect.suspend(() => SubscriptionRef.set(progress, tracker.progress() satisfies BulkProgress))
 }

@@ -23,8 +23,11 @@ type Entry = {
   readonly offset: number
   readonly count: number
   readonly bytes: number
-  /** packed: built, not sent; sending: request started, no outcome yet. */
-  state: "packed" | "sending" | "accepted" | "rejected" | "unknown"
+  /**
+   * packed: built, not sent; sending: request started, no outcome yet;
+   * waiting: refused for the bulk quota, to be sent again after the wait.
+   */
+  state: "packed" | "sending" | "waiting" | "accepted" | "rejected" | "unknown"
   error?: VoucherifyError
   accepted?: ChunkAccepted
 }
@@ -40,7 +43,8 @@ export const emptyProgress: BulkProgress = {
   chunksRejected: 0,
   chunksUnknown: 0,
   actionsCompleted: 0,
-  actionsFailed: 0
+  actionsFailed: 0,
+  quotaRefusals: 0
 }
 
 type Counters = { -readonly [K in keyof BulkProgress]: BulkProgress[K] }
@@ -72,9 +76,24 @@ export class Tracker {
 
   sending(index: number): void {
     const entry = this.entries[index]!
+    // a chunk sent again after a quota wait counts once
+    if (entry.state === "packed") {
+      this.counters.chunksSent++
+      this.counters.bytesSent += entry.bytes
+    }
     entry.state = "sending"
-    this.counters.chunksSent++
-    this.counters.bytesSent += entry.bytes
+  }
+
+  /** Refused for the bulk quota: if the run ends before it goes again, it stands rejected with this error. */
+  refusedForQuota(index: number, error: VoucherifyError): void {
+    const entry = this.entries[index]!
+    entry.state = "waiting"
+    entry.error = error
+    this.counters.quotaRefusals++
+  }
+
+  waitingForQuota(until: number | undefined): void {
+    this.counters.waitingForQuotaUntil = until
   }
 
   settled(result: BulkChunkResult): void {
@@ -107,7 +126,12 @@ export class Tracker {
   }
 
   progress(): BulkProgress {
-    return { ...this.counters, idsRead: this.idsRead }
+    const { waitingForQuotaUntil, ...counters } = this.counters
+    return {
+      ...counters,
+      idsRead: this.idsRead,
+      ...(waitingForQuotaUntil !== undefined ? { waitingForQuotaUntil } : {})
+    }
   }
 
   report(status: BulkReport["status"], durationMs: number, failure?: string): BulkReport {
@@ -147,6 +171,7 @@ export class Tracker {
           })
           break
         }
+        case "waiting":
         case "rejected":
           rejected.push({ ...range, error: entry.error! })
           break

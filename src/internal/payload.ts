@@ -5,7 +5,7 @@
  * @internal
  */
 import { InvalidRequestError, PayloadTooLargeError } from "../VoucherifyError.js"
-import { type BulkTarget, bulkTargets } from "../VoucherifySchema.js"
+import { type BulkTarget, bulkTargets, type Metadata } from "../VoucherifySchema.js"
 
 /**
  * A body ready to send: validated, serialized and measured. Only this module
@@ -67,7 +67,7 @@ const escapedBytes = (s: string): number => {
 /** The UTF-8 byte length of a string as `TextEncoder` writes it. */
 export const utf8Bytes = (s: string): number => Buffer.byteLength(s, "utf8")
 
-const isPlainObject = (u: unknown): u is Record<string, unknown> => {
+export const isPlainObject = (u: unknown): u is Record<string, unknown> => {
   if (typeof u !== "object" || u === null || Array.isArray(u)) return false
   const proto = Object.getPrototypeOf(u)
   return proto === Object.prototype || proto === null
@@ -176,21 +176,16 @@ const encoder = new TextEncoder()
  */
 export const encodeBulkRequest = (
   target: BulkTarget,
-  ids: unknown,
-  metadata: unknown,
+  ids: ReadonlyArray<string>,
+  metadata: Metadata,
   maxBytes: number
 ): InvalidRequestError | PayloadTooLargeError | EncodedBulkRequest => {
   const field = bulkTargets[target].field
-  if (!Array.isArray(ids)) {
-    return new InvalidRequestError({ path: field, reason: `must be an array of ids, got ${describeValue(ids)}` })
-  }
   if (ids.length === 0) {
     return new InvalidRequestError({ path: field, reason: "must name at least one id" })
   }
-  for (let i = 0; i < ids.length; i++) {
-    const reason = invalidIdReason(ids[i])
-    if (reason !== undefined) return new InvalidRequestError({ path: `${field}[${i}]`, reason, offset: i })
-  }
+  const empty = ids.indexOf("")
+  if (empty >= 0) return new InvalidRequestError({ path: `${field}[${empty}]`, reason: "must not be empty", offset: empty })
   const metadataJson = encodeMetadata(metadata)
   if (typeof metadataJson !== "string") return metadataJson
   const frame = bodyFrame(field, metadataJson)
@@ -205,9 +200,9 @@ export const encodeBulkRequest = (
  * An async action id goes into a URL path: refuse anything that would
  * change the path (a slash, a query, whitespace) before it is sent.
  */
-export const checkAsyncActionId = (id: unknown): InvalidRequestError | undefined =>
-  typeof id !== "string" || id.length === 0 || /[/?#\s%]/.test(id)
-    ? new InvalidRequestError({ path: "id", reason: `"${String(id)}" is not an async action id` })
+export const checkAsyncActionId = (id: string): InvalidRequestError | undefined =>
+  id.length === 0 || /[/?#\s%]/.test(id)
+    ? new InvalidRequestError({ path: "id", reason: `"${id}" is not an async action id` })
     : undefined
 
 /** `GET /v1/async-actions` takes a `limit` from 1 to 100. */

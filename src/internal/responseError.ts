@@ -19,21 +19,9 @@ import {
   UnauthorizedError,
   type VoucherifyError
 } from "../VoucherifyError.js"
-import { ApiErrorBody, GatewayErrorBody } from "../VoucherifySchema.js"
+import { type ErrorBody, ErrorBodyFromWire, type RateLimitHeaders } from "../VoucherifySchema.js"
 
-const decodeApiBody = Schema.decodeUnknownEither(ApiErrorBody)
-const decodeGatewayBody = Schema.decodeUnknownEither(GatewayErrorBody)
-
-/** What a body tells about an error, whichever of the two shapes it has. */
-interface BodyFields {
-  code?: number | string
-  key?: string
-  serverMessage?: string
-  details?: string
-  request_id?: string
-  resource_id?: string
-  resource_type?: string
-}
+const decodeErrorBody = Schema.decodeUnknownEither(ErrorBodyFromWire)
 
 const snippet = (text: string) => {
   const line = text.replace(/\s+/g, " ").trim()
@@ -45,7 +33,7 @@ const snippet = (text: string) => {
  * message}`, or, for a body that is not JSON (an HTML 502 page), a short
  * snippet of its text.
  */
-export const parseErrorBody = (text: string): BodyFields => {
+export const parseErrorBody = (text: string): ErrorBody => {
   if (text.trim() === "") return {}
   let json: unknown
   try {
@@ -53,27 +41,7 @@ export const parseErrorBody = (text: string): BodyFields => {
   } catch {
     return { serverMessage: snippet(text) }
   }
-  const gateway = decodeGatewayBody(json)
-  if (Either.isRight(gateway)) {
-    const { error, message } = gateway.right
-    const serverMessage = [error, message].filter(Boolean).join(": ")
-    return serverMessage ? { serverMessage } : {}
-  }
-  const api = decodeApiBody(json)
-  if (Either.isRight(api)) {
-    const body = api.right
-    const fields: BodyFields = {}
-    if (body.code !== undefined) fields.code = body.code
-    if (body.key !== undefined) fields.key = body.key
-    const serverMessage = body.message ?? body.error?.message
-    if (serverMessage !== undefined) fields.serverMessage = serverMessage
-    if (body.details !== undefined) fields.details = body.details
-    if (body.request_id !== undefined) fields.request_id = body.request_id
-    if (body.resource_id !== undefined) fields.resource_id = body.resource_id
-    if (body.resource_type !== undefined) fields.resource_type = body.resource_type
-    return fields
-  }
-  return { serverMessage: snippet(text) }
+  return Either.getOrElse(decodeErrorBody(json), () => ({ serverMessage: snippet(text) }))
 }
 
 const numberHeader = (value: string | undefined): number | undefined => {
@@ -104,6 +72,25 @@ export const requestedWait = (
   const retryAt = numberHeader(headers["x-rate-limit-retry"])
   if (retryAt !== undefined) waits.push(Math.max(0, retryAt * 1000 - nowMillis))
   return waits.length === 0 ? undefined : Duration.millis(Math.max(...waits))
+}
+
+/** The `X-Rate-Limit-*` headers of an answer, if it has any. */
+export const rateLimitHeaders = (
+  headers: Readonly<Record<string, string | undefined>>
+): RateLimitHeaders | undefined => {
+  const limitType = headers["x-rate-limit-type"]
+  const limit = numberHeader(headers["x-rate-limit-limit"])
+  const remaining = numberHeader(headers["x-rate-limit-remaining"])
+  const retrySeconds = numberHeader(headers["x-rate-limit-retry"])
+  if (limitType === undefined && limit === undefined && remaining === undefined && retrySeconds === undefined) {
+    return undefined
+  }
+  return {
+    ...(limitType !== undefined ? { limitType } : {}),
+    ...(limit !== undefined ? { limit } : {}),
+    ...(remaining !== undefined ? { remaining } : {}),
+    ...(retrySeconds !== undefined ? { retryAt: retrySeconds * 1000 } : {})
+  }
 }
 
 const limitFromMessage = (message: string | undefined): number | undefined => {
@@ -159,18 +146,9 @@ export const fromResponse = (
         })
       }
       case 429: {
-        const headers = response.headers
-        const retryAfter = requestedWait(headers, options.nowMillis)
-        const limitType = headers["x-rate-limit-type"]
-        const limit = numberHeader(headers["x-rate-limit-limit"])
-        const remaining = numberHeader(headers["x-rate-limit-remaining"])
-        return new RateLimitError({
-          ...fields,
-          ...(retryAfter !== undefined ? { retryAfter } : {}),
-          ...(limitType !== undefined ? { limitType } : {}),
-          ...(limit !== undefined ? { limit } : {}),
-          ...(remaining !== undefined ? { remaining } : {})
-        })
+        const retryAfter = requestedWait(response.headers, options.nowMillis)
+        const { retryAt: _, ...limits } = rateLimitHeaders(response.headers) ?? {}
+        return new RateLimitError({ ...fields, ...(retryAfter !== undefined ? { retryAfter } : {}), ...limits })
       }
     }
     if (status >= 400 && status < 500) return new BadRequestError(fields)

@@ -34,7 +34,8 @@ import {
   AsyncActionId,
   type AsyncActionList,
   type BulkTarget,
-  bulkTargets
+  bulkTargets,
+  type Metadata
 } from "../../VoucherifySchema.js"
 import type { Method, Options, RecordedCall, State } from "../VoucherifyTest.js"
 import { decodeBulkBody } from "./bulkBody.js"
@@ -159,12 +160,12 @@ export const make = (
         (accepted) => accepted.async_action_id
       )
 
-    const update = (method: Method, target: BulkTarget, ids: unknown, metadata: unknown) => {
+    const update = (method: Method, target: BulkTarget, ids: ReadonlyArray<string>, metadata: Metadata) => {
       const encoded = encodeBulkRequest(target, ids, metadata, maxPayloadBytes)
       if ("body" in encoded) return sendEncoded(method, encoded)
       const info: CallInfo = {
         target,
-        ids: Array.isArray(ids) ? ids.length : undefined,
+        ids: ids.length,
         bytes: encoded._tag === "PayloadTooLargeError" ? encoded.bytes : undefined
       }
       return recorded(method, info, Effect.fail(encoded))
@@ -208,13 +209,13 @@ export const make = (
     const service: Voucherify.Service = {
       maxPayloadBytes,
       updateProductsMetadataInBulk: Effect.fn("VoucherifyTest.updateProductsMetadataInBulk")((request) =>
-        update("updateProductsMetadataInBulk", "products", request?.source_ids, request?.metadata)
+        update("updateProductsMetadataInBulk", "products", request.source_ids, request.metadata)
       ),
       updateCustomersMetadataInBulk: Effect.fn("VoucherifyTest.updateCustomersMetadataInBulk")((request) =>
-        update("updateCustomersMetadataInBulk", "customers", request?.source_ids, request?.metadata)
+        update("updateCustomersMetadataInBulk", "customers", request.source_ids, request.metadata)
       ),
       updateVouchersMetadataInBulk: Effect.fn("VoucherifyTest.updateVouchersMetadataInBulk")((request) =>
-        update("updateVouchersMetadataInBulk", "vouchers", request?.codes, request?.metadata)
+        update("updateVouchersMetadataInBulk", "vouchers", request.codes, request.metadata)
       ),
       sendEncodedBulkRequest: Effect.fn("VoucherifyTest.sendEncodedBulkRequest")((request) =>
         sendEncoded("sendEncodedBulkRequest", request)
