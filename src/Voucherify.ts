@@ -27,24 +27,22 @@
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import * as Clock from "effect/Clock"
 import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import type * as ParseResult from "effect/ParseResult"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
+import * as internalAwait from "./internal/awaitAction.js"
 import { rateLimitHeaders } from "./internal/responseError.js"
 import { checkAsyncActionId, checkListLimit, encodeBulkRequest, type EncodedBulkRequest } from "./internal/payload.js"
 import * as VoucherifyConfig from "./VoucherifyConfig.js"
 import {
   AsyncActionFailedError,
   AsyncActionTimeoutError,
-  InvalidRequestError,
   PayloadTooLargeError,
   ResponseDecodeError,
   TransportError,
@@ -167,59 +165,13 @@ export class Voucherify extends Context.Tag("effect-voucherify/Voucherify")<Vouc
  * @since 0.1.0
  * @category constants
  */
-export const defaultAwaitSchedule: Schedule.Schedule<unknown, AsyncAction> = Schedule.exponential("1 second", 1.5).pipe(
-  Schedule.jittered,
-  Schedule.modifyDelay((delay) => Duration.min(delay, Duration.seconds(30)))
-)
+export const defaultAwaitSchedule: Schedule.Schedule<unknown, AsyncAction> = internalAwait.defaultAwaitSchedule
 
 /**
  * @since 0.1.0
  * @category constants
  */
-export const defaultAwaitTimeout: Duration.Duration = Duration.minutes(10)
-
-/**
- * Polls with `getAsyncAction` until the action ends. Shared by the real
- * service and the in-memory test double, so both behave alike.
- *
- * @since 0.1.0
- * @category constructors
- */
-export const awaitWith = (
-  getAsyncAction: Service["getAsyncAction"]
-) =>
-(id: string, options?: AwaitOptions): Effect.Effect<AsyncAction, AwaitError> =>
-  Effect.gen(function*() {
-    const decoded = Duration.decodeUnknown(options?.timeout ?? defaultAwaitTimeout)
-    if (Option.isNone(decoded)) {
-      return yield* new InvalidRequestError({ path: "timeout", reason: `${String(options?.timeout)} is not a duration` })
-    }
-    const timeout = decoded.value
-    const started = yield* Clock.currentTimeMillis
-    let last: AsyncAction | undefined
-    const poll = Effect.tap(getAsyncAction(id), (action) => {
-      last = action
-    })
-    const timedOut = Effect.suspend(() =>
-      Effect.map(Clock.currentTimeMillis, (now) =>
-        new AsyncActionTimeoutError({
-          id,
-          waited: Duration.millis(now - started),
-          ...(last ? { lastStatus: last.status } : {})
-        }))
-    )
-    const action = yield* poll.pipe(
-      Effect.repeat({
-        schedule: Schedule.passthrough(options?.schedule ?? defaultAwaitSchedule),
-        until: (action) => action.isTerminal
-      }),
-      Effect.timeout(timeout),
-      Effect.catchTag("TimeoutException", () => Effect.flip(timedOut))
-    )
-    if (!action.isTerminal) return yield* Effect.flip(timedOut)
-    if (action.status === "FAILED") return yield* new AsyncActionFailedError({ action })
-    return action
-  })
+export const defaultAwaitTimeout: Duration.Duration = internalAwait.defaultAwaitTimeout
 
 const decodeFailure = (status: number) => (error: ParseResult.ParseError | { readonly message: string }) =>
   new ResponseDecodeError({
@@ -323,7 +275,7 @@ export const make: Effect.Effect<
       return yield* execute(request, AsyncActionList)
     }),
     awaitAsyncAction: Effect.fn("Voucherify.awaitAsyncAction")(
-      (id: string, options?: AwaitOptions) => awaitWith(getAsyncAction)(id, options)
+      (id: string, options?: AwaitOptions) => internalAwait.awaitWith(getAsyncAction)(id, options)
     )
   }
   return service

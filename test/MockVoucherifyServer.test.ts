@@ -15,7 +15,6 @@ import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as TestClock from "effect/TestClock"
 import * as TestContext from "effect/TestContext"
-import * as TestServices from "effect/TestServices"
 import * as MockVoucherifyServer from "../src/testing/MockVoucherifyServer.js"
 import * as Voucherify from "../src/Voucherify.js"
 import * as VoucherifyConfig from "../src/VoucherifyConfig.js"
@@ -191,6 +190,23 @@ layer(serverWithClient({
       expect(yield* server.getMetadata("vouchers", "NOPE")).toEqual(Option.none())
     }))
 
+  it.effect("a repeated id counts once, an unknown code too (library client)", () =>
+    Effect.gen(function*() {
+      const v = yield* voucherify
+      const products = yield* v.updateProductsMetadataInBulk({ source_ids: ["r1", "r1", "r2", "r1"], metadata: { r: 1 } })
+      expect((yield* v.awaitAsyncAction(products.async_action_id, fastPoll)).result).toEqual({
+        done_count: 2,
+        failed_count: 0,
+        errors: []
+      })
+      const vouchers = yield* v.updateVouchersMetadataInBulk({ codes: ["V1", "V1", "GONE", "GONE"], metadata: { r: 2 } })
+      expect((yield* v.awaitAsyncAction(vouchers.async_action_id, fastPoll)).result).toMatchObject({
+        done_count: 1,
+        failed_count: 1,
+        errors: [{ code: "GONE" }]
+      })
+    }))
+
   it.effect("a large body: 200,000 ids in one request, all stored", () =>
     Effect.gen(function*() {
       const v = yield* voucherify
@@ -212,40 +228,40 @@ layer(serverWithClient({
 })
 
 describe("async actions on the TestClock", () => {
-  /** Waits in real time: the server's fibers run on their own, only its clock is the test's. */
-  const pollLive = <A, E, R>(effect: Effect.Effect<A, E, R>, done: (a: A) => boolean): Effect.Effect<A, E, R> =>
-    Effect.flatMap(
-      effect,
-      (a) => done(a) ? Effect.succeed(a) : Effect.zipRight(TestServices.provideLive(Effect.sleep("5 millis")), pollLive(effect, done))
-    )
-
-  /** Moves the clock a processing delay at a time until the action is DONE. */
-  const advanceUntilDone = (id: string) =>
-    Effect.flatMap(voucherify, (v) =>
-      pollLive(Effect.zipRight(TestClock.adjust("1 minute"), v.getAsyncAction(id)), (action) => action.status === "DONE"))
-
-  // The server's Clock is the TestClock, so no state can be missed however slow the machine is.
-  it.effect("run one at a time in order: ENQUEUED, IN_PROGRESS, DONE", () =>
+  // The server's Clock is the TestClock: each state shows exactly when the clock says, however slow the machine is.
+  it.effect("run one at a time in order: ENQUEUED, IN_PROGRESS, DONE; a state read finds the work done", () =>
     Effect.gen(function*() {
       const v = yield* voucherify
+      const server = yield* Server
       const first = yield* v.updateProductsMetadataInBulk({ source_ids: ["a"], metadata: { step: 1 } })
       const second = yield* v.updateProductsMetadataInBulk({ source_ids: ["a"], metadata: { step: 2 } })
-      const early = yield* v.getAsyncAction(second.async_action_id)
-      expect(early.status).toBe("ENQUEUED")
-      expect(early.result).toBeUndefined()
-      const running = yield* pollLive(v.getAsyncAction(first.async_action_id), (action) => action.status !== "ENQUEUED")
-      expect(running.status).toBe("IN_PROGRESS")
-      // the clock stands still: the first stays IN_PROGRESS and the second waits behind it
-      expect((yield* v.getAsyncAction(second.async_action_id)).status).toBe("ENQUEUED")
-      const done2 = yield* advanceUntilDone(second.async_action_id)
-      const done1 = yield* v.getAsyncAction(first.async_action_id)
-      expect(done1.status).toBe("DONE")
-      expect(Date.parse(done1.updated_at!)).toBeLessThanOrEqual(Date.parse(done2.updated_at!))
-      expect(done1.processing_time).toBeGreaterThanOrEqual(60_000)
-      expect(done2.processing_time).toBeGreaterThanOrEqual(60_000)
-      const server = yield* Server
+      const get = (accepted: { readonly async_action_id: string }) => v.getAsyncAction(accepted.async_action_id)
+      const statuses = Effect.all([get(first), get(second)]).pipe(
+        Effect.map((actions) => actions.map((action) => action.status))
+      )
+      expect(yield* statuses).toEqual(["ENQUEUED", "ENQUEUED"])
+      expect((yield* get(first)).result).toBeUndefined()
+
+      yield* TestClock.adjust("30 seconds")
+      expect(yield* get(first)).toMatchObject({ status: "IN_PROGRESS", progress: 50 })
+      // the second waits behind the first
+      expect((yield* get(second)).status).toBe("ENQUEUED")
+      expect(yield* server.getMetadata("products", "a")).toEqual(Option.none())
+
+      // nobody polls: the server's own state read settles the first action
+      yield* TestClock.adjust("60 seconds")
+      expect(yield* server.getMetadata("products", "a")).toEqual(Option.some({ step: 1 }))
+      expect(yield* statuses).toEqual(["DONE", "IN_PROGRESS"])
+
+      yield* TestClock.adjust("30 seconds")
+      const done = yield* Effect.all([get(first), get(second)])
+      expect(done.map((action) => [action.status, action.updated_at, action.processing_time])).toEqual([
+        ["DONE", "1970-01-01T00:01:00.000Z", 60_000],
+        ["DONE", "1970-01-01T00:02:00.000Z", 60_000]
+      ])
       // the later request won: they ran in order of acceptance
       expect(yield* server.getMetadata("products", "a")).toEqual(Option.some({ step: 2 }))
+      expect((yield* server.asyncActions).map((action) => action.result?.done_count)).toEqual([1, 1])
     }).pipe(Effect.provide(serverWithClient({ processingDelay: "1 minute" })), withTestClock))
 })
 
@@ -389,13 +405,17 @@ layer(serverWithClient(), { excludeTestServices: true })("authentication, valida
     Effect.gen(function*() {
       const server = yield* Server
       const v = yield* voucherify
-      yield* v.updateProductsMetadataInBulk({ source_ids: ["gone"], metadata: {} }).pipe(
+      const before = yield* v.updateProductsMetadataInBulk({ source_ids: ["gone"], metadata: {} }).pipe(
         Effect.flatMap(({ async_action_id }) => v.awaitAsyncAction(async_action_id, fastPoll))
       )
       yield* server.reset
       expect(yield* server.count("products")).toBe(0)
       expect(yield* server.asyncActions).toEqual([])
       expect(yield* server.requests).toEqual([])
+      // an id is never given twice: one a client still holds cannot name another action
+      const after = yield* v.updateProductsMetadataInBulk({ source_ids: ["new"], metadata: {} })
+      expect(after.async_action_id).not.toBe(before.id)
+      expect(yield* Effect.flip(v.getAsyncAction(before.id))).toMatchObject({ _tag: "NotFoundError" })
     }))
 })
 
@@ -868,16 +888,20 @@ describe("rate limits", () => {
 })
 
 describe("npm run mock-server", () => {
-  it.live("runs in a child process, prints where it listens and the keys it takes, stops on SIGINT", () =>
+  const spawnServer = (args: ReadonlyArray<string>) =>
+    Effect.acquireRelease(
+      Effect.sync(() =>
+        spawn(process.execPath, ["--import", "tsx", "src/testing/bin/mock-server.ts", ...args], {
+          stdio: ["ignore", "pipe", "pipe"]
+        })
+      ),
+      (child) => Effect.sync(() => child.exitCode === null && child.kill("SIGKILL"))
+    )
+
+  it.live("runs in a child process, prints where it listens and the keys it takes, takes --faults, stops on SIGINT", () =>
     Effect.gen(function*() {
-      const child = yield* Effect.acquireRelease(
-        Effect.sync(() =>
-          spawn(process.execPath, ["--import", "tsx", "src/testing/bin/mock-server.ts", "--port", "0", "--json"], {
-            stdio: ["ignore", "pipe", "inherit"]
-          })
-        ),
-        (child) => Effect.sync(() => child.exitCode === null && child.kill("SIGKILL"))
-      )
+      const faults = { rules: [{ fault: { _tag: "ServerError", status: 503 }, path: "/v1/async-actions", first: 1 }] }
+      const child = yield* spawnServer(["--port", "0", "--processing-delay", "5", "--faults", JSON.stringify(faults), "--json"])
       const [line] = yield* Effect.promise(() => once(createInterface({ input: child.stdout! }), "line"))
       const printed = JSON.parse(line as string)
       expect(printed).toEqual({
@@ -885,18 +909,36 @@ describe("npm run mock-server", () => {
         appId: "mock-app-id",
         appToken: "mock-app-token"
       })
+      const headers = { "x-app-id": printed.appId, "x-app-token": printed.appToken }
       const accepted = yield* Effect.promise(() =>
         fetch(`${printed.baseUrl}/v1/products/metadata/async`, {
           method: "POST",
-          headers: { "x-app-id": printed.appId, "x-app-token": printed.appToken },
+          headers,
           body: JSON.stringify({ source_ids: ["child"], metadata: {} })
         })
       )
       expect(accepted.status).toBe(202)
+      const list = () => Effect.promise(() => fetch(`${printed.baseUrl}/v1/async-actions`, { headers }))
+      // the rule fires on the first matching request only
+      expect((yield* list()).status).toBe(503)
+      expect((yield* list()).status).toBe(200)
       const exited = Effect.promise(() => once(child, "exit"))
       child.kill("SIGINT")
       yield* exited
       const refused = yield* Effect.either(Effect.tryPromise(() => fetch(`${printed.baseUrl}/v1/async-actions`)))
       expect(refused._tag).toBe("Left")
+    }).pipe(Effect.scoped), 30_000)
+
+  it.live("refuses --faults that do not hold up, naming the field, and exits 1", () =>
+    Effect.gen(function*() {
+      const faults = { rules: [{ fault: { _tag: "ServerError" }, rate: 2 }] }
+      const child = yield* spawnServer(["--faults", JSON.stringify(faults)])
+      let stderr = ""
+      child.stderr!.on("data", (chunk) => {
+        stderr += String(chunk)
+      })
+      const [code] = yield* Effect.promise(() => once(child, "exit"))
+      expect(code).toBe(1)
+      expect(stderr).toContain("--faults rules[0].rate: Expected a number between 0 and 1, actual 2")
     }).pipe(Effect.scoped), 30_000)
 })

@@ -100,6 +100,29 @@ describe("VoucherifyTest bulk updates", () => {
       expect(yield* state.metadata("vouchers", "NOPE")).toEqual(Option.none())
     }).pipe(withTest({ vouchers: ["SUMMER-10"] })))
 
+  it.effect("counts a repeated id once, merged once, and a repeated unknown code once", () =>
+    Effect.gen(function*() {
+      const voucherify = yield* Voucherify
+      const state = yield* VoucherifyTest.VoucherifyTestState
+      const products = yield* voucherify.updateProductsMetadataInBulk({
+        source_ids: ["p1", "p1", "p2", "p1"],
+        metadata: { b: 2 }
+      })
+      const vouchers = yield* voucherify.updateVouchersMetadataInBulk({ codes: ["V", "X", "X"], metadata: { c: 3 } })
+      yield* TestClock.adjust("2 seconds")
+      expect((yield* voucherify.getAsyncAction(products.async_action_id)).result).toEqual({
+        done_count: 2,
+        failed_count: 0,
+        errors: []
+      })
+      expect(yield* state.metadata("products", "p1")).toEqual(Option.some({ a: 1, b: 2 }))
+      expect((yield* voucherify.getAsyncAction(vouchers.async_action_id)).result).toMatchObject({
+        done_count: 1,
+        failed_count: 1,
+        errors: [{ code: "X" }]
+      })
+    }).pipe(withTest({ products: { p1: { a: 1 } }, vouchers: ["V"], processingDelay: "1 second" })))
+
   it.effect("stores what JSON carries, not the caller's objects", () =>
     Effect.gen(function*() {
       const voucherify = yield* Voucherify

@@ -39,10 +39,12 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
+import type * as Schema from "effect/Schema"
 import * as Voucherify from "../Voucherify.js"
 import * as VoucherifyConfig from "../VoucherifyConfig.js"
 import type { InvalidRequestError } from "../VoucherifyError.js"
 import type { AsyncAction, BulkTarget, Metadata } from "../VoucherifySchema.js"
+import * as faults from "./internal/mockServer/faults.js"
 import * as internal from "./internal/mockServer/server.js"
 
 /**
@@ -98,9 +100,11 @@ export interface RateLimits {
  *
  * - `ServerError`: 500, 502, 503 or 504 with a Voucherify JSON body
  *   (`json`), the gateway shape (`gateway`), an HTML page (`html`) or
- *   nothing (`empty`). Default body: `json` for 500, `gateway` for 503,
- *   `html` for 502 and 504. Nothing is processed.
- * - `RateLimited`: 429 with `Retry-After` (default 1 second). Nothing is processed.
+ *   nothing (`empty`). Default status 503; default body: `json` for 500,
+ *   `gateway` for 503, `html` for 502 and 504. Nothing is processed.
+ * - `RateLimited`: 429 with `Retry-After` (`retryAfter`, default 1 second,
+ *   finite) and `X-Rate-Limit-Type` (`limitType`, default `api_calls`).
+ *   Nothing is processed.
  * - `ResetBeforeBody`: the connection is destroyed before the body is read.
  * - `ResetAfterProcessing`: the request is processed (an async action is
  *   created), then the connection is destroyed instead of answering.
@@ -109,56 +113,66 @@ export interface RateLimits {
  * - `Redirect`: a 307 (by default) to another address, by default
  *   `http://127.0.0.2:<port><path>`. Nothing is processed.
  *
+ * Durations are `Duration.DurationInput`s of 0 or more: a number is
+ * milliseconds, as in the JSON of `npm run mock-server -- --faults`.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const Fault: Schema.Schema<faults.Fault> = faults.Fault
+
+/**
  * @since 0.1.0
  * @category models
  */
-export type Fault =
-  | {
-    readonly _tag: "ServerError"
-    readonly status?: 500 | 502 | 503 | 504 | undefined
-    readonly body?: "json" | "gateway" | "html" | "empty" | undefined
-  }
-  | {
-    readonly _tag: "RateLimited"
-    readonly retryAfter?: Duration.DurationInput | undefined
-    readonly limitType?: RateLimitType | undefined
-  }
-  | { readonly _tag: "ResetBeforeBody" }
-  | { readonly _tag: "ResetAfterProcessing" }
-  | { readonly _tag: "Delay"; readonly duration: Duration.DurationInput }
-  | { readonly _tag: "MalformedJson" }
-  | { readonly _tag: "Redirect"; readonly status?: 301 | 302 | 307 | 308 | undefined; readonly location?: string | undefined }
+export type Fault = Schema.Schema.Type<typeof Fault>
 
 /**
  * When a {@link Fault} fires. Rules are tried in order for each request
- * that matches `method` and `path`; each draws one number from the seeded
- * generator and fires when it is below `rate`; the first rule that fires
- * wins.
+ * that matches `method` (default: every method) and `path` (the exact path
+ * without query, or a `RegExp` tested against it; default: every path);
+ * each draws one number from the seeded generator and fires when it is
+ * below `rate` (a probability from 0 to 1, default 1); the first rule that
+ * fires wins. With `first`, only the first N requests that match the rule
+ * can fire it.
  *
- * @since 0.1.0
- * @category models
+ * @since 0.2.0
+ * @category schemas
  */
-export interface FaultRule {
-  readonly fault: Fault
-  /** Probability from 0 to 1. Default 1. */
-  readonly rate?: number | undefined
-  /** Only the first N requests that match this rule can fire it. */
-  readonly first?: number | undefined
-  /** The exact path (without query), or a pattern tested against it. Default: every path. */
-  readonly path?: string | RegExp | undefined
-  /** Default: every method. */
-  readonly method?: string | undefined
-}
+export const FaultRule: Schema.Schema<faults.FaultRule> = faults.FaultRule
 
 /**
  * @since 0.1.0
  * @category models
  */
-export interface Faults {
-  /** Seed of the generator the rates draw from. Default 1. */
-  readonly seed?: number | undefined
-  readonly rules: ReadonlyArray<FaultRule>
-}
+export type FaultRule = Schema.Schema.Type<typeof FaultRule>
+
+/**
+ * Fault rules and the seed of the generator their rates draw from (default
+ * 1, a finite number): the same seed and requests give the same faults. The
+ * one definition behind this type, {@link Service.setFaults}, the `faults`
+ * option and `npm run mock-server -- --faults '<json>'`.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { MockVoucherifyServer } from "effect-voucherify/testing"
+ *
+ * const faults = Schema.decodeUnknownSync(Schema.parseJson(MockVoucherifyServer.Faults))(
+ *   `{"seed":7,"rules":[{"fault":{"_tag":"ServerError","status":503},"rate":0.1}]}`
+ * )
+ * ```
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const Faults: Schema.Schema<faults.Faults> = faults.Faults
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Faults = Schema.Schema.Type<typeof Faults>
 
 /**
  * @since 0.1.0
@@ -173,7 +187,7 @@ export interface Options {
   readonly port?: number | undefined
   /** Default `127.0.0.1`. */
   readonly host?: string | undefined
-  /** How long each async action stays `IN_PROGRESS`. Default 0. */
+  /** How long each async action stays `IN_PROGRESS`. Default 0: done as soon as it is accepted. */
   readonly processingDelay?: Duration.DurationInput | undefined
   /** The gateway's body limit. Default 10485760. */
   readonly maxPayloadBytes?: number | undefined

@@ -7,92 +7,78 @@
  *
  * The first line of output is `Mock Voucherify server listening on <url>`;
  * with `--json` it is one JSON object `{"baseUrl","appId","appToken"}`
- * instead, for a parent process (a benchmark) to read.
+ * instead, for a parent process (a benchmark) to read. `--help` lists the
+ * options.
  *
  * @since 0.1.0
  */
+import * as Command from "@effect/cli/Command"
+import * as HelpDoc from "@effect/cli/HelpDoc"
+import * as Options from "@effect/cli/Options"
+import * as ValidationError from "@effect/cli/ValidationError"
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import type { ServeError } from "@effect/platform/HttpServerError"
+import * as Cause from "effect/Cause"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import { parseArgs } from "node:util"
+import { version } from "../../internal/version.js"
+import { firstIssue } from "../internal/schemas.js"
+import type { InvalidRequestError } from "../../VoucherifyError.js"
 import * as MockVoucherifyServer from "../MockVoucherifyServer.js"
 
-const usage = `Usage: mock-server [options]
-  --port <n>                 default 0 (any free port)
-  --host <address>           default 127.0.0.1
-  --app-id <id>              default mock-app-id
-  --app-token <token>        default mock-app-token
-  --processing-delay <ms>    how long each async action stays IN_PROGRESS, default 0
-  --max-payload-bytes <n>    default 10485760
-  --api-per-minute <n>       api_calls quota
-  --bulk-per-minute <n>      bulk_api_calls quota per minute
-  --bulk-per-hour <n>        bulk_api_calls quota per hour
-  --faults <json>            {"seed":1,"rules":[{"fault":{"_tag":"ServerError","status":503},"rate":0.1}]}
-  --json                     print {"baseUrl","appId","appToken"} as the first line
-  --help`
+const decodeFaults = Schema.decodeUnknownEither(Schema.parseJson(MockVoucherifyServer.Faults))
 
-const { values } = parseArgs({
-  options: {
-    "port": { type: "string" },
-    "host": { type: "string" },
-    "app-id": { type: "string" },
-    "app-token": { type: "string" },
-    "processing-delay": { type: "string" },
-    "max-payload-bytes": { type: "string" },
-    "api-per-minute": { type: "string" },
-    "bulk-per-minute": { type: "string" },
-    "bulk-per-hour": { type: "string" },
-    "faults": { type: "string" },
-    "json": { type: "boolean" },
-    "help": { type: "boolean" }
-  }
-})
+/** `--faults`: the one Faults schema, a failure told by its first issue rather than the whole tree. */
+const parseFaults = (json: string) =>
+  Either.mapLeft(decodeFaults(json), (error) => {
+    const { path, reason } = firstIssue("", error.issue)
+    return ValidationError.invalidValue(HelpDoc.p(`--faults${path === "" ? "" : ` ${path}`}: ${reason}`))
+  })
 
-const Count = Schema.NumberFromString.pipe(Schema.int(), Schema.nonNegative())
+/** An optional whole-number flag; its value is checked with the server's other options. */
+const integer = (name: string, pseudoName: string, description: string) =>
+  Options.integer(name).pipe(Options.withPseudoName(pseudoName), Options.withDescription(description), Options.optional)
 
+const text = (name: string, pseudoName: string, description: string) =>
+  Options.text(name).pipe(Options.withPseudoName(pseudoName), Options.withDescription(description), Options.optional)
 
-/** The JSON form of `Faults`: durations in milliseconds, paths as exact strings. */
-const FaultsJson = Schema.parseJson(Schema.Struct({
-  seed: Schema.optional(Schema.Number),
-  rules: Schema.Array(Schema.Struct({
-    fault: Schema.Union(
-      Schema.TaggedStruct("ServerError", {
-        status: Schema.optional(Schema.Literal(500, 502, 503, 504)),
-        body: Schema.optional(Schema.Literal("json", "gateway", "html", "empty"))
-      }),
-      Schema.TaggedStruct("RateLimited", {
-        retryAfter: Schema.optional(Schema.Number),
-        limitType: Schema.optional(Schema.Literal("api_calls", "bulk_api_calls", "api_calls_cycle"))
-      }),
-      Schema.TaggedStruct("ResetBeforeBody", {}),
-      Schema.TaggedStruct("ResetAfterProcessing", {}),
-      Schema.TaggedStruct("Delay", { duration: Schema.Number }),
-      Schema.TaggedStruct("MalformedJson", {}),
-      Schema.TaggedStruct("Redirect", {
-        status: Schema.optional(Schema.Literal(301, 302, 307, 308)),
-        location: Schema.optional(Schema.String)
-      })
+const flags = {
+  port: integer("port", "n", "Port to listen on; default 0 (any free port)"),
+  host: text("host", "address", "Address to listen on; default 127.0.0.1"),
+  appId: text("app-id", "id", "The X-App-Id accepted; default mock-app-id"),
+  appToken: Options.redacted("app-token").pipe(
+    Options.withPseudoName("token"),
+    Options.withDescription("The X-App-Token accepted; default mock-app-token"),
+    Options.optional
+  ),
+  processingDelay: integer("processing-delay", "ms", "Milliseconds each async action stays IN_PROGRESS; default 0"),
+  maxPayloadBytes: integer("max-payload-bytes", "bytes", "The gateway's body limit; default 10485760"),
+  apiPerMinute: integer("api-per-minute", "n", "api_calls quota per minute"),
+  bulkPerMinute: integer("bulk-per-minute", "n", "bulk_api_calls quota per minute"),
+  bulkPerHour: integer("bulk-per-hour", "n", "bulk_api_calls quota per hour"),
+  faults: Options.text("faults").pipe(
+    Options.withPseudoName("json"),
+    Options.mapEffect(parseFaults),
+    Options.withDescription(
+      `Fault rules as JSON, durations in milliseconds: {"seed":1,"rules":[{"fault":{"_tag":"ServerError","status":503},"rate":0.1}]}`
     ),
-    rate: Schema.optional(Schema.Number),
-    first: Schema.optional(Schema.Number),
-    path: Schema.optional(Schema.String),
-    method: Schema.optional(Schema.String)
-  }))
-}))
-
-const count = (flag: keyof typeof values) => {
-  const raw = values[flag]
-  return typeof raw === "string" ? Schema.decodeSync(Count)(raw) : undefined
+    Options.optional
+  ),
+  json: Options.boolean("json").pipe(Options.withDescription(`Print {"baseUrl","appId","appToken"} as the first line`))
 }
 
-const program = Effect.gen(function*() {
-  const server = yield* MockVoucherifyServer.MockVoucherifyServer
-  const token = Redacted.value(server.appToken)
-  if (values.json === true) {
-    yield* Console.log(JSON.stringify({ baseUrl: server.baseUrl, appId: server.appId, appToken: token }))
-  } else {
+const announce = (json: boolean) =>
+  Effect.gen(function*() {
+    const server = yield* MockVoucherifyServer.MockVoucherifyServer
+    const token = Redacted.value(server.appToken)
+    if (json) {
+      return yield* Console.log(JSON.stringify({ baseUrl: server.baseUrl, appId: server.appId, appToken: token }))
+    }
     yield* Console.log(`Mock Voucherify server listening on ${server.baseUrl}`)
     yield* Console.log(`  X-App-Id:    ${server.appId}`)
     yield* Console.log(`  X-App-Token: ${token}`)
@@ -100,28 +86,38 @@ const program = Effect.gen(function*() {
       `  export VOUCHERIFY_BASE_URL=${server.baseUrl} VOUCHERIFY_APP_ID=${server.appId} VOUCHERIFY_APP_TOKEN=${token}`
     )
     yield* Console.log("Press Ctrl-C to stop.")
-  }
-  return yield* Effect.never
-})
+  })
 
-if (values.help === true) {
-  console.log(usage)
-} else {
-  program.pipe(
+const command = Command.make("mock-server", flags, (flag) =>
+  Effect.zipRight(announce(flag.json), Effect.never).pipe(
     Effect.provide(MockVoucherifyServer.layer({
-      port: count("port"),
-      host: values.host,
-      appId: values["app-id"],
-      appToken: values["app-token"],
-      processingDelay: count("processing-delay"),
-      maxPayloadBytes: count("max-payload-bytes"),
+      port: Option.getOrUndefined(flag.port),
+      host: Option.getOrUndefined(flag.host),
+      appId: Option.getOrUndefined(flag.appId),
+      appToken: Option.getOrUndefined(flag.appToken),
+      processingDelay: Option.getOrUndefined(flag.processingDelay),
+      maxPayloadBytes: Option.getOrUndefined(flag.maxPayloadBytes),
       rateLimits: {
-        apiCallsPerMinute: count("api-per-minute"),
-        bulkCallsPerMinute: count("bulk-per-minute"),
-        bulkCallsPerHour: count("bulk-per-hour")
+        apiCallsPerMinute: Option.getOrUndefined(flag.apiPerMinute),
+        bulkCallsPerMinute: Option.getOrUndefined(flag.bulkPerMinute),
+        bulkCallsPerHour: Option.getOrUndefined(flag.bulkPerHour)
       },
-      faults: values.faults === undefined ? undefined : Schema.decodeSync(FaultsJson)(values.faults)
-    })),
-    NodeRuntime.runMain
-  )
-}
+      faults: Option.getOrUndefined(flag.faults)
+    }))
+  )).pipe(Command.withDescription("The mock Voucherify server, until Ctrl-C"))
+
+/** A bad flag, @effect/cli has printed; anything else is printed here, once, without a stack. */
+const report = (cause: Cause.Cause<InvalidRequestError | ServeError | ValidationError.ValidationError>) =>
+  Cause.isInterruptedOnly(cause) ? Effect.void : Option.match(Cause.failureOption(cause), {
+    onNone: () => Console.error(Cause.pretty(cause)),
+    onSome: (error) =>
+      ValidationError.isValidationError(error)
+        ? Effect.void
+        : Console.error(error._tag === "ServeError" ? `Cannot listen: ${String(error.cause)}` : error.message)
+  })
+
+Command.run(command, { name: "mock-server", version })(process.argv).pipe(
+  Effect.tapErrorCause(report),
+  Effect.provide(NodeContext.layer),
+  NodeRuntime.runMain({ disableErrorReporting: true })
+)

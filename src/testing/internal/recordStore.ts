@@ -51,6 +51,7 @@ export interface Store {
   /** The records of one kind, read-only. */
   readonly records: (target: Target) => ReadonlyMap<string, Metadata>
   readonly count: (target: Target) => number
+  /** Writes `metadata` into every record named; a repeated id counts once. */
   readonly update: (
     target: Target,
     ids: Iterable<string>,
@@ -90,31 +91,35 @@ export const makeStore = (seeds: { readonly [K in Target]?: SeedRecords | undefi
       // Records that already had metadata get a merged copy, one per distinct
       // previous object, so a million records updated alike still share one.
       const merged = new Map<Metadata, Metadata>()
-      const unknown: Array<string> = []
-      let unknownCount = 0
+      // A record already pointing at what this update writes is a repeated id:
+      // counted once, without keeping a set of every id.
+      const written = new Set<Metadata>([metadata])
+      const unknown = new Set<string>()
       let done = 0
       for (const id of ids) {
         const previous = map.get(id)
         if (previous === undefined) {
           if (!upsert) {
-            unknownCount++
-            if (unknown.length < maxUnknown) unknown.push(id)
+            unknown.add(id)
             continue
           }
           map.set(id, metadata)
+        } else if (written.has(previous)) {
+          continue
         } else if (previous === emptyMetadata) {
           map.set(id, metadata)
-        } else if (previous !== metadata) {
+        } else {
           let next = merged.get(previous)
           if (next === undefined) {
             next = Object.freeze({ ...previous, ...metadata })
             merged.set(previous, next)
+            written.add(next)
           }
           map.set(id, next)
         }
         done++
       }
-      return { done, unknown, unknownCount }
+      return { done, unknown: Array.from(unknown).slice(0, maxUnknown), unknownCount: unknown.size }
     },
     check: (target, ids, expected) => {
       const map = maps[target]

@@ -5,26 +5,29 @@
  * @internal
  */
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
-import * as Clock from "effect/Clock"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import type * as Schema from "effect/Schema"
 import { checkListLimit } from "../../../internal/payload.js"
-import { bulkTargets } from "../../../VoucherifySchema.js"
+import {
+  AsyncAction,
+  AsyncActionAccepted,
+  AsyncActionId,
+  AsyncActionList,
+  bulkTargets
+} from "../../../VoucherifySchema.js"
 import type { Outcome, Target } from "../../MockVoucherifyServer.js"
-import { type Actions, render } from "./actions.js"
-import { apiErrorBody, type BodyRead, newRequestId, payloadTooLargeBody, randomHex } from "./http.js"
 import { decodeBulkBody } from "../bulkBody.js"
-import { deepFreeze, type Store } from "../recordStore.js"
+import type { Simulator } from "../simulator.js"
+import { apiErrorBody, type BodyRead, payloadTooLargeBody, randomHex } from "./http.js"
 
 /** What the pipeline sends back: an answer, or a dropped connection. */
 export type Reply = Respond | { readonly _tag: "Drop"; readonly outcome: Outcome }
 
 export interface Respond {
   readonly _tag: "Respond"
-  readonly status: number
-  readonly contentType: string
-  readonly text: string
-  readonly headers: Readonly<Record<string, string>>
+  readonly response: HttpServerResponse.HttpServerResponse
   readonly outcome: Outcome
   readonly asyncActionId?: string
   /**
@@ -40,14 +43,20 @@ export const respond = (
   body: unknown,
   outcome: Outcome,
   headers: Readonly<Record<string, string>> = {}
-): Respond => ({
-  _tag: "Respond",
-  status,
-  contentType: "application/json",
-  text: JSON.stringify(body),
-  headers,
-  outcome
-})
+): Respond => ({ _tag: "Respond", response: HttpServerResponse.unsafeJson(body, { status, headers }), outcome })
+
+/**
+ * A JSON answer encoded through the schema the client decodes it with, so
+ * that the mock is held to the same wire contract. An answer the schema
+ * refuses is a bug of the mock: a defect.
+ */
+const respondWith = <A, I>(schema: Schema.Schema<A, I>, status: number, outcome: Outcome) => (body: A) =>
+  HttpServerResponse.schemaJson(schema)(body, { status }).pipe(
+    Effect.orDie,
+    Effect.map((response): Respond => ({ _tag: "Respond", response, outcome }))
+  )
+
+const ok = <A, I>(schema: Schema.Schema<A, I>) => respondWith(schema, 200, "ok")
 
 /** The gateway's 413, decided from the Content-Length (`close`) or while reading a chunked body (`drain`). */
 export const payloadTooLarge = (limit: number, after: "close" | "drain"): Respond => ({
@@ -87,8 +96,9 @@ export interface Token {
 }
 
 export interface Deps {
-  readonly store: Store
-  readonly actions: Actions
+  readonly simulator: Simulator
+  /** The server's `Clock`, which its state reads use too. */
+  readonly now: Effect.Effect<number>
   readonly tokens: Map<string, Token>
   readonly appId: string
   readonly maxPayloadBytes: number
@@ -118,43 +128,43 @@ export const bulkUpdate = (target: Target) => (exchange: Exchange, deps: Deps): 
   withBody(exchange, deps, (text) => {
     const decoded = decodeBulkBody(bulkTargets[target].field, text)
     if (typeof decoded === "string") return Effect.succeed(invalid(decoded))
-    const { ids, metadata } = decoded
-    return Effect.map(
-      deps.actions.enqueue(target, { ids, metadata: deepFreeze(metadata) }, newRequestId()),
-      (action): Reply => ({ ...respond(202, { async_action_id: action.id }, "accepted"), asyncActionId: action.id })
+    return deps.now.pipe(
+      Effect.map((now) => AsyncActionId.make(deps.simulator.accept(now, { target, ...decoded }))),
+      Effect.flatMap((id) =>
+        Effect.map(
+          respondWith(AsyncActionAccepted, 202, "accepted")(new AsyncActionAccepted({ async_action_id: id })),
+          (reply): Reply => ({ ...reply, asyncActionId: id })
+        )
+      )
     )
   })
 
 /** `GET /v1/async-actions/{id}`. */
 export const getAsyncAction = (exchange: Exchange, deps: Deps): Effect.Effect<Reply> =>
-  Effect.sync(() => {
+  Effect.flatMap(deps.now, (now) => {
     const id = exchange.params["id"] ?? ""
-    const action = deps.actions.get(id)
+    const action = deps.simulator.getAction(now, id)
     return action === undefined
-      ? notFound(`Cannot find async_action with id ${id}`, { id, type: "async_action" })
-      : respond(200, render(action, true), "ok")
+      ? Effect.succeed(notFound(`Cannot find async_action with id ${id}`, { id, type: "async_action" }))
+      : ok(AsyncAction)(action)
   })
 
 /** `GET /v1/async-actions?limit=&end_date=`: newest first, without results. */
 export const listAsyncActions = (exchange: Exchange, deps: Deps): Effect.Effect<Reply> =>
-  Effect.sync(() => {
+  Effect.flatMap(deps.now, (now) => {
     const limitParam = exchange.query.get("limit")
     // The API's default page size for lists.
     const limit = limitParam === null ? 10 : Number(limitParam)
     const refused = checkListLimit(limit)
-    if (refused) return invalid(`${refused.path}=${limitParam}: ${refused.reason}`, "invalid_query_params")
-    const endParam = exchange.query.get("end_date")
-    const end = endParam === null ? Infinity : Date.parse(endParam)
-    if (Number.isNaN(end)) {
-      return invalid(`end_date must be an ISO 8601 date, got ${endParam}`, "invalid_query_params")
+    if (refused) {
+      return Effect.succeed(invalid(`${refused.path}=${limitParam}: ${refused.reason}`, "invalid_query_params"))
     }
-    const matching = deps.actions.all().filter((action) => action.createdAt < end).reverse()
-    return respond(200, {
-      object: "list",
-      data_ref: "async_actions",
-      async_actions: matching.slice(0, limit).map((action) => render(action, false)),
-      has_more: matching.length > limit
-    }, "ok")
+    const endParam = exchange.query.get("end_date")
+    const end = endParam === null ? undefined : Date.parse(endParam)
+    if (Number.isNaN(end)) {
+      return Effect.succeed(invalid(`end_date must be an ISO 8601 date, got ${endParam}`, "invalid_query_params"))
+    }
+    return ok(AsyncActionList)(deps.simulator.list(now, limit, end))
   })
 
 const recordKinds: { readonly [K in Target]: { readonly object: string; readonly idField: string; readonly prefix: string } } = {
@@ -172,10 +182,10 @@ const fakeId = (prefix: string, key: string) => {
 
 /** `GET /v1/{target}/{id}`: the record with its metadata. */
 export const getRecord = (target: Target) => (exchange: Exchange, deps: Deps): Effect.Effect<Reply> =>
-  Effect.sync(() => {
+  Effect.map(deps.now, (now) => {
     const id = exchange.params["id"] ?? ""
     const kind = recordKinds[target]
-    const metadata = deps.store.get(target, id)
+    const metadata = deps.simulator.records(now).get(target, id)
     return metadata === undefined
       ? notFound(`Cannot find ${kind.object} with id ${id}`, { id, type: kind.object })
       : respond(200, { id: fakeId(kind.prefix, id), [kind.idField]: id, object: kind.object, metadata }, "ok")
@@ -231,7 +241,7 @@ export const issueToken = (exchange: Exchange, deps: Deps): Effect.Effect<Reply>
           "invalid_scope"
         )
       }
-      const now = yield* Clock.currentTimeMillis
+      const now = yield* deps.now
       const expiresAtMillis = now + Duration.toMillis(deps.tokenTtl)
       for (const [token, issued] of deps.tokens) {
         if (issued.expiresAtMillis <= now) deps.tokens.delete(token)

@@ -9,8 +9,8 @@ import * as HttpLayerRouter from "@effect/platform/HttpLayerRouter"
 import * as HttpServer from "@effect/platform/HttpServer"
 import type * as HttpServerError from "@effect/platform/HttpServerError"
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpBody from "@effect/platform/HttpBody"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -20,16 +20,15 @@ import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import { createServer } from "node:http"
 import type { Socket } from "node:net"
-import { InvalidRequestError } from "../../../VoucherifyError.js"
-import { AsyncAction } from "../../../VoucherifySchema.js"
+import type { InvalidRequestError } from "../../../VoucherifyError.js"
 import type { Fault, Options, RecordedRequest, Service } from "../../MockVoucherifyServer.js"
-import { makeActions, render } from "./actions.js"
+import { decode } from "../schemas.js"
+import { makeSimulator } from "../simulator.js"
 import * as Endpoints from "./endpoints.js"
-import { makeFaultPicker } from "./faults.js"
+import { Faults, makeFaultPicker } from "./faults.js"
 import * as Http from "./http.js"
-import { checkFaults, checkOptions } from "./options.js"
+import { Options as CheckedOptions } from "./options.js"
 import { makeRateLimiter } from "./rateLimit.js"
-import { makeStore } from "../recordStore.js"
 
 type Mutable<A> = { -readonly [K in keyof A]: A[K] }
 
@@ -70,7 +69,7 @@ const earlyReply = (fault: EarlyFault, request: HttpServerRequest.HttpServerRequ
         status,
         fault.body ?? (status === 500 ? "json" : status === 503 ? "gateway" : "html")
       )
-      return { _tag: "Respond", status, ...body, headers: {}, outcome: "fault" }
+      return { _tag: "Respond", response: HttpServerResponse.text(body.text, { status, contentType: body.contentType }), outcome: "fault" }
     }
     case "RateLimited": {
       const wait = Duration.toMillis(Duration.decode(fault.retryAfter ?? Duration.seconds(1)))
@@ -84,14 +83,27 @@ const earlyReply = (fault: EarlyFault, request: HttpServerRequest.HttpServerRequ
     case "Redirect":
       return {
         _tag: "Respond",
-        status: fault.status ?? 307,
-        contentType: "text/plain",
-        text: "",
-        headers: { location: fault.location ?? `http://127.0.0.2:${Http.localPort(request)}${request.url}` },
+        response: HttpServerResponse.text("", {
+          status: fault.status ?? 307,
+          contentType: "text/plain",
+          headers: { location: fault.location ?? `http://127.0.0.2:${Http.localPort(request)}${request.url}` }
+        }),
         outcome: "fault"
       }
   }
 }
+
+/** The first half of a body: JSON cut off midway. */
+const cutOff = (response: HttpServerResponse.HttpServerResponse): HttpServerResponse.HttpServerResponse => {
+  const body = response.body
+  if (body._tag !== "Uint8Array") return response
+  return HttpServerResponse.setBody(
+    response,
+    HttpBody.uint8Array(body.body.subarray(0, Math.ceil(body.body.length / 2)), body.contentType)
+  )
+}
+
+const checkFaults = decode(Faults, "faults")
 
 /** The `/v1/<segment>` that an OAuth scope of the same name opens. */
 const scopeOf = (path: string) => path.split("/")[2] ?? ""
@@ -100,27 +112,27 @@ export const make = (
   options: Options
 ): Effect.Effect<Service, HttpServerError.ServeError | InvalidRequestError, Scope.Scope> =>
   Effect.gen(function*() {
-    const checked = checkOptions(options)
-    if (checked instanceof InvalidRequestError) return yield* checked
+    const checked = yield* decode(CheckedOptions)(options)
     const appId = options.appId ?? "mock-app-id"
     const appToken = options.appToken === undefined
       ? Redacted.make("mock-app-token")
       : Redacted.isRedacted(options.appToken)
       ? options.appToken
       : Redacted.make(options.appToken)
-    const maxPayloadBytes = checked.maxPayloadBytes
-    const maxRecorded = checked.maxRecordedRequests
-    const store = makeStore(options.records)
-    const actions = yield* makeActions({
-      store,
-      processingDelay: checked.processingDelay,
+    const { maxPayloadBytes, maxRecordedRequests: maxRecorded } = checked
+    // Captured once: state reads from a test's fiber see the clock the requests see.
+    const clock = yield* Effect.clock
+    const now = clock.currentTimeMillis
+    const simulator = makeSimulator({
+      records: options.records,
+      processingMillis: Duration.toMillis(checked.processingDelay),
       maxResultErrors: checked.maxResultErrors
     })
-    const limiter = makeRateLimiter(options.rateLimits)
-    const faults = makeFaultPicker(options.faults)
+    const limiter = makeRateLimiter(checked.rateLimits)
+    const faults = makeFaultPicker(checked.faults)
     const deps: Endpoints.Deps = {
-      store,
-      actions,
+      simulator,
+      now,
       tokens: new Map(),
       appId,
       maxPayloadBytes,
@@ -149,19 +161,21 @@ export const make = (
         if (Number(headers["content-length"] ?? 0) > maxPayloadBytes) {
           return Endpoints.payloadTooLarge(maxPayloadBytes, "close")
         }
-        const now = yield* Clock.currentTimeMillis
-        const auth = authenticate(headers, route, exchange.path, now)
+        const at = yield* now
+        const auth = authenticate(headers, route, exchange.path, at)
         if (auth === "unauthorized") return Endpoints.respond(401, Http.unauthorizedBody, "unauthorized")
         if (auth === "forbidden") {
           const body = Http.apiErrorBody(403, "forbidden", "Forbidden", `The token's scopes do not cover ${exchange.path}`)
           return Endpoints.respond(403, body, "forbidden")
         }
-        const verdict = limiter.take(route.bulk, now)
+        const verdict = limiter.take(route.bulk, at)
         if (verdict._tag === "Limited") {
           return Endpoints.respond(429, Http.tooManyRequestsBody, "rate_limited", verdict.headers)
         }
         const reply = yield* route.handle(exchange, deps)
-        return reply._tag === "Respond" ? { ...reply, headers: { ...verdict.headers, ...reply.headers } } : reply
+        return reply._tag === "Respond"
+          ? { ...reply, response: HttpServerResponse.setHeaders(reply.response, verdict.headers) }
+          : reply
       })
 
     /** Applies the faults that act once the request was processed, and answers. */
@@ -181,16 +195,12 @@ export const make = (
         }
         // a client that gives up while the answer is held back is logged as client_aborted
         if (fault?._tag === "Delay") yield* Effect.sleep(fault.duration)
-        const malformed = fault?._tag === "MalformedJson" && reply.status < 300
+        const status = reply.response.status
         entry.outcome = reply.outcome
-        entry.status = reply.status
+        entry.status = status
         if (reply.after === "close") Http.closeAfterResponse(request)
         if (reply.after === "drain") Http.drainAfterResponse(request, 2 * maxPayloadBytes)
-        return HttpServerResponse.text(malformed ? reply.text.slice(0, Math.ceil(reply.text.length / 2)) : reply.text, {
-          status: reply.status,
-          contentType: reply.contentType,
-          headers: reply.headers
-        })
+        return fault?._tag === "MalformedJson" && status < 300 ? cutOff(reply.response) : reply.response
       })
 
     const startEntry = (request: HttpServerRequest.HttpServerRequest): Mutable<RecordedRequest> => {
@@ -215,7 +225,7 @@ export const make = (
         const entry = startEntry(request)
         return Effect.gen(function*() {
           const path = request.url.split("?")[0] ?? "/"
-          const fault = faults.pick(request.method, path)
+          const fault = yield* faults.pick(request.method, path)
           entry.fault = fault?._tag
           const exchange: Endpoints.Exchange = {
             request,
@@ -227,7 +237,7 @@ export const make = (
             })
           }
           const reply = isEarly(fault)
-            ? earlyReply(fault, request, yield* Clock.currentTimeMillis)
+            ? earlyReply(fault, request, yield* now)
             : yield* gateway(route, exchange)
           return yield* send(request, entry, reply, fault)
         }).pipe(
@@ -283,29 +293,25 @@ export const make = (
       port,
       appId,
       appToken,
-      getMetadata: (target, id) => Effect.sync(() => Option.fromNullable(store.get(target, id))),
-      count: (target) => Effect.sync(() => store.count(target)),
-      checkMetadata: (target, ids, expected) => Effect.sync(() => store.check(target, ids, expected)),
+      getMetadata: (target, id) => Effect.map(now, (at) => Option.fromNullable(simulator.records(at).get(target, id))),
+      count: (target) => Effect.map(now, (at) => simulator.records(at).count(target)),
+      checkMetadata: (target, ids, expected) => Effect.map(now, (at) => simulator.records(at).check(target, ids, expected)),
       requests: Effect.sync(() => log.map((entry) => ({ ...entry }))),
-      asyncActions: Effect.sync(() => actions.all().map((action) => new AsyncAction(render(action, true)))),
+      asyncActions: Effect.map(now, simulator.actions),
       bytesReceived: Effect.sync(() => totalBytes() - bytesBaseline),
       setFaults: (next) =>
-        Effect.suspend(() => {
-          const invalid = checkFaults(next)
-          return invalid ? Effect.fail(invalid) : Effect.sync(() => faults.replace(next))
-        }),
-      exhaustCycle: Effect.map(Clock.currentTimeMillis, limiter.exhaustCycle),
-      reset: Effect.zipRight(
-        actions.reset,
-        Effect.sync(() => {
-          store.reset()
-          limiter.reset()
-          faults.reset()
-          deps.tokens.clear()
-          log = []
-          seq = 0
-          bytesBaseline = totalBytes()
-        })
-      )
+        next === undefined
+          ? Effect.sync(() => faults.replace(undefined))
+          : Effect.map(checkFaults(next), faults.replace),
+      exhaustCycle: Effect.map(now, limiter.exhaustCycle),
+      reset: Effect.sync(() => {
+        simulator.reset()
+        limiter.reset()
+        faults.reset()
+        deps.tokens.clear()
+        log = []
+        seq = 0
+        bytesBaseline = totalBytes()
+      })
     }
   })

@@ -1,0 +1,262 @@
+/**
+ * `VoucherifyTest`: the `Voucherify` service over the shared simulator, with
+ * the real service's local validation and polling, a record of every call,
+ * and scripted failures.
+ *
+ * @internal
+ */
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+import * as Random from "effect/Random"
+import * as Schema from "effect/Schema"
+import { awaitWith } from "../../internal/awaitAction.js"
+import { defaultMaxPayloadBytes } from "../../internal/limits.js"
+import {
+  checkAsyncActionId,
+  checkListLimit,
+  encodeBulkRequest,
+  type EncodedBulkRequest
+} from "../../internal/payload.js"
+import type * as Voucherify from "../../Voucherify.js"
+import {
+  BadRequestError,
+  type InvalidRequestError,
+  NotFoundError,
+  PayloadTooLargeError,
+  type VoucherifyError
+} from "../../VoucherifyError.js"
+import {
+  AsyncActionAccepted,
+  AsyncActionId,
+  type AsyncActionList,
+  type BulkTarget,
+  bulkTargets,
+  type Metadata
+} from "../../VoucherifySchema.js"
+import type { Method, Options, RecordedCall, State } from "../VoucherifyTest.js"
+import { decodeBulkBody } from "./bulkBody.js"
+import { Count, decode, DurationInput, PositiveInt, Probability, toDuration } from "./schemas.js"
+import { makeSimulator } from "./simulator.js"
+
+/** The options whose values must hold up, with their defaults. */
+const CheckedOptions = Schema.Struct({
+  maxPayloadBytes: Schema.optionalWith(PositiveInt, { default: () => defaultMaxPayloadBytes }),
+  processingDelay: Schema.optionalWith(toDuration(DurationInput), { default: () => Duration.seconds(1) })
+})
+
+const checkOptions = decode(CheckedOptions)
+const checkCount = decode(Count, "n")
+const checkProbability = decode(Probability, "probability")
+
+const textDecoder = new TextDecoder()
+
+type CallInfo = Pick<RecordedCall, "target" | "ids" | "bytes" | "asyncActionId">
+type CallOutcome = Pick<RecordedCall, "outcome" | "error" | "asyncActionId">
+
+const invalidPayload = (details: string) =>
+  new BadRequestError({ status: 400, code: 400, key: "invalid_payload", serverMessage: "Invalid payload", details })
+
+const actionNotFound = (id: string) =>
+  new NotFoundError({
+    status: 404,
+    code: 404,
+    key: "not_found",
+    serverMessage: "Resource not found",
+    details: `Cannot find async_action with id ${id}`,
+    resource_id: id,
+    resource_type: "async_action"
+  })
+
+const invalidEndDate = new BadRequestError({
+  status: 400,
+  code: 400,
+  key: "invalid_query_params",
+  serverMessage: "Invalid query params",
+  details: "Property .end_date cannot be recognized as a ISO-8601 compliant date"
+})
+
+export const make = (
+  options: Options | undefined
+): Effect.Effect<{ readonly service: Voucherify.Service; readonly state: State }, InvalidRequestError> =>
+  Effect.map(checkOptions(options ?? {}), ({ maxPayloadBytes, processingDelay }) => {
+    const simulator = makeSimulator({
+      records: { products: options?.products, customers: options?.customers, vouchers: options?.vouchers },
+      processingMillis: Duration.toMillis(processingDelay),
+      // the in-memory double names every unknown code
+      maxResultErrors: Number.POSITIVE_INFINITY
+    })
+    const calls: Array<RecordedCall> = []
+    const random = Random.make(options?.seed ?? 0)
+    const pending: Array<{ readonly method: Method | "all"; readonly error: VoucherifyError }> = []
+    const randomRules: Array<
+      { readonly method: Method | "all"; readonly probability: number; readonly error: VoucherifyError }
+    > = []
+    let actionsToFail = 0
+
+    /** A scripted answer of the server, if one applies to this call. */
+    const scriptedFailure = (method: Method): Effect.Effect<void, VoucherifyError> =>
+      Effect.suspend(() => {
+        const index = pending.findIndex((entry) => entry.method === method || entry.method === "all")
+        if (index >= 0) return Effect.fail(pending.splice(index, 1)[0]!.error)
+        return Effect.forEach(
+          randomRules.filter((rule) => rule.method === method || rule.method === "all"),
+          (rule) => Effect.flatMap(random.next, (draw) => draw < rule.probability ? Effect.fail(rule.error) : Effect.void),
+          { discard: true }
+        )
+      })
+
+    /** Records the call, however it ends. */
+    const recorded = <A, E extends Voucherify.AwaitError>(
+      method: Method,
+      info: CallInfo,
+      effect: Effect.Effect<A, E>,
+      acceptedId?: (a: A) => string
+    ): Effect.Effect<A, E> =>
+      Effect.flatMap(Clock.currentTimeMillis, (at) =>
+        Effect.onExit(effect, (exit) =>
+          Effect.sync(() => {
+            const outcome = Exit.match(exit, {
+              onSuccess: (a): CallOutcome => ({
+                outcome: "success",
+                ...(acceptedId ? { asyncActionId: acceptedId(a) } : {})
+              }),
+              onFailure: (cause): CallOutcome =>
+                Option.match(Cause.failureOption(cause), {
+                  onNone: () => ({ outcome: "interrupted" }),
+                  onSome: (error) => ({ outcome: "failure", error })
+                })
+            })
+            calls.push({ method, at, ...info, ...outcome })
+          })
+        ))
+
+    /** The server's side of a bulk request: a scripted failure, or the body decoded and queued. */
+    const accept = (method: Method, request: EncodedBulkRequest): Effect.Effect<AsyncActionAccepted, VoucherifyError> =>
+      Effect.zipRight(
+        scriptedFailure(method),
+        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          const decoded = decodeBulkBody(bulkTargets[request.target].field, textDecoder.decode(request.body))
+          if (typeof decoded === "string") return Effect.fail(invalidPayload(decoded))
+          const fails = actionsToFail > 0
+          if (fails) actionsToFail--
+          const id = simulator.accept(now, { target: request.target, ...decoded, fails })
+          return Effect.succeed(new AsyncActionAccepted({ async_action_id: AsyncActionId.make(id) }))
+        })
+      )
+
+    const sendEncoded = (method: Method, request: EncodedBulkRequest) =>
+      recorded(
+        method,
+        { target: request.target, ids: request.ids, bytes: request.body.byteLength },
+        request.body.byteLength > maxPayloadBytes
+          ? Effect.fail(
+            new PayloadTooLargeError({ source: "local", bytes: request.body.byteLength, limit: maxPayloadBytes })
+          )
+          : accept(method, request),
+        (accepted) => accepted.async_action_id
+      )
+
+    const update = (method: Method, target: BulkTarget, ids: ReadonlyArray<string>, metadata: Metadata) => {
+      const encoded = encodeBulkRequest(target, ids, metadata, maxPayloadBytes)
+      if ("body" in encoded) return sendEncoded(method, encoded)
+      const info: CallInfo = {
+        target,
+        ids: ids.length,
+        bytes: encoded._tag === "PayloadTooLargeError" ? encoded.bytes : undefined
+      }
+      return recorded(method, info, Effect.fail(encoded))
+    }
+
+    const getAsyncAction = Effect.fn("VoucherifyTest.getAsyncAction")((id: string) => {
+      const invalid = checkAsyncActionId(id)
+      return recorded(
+        "getAsyncAction",
+        { asyncActionId: id },
+        invalid
+          ? Effect.fail(invalid)
+          : Effect.zipRight(
+            scriptedFailure("getAsyncAction"),
+            Effect.flatMap(Clock.currentTimeMillis, (now) => {
+              const action = simulator.getAction(now, id)
+              return action ? Effect.succeed(action) : Effect.fail(actionNotFound(id))
+            })
+          )
+      )
+    })
+
+    const listAsyncActions = Effect.fn("VoucherifyTest.listAsyncActions")(
+      (options?: { readonly limit?: number | undefined; readonly end_date?: string | undefined }) => {
+        const limit = options?.limit
+        const endDate = options?.end_date === undefined ? undefined : Date.parse(options.end_date)
+        const invalid = checkListLimit(limit)
+        const answer: Effect.Effect<AsyncActionList, VoucherifyError> = invalid
+          ? Effect.fail(invalid)
+          : Effect.zipRight(
+            scriptedFailure("listAsyncActions"),
+            Number.isNaN(endDate)
+              ? Effect.fail(invalidEndDate)
+              // the API's default page size for lists
+              : Effect.map(Clock.currentTimeMillis, (now) => simulator.list(now, limit ?? 10, endDate))
+          )
+        return recorded("listAsyncActions", {}, answer)
+      }
+    )
+
+    const service: Voucherify.Service = {
+      maxPayloadBytes,
+      updateProductsMetadataInBulk: Effect.fn("VoucherifyTest.updateProductsMetadataInBulk")((request) =>
+        update("updateProductsMetadataInBulk", "products", request.source_ids, request.metadata)
+      ),
+      updateCustomersMetadataInBulk: Effect.fn("VoucherifyTest.updateCustomersMetadataInBulk")((request) =>
+        update("updateCustomersMetadataInBulk", "customers", request.source_ids, request.metadata)
+      ),
+      updateVouchersMetadataInBulk: Effect.fn("VoucherifyTest.updateVouchersMetadataInBulk")((request) =>
+        update("updateVouchersMetadataInBulk", "vouchers", request.codes, request.metadata)
+      ),
+      sendEncodedBulkRequest: Effect.fn("VoucherifyTest.sendEncodedBulkRequest")((request) =>
+        sendEncoded("sendEncodedBulkRequest", request)
+      ),
+      getAsyncAction,
+      listAsyncActions,
+      // The real service's polling loop, over this service's getAsyncAction.
+      awaitAsyncAction: Effect.fn("VoucherifyTest.awaitAsyncAction")((id, awaitOptions) =>
+        recorded(
+          "awaitAsyncAction",
+          { asyncActionId: id },
+          Effect.zipRight(scriptedFailure("awaitAsyncAction"), awaitWith(getAsyncAction)(id, awaitOptions))
+        )
+      )
+    }
+
+    const records = Effect.map(Clock.currentTimeMillis, simulator.records)
+
+    const state: State = {
+      calls: Effect.sync(() => calls.slice()),
+      metadata: (target, id) => Effect.map(records, (store) => Option.fromNullable(store.get(target, id))),
+      records: (target) => Effect.map(records, (store) => new Map(store.records(target))),
+      asyncActions: Effect.map(Clock.currentTimeMillis, simulator.actions),
+      failNext: (method, n, error) =>
+        Effect.map(checkCount(n), () => {
+          for (let i = 0; i < n; i++) pending.push({ method, error })
+        }),
+      failRandomly: (method, probability, error) =>
+        Effect.map(checkProbability(probability), () => {
+          randomRules.push({ method, probability, error })
+        }),
+      failNextActions: (n) =>
+        Effect.map(checkCount(n), () => {
+          actionsToFail += n
+        }),
+      clearFailures: Effect.sync(() => {
+        pending.length = 0
+        randomRules.length = 0
+        actionsToFail = 0
+      })
+    }
+
+    return { service, state }
+  })
