@@ -24,7 +24,7 @@
  *
  * @since 0.1.0
  */
-import type * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type * as Config from "effect/Config"
@@ -36,14 +36,22 @@ import * as Layer from "effect/Layer"
 import type * as ParseResult from "effect/ParseResult"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import * as Clock from "effect/Clock"
 import * as internalAwait from "./internal/awaitAction.js"
+import { checkUrl, credentialOrigins, displayUrl } from "./internal/credentialHosts.js"
+import { decode as decodeReport } from "./internal/reportFile.js"
 import { rateLimitHeaders } from "./internal/responseError.js"
 import { checkAsyncActionId, checkListLimit, encodeBulkRequest, type EncodedBulkRequest } from "./internal/payload.js"
 import * as VoucherifyConfig from "./VoucherifyConfig.js"
 import {
   AsyncActionFailedError,
   AsyncActionTimeoutError,
+  type BadRequestError,
+  type NotFoundError,
   PayloadTooLargeError,
+  type ReportError,
+  ReportExpiredError,
   ResponseDecodeError,
   TransportError,
   type VoucherifyError
@@ -150,6 +158,42 @@ export interface Service {
    * way: no webhook announces completion.
    */
   readonly awaitAsyncAction: (id: string, options?: AwaitOptions) => Effect.Effect<AsyncAction, AwaitError>
+  /**
+   * Reads one report file of a finished metadata update (a URL of the
+   * action's `result.reports`) as a stream of rows, decoded by its header
+   * row, with the same timeouts and retries as other calls. The app keys go
+   * with it only to the configured API's origin or its cluster's download
+   * host, over https: any other URL fails with `UntrustedUrlError` and is
+   * not requested. Past `availableTill`, or answered 404 or 410, it fails
+   * with `ReportExpiredError`. The URL's query (a token) appears in no
+   * error, span or log.
+   */
+  readonly readReport: (url: string, options?: ReportOptions) => Stream.Stream<ReportRow, ReportError>
+}
+
+/**
+ * One row of a report file: the record's id (`source_id`, `code` or `id`
+ * column), whether it was `found` before the update, whether it was
+ * `updated`, and every other column (names trimmed, lower-case). A record
+ * not found but updated was created by the upsert.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ReportRow {
+  readonly id: string
+  readonly found: boolean
+  readonly updated: boolean
+  readonly columns: Readonly<Record<string, string>>
+}
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export interface ReportOptions {
+  /** The action's `result.reports_available_till`: after it, the report is not requested. */
+  readonly availableTill?: string | undefined
 }
 
 /**
@@ -240,6 +284,50 @@ export const make: Effect.Effect<
     return "body" in encoded ? sendEncodedBulkRequest(encoded) : Effect.fail(encoded)
   }
 
+  const reportOrigins = credentialOrigins({ baseUrl: config.baseUrl })
+  // the platform's http.client span records the full URL, the report's token with it
+  const untraced = Effect.locally(HttpClient.currentTracerDisabledWhen, () => true)
+
+  const readReport = (url: string, options?: ReportOptions): Stream.Stream<ReportRow, ReportError> => {
+    const shown = displayUrl(url)
+    const expired = (status?: number) =>
+      new ReportExpiredError({
+        url: shown,
+        ...(options?.availableTill !== undefined ? { availableTill: options.availableTill } : {}),
+        ...(status !== undefined ? { status } : {})
+      })
+    const open = Effect.gen(function*() {
+      yield* Effect.annotateCurrentSpan("voucherify.report", shown)
+      const checked = checkUrl(url, reportOrigins)
+      if (checked._tag === "Left") return yield* checked.left
+      const till = options?.availableTill === undefined ? Number.NaN : Date.parse(options.availableTill)
+      if ((yield* Clock.currentTimeMillis) > till) return yield* expired()
+      const response = yield* client.execute(
+        HttpClientRequest.get(checked.right.href).pipe(HttpClientRequest.setHeader("accept", "text/csv, */*"))
+      ).pipe(
+        untraced,
+        Effect.catchIf(
+          (error): error is NotFoundError | BadRequestError =>
+            error._tag === "NotFoundError" || (error._tag === "BadRequestError" && error.status === 410),
+          (error) => Effect.fail(expired(error.status))
+        )
+      )
+      return decodeReport(
+        response.stream.pipe(
+          Stream.mapError((error) =>
+            new TransportError({ reason: "Transport", description: `reading the report ${shown}: ${error.reason}` })
+          ),
+          // the per-attempt timeout, between two pieces of the body
+          Stream.timeoutFail(
+            () => new TransportError({ reason: "Timeout", description: `reading the report ${shown} stalled` }),
+            config.timeout
+          )
+        )
+      )
+    }).pipe(Effect.withSpan("Voucherify.readReport", { attributes: { "voucherify.report": shown } }))
+    return Stream.unwrapScoped(open)
+  }
+
   const getAsyncAction = Effect.fn("Voucherify.getAsyncAction")(function*(id: string) {
     yield* Effect.annotateCurrentSpan("voucherify.async_action_id", id)
     const invalid = checkAsyncActionId(id)
@@ -276,7 +364,8 @@ export const make: Effect.Effect<
     }),
     awaitAsyncAction: Effect.fn("Voucherify.awaitAsyncAction")(
       (id: string, options?: AwaitOptions) => internalAwait.awaitWith(getAsyncAction)(id, options)
-    )
+    ),
+    readReport: (url, options) => readReport(url, options)
   }
   return service
 })

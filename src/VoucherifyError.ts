@@ -31,6 +31,7 @@
 import * as Duration from "effect/Duration"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
+import type { UntrustedUrlError } from "./internal/credentialHosts.js"
 import { AsyncAction, ErrorBody } from "./VoucherifySchema.js"
 
 /**
@@ -83,6 +84,7 @@ export class PayloadTooLargeError extends Schema.TaggedError<PayloadTooLargeErro
   status: Schema.optional(Schema.Literal(413)),
   serverMessage: Schema.optional(Schema.String)
 }) {
+  /** @since 0.2.0 */
   readonly [TypeId]: TypeId = TypeId
   override get message(): string {
     const size = this.bytes === undefined ? "the request body" : `the request body of ${this.bytes} bytes`
@@ -101,6 +103,7 @@ export class PayloadTooLargeError extends Schema.TaggedError<PayloadTooLargeErro
  * @category errors
  */
 export class UnauthorizedError extends Schema.TaggedError<UnauthorizedError>()("UnauthorizedError", ApiErrorFields) {
+  /** @since 0.2.0 */
   readonly [TypeId]: TypeId = TypeId
   override get message(): string {
     return describe(this, "Voucherify refused the credentials")
@@ -115,6 +118,7 @@ export class UnauthorizedError extends Schema.TaggedError<UnauthorizedError>()("
  * @category errors
  */
 export class ForbiddenError extends Schema.TaggedError<ForbiddenError>()("ForbiddenError", ApiErrorFields) {
+  /** @since 0.2.0 */
   readonly [TypeId]: TypeId = TypeId
   override get message(): string {
     return describe(this, "Voucherify forbade the request")
@@ -128,6 +132,7 @@ export class ForbiddenError extends Schema.TaggedError<ForbiddenError>()("Forbid
  * @category errors
  */
 export class NotFoundError extends Schema.TaggedError<NotFoundError>()("NotFoundError", ApiErrorFields) {
+  /** @since 0.2.0 */
   readonly [TypeId]: TypeId = TypeId
   override get message(): string {
     return describe(this, "Voucherify found no such resource")
@@ -149,6 +154,7 @@ export class RateLimitError extends Schema.TaggedError<RateLimitError>()("RateLi
   limit: Schema.optional(Schema.Number),
   remaining: Schema.optional(Schema.Number)
 }) {
+  /** @since 0.2.0 */
   readonly [TypeId]: TypeId = TypeId
   override get message(): string {
     const wait = this.retryAfter ? `; retry after ${Duration.format(this.retryAfter)}` : ""
@@ -165,6 +171,7 @@ export class RateLimitError extends Schema.TaggedError<RateLimitError>()("RateLi
  * @category errors
  */
 export class BadRequestError extends Schema.TaggedError<BadRequestError>()("BadRequestError", ApiErrorFields) {
+  /** @since 0.2.0 */
   readonly [TypeId]: TypeId = TypeId
   override get message(): string {
     return describe(this, "Voucherify rejected the request")
@@ -178,6 +185,7 @@ export class BadRequestError extends Schema.TaggedError<BadRequestError>()("BadR
  * @category errors
  */
 export class ServerError extends Schema.TaggedError<ServerError>()("ServerError", ApiErrorFields) {
+  /** @since 0.2.0 */
   readonly [TypeId]: TypeId = TypeId
   override get message(): string {
     return describe(this, "Voucherify failed to process the request")
@@ -200,6 +208,7 @@ export class TransportError extends Schema.TaggedError<TransportError>()("Transp
   description: Schema.String,
   status: Schema.optional(Schema.Number)
 }) {
+  /** @since 0.2.0 */
   readonly [TypeId]: TypeId = TypeId
   override get message(): string {
     switch (this.reason) {
@@ -226,6 +235,7 @@ export class ResponseDecodeError extends Schema.TaggedError<ResponseDecodeError>
   status: Schema.Number,
   description: Schema.String
 }) {
+  /** @since 0.2.0 */
   readonly [TypeId]: TypeId = TypeId
   override get message(): string {
     return `Could not decode Voucherify's answer (HTTP ${this.status}): ${this.description}`
@@ -246,6 +256,7 @@ export class InvalidRequestError extends Schema.TaggedError<InvalidRequestError>
   reason: Schema.String,
   offset: Schema.optional(Schema.Number)
 }) {
+  /** @since 0.2.0 */
   readonly [TypeId]: TypeId = TypeId
   override get message(): string {
     return `Invalid request, ${this.path}: ${this.reason}`
@@ -317,6 +328,47 @@ export class ReportDecodeError extends Schema.TaggedError<ReportDecodeError>()("
     return `Could not read the report file${at}${column}: ${this.reason}${header}`
   }
 }
+
+/**
+ * A report file is no longer there: past its action's
+ * `reports_available_till`, or the download answered 404 or 410. `url` is
+ * the report's URL without its query (the query holds a token).
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class ReportExpiredError extends Schema.TaggedError<ReportExpiredError>()("ReportExpiredError", {
+  url: Schema.String,
+  availableTill: Schema.optional(Schema.String),
+  status: Schema.optional(Schema.Number)
+}) {
+  override get message(): string {
+    return `The report ${this.url} is no longer available${
+      this.status !== undefined ? ` (HTTP ${this.status})` : ""
+    }${this.availableTill !== undefined ? `: it was available until ${this.availableTill}` : ""}`
+  }
+}
+
+export {
+  /**
+   * A URL that would get the credentials but is not on a host that may:
+   * not https (plain http only on loopback), with a user name, or on a host
+   * other than the configured API's origin and its cluster's download host.
+   * Nothing is requested. `url` has no query.
+   *
+   * @since 0.2.0
+   * @category errors
+   */
+  UntrustedUrlError
+} from "./internal/credentialHosts.js"
+
+/**
+ * Why reading a report file can fail.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type ReportError = VoucherifyError | ReportDecodeError | ReportExpiredError | UntrustedUrlError
 
 /**
  * Every error a Voucherify call can fail with.

@@ -19,15 +19,17 @@ import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import { makeAuthenticator } from "./internal/auth.js"
+import { checkUrl, credentialOrigins } from "./internal/credentialHosts.js"
 import * as ErrorRules from "./internal/errorRules.js"
 import * as ResponseError from "./internal/responseError.js"
 import * as RetryPolicy from "./internal/retryPolicy.js"
 import { VoucherifyConfig } from "./VoucherifyConfig.js"
-import { TransportError, type VoucherifyError } from "./VoucherifyError.js"
+import { InvalidRequestError, TransportError, type VoucherifyError } from "./VoucherifyError.js"
 
 /**
  * An `HttpClient` whose failures are {@link VoucherifyError}s: a response it
@@ -164,15 +166,19 @@ export const make: Effect.Effect<Service, never, VoucherifyConfig | HttpClient.H
       Effect.locallyWith(Headers.currentRedactedNames, (names) => [...names, ...redactedHeaderNames])
     )
 
+  // An absolute URL (a report file) gets the credentials only on Voucherify's own hosts.
+  const allowedOrigins = credentialOrigins({ baseUrl: config.baseUrl })
+  const locate = (request: HttpClientRequest.HttpClientRequest): Effect.Effect<HttpClientRequest.HttpClientRequest, VoucherifyError> => {
+    if (request.url.startsWith("/")) return Effect.succeed(HttpClientRequest.prependUrl(request, config.baseUrl))
+    return Either.match(checkUrl(request.url, allowedOrigins), {
+      onLeft: (refused) => Effect.fail(new InvalidRequestError({ path: "url", reason: refused.message })),
+      onRight: () => Effect.succeed(request)
+    })
+  }
+
   return HttpClient.makeWith(
     (request: Effect.Effect<HttpClientRequest.HttpClientRequest, VoucherifyError>) => Effect.flatMap(request, send),
-    (request) =>
-      Effect.succeed(
-        request.pipe(
-          HttpClientRequest.prependUrl(config.baseUrl),
-          HttpClientRequest.setHeaders(fixedHeaders)
-        )
-      )
+    (request) => Effect.map(locate(request), HttpClientRequest.setHeaders(fixedHeaders))
   )
 })
 

@@ -87,6 +87,7 @@ const makeDouble = (
           Effect.ensuring(Effect.sync(() => active--))
         )
       }),
+    readReport: () => Stream.die("unused"),
     updateProductsMetadataInBulk: () => Effect.die("unused"),
     updateCustomersMetadataInBulk: () => Effect.die("unused"),
     updateVouchersMetadataInBulk: () => Effect.die("unused"),

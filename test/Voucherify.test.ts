@@ -111,9 +111,6 @@ describe("Voucherify over a transport double", () => {
         expect(error._tag === "InvalidRequestError" && error.path, path).toBe(path)
         expect(error.message).toContain(path)
       }
-      const badTimeout = yield* Effect.flip(v.awaitAsyncAction("aa_1", { timeout: "soon" as any }))
-      expect(badTimeout._tag).toBe("InvalidRequestError")
-      expect(badTimeout.message).toContain("timeout")
       const tooLarge = yield* Effect.flip(
         v.updateProductsMetadataInBulk({ source_ids: ["x".repeat(300)], metadata: {} })
       )

@@ -7,10 +7,9 @@
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type { AwaitError, AwaitOptions, Service } from "../Voucherify.js"
-import { AsyncActionFailedError, AsyncActionTimeoutError, InvalidRequestError } from "../VoucherifyError.js"
+import { AsyncActionFailedError, AsyncActionTimeoutError } from "../VoucherifyError.js"
 import type { AsyncAction } from "../VoucherifySchema.js"
 
 /** About 1 s first, then ×1.5 each time with jitter, never more than 30 s apart. */
@@ -27,11 +26,7 @@ export const awaitWith = (
 ) =>
 (id: string, options?: AwaitOptions): Effect.Effect<AsyncAction, AwaitError> =>
   Effect.gen(function*() {
-    const decoded = Duration.decodeUnknown(options?.timeout ?? defaultAwaitTimeout)
-    if (Option.isNone(decoded)) {
-      return yield* new InvalidRequestError({ path: "timeout", reason: `${String(options?.timeout)} is not a duration` })
-    }
-    const timeout = decoded.value
+    const timeout = Duration.decode(options?.timeout ?? defaultAwaitTimeout)
     const started = yield* Clock.currentTimeMillis
     let last: AsyncAction | undefined
     const poll = Effect.tap(getAsyncAction(id), (action) => {

@@ -193,6 +193,11 @@ export interface Options {
   readonly maxPayloadBytes?: number | undefined
   /** Lifetime of OAuth tokens. Default 15 minutes (`expires_in: 900`). */
   readonly tokenTtl?: Duration.DurationInput | undefined
+  /**
+   * How long the report file of a finished metadata update stays available
+   * (`result.reports_available_till`); later it answers 410. Default 24 hours.
+   */
+  readonly reportTtl?: Duration.DurationInput | undefined
   readonly records?: { readonly [K in Target]?: SeedRecords | undefined } | undefined
   readonly rateLimits?: RateLimits | undefined
   readonly faults?: Faults | undefined

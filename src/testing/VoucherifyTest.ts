@@ -38,7 +38,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
 import * as Voucherify from "../Voucherify.js"
-import type { InvalidRequestError, VoucherifyError } from "../VoucherifyError.js"
+import type { InvalidRequestError, ReportError, VoucherifyError } from "../VoucherifyError.js"
 import type { AsyncAction, BulkTarget, Metadata } from "../VoucherifySchema.js"
 import * as internal from "./internal/inMemory.js"
 
@@ -77,6 +77,12 @@ export interface Options {
   readonly vouchers?: Records | undefined
   /** Seeds the generator of {@link State.failRandomly}. Default 0. */
   readonly seed?: number | string | undefined
+  /**
+   * How long the report file of a finished metadata update stays available
+   * (`result.reports_available_till`). Default 24 hours. Reports are served
+   * by `readReport` from memory, under the download host's name.
+   */
+  readonly reportTtl?: Duration.DurationInput | undefined
 }
 
 /**
@@ -99,7 +105,7 @@ export interface RecordedCall {
   readonly asyncActionId?: string | undefined
   /** `interrupted` also covers a defect: the call ended without a typed answer. */
   readonly outcome: "success" | "failure" | "interrupted"
-  readonly error?: Voucherify.AwaitError | undefined
+  readonly error?: Voucherify.AwaitError | ReportError | undefined
 }
 
 /**

@@ -13,7 +13,10 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import { awaitWith } from "../../internal/awaitAction.js"
+import { checkUrl, credentialOrigins, displayUrl } from "../../internal/credentialHosts.js"
+import { decode as decodeReport } from "../../internal/reportFile.js"
 import { defaultMaxPayloadBytes } from "../../internal/limits.js"
 import {
   checkAsyncActionId,
@@ -27,6 +30,8 @@ import {
   type InvalidRequestError,
   NotFoundError,
   PayloadTooLargeError,
+  type ReportError,
+  ReportExpiredError,
   type VoucherifyError
 } from "../../VoucherifyError.js"
 import {
@@ -39,13 +44,14 @@ import {
 } from "../../VoucherifySchema.js"
 import type { Method, Options, RecordedCall, State } from "../VoucherifyTest.js"
 import { decodeBulkBody } from "./bulkBody.js"
-import { Count, decode, DurationInput, PositiveInt, Probability, toDuration } from "./schemas.js"
-import { makeSimulator } from "./simulator.js"
+import { Count, decode, DurationInput, FiniteDurationInput, PositiveInt, Probability, toDuration } from "./schemas.js"
+import { makeSimulator, parseReportUrl, reportsPath } from "./simulator.js"
 
 /** The options whose values must hold up, with their defaults. */
 const CheckedOptions = Schema.Struct({
   maxPayloadBytes: Schema.optionalWith(PositiveInt, { default: () => defaultMaxPayloadBytes }),
-  processingDelay: Schema.optionalWith(toDuration(DurationInput), { default: () => Duration.seconds(1) })
+  processingDelay: Schema.optionalWith(toDuration(DurationInput), { default: () => Duration.seconds(1) }),
+  reportTtl: Schema.optionalWith(toDuration(FiniteDurationInput), { default: () => Duration.hours(24) })
 })
 
 const checkOptions = decode(CheckedOptions)
@@ -79,15 +85,21 @@ const invalidEndDate = new BadRequestError({
   details: "Property .end_date cannot be recognized as a ISO-8601 compliant date"
 })
 
+/** The real service's credential hosts for the default cluster: its API and its downloads. */
+const reportOrigins = credentialOrigins({ baseUrl: "https://api.voucherify.io" })
+
 export const make = (
   options: Options | undefined
 ): Effect.Effect<{ readonly service: Voucherify.Service; readonly state: State }, InvalidRequestError> =>
-  Effect.map(checkOptions(options ?? {}), ({ maxPayloadBytes, processingDelay }) => {
+  Effect.map(checkOptions(options ?? {}), ({ maxPayloadBytes, processingDelay, reportTtl }) => {
     const simulator = makeSimulator({
       records: { products: options?.products, customers: options?.customers, vouchers: options?.vouchers },
       processingMillis: Duration.toMillis(processingDelay),
       // the in-memory double names every unknown code
-      maxResultErrors: Number.POSITIVE_INFINITY
+      maxResultErrors: Number.POSITIVE_INFINITY,
+      // never requested: the double serves its reports itself, under the real download host's name
+      reportUrl: (actionId, token) => `${reportOrigins[1]}${reportsPath}/${actionId}.csv?token=${token}`,
+      reportTtlMillis: Duration.toMillis(reportTtl)
     })
     const calls: Array<RecordedCall> = []
     const random = Random.make(options?.seed ?? 0)
@@ -110,7 +122,7 @@ export const make = (
       })
 
     /** Records the call, however it ends. */
-    const recorded = <A, E extends Voucherify.AwaitError>(
+    const recorded = <A, E extends Voucherify.AwaitError | ReportError>(
       method: Method,
       info: CallInfo,
       effect: Effect.Effect<A, E>,
@@ -206,8 +218,40 @@ export const make = (
       }
     )
 
+    /** The real service's rules (host, expiry, 404), over the simulator's files. */
+    const readReport = (url: string, options?: Voucherify.ReportOptions): Stream.Stream<Voucherify.ReportRow, ReportError> => {
+      const shown = displayUrl(url)
+      const expired = (status?: number) =>
+        new ReportExpiredError({
+          url: shown,
+          ...(options?.availableTill !== undefined ? { availableTill: options.availableTill } : {}),
+          ...(status !== undefined ? { status } : {})
+        })
+      const open = Effect.gen(function*() {
+        yield* scriptedFailure("readReport")
+        const checked = checkUrl(url, reportOrigins)
+        if (checked._tag === "Left") return yield* checked.left
+        const now = yield* Clock.currentTimeMillis
+        if (options?.availableTill !== undefined && now > Date.parse(options.availableTill)) return yield* expired()
+        const file = parseReportUrl(checked.right)
+        const found = file === undefined ? { _tag: "NotFound" as const } : simulator.report(now, file.actionId, file.token)
+        switch (found._tag) {
+          case "Found":
+            return found.csv
+          case "Expired":
+            return yield* expired(410)
+          case "NotFound":
+            return yield* expired(404)
+        }
+      })
+      return Stream.unwrap(
+        Effect.map(recorded("readReport", {}, open), (csv) => decodeReport(Stream.make(csv)))
+      )
+    }
+
     const service: Voucherify.Service = {
       maxPayloadBytes,
+      readReport,
       updateProductsMetadataInBulk: Effect.fn("VoucherifyTest.updateProductsMetadataInBulk")((request) =>
         update("updateProductsMetadataInBulk", "products", request.source_ids, request.metadata)
       ),

@@ -44,7 +44,18 @@ export interface UpdateResult {
   /** Ids that name no record (vouchers only: the others are created). */
   readonly unknown: ReadonlyArray<string>
   readonly unknownCount: number
+  /** Each distinct id once, in order, and what became of it: the report file's rows. */
+  readonly report: ReportRows
 }
+
+/** A report's rows, compactly: `outcomes[i]` is {@link Outcome} of `ids[i]`. */
+export interface ReportRows {
+  readonly ids: ReadonlyArray<string>
+  readonly outcomes: Uint8Array
+}
+
+/** What became of one id: found and updated, created (not found, updated), or not found and not updated. */
+export const Outcome = { Updated: 0, Created: 1, NotFound: 2 } as const
 
 export interface Store {
   readonly get: (target: Target, id: string) => Metadata | undefined
@@ -95,18 +106,31 @@ export const makeStore = (seeds: { readonly [K in Target]?: SeedRecords | undefi
       // counted once, without keeping a set of every id.
       const written = new Set<Metadata>([metadata])
       const unknown = new Set<string>()
+      const reportIds: Array<string> = []
+      const outcomes: Array<number> = []
       let done = 0
       for (const id of ids) {
         const previous = map.get(id)
         if (previous === undefined) {
           if (!upsert) {
-            unknown.add(id)
+            if (!unknown.has(id)) {
+              unknown.add(id)
+              reportIds.push(id)
+              outcomes.push(Outcome.NotFound)
+            }
             continue
           }
           map.set(id, metadata)
+          reportIds.push(id)
+          outcomes.push(Outcome.Created)
+          done++
+          continue
         } else if (written.has(previous)) {
           continue
-        } else if (previous === emptyMetadata) {
+        }
+        reportIds.push(id)
+        outcomes.push(Outcome.Updated)
+        if (previous === emptyMetadata) {
           map.set(id, metadata)
         } else {
           let next = merged.get(previous)
@@ -119,7 +143,12 @@ export const makeStore = (seeds: { readonly [K in Target]?: SeedRecords | undefi
         }
         done++
       }
-      return { done, unknown: Array.from(unknown).slice(0, maxUnknown), unknownCount: unknown.size }
+      return {
+        done,
+        unknown: Array.from(unknown).slice(0, maxUnknown),
+        unknownCount: unknown.size,
+        report: { ids: reportIds, outcomes: Uint8Array.from(outcomes) }
+      }
     },
     check: (target, ids, expected) => {
       const map = maps[target]

@@ -20,7 +20,8 @@ import {
   type Metadata
 } from "../../VoucherifySchema.js"
 import type { SeedRecords } from "../MockVoucherifyServer.js"
-import { deepFreeze, makeStore, metadataUpdateResult, type Store } from "./recordStore.js"
+import { deepFreeze, makeStore, metadataUpdateResult, Outcome, type ReportRows, type Store } from "./recordStore.js"
+import { type ReportIdColumn, renderReportCsv } from "./reportCsv.js"
 
 export interface SimulatorOptions {
   readonly records?: { readonly [K in BulkTarget]?: SeedRecords | undefined } | undefined
@@ -28,7 +29,25 @@ export interface SimulatorOptions {
   readonly processingMillis: number
   /** `result.errors` of a voucher update lists at most this many unknown codes. */
   readonly maxResultErrors: number
+  /** Where the report file of an action is served, `token` in its query. */
+  readonly reportUrl: (actionId: string, token: string) => string
+  /** How long a report stays available after its action ends (`reports_available_till`). */
+  readonly reportTtlMillis: number
 }
+
+/** A finished update's report file: its rows, the token its URL carries, when it expires. */
+interface StoredReport {
+  readonly rows: ReportRows
+  readonly idColumn: ReportIdColumn
+  readonly token: string
+  readonly availableTill: number
+}
+
+/** What a request for a report file finds. */
+export type ReportLookup =
+  | { readonly _tag: "Found"; readonly csv: Uint8Array }
+  | { readonly _tag: "Expired" }
+  | { readonly _tag: "NotFound" }
 
 interface StoredAction {
   readonly id: string
@@ -43,6 +62,7 @@ interface StoredAction {
   /** The work still to do; dropped once applied, so that ids do not linger in memory. */
   work: { readonly ids: ReadonlyArray<string>; readonly metadata: Metadata } | undefined
   result: AsyncActionResult | undefined
+  report: StoredReport | undefined
 }
 
 /** The records as reads see them. */
@@ -66,11 +86,22 @@ export interface Simulator {
   /** Every action, oldest first, with its result once finished. */
   readonly actions: (now: number) => ReadonlyArray<AsyncAction>
   readonly records: (now: number) => Records
+  /** The report file of a finished action, if `token` is its own. */
+  readonly report: (now: number, actionId: string, token: string) => ReportLookup
   /** Back to the seeded records with no action; ids keep counting, so none is given twice. */
   readonly reset: () => void
 }
 
 type AsyncActionListEntry = AsyncActionList["async_actions"][number]
+
+/** Where both doubles serve report files: `<origin><reportsPath>/<action id>.csv?token=…`. */
+export const reportsPath = "/v1/async-actions-reports"
+
+/** The action id and token of a report URL under {@link reportsPath}, if it is one. */
+export const parseReportUrl = (url: URL): { readonly actionId: string; readonly token: string } | undefined => {
+  const match = url.pathname.match(/^\/v1\/async-actions-reports\/([^/]+)\.csv$/)
+  return match === null ? undefined : { actionId: match[1]!, token: url.searchParams.get("token") ?? "" }
+}
 
 const iso = (millis: number) => new Date(millis).toISOString()
 
@@ -137,13 +168,27 @@ export const makeSimulator = (options: SimulatorOptions): Simulator => {
     while (applied < actions.length && isFinishedAt(actions[applied]!, now)) {
       const action = actions[applied++]!
       const { ids, metadata } = action.work!
-      action.result = action.fails ? failedResult(ids) : metadataUpdateResult(
-        store.update(action.target, ids, metadata, {
-          upsert: bulkTargets[action.target].upsert,
-          maxUnknown: options.maxResultErrors
-        })
-      )
       action.work = undefined
+      if (action.fails) {
+        action.result = failedResult(ids)
+        continue
+      }
+      const outcome = store.update(action.target, ids, metadata, {
+        upsert: bulkTargets[action.target].upsert,
+        maxUnknown: options.maxResultErrors
+      })
+      const report: StoredReport = {
+        rows: outcome.report,
+        idColumn: action.target === "vouchers" ? "code" : "source_id",
+        token: crypto.randomUUID().replaceAll("-", ""),
+        availableTill: action.endsAt + options.reportTtlMillis
+      }
+      action.report = report
+      action.result = {
+        ...metadataUpdateResult(outcome),
+        reports: [options.reportUrl(action.id, report.token)],
+        reports_available_till: iso(report.availableTill)
+      }
     }
   }
 
@@ -162,7 +207,8 @@ export const makeSimulator = (options: SimulatorOptions): Simulator => {
         fails: request.fails === true,
         // shared by every record the action updates, so never changed in place
         work: { ids: request.ids, metadata: deepFreeze(request.metadata) },
-        result: undefined
+        result: undefined,
+        report: undefined
       }
       actions.push(action)
       byId.set(action.id, action)
@@ -190,6 +236,20 @@ export const makeSimulator = (options: SimulatorOptions): Simulator => {
     records: (now) => {
       settle(now)
       return store
+    },
+    report: (now, actionId, token) => {
+      settle(now)
+      const report = byId.get(actionId)?.report
+      if (report === undefined || report.token !== token) return { _tag: "NotFound" }
+      if (now > report.availableTill) return { _tag: "Expired" }
+      const { ids, outcomes } = report.rows
+      return {
+        _tag: "Found",
+        csv: renderReportCsv(
+          ids.map((id, i) => ({ id, found: outcomes[i] === Outcome.Updated, updated: outcomes[i] !== Outcome.NotFound })),
+          report.idColumn
+        )
+      }
     },
     reset: () => {
       store.reset()

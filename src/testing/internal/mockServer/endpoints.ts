@@ -20,6 +20,7 @@ import {
 import type { Outcome, Target } from "../../MockVoucherifyServer.js"
 import { decodeBulkBody } from "../bulkBody.js"
 import type { Simulator } from "../simulator.js"
+export { reportsPath } from "../simulator.js"
 import { apiErrorBody, type BodyRead, payloadTooLargeBody, randomHex } from "./http.js"
 
 /** What the pipeline sends back: an answer, or a dropped connection. */
@@ -257,6 +258,25 @@ export const issueToken = (exchange: Exchange, deps: Deps): Effect.Effect<Reply>
         token_type: "Bearer"
       }, "ok")
     }))
+
+/** `GET /v1/async-actions-reports/{action id}.csv?token=`: the report file, as CSV, while it is available. */
+export const getReport = (exchange: Exchange, deps: Deps): Effect.Effect<Reply> =>
+  Effect.map(deps.now, (now): Reply => {
+    const file = exchange.params["file"] ?? ""
+    const found = deps.simulator.report(now, file.replace(/\.csv$/, ""), exchange.query.get("token") ?? "")
+    switch (found._tag) {
+      case "Found":
+        return {
+          _tag: "Respond",
+          response: HttpServerResponse.uint8Array(found.csv, { status: 200, contentType: "text/csv; charset=utf-8" }),
+          outcome: "ok"
+        }
+      case "Expired":
+        return respond(410, apiErrorBody(410, "gone", "Gone", `The report ${file} is no longer available`), "not_found")
+      case "NotFound":
+        return notFound(`Cannot find report ${file}`)
+    }
+  })
 
 /** Anything else. */
 export const routeNotFound = (exchange: Exchange): Effect.Effect<Reply> =>

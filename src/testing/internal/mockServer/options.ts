@@ -17,6 +17,7 @@ export const Options = Schema.Struct({
   port: Schema.optionalWith(Schema.Int.pipe(Schema.between(0, 65535)), { default: () => 0 }),
   processingDelay: Schema.optionalWith(toDuration(DurationInput), { default: () => Duration.zero }),
   tokenTtl: Schema.optionalWith(toDuration(FiniteDurationInput), { default: () => Duration.minutes(15) }),
+  reportTtl: Schema.optionalWith(toDuration(FiniteDurationInput), { default: () => Duration.hours(24) }),
   maxPayloadBytes: Schema.optionalWith(PositiveInt, { default: () => defaultMaxPayloadBytes }),
   maxRecordedRequests: Schema.optionalWith(Count, { default: () => 10_000 }),
   maxResultErrors: Schema.optionalWith(Count, { default: () => 100 }),

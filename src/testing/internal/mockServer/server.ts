@@ -49,6 +49,7 @@ const routes: ReadonlyArray<Route> = [
   ]),
   { method: "GET", path: "/v1/async-actions/:id", bulk: false, bearer: true, handle: Endpoints.getAsyncAction },
   { method: "GET", path: "/v1/async-actions", bulk: false, bearer: true, handle: Endpoints.listAsyncActions },
+  { method: "GET", path: `${Endpoints.reportsPath}/:file`, bulk: false, bearer: true, handle: Endpoints.getReport },
   { method: "POST", path: "/v1/oauth/token", bulk: false, bearer: false, handle: Endpoints.issueToken },
   { method: "*", path: "*", bulk: false, bearer: true, handle: Endpoints.routeNotFound }
 ]
@@ -123,10 +124,14 @@ export const make = (
     // Captured once: state reads from a test's fiber see the clock the requests see.
     const clock = yield* Effect.clock
     const now = clock.currentTimeMillis
+    // the address is known once the server listens, before any action can finish
+    let baseUrl = ""
     const simulator = makeSimulator({
       records: options.records,
       processingMillis: Duration.toMillis(checked.processingDelay),
-      maxResultErrors: checked.maxResultErrors
+      maxResultErrors: checked.maxResultErrors,
+      reportUrl: (actionId, token) => `${baseUrl}${Endpoints.reportsPath}/${actionId}.csv?token=${token}`,
+      reportTtlMillis: Duration.toMillis(checked.reportTtl)
     })
     const limiter = makeRateLimiter(checked.rateLimits)
     const faults = makeFaultPicker(checked.faults)
@@ -207,7 +212,8 @@ export const make = (
       const entry: Mutable<RecordedRequest> = {
         seq: ++seq,
         method: request.method,
-        url: request.url,
+        // a report's token is a secret like the keys
+        url: request.url.replace(/([?&]token=)[^&]*/, "$1<redacted>"),
         headers: Http.maskHeaders(request.headers),
         bodyBytes: 0,
         status: undefined,
@@ -288,8 +294,9 @@ export const make = (
       ? address.hostname
       : "localhost"
 
+    baseUrl = `http://${host}:${port}`
     return {
-      baseUrl: `http://${host}:${port}`,
+      baseUrl,
       port,
       appId,
       appToken,
