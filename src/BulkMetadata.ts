@@ -110,7 +110,41 @@ export interface BulkChunk {
 export interface AwaitCompletionOptions extends Voucherify.AwaitOptions {
   /** How many actions are polled at the same time. Default: the send concurrency. */
   readonly concurrency?: number | undefined
+  /**
+   * Read the report file of every `DONE` action and count the records it
+   * `created` (not found, updated: the upsert made them), `updated` (found,
+   * updated) and `notUpdated` (for vouchers: unknown codes). The ids of the
+   * first and last kinds go to the callbacks as they stream. A report that
+   * cannot be read (none in the result, expired, on a host that gets no
+   * credentials) is named in the result and the report's `reconciliation.unread`;
+   * the run goes on. Default `false`.
+   */
+  readonly reconcile?: boolean | ReconcileOptions | undefined
 }
+
+/**
+ * Where {@link AwaitCompletionOptions.reconcile} hands the ids it finds,
+ * a chunk of ids at a time (never an array of millions).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ReconcileOptions {
+  /** Ids that did not exist and were created by the upsert: check them for typos. */
+  readonly onCreated?: ((ids: ReadonlyArray<string>) => Effect.Effect<void>) | undefined
+  /** Ids that were not updated (vouchers: codes that name no voucher). */
+  readonly onNotUpdated?: ((ids: ReadonlyArray<string>) => Effect.Effect<void>) | undefined
+}
+
+/**
+ * What the report files of one action said, or why they could not be read.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Reconciled =
+  | { readonly created: number; readonly updated: number; readonly notUpdated: number }
+  | { readonly unread: string }
 
 /**
  * @since 0.1.0
@@ -205,6 +239,8 @@ export interface ChunkAccepted {
   readonly awaitError?: string | undefined
   /** Not sent by this run: a resumed journal held it as accepted. */
   readonly fromJournal?: boolean | undefined
+  /** With `awaitCompletion: { reconcile }`: what its report files said. */
+  readonly reconciled?: Reconciled | undefined
 }
 
 /**
@@ -343,6 +379,13 @@ export const BulkReport = Schema.Struct({
   unknown: Schema.Array(Schema.Struct({ ...ChunkRange, error: Schema.optional(VoucherifyError.VoucherifyError) })),
   /** Input ranges never sent: resume with these (and with the unread ids after `totalIds`). */
   notAttempted: Schema.Array(Schema.Struct({ offset: Schema.Number, count: Schema.Number })),
+  /** With `awaitCompletion: { reconcile }`: the report files' counts, and the actions whose report was not read. */
+  reconciliation: Schema.optional(Schema.Struct({
+    created: Schema.Number,
+    updated: Schema.Number,
+    notUpdated: Schema.Number,
+    unread: Schema.Array(Schema.Struct({ asyncActionId: Schema.String, chunkIndex: Schema.Number, reason: Schema.String }))
+  })),
   durationMs: Schema.Number
 })
 

@@ -4,6 +4,7 @@ import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as Fiber from "effect/Fiber"
+import * as BulkMetadata from "../src/BulkMetadata.js"
 import * as MockVoucherifyServer from "../src/testing/MockVoucherifyServer.js"
 import * as VoucherifyTest from "../src/testing/VoucherifyTest.js"
 import { Voucherify } from "../src/Voucherify.js"
@@ -95,4 +96,57 @@ describe("report files in memory (VoucherifyTest)", () => {
       const expired = yield* Effect.flip(rowsOf(action))
       expect(expired._tag).toBe("ReportExpiredError")
     }).pipe(Effect.provide(VoucherifyTest.layer({ products: ["seed"], reportTtl: "1 hour" }))))
+})
+
+describe("BulkMetadata reconcile", () => {
+  const reconciled = (
+    target: "products" | "vouchers",
+    ids: ReadonlyArray<string>,
+    maxBytes?: number
+  ) =>
+    Effect.gen(function*() {
+      const created: Array<string> = []
+      const notUpdated: Array<string> = []
+      const report = yield* BulkMetadata.run(ids, {
+        target,
+        metadata: { season: "summer" },
+        ...(maxBytes !== undefined ? { maxBytes } : {}),
+        awaitCompletion: {
+          timeout: "30 seconds",
+          reconcile: {
+            onCreated: (chunk) => Effect.sync(() => created.push(...chunk)),
+            onNotUpdated: (chunk) => Effect.sync(() => notUpdated.push(...chunk))
+          }
+        }
+      })
+      return { report, created, notUpdated }
+    })
+
+  it.live("over HTTP: 1000 new ids are all created; a second run over those and 500 more creates exactly the 500", () =>
+    Effect.gen(function*() {
+      const first = Array.from({ length: 1000 }, (_, i) => `new-${i}`)
+      const run1 = yield* reconciled("products", first, 4000)
+      expect(run1.report.accepted.chunks).toBeGreaterThan(1)
+      expect(run1.report.reconciliation).toEqual({ created: 1000, updated: 0, notUpdated: 0, unread: [] })
+      expect(run1.created.sort()).toEqual([...first].sort())
+      const more = Array.from({ length: 500 }, (_, i) => `more-${i}`)
+      const run2 = yield* reconciled("products", [...first, ...more], 4000)
+      expect(run2.report.reconciliation).toEqual({ created: 500, updated: 1000, notUpdated: 0, unread: [] })
+      expect(run2.created.sort()).toEqual([...more].sort())
+      const vouchers = yield* reconciled("vouchers", ["V1", "TYPO-1", "V2", "TYPO-2"])
+      expect(vouchers.report.reconciliation).toEqual({ created: 0, updated: 2, notUpdated: 2, unread: [] })
+      expect(vouchers.notUpdated).toEqual(["TYPO-1", "TYPO-2"])
+    }).pipe(Effect.provide(MockVoucherifyServer.layerTest({ records: { vouchers: ["V1", "V2"] } }))))
+
+  it.live("a report it cannot read is named, and the run goes on", () =>
+    Effect.gen(function*() {
+      const run = yield* reconciled("products", ["a", "b"])
+      expect(run.report.status).toBe("completed")
+      expect(run.report.reconciliation).toMatchObject({
+        created: 0,
+        unread: [{ chunkIndex: 0, reason: expect.stringContaining("not on a host that gets the credentials") }]
+      })
+      expect(JSON.stringify(run.report)).not.toContain("token=")
+      expect(run.created).toEqual([])
+    }).pipe(Effect.provide(MockVoucherifyServer.layerTest({ reportOrigin: "http://127.0.0.2:9" }))))
 })

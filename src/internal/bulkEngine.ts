@@ -31,6 +31,7 @@ import { InvalidRequestError, type VoucherifyError } from "../VoucherifyError.js
 import { AsyncActionStatus, type BulkTarget, bulkTargets } from "../VoucherifySchema.js"
 import { fromInput, packChannel, recycle } from "./bulkPacker.js"
 import * as Ledger from "./bulkLedger.js"
+import { reconcile } from "./bulkReconcile.js"
 import { Tracker } from "./bulkReport.js"
 import { defaultMaxQuotaWait, makeQuotaGate } from "./bulkQuota.js"
 import { mayHaveArrived, quotaWait, stopsTheRun } from "./errorRules.js"
@@ -221,10 +222,18 @@ const engine = <E, R>(
       Stream.concat(Stream.execute(Effect.suspend(() => ledger.end(tracker.progress().chunksPacked))))
     )
     if (awaiting === undefined) return results
-    const followOne = follow(voucherify, {
+    const followed = follow(voucherify, {
       ...(awaiting.schedule !== undefined ? { schedule: awaiting.schedule } : {}),
       ...(awaiting.timeout !== undefined ? { timeout: awaiting.timeout } : {})
     })
+    const reconcileOne = awaiting.reconcile === undefined || awaiting.reconcile === false
+      ? undefined
+      : reconcile(voucherify, target, awaiting.reconcile === true ? {} : awaiting.reconcile)
+    const followOne = (result: ChunkAccepted) =>
+      reconcileOne === undefined ? followed(result) : Effect.flatMap(followed(result), (awaited) =>
+        awaited.status !== "DONE"
+          ? Effect.succeed(awaited)
+          : Effect.map(reconcileOne(awaited), (reconciled): ChunkAccepted => ({ ...awaited, reconciled })))
     return Stream.mapEffect(results, (result): Effect.Effect<BulkChunkResult, VoucherifyError> =>
       result._tag !== "Accepted" ? Effect.succeed(result) : followOne(result).pipe(
         Effect.tapBoth({

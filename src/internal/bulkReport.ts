@@ -133,6 +133,26 @@ export class Tracker {
     if (result.status === "FAILED") this.counters.actionsFailed++
   }
 
+  /** The sum of the chunks' report files, if any was reconciled. */
+  private reconciliation(): BulkReport["reconciliation"] {
+    let seen = false
+    const totals = { created: 0, updated: 0, notUpdated: 0 }
+    const unread: Array<{ asyncActionId: string; chunkIndex: number; reason: string }> = []
+    for (const entry of this.entries) {
+      const reconciled = entry?.accepted?.reconciled
+      if (reconciled === undefined) continue
+      seen = true
+      if ("unread" in reconciled) {
+        unread.push({ asyncActionId: entry!.accepted!.asyncActionId, chunkIndex: entry!.index, reason: reconciled.unread })
+      } else {
+        totals.created += reconciled.created
+        totals.updated += reconciled.updated
+        totals.notUpdated += reconciled.notUpdated
+      }
+    }
+    return seen ? { ...totals, unread } : undefined
+  }
+
   progress(): BulkProgress {
     const { waitingForQuotaUntil, ...counters } = this.counters
     return {
@@ -189,6 +209,7 @@ export class Tracker {
     }
     // read, but still waiting in the packer when the run ended
     skip(this.packedEnd, this.idsRead - this.packedEnd)
+    const reconciliation = this.reconciliation()
     return {
       status,
       ...(failure !== undefined ? { failure } : {}),
@@ -199,6 +220,7 @@ export class Tracker {
       rejected,
       unknown,
       notAttempted,
+      ...(reconciliation !== undefined ? { reconciliation } : {}),
       durationMs
     }
   }

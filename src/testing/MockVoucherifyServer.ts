@@ -198,6 +198,12 @@ export interface Options {
    * (`result.reports_available_till`); later it answers 410. Default 24 hours.
    */
   readonly reportTtl?: Duration.DurationInput | undefined
+  /**
+   * The origin the report URLs name (`result.reports`). Default: the
+   * server's own, where it serves them. Another origin tests a client that
+   * must not send its credentials there.
+   */
+  readonly reportOrigin?: string | undefined
   readonly records?: { readonly [K in Target]?: SeedRecords | undefined } | undefined
   readonly rateLimits?: RateLimits | undefined
   readonly faults?: Faults | undefined

@@ -130,7 +130,8 @@ export const make = (
       records: options.records,
       processingMillis: Duration.toMillis(checked.processingDelay),
       maxResultErrors: checked.maxResultErrors,
-      reportUrl: (actionId, token) => `${baseUrl}${Endpoints.reportsPath}/${actionId}.csv?token=${token}`,
+      reportUrl: (actionId, token) =>
+        `${options.reportOrigin ?? baseUrl}${Endpoints.reportsPath}/${actionId}.csv?token=${token}`,
       reportTtlMillis: Duration.toMillis(checked.reportTtl)
     })
     const limiter = makeRateLimiter(checked.rateLimits)
