@@ -132,6 +132,35 @@ describe("BulkMetadata against MockVoucherifyServer", () => {
       }))
     ), { timeout: 60_000 })
 
+  it.live("a run of more bulk calls than one quota window allows waits the windows out, and every id lands", () =>
+    Effect.gen(function*() {
+      const server = yield* Server
+      const ids = productIds(2_000)
+      const metadata = { quota: "waited" }
+      const seen: Array<BulkMetadata.BulkProgress> = []
+      // 17 bytes an id: about 200 ids a body, 10 or 11 bodies, 3 calls a window of 1 second
+      const report = yield* BulkMetadata.run(ids, {
+        target: "products",
+        metadata,
+        maxBytes: 200 * 17 + 40,
+        awaitCompletion: settle,
+        progress: (p) => seen.push(p)
+      })
+      expectBalanced(report)
+      expect(report).toMatchObject({ status: "completed", accepted: { ids: 2_000 } })
+      expect(report.chunks).toBeGreaterThanOrEqual(10)
+      yield* expectAcceptedStored(report, ids, metadata)
+      const bulk = (yield* server.requests).filter((r) => bulkPath.test(r.url))
+      const refused = bulk.filter((r) => r.status === 429)
+      expect(bulk.length - refused.length).toBe(report.chunks)
+      // at least three windows were waited out, with at most one refused call (the other in flight) each
+      expect(seen.some((p) => p.waitingForQuotaUntil !== undefined)).toBe(true)
+      expect(refused.length).toBeLessThanOrEqual(4)
+      expect(seen.at(-1)!.quotaRefusals).toBe(refused.length)
+    }).pipe(Effect.provide(serverAndClient({ rateLimits: { bulkQuota: { calls: 3, window: "1 second" } } }))), {
+    timeout: 30_000
+  })
+
   it.live("a 401 in the middle stops the run; the report shows what was accepted", () =>
     Effect.gen(function*() {
       const ids = productIds(20_000)

@@ -89,6 +89,12 @@ export interface RateLimits {
   /** Bulk metadata requests per hour (`bulk_api_calls`), like the real plan quota. */
   readonly bulkCallsPerHour?: number | undefined
   /**
+   * A bulk quota (`bulk_api_calls`) of `calls` per `window` of any length,
+   * so that a test can wait out a window of seconds. Windows are aligned to
+   * multiples of their length since the epoch, as a clock hour is.
+   */
+  readonly bulkQuota?: { readonly calls: number; readonly window: Duration.DurationInput } | undefined
+  /**
    * Authenticated requests per billing cycle (`api_calls_cycle`, a 30-day
    * window). `0` starts exhausted; see also {@link Service.exhaustCycle}.
    */

@@ -25,6 +25,12 @@ export const Options = Schema.Struct({
     apiCallsPerMinute: count,
     bulkCallsPerMinute: count,
     bulkCallsPerHour: count,
+    bulkQuota: Schema.optional(Schema.Struct({
+      calls: Count,
+      window: toDuration(FiniteDurationInput).pipe(
+        Schema.filter((window) => Duration.greaterThan(window, Duration.zero) || "must be longer than zero")
+      )
+    })),
     apiCallsPerCycle: count
   })),
   faults: Schema.optional(Faults)

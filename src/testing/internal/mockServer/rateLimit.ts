@@ -3,7 +3,17 @@
  *
  * @internal
  */
-import type { RateLimits, RateLimitType } from "../../MockVoucherifyServer.js"
+import * as Duration from "effect/Duration"
+import type { RateLimitType } from "../../MockVoucherifyServer.js"
+
+/** The quotas as the options schema decoded them. */
+export interface RateLimits {
+  readonly apiCallsPerMinute?: number | undefined
+  readonly bulkCallsPerMinute?: number | undefined
+  readonly bulkCallsPerHour?: number | undefined
+  readonly apiCallsPerCycle?: number | undefined
+  readonly bulkQuota?: { readonly calls: number; readonly window: Duration.Duration } | undefined
+}
 
 interface Window {
   readonly type: RateLimitType
@@ -11,6 +21,8 @@ interface Window {
   readonly millis: number
   /** Bulk requests only, or every authenticated one. */
   readonly bulkOnly: boolean
+  /** Starts at multiples of its length since the epoch, rather than at its first request. */
+  readonly aligned?: boolean
   start: number
   used: number
 }
@@ -55,7 +67,14 @@ export const makeRateLimiter = (limits: RateLimits = {}): RateLimiter => {
       : { type: "bulk_api_calls", limit: limits.bulkCallsPerHour, millis: 60 * minute, bulkOnly: true },
     limits.apiCallsPerCycle === undefined
       ? undefined
-      : { type: "api_calls_cycle", limit: limits.apiCallsPerCycle, millis: cycle, bulkOnly: false }
+      : { type: "api_calls_cycle", limit: limits.apiCallsPerCycle, millis: cycle, bulkOnly: false },
+    limits.bulkQuota === undefined ? undefined : {
+      type: "bulk_api_calls",
+      limit: limits.bulkQuota.calls,
+      millis: Duration.toMillis(limits.bulkQuota.window),
+      bulkOnly: true,
+      aligned: true
+    }
   ]
   let windows: Array<Window> = []
   let cycleExhaustedAt: number | undefined
@@ -73,7 +92,7 @@ export const makeRateLimiter = (limits: RateLimits = {}): RateLimiter => {
       const applicable = windows.filter((w) => bulk || !w.bulkOnly)
       for (const w of applicable) {
         if (now >= w.start + w.millis) {
-          w.start = now
+          w.start = w.aligned === true ? now - (now % w.millis) : now
           w.used = 0
         }
       }
