@@ -7,6 +7,7 @@ import * as e2e from "./e2e.js"
 import type { Result } from "./measure.js"
 import * as memory from "./memory.js"
 import * as packing from "./packing.js"
+import * as quota from "./quota.js"
 import * as requestCount from "./requestCount.js"
 
 const print = (r: Result) => {
@@ -24,7 +25,8 @@ const all: ReadonlyArray<readonly [string, () => Promise<Result | ReadonlyArray<
   ["packing", packing.run],
   ["requests", requestCount.run],
   ["memory", memory.run],
-  ["e2e", e2e.run]
+  ["e2e", e2e.run],
+  ["quota", quota.run]
 ]
 console.log(`node ${process.version}, ${(await import("node:os")).cpus().length} cores`)
 for (const [name, bench] of all) {
