@@ -65,14 +65,14 @@ export const journaled = (
         Effect.gen(function*() {
           const sha256 = yield* BulkJournal.sha256(chunk.body)
           hashes.set(chunk.index, sha256)
-          if (plan === undefined) return undefined
+          if (plan === undefined) return yield* Effect.as(writer.chunkSent(factsOf(chunk)), undefined)
           const decision = BulkJournal.decide(plan, factsOf(chunk))
           switch (decision._tag) {
             case "Skip":
               hashes.delete(chunk.index)
               return decision.accepted
             case "Send":
-              return undefined
+              return yield* Effect.as(writer.chunkSent(factsOf(chunk)), undefined)
             default:
               return yield* decision
           }
