@@ -10,6 +10,10 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import { inspect } from "node:util"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import * as BulkMetadata from "../src/BulkMetadata.js"
+import * as MockVoucherifyServer from "../src/testing/MockVoucherifyServer.js"
 import { Voucherify } from "../src/Voucherify.js"
 import { type Auth, VoucherifyConfig } from "../src/VoucherifyConfig.js"
 import { APP_ID, clientWith, TOKEN } from "./support/client.js"
@@ -152,4 +156,53 @@ describe("secrets", () => {
         expect(observer.spans.map((span) => span.name)).toContain("Voucherify.requestOAuthToken")
       }))
   })
+})
+
+describe("report tokens", () => {
+  it.live("a report URL's token reaches no error, log line, span or report, and no credential goes to another host", () =>
+    Effect.gen(function*() {
+      const observer = makeObserver()
+      const texts: Array<string> = []
+      const tokens: Array<string> = []
+      const run = (ids: ReadonlyArray<string>) =>
+        BulkMetadata.run(ids, {
+          target: "products",
+          metadata: { m: 1 },
+          awaitCompletion: { timeout: "10 seconds", reconcile: { onCreated: () => Effect.log("created") } }
+        }).pipe(
+          Effect.tap((report) =>
+            Effect.gen(function*() {
+              const server = yield* MockVoucherifyServer.MockVoucherifyServer
+              for (const action of yield* server.asyncActions) {
+                for (const url of action.result?.reports ?? []) tokens.push(new URL(url).searchParams.get("token")!)
+              }
+              texts.push(...renderings(report), Schema.encodeSync(BulkMetadata.BulkReportFromJson)(report))
+              yield* Effect.log("report", report)
+            })
+          ),
+          Effect.withSpan("caller")
+        )
+      // read, then expired (410 from the server), then on a host that gets no credentials
+      yield* run(["a", "b"]).pipe(Effect.provide(Layer.merge(MockVoucherifyServer.layerTest(), observer.layer)))
+      yield* Effect.flatMap(Voucherify, (voucherify) =>
+        Effect.gen(function*() {
+          const server = yield* MockVoucherifyServer.MockVoucherifyServer
+          yield* voucherify.updateProductsMetadataInBulk({ source_ids: ["c"], metadata: {} })
+          yield* Effect.sleep("100 millis")
+          const [action] = yield* server.asyncActions
+          const url = action!.result!.reports![0]!
+          tokens.push(new URL(url).searchParams.get("token")!)
+          const gone = yield* Effect.flip(Stream.runDrain(voucherify.readReport(url)))
+          texts.push(...renderings(gone))
+          yield* Effect.logError("gone", gone)
+        })).pipe(Effect.provide(Layer.merge(MockVoucherifyServer.layerTest({ reportTtl: "10 millis" }), observer.layer)))
+      yield* run(["d"]).pipe(
+        Effect.provide(Layer.merge(MockVoucherifyServer.layerTest({ reportOrigin: "https://elsewhere.example.com" }), observer.layer))
+      )
+      expect(tokens.length).toBe(3)
+      const all = [...texts, observer.everything()].join("\n")
+      for (const token of tokens) expect(all).not.toContain(token)
+      expect(observer.spans.map((span) => span.name)).toContain("Voucherify.readReport")
+      expect(all).toContain("elsewhere.example.com")
+    }))
 })

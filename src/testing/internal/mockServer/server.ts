@@ -6,6 +6,7 @@
  */
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as HttpLayerRouter from "@effect/platform/HttpLayerRouter"
+import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as HttpServer from "@effect/platform/HttpServer"
 import type * as HttpServerError from "@effect/platform/HttpServerError"
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
@@ -282,7 +283,9 @@ export const make = (
         Layer.provideMerge(NodeHttpServer.layer(() => nodeServer, {
           port: options.port ?? 0,
           host: options.host ?? "127.0.0.1"
-        }))
+        })),
+        // the server's own spans would put its keys and report tokens into the program's traces
+        HttpMiddleware.withTracerDisabledWhen(() => true)
       )
     )
     // Before the server's own close, which would wait for open connections.
