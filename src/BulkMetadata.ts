@@ -379,6 +379,8 @@ export const BulkReport = Schema.Struct({
   unknown: Schema.Array(Schema.Struct({ ...ChunkRange, error: Schema.optional(VoucherifyError.VoucherifyError) })),
   /** Input ranges never sent: resume with these (and with the unread ids after `totalIds`). */
   notAttempted: Schema.Array(Schema.Struct({ offset: Schema.Number, count: Schema.Number })),
+  /** With a journal: the chunks it held as accepted when the run began, and the requests this run sent. */
+  journal: Schema.optional(Schema.Struct({ chunksHeld: Schema.Number, chunksSent: Schema.Number })),
   /** With `awaitCompletion: { reconcile }`: the report files' counts, and the actions whose report was not read. */
   reconciliation: Schema.optional(Schema.Struct({
     created: Schema.Number,

@@ -5,6 +5,7 @@
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -32,14 +33,18 @@ const testLayer = Layer.merge(
 
 const options = (ids: Stream.Stream<string, InputError>, report: string): BulkRun.BulkRunOptions => ({
   target: "products",
-  source: { ids, fraction: () => undefined },
+  source: { ids, fraction: () => undefined, description: { kind: "stream" } },
   metadata: { a: 1 },
   concurrency: 1,
   maxBytes: 10_000,
   awaitCompletion: true,
   continueOnError: false,
   reportPath: Option.some(report),
-  progress: "none"
+  progress: "none",
+  maxQuotaWait: Duration.minutes(65),
+  journal: Option.none(),
+  createdIds: Option.none(),
+  failedIds: Option.none()
 })
 
 describe("the report of a run", () => {

@@ -6,44 +6,15 @@ import { describe, expect, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
-import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join, resolve } from "node:path"
+import { join } from "node:path"
 import type { BulkReport } from "../src/BulkMetadata.js"
 import * as MockVoucherifyServer from "../src/testing/MockVoucherifyServer.js"
+import { cli, idList, start } from "./support/cli.js"
 
-const root = resolve(import.meta.dirname, "..")
 const dir = mkdtempSync(join(tmpdir(), "cli-test-"))
 const timeout = 120_000
-
-interface Run {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
-/** Starts the CLI; `done` settles when it exits. No `VOUCHERIFY_*` variable leaks in from this process. */
-const start = (args: ReadonlyArray<string>, env: Record<string, string> = {}, stdin?: string) => {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("VOUCHERIFY_")))
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
-    cwd: root,
-    env: { ...clean, ...env },
-    stdio: [stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"]
-  })
-  if (stdin !== undefined) child.stdin!.end(stdin)
-  let stdout = ""
-  let stderr = ""
-  child.stdout!.on("data", (data) => (stdout += data))
-  child.stderr!.on("data", (data) => (stderr += data))
-  const done = Effect.async<Run>((resume) => {
-    child.on("close", (code) => resume(Effect.succeed({ code, stdout, stderr })))
-  })
-  return { child, done }
-}
-
-const cli = (args: ReadonlyArray<string>, env?: Record<string, string>, stdin?: string) =>
-  start(args, env, stdin).done
 
 const file = (name: string, text: string) => {
   const path = join(dir, name)
@@ -51,7 +22,6 @@ const file = (name: string, text: string) => {
   return path
 }
 
-const idList = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}_${String(i).padStart(5, "0")}`)
 
 const readReport = (path: string): BulkReport => JSON.parse(readFileSync(path, "utf8"))
 

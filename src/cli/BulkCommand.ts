@@ -6,9 +6,11 @@ import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Console from "effect/Console"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import type * as Voucherify from "../Voucherify.js"
 import * as VoucherifyConfig from "../VoucherifyConfig.js"
@@ -35,6 +37,29 @@ const PositiveInteger = (option: string) =>
       message: (issue) => ({ message: `--${option} must be a positive integer, got ${JSON.stringify(issue.actual)}`, override: true })
     })
   )
+
+const durationUnits: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }
+
+/** `--max-quota-wait`: `0`, `90s`, `65m`, `1h`, or Effect's `65 minutes`; the message names the option. */
+const QuotaWait = Schema.String.pipe(
+  Schema.transformOrFail(Schema.DurationFromSelf, {
+    strict: true,
+    decode: (text, _, ast) => {
+      const compact = text.trim().match(/^(\d+(?:\.\d+)?)(ms|s|m|h)?$/)
+      if (compact !== null && (compact[2] !== undefined || Number(compact[1]) === 0)) {
+        return ParseResult.succeed(Duration.millis(Number(compact[1]) * (durationUnits[compact[2] ?? "ms"] ?? 1)))
+      }
+      return Option.match(Duration.decodeUnknown(text.trim()), {
+        onNone: () =>
+          ParseResult.fail(
+            new ParseResult.Type(ast, text, `--max-quota-wait must be a duration such as 0, 90s, 65m or 1h, got ${JSON.stringify(text)}`)
+          ),
+        onSome: ParseResult.succeed
+      })
+    },
+    encode: (duration) => ParseResult.succeed(`${Duration.toMillis(duration)}ms`)
+  })
+)
 
 const idFormat: Options.Options<IdInput.IdFormat> = Options.text("column").pipe(
   Options.withPseudoName("name"),
@@ -78,6 +103,18 @@ export const options = {
     Options.withDescription("Run against a freshly started embedded mock server instead of Voucherify")
   ),
   quiet: Options.boolean("quiet").pipe(Options.withDescription("No progress output")),
+  maxQuotaWait: Options.text("max-quota-wait").pipe(
+    Options.withPseudoName("duration"),
+    Options.withDescription("Longest wait for the hourly bulk quota worth making (0 stops at the first refusal)"),
+    Options.withSchema(QuotaWait),
+    Options.withDefault(Duration.minutes(65))
+  ),
+  journal: optionalText("journal", "path", "Write every request's outcome to this journal, to resume after a crash"),
+  resume: Options.boolean("resume").pipe(
+    Options.withDescription("With --journal: resume its run, sending only what it does not hold as accepted")
+  ),
+  createdIds: optionalText("created-ids", "path", "With --await: write the ids that did not exist and were created"),
+  failedIds: optionalText("failed-ids", "path", "With --await: write the ids that were not updated (unknown voucher codes)"),
   ...Connection.options
 }
 
@@ -92,6 +129,28 @@ export const checkDryRun = (
       new InputError({ message: "--dry-run sends nothing and writes no report: give either --dry-run or --report" })
     )
     : Effect.void
+
+/** Options that only mean something beside another one. */
+export const checkCombinations = (
+  flags: {
+    readonly resume: boolean
+    readonly journal: Option.Option<string>
+    readonly await: boolean
+    readonly createdIds: Option.Option<string>
+    readonly failedIds: Option.Option<string>
+  }
+): Effect.Effect<void, InputError> => {
+  if (flags.resume && Option.isNone(flags.journal)) {
+    return Effect.fail(new InputError({ message: "--resume needs --journal <path>: the journal of the run to resume" }))
+  }
+  const reconciled = Option.isSome(flags.createdIds) ? "--created-ids" : Option.isSome(flags.failedIds) ? "--failed-ids" : undefined
+  if (reconciled !== undefined && !flags.await) {
+    return Effect.fail(
+      new InputError({ message: `${reconciled} needs --await: the ids come from the reports of finished actions` })
+    )
+  }
+  return Effect.void
+}
 
 /**
  * The body size limit of the run: `--max-bytes`, at most the configured
@@ -135,6 +194,7 @@ const voucherifyLayer = (
 const handler = (target: BulkTarget) => (flags: Flags) =>
   Effect.gen(function*() {
     yield* checkDryRun(flags)
+    yield* checkCombinations(flags)
     const metadata = yield* Metadata.select(flags)
     // One limit for the plan and the run: the one the client is configured with.
     const env = yield* Connection.environment
@@ -157,7 +217,11 @@ const handler = (target: BulkTarget) => (flags: Flags) =>
       awaitCompletion: flags.await,
       continueOnError: flags.continueOnError,
       reportPath: flags.report,
-      progress: Progress.modeFor(flags.quiet, process.stderr.isTTY)
+      progress: Progress.modeFor(flags.quiet, process.stderr.isTTY),
+      maxQuotaWait: flags.maxQuotaWait,
+      journal: Option.map(flags.journal, (path) => ({ path, resume: flags.resume })),
+      createdIds: flags.createdIds,
+      failedIds: flags.failedIds
     }).pipe(Effect.provide(voucherifyLayer(flags, env)))
   })
 

@@ -3,16 +3,18 @@
  * written however it ends (Ctrl-C included), the summary table, and the
  * failure that sets the exit code.
  */
-import type * as FileSystem from "@effect/platform/FileSystem"
+import * as FileSystem from "@effect/platform/FileSystem"
 import * as Console from "effect/Console"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
+import * as BulkJournal from "../BulkJournal.js"
 import * as BulkMetadata from "../BulkMetadata.js"
 import type * as Voucherify from "../Voucherify.js"
 import * as VoucherifyConfig from "../VoucherifyConfig.js"
 import type { BulkTarget } from "../VoucherifySchema.js"
-import { ConfigurationError, type InputError, PartialFailure } from "./CliError.js"
+import { ConfigurationError, InputError, PartialFailure } from "./CliError.js"
 import { printCause } from "./ErrorOutput.js"
 import type { IdSource } from "./IdInput.js"
 import type { Metadata } from "./Metadata.js"
@@ -32,16 +34,50 @@ export interface BulkRunOptions {
   readonly continueOnError: boolean
   readonly reportPath: Option.Option<string>
   readonly progress: Progress.ProgressMode
+  /** The longest bulk-quota wait worth making; 0 stops at the first. */
+  readonly maxQuotaWait: Duration.Duration
+  /** `--journal`, and whether to `--resume` from it. */
+  readonly journal: Option.Option<{ readonly path: string; readonly resume: boolean }>
+  /** `--created-ids` and `--failed-ids`: where the reconciled ids go, one per line. */
+  readonly createdIds: Option.Option<string>
+  readonly failedIds: Option.Option<string>
 }
+
+/**
+ * A file the reconciled ids go into as they stream, one a line; a write
+ * that fails is kept, and said after the run, rather than stopping it.
+ */
+const idsFile = (path: Option.Option<string>) =>
+  Effect.gen(function*() {
+    if (Option.isNone(path)) return undefined
+    const fs = yield* FileSystem.FileSystem
+    const file = yield* fs.open(path.value, { flag: "w" }).pipe(
+      Effect.mapError((error) => new InputError({ message: `cannot write ${path.value}: ${error.message}` }))
+    )
+    let failure: InputError | undefined
+    const encoder = new TextEncoder()
+    return {
+      path: path.value,
+      write: (ids: ReadonlyArray<string>) =>
+        failure !== undefined ? Effect.void : file.writeAll(encoder.encode(`${ids.join("\n")}\n`)).pipe(
+          Effect.catchAll((error) =>
+            Effect.sync(() => {
+              failure = new InputError({ message: `cannot write ${path.value}: ${error.message}` })
+            })
+          )
+        ),
+      failure: () => failure
+    }
+  })
 
 export const run = (
   options: BulkRunOptions
 ): Effect.Effect<
   void,
-  BulkMetadata.BulkRunError<InputError> | InputError | PartialFailure | ConfigurationError,
+  BulkMetadata.BulkRunError<InputError> | InputError | PartialFailure | ConfigurationError | BulkJournal.JournalError,
   Voucherify.Voucherify | VoucherifyConfig.VoucherifyConfig | FileSystem.FileSystem
 > =>
-  Effect.gen(function*() {
+  Effect.scoped(Effect.gen(function*() {
     const maxBytes = options.maxBytes
     const writeReport = (report: BulkMetadata.BulkReport) =>
       Option.match(options.reportPath, {
@@ -49,11 +85,29 @@ export const run = (
         onSome: (path) => Effect.zipRight(Report.write(path, report), Console.error(`report written to ${path}`))
       })
     const showSummary = (report: BulkMetadata.BulkReport, records?: RecordCounts.RecordCounts) =>
-      Console.log(Summary.table(report, { maxBytes, awaited: options.awaitCompletion, records }))
+      Console.log(Summary.table(report, {
+        maxBytes,
+        awaited: options.awaitCompletion,
+        records,
+        createdIdsPath: Option.getOrUndefined(options.createdIds),
+        failedIdsPath: Option.getOrUndefined(options.failedIds)
+      }))
 
     let latest = Progress.emptySnapshot
     let last: BulkMetadata.BulkReport | undefined
-    const outcome = yield* Effect.scoped(Effect.zipRight(
+    const created = yield* idsFile(options.createdIds)
+    const failed = yield* idsFile(options.failedIds)
+    // the journal is locked while the run uses it, and opened before anything is sent
+    const journal = yield* Option.match(options.journal, {
+      onNone: () => Effect.succeed(undefined),
+      onSome: ({ path, resume }) =>
+        Effect.map(BulkJournal.file(path), (journal): BulkMetadata.JournalOptions => ({
+          journal,
+          resume,
+          input: options.source.description
+        }))
+    })
+    const outcome = yield* Effect.zipRight(
       Progress.render({
         mode: options.progress,
         snapshot: () => latest,
@@ -65,14 +119,22 @@ export const run = (
         metadata: options.metadata,
         concurrency: options.concurrency,
         maxBytes,
-        awaitCompletion: options.awaitCompletion,
+        // with --await, the report files say which records were created and which were not updated
+        awaitCompletion: options.awaitCompletion && {
+          reconcile: {
+            ...(created !== undefined ? { onCreated: created.write } : {}),
+            ...(failed !== undefined ? { onNotUpdated: failed.write } : {})
+          }
+        },
         onChunkError: options.continueOnError ? "continue" : "fail",
+        quota: { maxWait: options.maxQuotaWait },
+        ...(journal !== undefined ? { journal } : {}),
         progress: (progress) => {
           latest = progress
         },
         onReport: (report) => Effect.sync(() => (last = report))
       })
-    )).pipe(
+    ).pipe(
       // Ctrl-C: the engine has stopped sending and settled its accounts; keep them.
       Effect.onInterrupt(() =>
         Effect.gen(function*() {
@@ -103,6 +165,14 @@ export const run = (
       return yield* outcome.left
     }
     if (Either.isLeft(written)) return yield* written.left
+    const unwritten = created?.failure() ?? failed?.failure()
+    if (unwritten !== undefined) return yield* unwritten
+    const unread = report.reconciliation?.unread.length ?? 0
+    if (unread > 0) {
+      return yield* new PartialFailure({
+        message: `${unread} report files were not read, so the created and not-updated ids are not all known (see "report not read" above)`
+      })
+    }
     if (!Summary.isComplete(report, options.awaitCompletion, records)) {
       const details = records !== undefined && records.failed > 0
         ? `${records.failed} records were not updated; each action lists them: effect-voucherify async-action get <id>`
@@ -112,4 +182,4 @@ export const run = (
         })
       return yield* new PartialFailure({ message: details })
     }
-  })
+  }))

@@ -32,6 +32,12 @@ const byTag: Readonly<Record<string, ExitCode>> = {
   NotFoundError: ExitCode.InputError,
   PayloadTooLargeError: ExitCode.InputError,
   ConfigurationError: ExitCode.AuthOrConfig,
+  // a journal that belongs to another run, is in use, or cannot be read: the user's input
+  JournalMismatchError: ExitCode.InputError,
+  JournalLockedError: ExitCode.InputError,
+  JournalCorruptError: ExitCode.InputError,
+  JournalExistsError: ExitCode.InputError,
+  JournalIoError: ExitCode.InputError,
   UnauthorizedError: ExitCode.AuthOrConfig,
   ForbiddenError: ExitCode.AuthOrConfig
 }

@@ -6,7 +6,10 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import * as NodeStream from "@effect/platform-node/NodeStream"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import { resolve as resolvePath } from "node:path"
+import type * as BulkJournal from "../BulkJournal.js"
 import { InputError } from "./CliError.js"
 import * as CsvIds from "./CsvIds.js"
 import { type IdFormat, makeParser, MalformedLine } from "./IdFormat.js"
@@ -61,6 +64,8 @@ export interface IdSource {
   readonly ids: Stream.Stream<string, InputError>
   /** Share of the file's bytes read so far, 0 to 1; unknown for stdin. */
   readonly fraction: () => number | undefined
+  /** What the input is, as a journal records it: a file by its absolute path, size and modification time. */
+  readonly description: BulkJournal.InputDescription
 }
 
 const cannotRead = (error: { readonly message: string }) =>
@@ -79,10 +84,21 @@ export const open = (path: string, format: IdFormat): Effect.Effect<IdSource, In
       const bytes = format._tag === "Csv"
         ? Stream.concat(Stream.fromChunk(yield* CsvIds.readHeader(NodeStream.stdin, format.column, "stdin")), NodeStream.stdin)
         : NodeStream.stdin
-      return { ids: nonEmpty(parseIds(bytes, format, "stdin"), "stdin"), fraction: () => undefined }
+      return {
+        ids: nonEmpty(parseIds(bytes, format, "stdin"), "stdin"),
+        fraction: () => undefined,
+        description: { kind: "stdin" }
+      }
     }
     const fs = yield* FileSystem.FileSystem
-    const size = Number((yield* Effect.mapError(fs.stat(path), cannotRead)).size)
+    const info = yield* Effect.mapError(fs.stat(path), cannotRead)
+    const size = Number(info.size)
+    const description: BulkJournal.InputDescription = {
+      kind: "file",
+      path: resolvePath(path),
+      size,
+      mtimeMs: Option.match(info.mtime, { onNone: () => 0, onSome: (date) => date.getTime() })
+    }
     if (format._tag === "Csv") {
       yield* CsvIds.readHeader(Stream.mapError(fs.stream(path, { chunkSize: readChunk }), cannotRead), format.column, path)
     }
@@ -91,5 +107,9 @@ export const open = (path: string, format: IdFormat): Effect.Effect<IdSource, In
       Stream.tap((piece) => Effect.sync(() => (read += piece.length))),
       Stream.mapError(cannotRead)
     )
-    return { ids: nonEmpty(parseIds(bytes, format, path), path), fraction: () => (size === 0 ? 1 : read / size) }
+    return {
+      ids: nonEmpty(parseIds(bytes, format, path), path),
+      fraction: () => (size === 0 ? 1 : read / size),
+      description
+    }
   })

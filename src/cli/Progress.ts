@@ -14,7 +14,7 @@ export type ProgressMode = "bar" | "lines" | "none"
 
 export type ProgressSnapshot = Pick<
   BulkProgress,
-  "idsRead" | "chunksSent" | "bytesSent" | "chunksAccepted" | "idsAccepted" | "actionsCompleted"
+  "idsRead" | "chunksSent" | "bytesSent" | "chunksAccepted" | "idsAccepted" | "actionsCompleted" | "waitingForQuotaUntil"
 >
 
 export const emptySnapshot: ProgressSnapshot = {
@@ -35,6 +35,13 @@ export interface Phase {
   readonly fraction: number | undefined
   /** Whether the run follows its async actions after sending. */
   readonly awaiting: boolean
+}
+
+/** `waiting for the bulk quota until 14:05 (41m12s)`: the local time the run may send again, and how long until then. */
+export const formatQuotaWait = (until: number, now: number): string => {
+  const at = new Date(until)
+  const clock = `${String(at.getHours()).padStart(2, "0")}:${String(at.getMinutes()).padStart(2, "0")}`
+  return `waiting for the bulk quota until ${clock} (${duration(Math.max(0, until - now))})`
 }
 
 const perSecond = (ids: number, elapsedMs: number) => (elapsedMs > 0 ? Math.round((ids * 1000) / elapsedMs) : 0)
@@ -90,14 +97,26 @@ export const render = (options: RenderOptions): Effect.Effect<void, never, Scope
     if (options.mode === "none") return
     const write = options.write ?? ((text: string) => process.stderr.write(text))
     const started = yield* Clock.currentTimeMillis
+    // without a terminal, a quota wait is said when it starts and then once a minute
+    let quotaLineAt: number | undefined
     const draw = Effect.map(Clock.currentTimeMillis, (now) => {
       const s = options.snapshot()
       const elapsed = now - started
-      write(
-        options.mode === "bar"
-          ? `\r\x1b[2K${formatBar(s, elapsed, { fraction: options.fraction?.(s), awaiting: options.awaiting })}`
-          : `${formatLine(s, elapsed)}\n`
-      )
+      const waiting = s.waitingForQuotaUntil
+      if (options.mode === "bar") {
+        const line = waiting !== undefined
+          ? `${formatQuotaWait(waiting, now)} · ${count(s.idsAccepted)} ids accepted`
+          : formatBar(s, elapsed, { fraction: options.fraction?.(s), awaiting: options.awaiting })
+        return write(`\r\x1b[2K${line}`)
+      }
+      if (waiting === undefined) {
+        quotaLineAt = undefined
+        return write(`${formatLine(s, elapsed)}\n`)
+      }
+      if (quotaLineAt === undefined || now - quotaLineAt >= 60_000) {
+        quotaLineAt = now
+        write(`progress: ${formatQuotaWait(waiting, now)}, ${s.idsAccepted} ids accepted so far\n`)
+      }
     })
     const every = options.mode === "bar" ? Duration.millis(100) : Duration.decode(options.every ?? "5 seconds")
     // Finalizers run last-in first-out: the ticker stops before the final draw.

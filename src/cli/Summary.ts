@@ -25,13 +25,21 @@ export const isComplete = (report: BulkReport, awaited: boolean, records?: Recor
   const actions = actionCounts(report)
   return report.status === "completed" &&
     report.accepted.ids === report.totalIds &&
-    (!awaited || (actions.FAILED === 0 && actions.other === 0 && (records?.failed ?? 0) === 0))
+    (!awaited || (actions.FAILED === 0 && actions.other === 0 && (records?.failed ?? 0) === 0)) &&
+    (report.reconciliation === undefined || (report.reconciliation.unread.length === 0 && report.reconciliation.notUpdated === 0))
 }
 
 /** Rows of `label value`, aligned. `maxBytes` is the limit the fill is measured against. */
 export const table = (
   report: BulkReport,
-  options: { readonly maxBytes: number; readonly awaited: boolean; readonly records?: RecordCounts | undefined }
+  options: {
+    readonly maxBytes: number
+    readonly awaited: boolean
+    readonly records?: RecordCounts | undefined
+    /** Where `--created-ids` / `--failed-ids` wrote the ids, for the hints. */
+    readonly createdIdsPath?: string | undefined
+    readonly failedIdsPath?: string | undefined
+  }
 ): string => {
   const seconds = report.durationMs / 1000
   const actions = actionCounts(report)
@@ -65,6 +73,26 @@ export const table = (
   if (records !== undefined) {
     const example = records.failed > 0 && records.example !== undefined ? ` (e.g. ${records.example})` : ""
     rows.push(["records", `${count(records.done)} updated, ${count(records.failed)} failed${example}`])
+  }
+  if (report.journal !== undefined) {
+    rows.push([
+      "journal",
+      `${count(report.journal.chunksHeld)} requests already accepted before, ${count(report.journal.chunksSent)} sent now`
+    ])
+  }
+  const reconciled = report.reconciliation
+  if (reconciled !== undefined) {
+    const hint = reconciled.created > 0
+      ? ` (did not exist before; check them for typos${options.createdIdsPath ? `: ${options.createdIdsPath}` : ""})`
+      : ""
+    rows.push(["created", `${count(reconciled.created)}${hint}`])
+    rows.push([
+      "not updated",
+      `${count(reconciled.notUpdated)}${reconciled.notUpdated > 0 && options.failedIdsPath ? `: ${options.failedIdsPath}` : ""}`
+    ])
+    for (const unread of reconciled.unread) {
+      rows.push(["report not read", `action ${unread.asyncActionId} (request ${unread.chunkIndex}): ${unread.reason}`])
+    }
   }
   if (report.failure !== undefined) rows.push(["stopped by", report.failure])
   const width = Math.max(...rows.map(([label]) => label.length)) + 2

@@ -105,6 +105,7 @@ const engine = <E, R>(
     const ledger = options.journal === undefined
       ? Ledger.none
       : yield* Ledger.journaled(options.journal, { target, metadata: options.metadata, maxBytes })
+    tracker.journaled = options.journal !== undefined
 
     // A body is built only once a slot is free and freed once it is sent: at
     // most `concurrency` in flight plus the one waiting for its turn.

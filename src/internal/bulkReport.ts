@@ -55,6 +55,8 @@ export class Tracker {
   idsRead = 0
   /** Set after a failure that stops the run: no new request starts. */
   stopped = false
+  /** Set when the run keeps a journal, so that the report says what it held and what went now. */
+  journaled = false
   private readonly entries: Array<Entry> = []
   private packedEnd = 0
   private readonly counters: Counters = { ...emptyProgress }
@@ -220,6 +222,9 @@ export class Tracker {
       rejected,
       unknown,
       notAttempted,
+      ...(this.journaled
+        ? { journal: { chunksHeld: this.counters.chunksFromJournal, chunksSent: this.counters.chunksSent } }
+        : {}),
       ...(reconciliation !== undefined ? { reconciliation } : {}),
       durationMs
     }

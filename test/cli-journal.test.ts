@@ -1,0 +1,248 @@
+/**
+ * The CLI's journal, resume and reconciliation, run as child processes
+ * against mock servers started in this process: a `kill -9` mid-run then
+ * `--resume`, a finished run resumed, a changed run refused, a torn
+ * journal tail, two processes on one journal, created and not-updated ids.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
+import { appendFileSync, existsSync, readFileSync, utimesSync } from "node:fs"
+import type { BulkReport } from "../src/BulkMetadata.js"
+import * as MockVoucherifyServer from "../src/testing/MockVoucherifyServer.js"
+import { cli, idList, scratch, start } from "./support/cli.js"
+
+const { file, path } = scratch("cli-journal-")
+const timeout = 120_000
+const metadata = JSON.stringify({ season: "winter" })
+const bulkPath = /\/metadata\/async$/
+
+const flagsOf = (server: MockVoucherifyServer.Service) => [
+  "--base-url",
+  server.baseUrl,
+  "--app-id",
+  server.appId,
+  "--app-token",
+  Redacted.value(server.appToken)
+]
+
+const journalLines = (journal: string) =>
+  existsSync(journal)
+    ? readFileSync(journal, "utf8").split("\n").filter((line) => line.endsWith("}")).map((line) => JSON.parse(line))
+    : []
+
+/** The `requests` row of a summary: how many bodies the input packs into. */
+const requestsOf = (stdout: string) => Number(stdout.match(/^requests +([\d,]+)$/m)![1]!.replace(/,/g, ""))
+
+const accepted = (journal: string) => journalLines(journal).filter((line) => line.type === "chunk_accepted").length
+
+const bulkRequests = Effect.map(
+  MockVoucherifyServer.MockVoucherifyServer,
+  (server) => Effect.map(server.requests, (log) => log.filter((r) => bulkPath.test(r.url)))
+).pipe(Effect.flatten)
+
+/** 4,000 ids in about 20 requests of 2,500 bytes. */
+const ids = idList("jrnl", 4000)
+const runArgs = (server: MockVoucherifyServer.Service, ids: string, journal: string, extra: ReadonlyArray<string> = []) => [
+  "products-metadata",
+  "--ids",
+  ids,
+  "--metadata",
+  metadata,
+  "--max-bytes",
+  "2500",
+  "--journal",
+  journal,
+  "--quiet",
+  ...extra,
+  ...flagsOf(server)
+]
+
+describe("the journal and --resume", () => {
+  it.live("kill -9 mid-run, then --resume: every id reaches the server, at most the in-flight chunks twice", () =>
+    Effect.gen(function*() {
+      const server = yield* MockVoucherifyServer.MockVoucherifyServer
+      const idsFile = file("killed.txt", ids.join("\n"))
+      const journal = path("killed.journal")
+      // each bulk answer held back 150 ms, so that the run is still going when it is killed
+      yield* server.setFaults({ rules: [{ fault: { _tag: "Delay", duration: "150 millis" }, path: "/v1/products/metadata/async" }] })
+      const first = start(runArgs(server, idsFile, journal))
+      yield* Effect.sync(() => accepted(journal)).pipe(
+        Effect.repeat({ schedule: Schedule.spaced("50 millis"), until: (n) => n >= 3 })
+      )
+      first.child.kill("SIGKILL")
+      const killed = yield* first.done
+      expect(killed.code).toBeNull()
+      const held = accepted(journal)
+      expect(held).toBeGreaterThanOrEqual(3)
+      expect(held).toBeLessThan(ids.length / 200)
+      const sentBefore = (yield* bulkRequests).length
+      yield* server.setFaults(undefined)
+
+      const resumed = yield* cli(runArgs(server, idsFile, journal, ["--resume"]))
+      expect(resumed.stderr).toBe("")
+      expect(resumed.code).toBe(0)
+      // the chunks the journal held were not sent again: the rest, and at most the two in flight
+      const total = requestsOf(resumed.stdout)
+      const sentNow = (yield* bulkRequests).length - sentBefore
+      expect(sentNow).toBeLessThanOrEqual(total - held + 2)
+      expect(sentNow).toBeGreaterThanOrEqual(total - held)
+      expect(resumed.stdout).toMatch(new RegExp(`^journal +${held} requests already accepted before, ${sentNow} sent now$`, "m"))
+      // the store holds every id once the actions ran
+      yield* Effect.sleep("200 millis")
+      const check = yield* server.checkMetadata("products", ids, JSON.parse(metadata))
+      expect(check).toMatchObject({ checked: 4000, missing: 0, mismatched: 0 })
+
+      // resuming a finished run sends nothing and exits 0
+      const again = yield* cli(runArgs(server, idsFile, journal, ["--resume"]))
+      expect(again.code).toBe(0)
+      expect(again.stdout).toMatch(new RegExp(`^journal +${total} requests already accepted before, 0 sent now$`, "m"))
+      expect((yield* bulkRequests).length).toBe(sentBefore + sentNow)
+    }).pipe(Effect.provide(MockVoucherifyServer.layer())), timeout)
+
+  it.live("refuses changed metadata, a changed ids file and a journal in use; tolerates a torn last line", () =>
+    Effect.gen(function*() {
+      const server = yield* MockVoucherifyServer.MockVoucherifyServer
+      const idsFile = file("changed.txt", ids.join("\n"))
+      const journal = path("changed.journal")
+      const done = yield* cli(runArgs(server, idsFile, journal))
+      expect(done.code).toBe(0)
+      const sent = (yield* bulkRequests).length
+
+      // the same journal again without --resume: it exists
+      const exists = yield* cli(runArgs(server, idsFile, journal))
+      expect(exists.code).toBe(1)
+      expect(exists.stderr).toContain(journal)
+
+      const otherMetadata = yield* cli(
+        runArgs(server, idsFile, journal, ["--resume"]).map((arg) => (arg === metadata ? "{\"season\":\"summer\"}" : arg))
+      )
+      expect(otherMetadata.code).toBe(1)
+      expect(otherMetadata.stderr).toMatch(/records another run: its metadataSha256 is/)
+
+      appendFileSync(idsFile, "\nextra_id")
+      const otherIds = yield* cli(runArgs(server, idsFile, journal, ["--resume"]))
+      expect(otherIds.code).toBe(1)
+      expect(otherIds.stderr).toMatch(/records another run: its input\.(size|mtimeMs) is/)
+
+      // a process that died while writing its last line
+      const fresh = file("torn.txt", ids.join("\n"))
+      const tornJournal = path("torn.journal")
+      expect((yield* cli(runArgs(server, fresh, tornJournal))).code).toBe(0)
+      appendFileSync(tornJournal, "{\"type\":\"chunk_acc")
+      const torn = yield* cli(runArgs(server, fresh, tornJournal, ["--resume"]))
+      expect(torn.stderr).toBe("")
+      expect(torn.code).toBe(0)
+      expect(torn.stdout).toMatch(
+        new RegExp(`^journal +${requestsOf(torn.stdout)} requests already accepted before, 0 sent now$`, "m")
+      )
+      expect((yield* bulkRequests).length).toBe(sent * 2)
+
+      // two processes on one journal: the second is refused while the first holds it
+      yield* server.setFaults({ rules: [{ fault: { _tag: "Delay", duration: "300 millis" }, path: "/v1/products/metadata/async" }] })
+      const busyIds = file("busy.txt", ids.join("\n"))
+      utimesSync(busyIds, new Date(), new Date())
+      const busyJournal = path("busy.journal")
+      const first = start(runArgs(server, busyIds, busyJournal))
+      yield* Effect.sync(() => journalLines(busyJournal).length).pipe(
+        Effect.repeat({ schedule: Schedule.spaced("50 millis"), until: (n) => n >= 1 })
+      )
+      const second = yield* cli(runArgs(server, busyIds, busyJournal, ["--resume"]))
+      expect(second.code).toBe(1)
+      expect(second.stderr).toContain(busyJournal)
+      expect(second.stderr).toMatch(/in use|locked/i)
+      first.child.kill("SIGINT")
+      yield* first.done
+      yield* server.setFaults(undefined)
+    }).pipe(Effect.provide(MockVoucherifyServer.layer())), timeout)
+
+  it.live("--resume without --journal, --created-ids without --await: exit 1 before anything is sent", () =>
+    Effect.gen(function*() {
+      const server = yield* MockVoucherifyServer.MockVoucherifyServer
+      const idsFile = file("misuse.txt", "a\nb\n")
+      const base = ["products-metadata", "--ids", idsFile, "--metadata", "{}", "--quiet", ...flagsOf(server)]
+      const resume = yield* cli([...base, "--resume"])
+      expect(resume.code).toBe(1)
+      expect(resume.stderr).toContain("--resume needs --journal")
+      const created = yield* cli([...base, "--created-ids", path("x.txt")])
+      expect(created.code).toBe(1)
+      expect(created.stderr).toContain("--created-ids needs --await")
+      expect((yield* bulkRequests).length).toBe(0)
+    }).pipe(Effect.provide(MockVoucherifyServer.layer())), timeout)
+})
+
+describe("reconciliation: --created-ids and --failed-ids", () => {
+  const reconcileArgs = (server: MockVoucherifyServer.Service, target: string, idsFile: string, report: string) => [
+    target,
+    "--ids",
+    idsFile,
+    "--metadata",
+    metadata,
+    "--max-bytes",
+    "5000",
+    "--await",
+    "--created-ids",
+    path(`${report}.created`),
+    "--failed-ids",
+    path(`${report}.failed`),
+    "--report",
+    path(`${report}.json`),
+    "--quiet",
+    ...flagsOf(server)
+  ]
+  const lines = (name: string) => readFileSync(path(name), "utf8").split("\n").filter((line) => line !== "")
+
+  it.live("1,000 new ids are all created; a second run over those and 500 more creates exactly the 500", () =>
+    Effect.gen(function*() {
+      const server = yield* MockVoucherifyServer.MockVoucherifyServer
+      const first = idList("new", 1000)
+      const run1 = yield* cli(reconcileArgs(server, "products-metadata", file("new.txt", first.join("\n")), "r1"))
+      expect(run1.code).toBe(0)
+      expect(run1.stdout).toMatch(/^created +1,000 \(did not exist before; check them for typos: .*r1\.created\)$/m)
+      expect(run1.stdout).toMatch(/^not updated +0$/m)
+      expect(lines("r1.created").sort()).toEqual(first)
+      expect(lines("r1.failed")).toEqual([])
+      const more = idList("more", 500)
+      const run2 = yield* cli(reconcileArgs(server, "products-metadata", file("more.txt", [...first, ...more].join("\n")), "r2"))
+      expect(run2.code).toBe(0)
+      expect(run2.stdout).toMatch(/^created +500 /m)
+      expect(lines("r2.created").sort()).toEqual(more)
+      const report: BulkReport = JSON.parse(readFileSync(path("r2.json"), "utf8"))
+      expect(report.reconciliation).toEqual({ created: 500, updated: 1000, notUpdated: 0, unread: [] })
+
+      // vouchers: unknown codes are not created, they are listed as not updated
+      const codes = yield* cli(reconcileArgs(server, "vouchers-metadata", file("codes.txt", "V1\nTYPO1\nV2\nTYPO2\n"), "r3"))
+      expect(codes.code).toBe(2)
+      expect(codes.stdout).toMatch(/^created +0$/m)
+      expect(codes.stdout).toMatch(/^not updated +2: .*r3\.failed$/m)
+      expect(lines("r3.failed")).toEqual(["TYPO1", "TYPO2"])
+
+      // no report token in anything the runs printed or wrote
+      const tokens = (yield* server.asyncActions).flatMap((action) =>
+        (action.result?.reports ?? []).map((url) => new URL(url).searchParams.get("token")!)
+      )
+      expect(tokens.length).toBeGreaterThan(2)
+      const outputs = [run1, run2, codes].map((r) => r.stdout + r.stderr).join("\n") +
+        ["r1", "r2", "r3"].map((r) => readFileSync(path(`${r}.json`), "utf8")).join("\n")
+      for (const token of tokens) expect(outputs).not.toContain(token)
+    }).pipe(Effect.provide(MockVoucherifyServer.layer({ records: { vouchers: ["V1", "V2"] } }))), timeout)
+
+  it.live("a report URL on another host gets no request; the run says which report and exits 2", () =>
+    Effect.gen(function*() {
+      const elsewhere = yield* MockVoucherifyServer.MockVoucherifyServer.pipe(
+        Effect.provide(MockVoucherifyServer.layer({ host: "127.0.0.2" }))
+      )
+      const run = yield* Effect.flatMap(MockVoucherifyServer.MockVoucherifyServer, (server) =>
+        cli(reconcileArgs(server, "products-metadata", file("away.txt", "a1\na2\n"), "r4"))).pipe(
+        Effect.provide(MockVoucherifyServer.layer({ reportOrigin: elsewhere.baseUrl }))
+      )
+      expect(run.code).toBe(2)
+      expect(run.stdout).toMatch(/^report not read +action aa_\w+ \(request 0\): .*not on a host that gets the credentials/m)
+      expect(run.stderr).toMatch(/report files were not read/)
+      expect(`${run.stdout}${run.stderr}`).not.toContain("token=")
+      expect(yield* elsewhere.requests).toEqual([])
+      // what it could write, it wrote: the file exists, empty
+      expect(readFileSync(path("r4.created"), "utf8")).toBe("")
+    }).pipe(Effect.scoped), timeout)
+})

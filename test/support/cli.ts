@@ -1,0 +1,56 @@
+/**
+ * The `effect-voucherify` command as a child process, the way an operator
+ * runs it: its exit code and everything it printed.
+ */
+import * as Effect from "effect/Effect"
+import { type ChildProcess, spawn } from "node:child_process"
+import { mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join, resolve } from "node:path"
+
+export const root = resolve(import.meta.dirname, "../..")
+
+export interface Run {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** Starts the CLI; `done` settles when it exits. No `VOUCHERIFY_*` variable leaks in from this process. */
+export const start = (args: ReadonlyArray<string>, env: Record<string, string> = {}, stdin?: string) => {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("VOUCHERIFY_")))
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
+    cwd: root,
+    env: { ...clean, ...env },
+    stdio: [stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"]
+  })
+  if (stdin !== undefined) child.stdin!.end(stdin)
+  let stdout = ""
+  let stderr = ""
+  child.stdout!.on("data", (data) => (stdout += data))
+  child.stderr!.on("data", (data) => (stderr += data))
+  const done = Effect.async<Run>((resume) => {
+    child.on("close", (code) => resume(Effect.succeed({ code, stdout, stderr })))
+  })
+  return { child, done }
+}
+
+export const cli = (args: ReadonlyArray<string>, env?: Record<string, string>, stdin?: string) =>
+  start(args, env, stdin).done
+
+/** A scratch folder of the test file's own, and a way to write files into it. */
+export const scratch = (prefix: string) => {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  return {
+    dir,
+    path: (name: string) => join(dir, name),
+    file: (name: string, text: string) => {
+      const path = join(dir, name)
+      writeFileSync(path, text)
+      return path
+    }
+  }
+}
+
+export const idList = (prefix: string, n: number) =>
+  Array.from({ length: n }, (_, i) => `${prefix}_${String(i).padStart(5, "0")}`)
