@@ -246,3 +246,56 @@ describe("reconciliation: --created-ids and --failed-ids", () => {
       expect(readFileSync(path("r4.created"), "utf8")).toBe("")
     }).pipe(Effect.scoped), timeout)
 })
+
+describe("the bulk quota from the command line", () => {
+  // one bulk call a window of two hours: the second chunk must wait (up to two hours, as the window is aligned)
+  const quotaServer = MockVoucherifyServer.layer({ rateLimits: { bulkQuota: { calls: 1, window: "2 hours" } } })
+  const quotaArgs = (server: MockVoucherifyServer.Service, report: string, extra: ReadonlyArray<string>) => [
+    "products-metadata",
+    "--ids",
+    file(`${report}.txt`, idList("q", 600).join("\n")),
+    "--metadata",
+    metadata,
+    "--max-bytes",
+    "5000",
+    "--report",
+    path(`${report}.json`),
+    ...extra,
+    ...flagsOf(server)
+  ]
+
+  it.live("a wait is said on stderr without a terminal; Ctrl-C during it exits 130 with the report", () =>
+    Effect.gen(function*() {
+      const server = yield* MockVoucherifyServer.MockVoucherifyServer
+      const run = start(quotaArgs(server, "waiting", ["--max-quota-wait", "3h"]))
+      // the first plain progress line comes 5 seconds in, and says the run waits
+      yield* Effect.async<void>((resume) => {
+        let seen = ""
+        run.child.stderr!.on("data", (data) => {
+          seen += data
+          if (seen.includes("waiting for the bulk quota until")) resume(Effect.void)
+        })
+      }).pipe(Effect.timeout("30 seconds"))
+      run.child.kill("SIGINT")
+      const ended = yield* run.done
+      expect(ended.code).toBe(130)
+      expect(ended.stderr).toMatch(/^progress: waiting for the bulk quota until \d\d:\d\d \(\d+m\d\ds\), \d+ ids accepted so far$/m)
+      const report: BulkReport = JSON.parse(readFileSync(path("waiting.json"), "utf8"))
+      expect(report.status).toBe("interrupted")
+      expect(report.accepted.chunks).toBe(1)
+    }).pipe(Effect.provide(quotaServer)), timeout)
+
+  it.live("--max-quota-wait 0 stops at the first wait: exit 2, the report names the rest", () =>
+    Effect.gen(function*() {
+      const server = yield* MockVoucherifyServer.MockVoucherifyServer
+      const run = yield* cli(quotaArgs(server, "nowait", ["--max-quota-wait", "0", "--quiet"]))
+      expect(run.code).toBe(2)
+      const report: BulkReport = JSON.parse(readFileSync(path("nowait.json"), "utf8"))
+      expect(report.status).toBe("failed")
+      expect(report.accepted.chunks).toBe(1)
+      expect(report.rejected[0]?.error).toMatchObject({ _tag: "RateLimitError", limitType: "bulk_api_calls" })
+      const bad = yield* cli(quotaArgs(server, "bad", ["--max-quota-wait", "soon", "--quiet"]))
+      expect(bad.code).toBe(1)
+      expect(bad.stderr).toContain("--max-quota-wait must be a duration such as 0, 90s, 65m or 1h, got \"soon\"")
+    }).pipe(Effect.provide(quotaServer)), timeout)
+})

@@ -59,6 +59,32 @@ describe("progress", () => {
     }))
 })
 
+describe("progress during a bulk-quota wait", () => {
+  it("the bar says until when and how long", () => {
+    const until = new Date(2026, 11, 1, 14, 5, 0).getTime()
+    expect(Progress.formatQuotaWait(until, until - (41 * 60 + 12) * 1000)).toBe(
+      "waiting for the bulk quota until 14:05 (41m12s)"
+    )
+  })
+
+  it.effect("without a terminal: a line when the wait starts, then one a minute, then the usual lines again", () =>
+    Effect.gen(function*() {
+      const lines: Array<string> = []
+      let current: Progress.ProgressSnapshot = { ...snapshot, waitingForQuotaUntil: 10 * 60_000 }
+      yield* Effect.scoped(Effect.gen(function*() {
+        yield* Progress.render({ mode: "lines", snapshot: () => current, awaiting: false, write: (text) => lines.push(text) })
+        yield* TestClock.adjust("2 minutes")
+        current = snapshot
+        yield* TestClock.adjust("5 seconds")
+      }))
+      const waits = lines.filter((line) => line.includes("waiting for the bulk quota"))
+      // at 5 s and 65 s; then the usual line at 125 s and the last one at the end
+      expect(waits).toHaveLength(2)
+      expect(waits[0]).toMatch(/^progress: waiting for the bulk quota until \d\d:\d\d \(9m55s\), 500000 ids accepted so far\n$/)
+      expect(lines.filter((line) => line.startsWith("progress: 1000000 ids read"))).toHaveLength(2)
+    }))
+})
+
 const report: BulkReport = {
   status: "completed",
   totalIds: 30,
