@@ -70,7 +70,7 @@ describe("VoucherifyTest bulk updates", () => {
       yield* TestClock.adjust("1 second")
       const action = yield* voucherify.getAsyncAction(id)
       expect(action.type).toBe("CUSTOMERS.METADATA_UPDATE")
-      expect(action.result).toEqual({ done_count: 2, failed_count: 0, errors: [] })
+      expect(action.result).toMatchObject({ done_count: 2, failed_count: 0, errors: [] })
       const customers = yield* state.records("customers")
       expect(Object.fromEntries(customers)).toEqual({ c1: { vip: true, tier: 2 }, typo: { tier: 2 } })
     }).pipe(withTest({ customers: { c1: { vip: true } } })))
@@ -86,7 +86,7 @@ describe("VoucherifyTest bulk updates", () => {
       yield* TestClock.adjust("1 second")
       const action = yield* voucherify.getAsyncAction(id)
       expect(action.type).toBe("VOUCHERS.METADATA_UPDATE")
-      expect(action.result).toEqual({
+      expect(action.result).toMatchObject({
         done_count: 1,
         failed_count: 1,
         errors: [{
@@ -110,7 +110,7 @@ describe("VoucherifyTest bulk updates", () => {
       })
       const vouchers = yield* voucherify.updateVouchersMetadataInBulk({ codes: ["V", "X", "X"], metadata: { c: 3 } })
       yield* TestClock.adjust("2 seconds")
-      expect((yield* voucherify.getAsyncAction(products.async_action_id)).result).toEqual({
+      expect((yield* voucherify.getAsyncAction(products.async_action_id)).result).toMatchObject({
         done_count: 2,
         failed_count: 0,
         errors: []
