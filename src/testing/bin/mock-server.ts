@@ -21,6 +21,7 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import type { ServeError } from "@effect/platform/HttpServerError"
 import * as Cause from "effect/Cause"
 import * as Console from "effect/Console"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
@@ -61,6 +62,17 @@ const flags = {
   apiPerMinute: integer("api-per-minute", "n", "api_calls quota per minute"),
   bulkPerMinute: integer("bulk-per-minute", "n", "bulk_api_calls quota per minute"),
   bulkPerHour: integer("bulk-per-hour", "n", "bulk_api_calls quota per hour"),
+  bulkQuota: Options.text("bulk-quota").pipe(
+    Options.withPseudoName("calls/seconds"),
+    Options.withDescription("A bulk_api_calls quota of any window, aligned like a clock hour: 8/2 is 8 calls per 2 seconds"),
+    Options.mapEffect((text) => {
+      const match = text.match(/^(\d+)\/(\d+(?:\.\d+)?)$/)
+      return match === null
+        ? Effect.fail(ValidationError.invalidValue(HelpDoc.p(`--bulk-quota must be <calls>/<seconds>, such as 8/2, got ${text}`)))
+        : Effect.succeed({ calls: Number(match[1]), window: Duration.seconds(Number(match[2])) })
+    }),
+    Options.optional
+  ),
   faults: Options.text("faults").pipe(
     Options.withPseudoName("json"),
     Options.mapEffect(parseFaults),
@@ -100,7 +112,8 @@ const command = Command.make("mock-server", flags, (flag) =>
       rateLimits: {
         apiCallsPerMinute: Option.getOrUndefined(flag.apiPerMinute),
         bulkCallsPerMinute: Option.getOrUndefined(flag.bulkPerMinute),
-        bulkCallsPerHour: Option.getOrUndefined(flag.bulkPerHour)
+        bulkCallsPerHour: Option.getOrUndefined(flag.bulkPerHour),
+        bulkQuota: Option.getOrUndefined(flag.bulkQuota)
       },
       faults: Option.getOrUndefined(flag.faults)
     }))
