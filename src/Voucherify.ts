@@ -39,8 +39,8 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Clock from "effect/Clock"
 import * as internalAwait from "./internal/awaitAction.js"
-import { checkUrl, credentialOrigins, displayUrl } from "./internal/credentialHosts.js"
-import { decode as decodeReport } from "./internal/reportFile.js"
+import { credentialOrigins } from "./internal/credentialHosts.js"
+import { decode as decodeReport, reportAccess } from "./internal/reportFile.js"
 import { rateLimitHeaders } from "./internal/responseError.js"
 import { checkAsyncActionId, checkListLimit, encodeBulkRequest, type EncodedBulkRequest } from "./internal/payload.js"
 import * as VoucherifyConfig from "./VoucherifyConfig.js"
@@ -51,7 +51,6 @@ import {
   type NotFoundError,
   PayloadTooLargeError,
   type ReportError,
-  ReportExpiredError,
   ResponseDecodeError,
   TransportError,
   type VoucherifyError
@@ -289,19 +288,10 @@ export const make: Effect.Effect<
   const untraced = Effect.locally(HttpClient.currentTracerDisabledWhen, () => true)
 
   const readReport = (url: string, options?: ReportOptions): Stream.Stream<ReportRow, ReportError> => {
-    const shown = displayUrl(url)
-    const expired = (status?: number) =>
-      new ReportExpiredError({
-        url: shown,
-        ...(options?.availableTill !== undefined ? { availableTill: options.availableTill } : {}),
-        ...(status !== undefined ? { status } : {})
-      })
+    const { check, expired, shown } = reportAccess(url, options, reportOrigins)
     const open = Effect.gen(function*() {
-      yield* Effect.annotateCurrentSpan("voucherify.report", shown)
-      const checked = checkUrl(url, reportOrigins)
+      const checked = check(yield* Clock.currentTimeMillis)
       if (checked._tag === "Left") return yield* checked.left
-      const till = options?.availableTill === undefined ? Number.NaN : Date.parse(options.availableTill)
-      if ((yield* Clock.currentTimeMillis) > till) return yield* expired()
       const response = yield* client.execute(
         HttpClientRequest.get(checked.right.href).pipe(HttpClientRequest.setHeader("accept", "text/csv, */*"))
       ).pipe(

@@ -8,8 +8,10 @@
  *
  * @internal
  */
+import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
-import { ReportDecodeError } from "../VoucherifyError.js"
+import { ReportDecodeError, ReportExpiredError } from "../VoucherifyError.js"
+import { checkUrl, displayUrl, type UntrustedUrlError } from "./credentialHosts.js"
 import * as CsvRecords from "./csvRecords.js"
 
 /**
@@ -141,3 +143,33 @@ export const decode = <E, R>(bytes: Stream.Stream<Uint8Array, E, R>): Stream.Str
       error instanceof CsvRecords.CsvSyntaxError ? new ReportDecodeError({ reason: error.reason, line: error.line }) : error
     )
   )
+
+/**
+ * The rules both the service and the in-memory double apply before a
+ * report is requested: the URL as it may be shown (no query: its token is a
+ * secret), whether it may get the credentials, and whether it is still
+ * available (`reports_available_till`).
+ */
+export const reportAccess = (
+  url: string,
+  options: { readonly availableTill?: string | undefined } | undefined,
+  allowedOrigins: ReadonlyArray<string>
+) => {
+  const shown = displayUrl(url)
+  const expired = (status?: number) =>
+    new ReportExpiredError({
+      url: shown,
+      ...(options?.availableTill !== undefined ? { availableTill: options.availableTill } : {}),
+      ...(status !== undefined ? { status } : {})
+    })
+  /** The URL to request at `now`, or why it is not requested. */
+  const check = (now: number): Either.Either<URL, UntrustedUrlError | ReportExpiredError> =>
+    Either.flatMap(
+      checkUrl(url, allowedOrigins),
+      (checked) =>
+        options?.availableTill !== undefined && now > Date.parse(options.availableTill)
+          ? Either.left(expired())
+          : Either.right(checked)
+    )
+  return { shown, expired, check }
+}

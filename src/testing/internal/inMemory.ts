@@ -15,8 +15,8 @@ import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { awaitWith } from "../../internal/awaitAction.js"
-import { checkUrl, credentialOrigins, displayUrl } from "../../internal/credentialHosts.js"
-import { decode as decodeReport } from "../../internal/reportFile.js"
+import { credentialOrigins } from "../../internal/credentialHosts.js"
+import { decode as decodeReport, reportAccess } from "../../internal/reportFile.js"
 import { defaultMaxPayloadBytes } from "../../internal/limits.js"
 import {
   checkAsyncActionId,
@@ -31,7 +31,6 @@ import {
   NotFoundError,
   PayloadTooLargeError,
   type ReportError,
-  ReportExpiredError,
   type VoucherifyError
 } from "../../VoucherifyError.js"
 import {
@@ -220,19 +219,12 @@ export const make = (
 
     /** The real service's rules (host, expiry, 404), over the simulator's files. */
     const readReport = (url: string, options?: Voucherify.ReportOptions): Stream.Stream<Voucherify.ReportRow, ReportError> => {
-      const shown = displayUrl(url)
-      const expired = (status?: number) =>
-        new ReportExpiredError({
-          url: shown,
-          ...(options?.availableTill !== undefined ? { availableTill: options.availableTill } : {}),
-          ...(status !== undefined ? { status } : {})
-        })
+      const { check, expired } = reportAccess(url, options, reportOrigins)
       const open = Effect.gen(function*() {
         yield* scriptedFailure("readReport")
-        const checked = checkUrl(url, reportOrigins)
-        if (checked._tag === "Left") return yield* checked.left
         const now = yield* Clock.currentTimeMillis
-        if (options?.availableTill !== undefined && now > Date.parse(options.availableTill)) return yield* expired()
+        const checked = check(now)
+        if (checked._tag === "Left") return yield* checked.left
         const file = parseReportUrl(checked.right)
         const found = file === undefined ? { _tag: "NotFound" as const } : simulator.report(now, file.actionId, file.token)
         switch (found._tag) {
