@@ -2,7 +2,7 @@
  * The `effect-voucherify` command run as a child process against a mock
  * server started in this process, the way an operator runs it.
  */
-import { describe, expect, layer } from "@effect/vitest"
+import { describe, expect, inject, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
@@ -23,10 +23,13 @@ interface Run {
   readonly stderr: string
 }
 
+/** The bundled `bin` (test/support/cliBundle.ts), what `npm run build` ships. */
+const bin = inject("cliBin")
+
 /** Starts the CLI; `done` settles when it exits. No `VOUCHERIFY_*` variable leaks in from this process. */
 const start = (args: ReadonlyArray<string>, env: Record<string, string> = {}, stdin?: string) => {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("VOUCHERIFY_")))
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
+  const child: ChildProcess = spawn(process.execPath, [bin, ...args], {
     cwd: root,
     env: { ...clean, ...env },
     stdio: [stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"]
