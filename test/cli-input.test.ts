@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { IdFormat } from "../src/cli/IdInput.js"
-import { open, parseIds } from "../src/cli/IdInput.js"
+import { describe as describeError, open, parseIds } from "../src/cli/IdInput.js"
 
 const encoder = new TextEncoder()
 
@@ -16,14 +16,18 @@ const idsOf = (text: string, format: IdFormat, size = 3) => {
   const bytes = encoder.encode(text)
   const pieces: Array<Uint8Array> = []
   for (let i = 0; i < bytes.length; i += size) pieces.push(bytes.slice(i, i + size))
-  return parseIds(Stream.fromIterable(pieces), format, "ids.txt").pipe(
+  return parseIds(Stream.fromIterable(pieces), format).pipe(
     Stream.runCollect,
     Effect.map(Chunk.toReadonlyArray)
   )
 }
 
+/** The message the terminal shows for the failure of `ids.txt` holding `text`. */
 const errorOf = (text: string, format: IdFormat) =>
-  Effect.map(Effect.flip(idsOf(text, format)), (error) => error.message)
+  Effect.map(
+    Effect.flip(idsOf(text, format)),
+    (error) => describeError({ name: "ids.txt", ids: Stream.empty, fraction: () => undefined })(error).message
+  )
 
 const lines: IdFormat = { _tag: "Lines" }
 const csv: IdFormat = { _tag: "Csv", column: "id" }
@@ -45,8 +49,11 @@ describe("plain lines", () => {
   it.effect("names the line of an id with stray whitespace or broken UTF-8", () =>
     Effect.gen(function*() {
       expect(yield* errorOf("a\nb \n", lines)).toBe(`ids.txt, line 2: the id "b " has leading or trailing whitespace`)
-      const broken = parseIds(Stream.make(encoder.encode("ok\n"), new Uint8Array([0x61, 0xff, 0x0a])), lines, "x")
-      expect((yield* Effect.flip(Stream.runDrain(broken))).message).toBe("x, line 2: not valid UTF-8")
+      const broken = parseIds(Stream.make(encoder.encode("ok\n"), new Uint8Array([0x61, 0xff, 0x0a])), lines)
+      expect(yield* Effect.flip(Stream.runDrain(broken))).toMatchObject({ _tag: "IdLineError", line: 2, reason: "not valid UTF-8" })
+      // a character cut off by the end of the input is no character either
+      const cut = parseIds(Stream.make(encoder.encode("ok\nzó").subarray(0, 5)), lines)
+      expect(yield* Effect.flip(Stream.runDrain(cut))).toMatchObject({ line: 2, reason: "not valid UTF-8" })
     }))
 })
 
@@ -86,7 +93,7 @@ describe("NDJSON", () => {
 })
 
 describe("open", () => {
-  it.effect("streams a file, tracking the share read, refuses a missing one at once and an empty one at its end", () =>
+  it.effect("streams a file, tracking the share read, and refuses a missing one at once", () =>
     Effect.gen(function*() {
       const dir = mkdtempSync(join(tmpdir(), "cli-input-"))
       const path = join(dir, "ids.txt")
@@ -100,8 +107,10 @@ describe("open", () => {
       for (const [name, text] of [["empty.txt", ""], ["blank.txt", "\n  \r\n\n"]]) {
         const empty = join(dir, name)
         writeFileSync(empty, text)
-        const error = yield* Effect.flip(Stream.runDrain((yield* open(empty, lines)).ids))
-        expect(error.message).toBe(`${empty} has no ids`)
+        const source = yield* open(empty, lines)
+        expect(source.name).toBe(empty)
+        // the run refuses it (test/cli-run.test.ts): here it is just empty
+        expect(yield* Stream.runCount(source.ids)).toBe(0)
       }
     }).pipe(Effect.provide(NodeContext.layer)))
 })

@@ -150,7 +150,7 @@ const handler = (target: BulkTarget) => (flags: Flags) =>
     const maxBytes = yield* requestBytes(requested, yield* Connection.payloadLimit(env))
     const source = yield* IdInput.open(flags.ids, format)
     if (flags.dryRun) {
-      return yield* DryRun.printPlan(source.ids, {
+      return yield* DryRun.printPlan(source, {
         metadata,
         field: bulkTargets[target].field,
         maxBytes

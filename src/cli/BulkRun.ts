@@ -13,7 +13,7 @@ import type * as Voucherify from "../Voucherify.js"
 import type { BulkTarget } from "../VoucherifySchema.js"
 import { type InputError, PartialFailure } from "./CliError.js"
 import { printCause } from "./ErrorOutput.js"
-import type { IdSource } from "./IdInput.js"
+import * as IdInput from "./IdInput.js"
 import type { Metadata } from "./Metadata.js"
 import * as Progress from "./Progress.js"
 import * as RecordCounts from "./RecordCounts.js"
@@ -22,7 +22,7 @@ import * as Summary from "./Summary.js"
 
 export interface BulkRunOptions {
   readonly target: BulkTarget
-  readonly source: IdSource
+  readonly source: IdInput.IdSource
   readonly metadata: Metadata
   readonly concurrency: number
   /** Checked against the configured limit by the command. */
@@ -52,7 +52,7 @@ export const run = (
 
     let latest = Progress.emptySnapshot
     let last: BulkMetadata.BulkReport | undefined
-    const outcome = yield* Effect.scoped(Effect.zipRight(
+    const ran = yield* Effect.scoped(Effect.zipRight(
       Progress.render({
         mode: options.progress,
         snapshot: () => latest,
@@ -83,6 +83,20 @@ export const run = (
       ),
       Effect.either
     )
+    // A bad line names the input; an input without a single id is refused, as a failed run.
+    const describe = IdInput.describe(options.source)
+    const outcome = Either.isRight(ran) && ran.right.totalIds === 0
+      ? Either.left(
+        new BulkMetadata.BulkRunError({
+          report: { ...ran.right, status: "failed", failure: IdInput.noIds(options.source).message },
+          error: IdInput.noIds(options.source)
+        })
+      )
+      : Either.mapLeft(ran, (stopped) => {
+        const error = describe(stopped.error)
+        const report = error === stopped.error ? stopped.report : { ...stopped.report, failure: error.message }
+        return new BulkMetadata.BulkRunError({ report, error })
+      })
     const report = Either.isRight(outcome) ? outcome.right : outcome.left.report
     // The report first, whole: a Ctrl-C while the record counts are fetched must not lose it.
     const written = yield* Effect.uninterruptible(Effect.either(writeReport(report)))

@@ -4,75 +4,58 @@
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as NodeStream from "@effect/platform-node/NodeStream"
-import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
+import * as BulkMetadata from "../BulkMetadata.js"
+import { parseIds as parseWith } from "../internal/idLines.js"
 import { InputError } from "./CliError.js"
-import { type IdFormat, makeParser, MalformedLine } from "./IdFormat.js"
+import { type IdFormat, makeParser } from "./IdFormat.js"
 
 export type { IdFormat } from "./IdFormat.js"
 
 const readChunk = 64 * 1024
 
-/** Parses ids out of raw bytes; `source` names the input in error messages. */
+/**
+ * Parses ids out of raw bytes. One id per line is `BulkMetadata.lines`,
+ * which the bulk functions pack straight from the bytes.
+ */
 export const parseIds = <E, R>(
   bytes: Stream.Stream<Uint8Array, E, R>,
-  format: IdFormat,
-  source: string
-): Stream.Stream<string, E | InputError, R> =>
-  Stream.suspend(() => {
-    const parser = makeParser(format)
-    const parse = <A>(f: () => Array<A>) =>
-      Effect.try({
-        try: f,
-        catch: (error) =>
-          error instanceof MalformedLine
-            ? new InputError({ message: `${source}, line ${error.line}: ${error.reason}` })
-            : new InputError({ message: `${source}: ${String(error)}` })
-      })
-    return bytes.pipe(
-      Stream.decodeText(),
-      Stream.mapChunksEffect((texts) => Effect.map(parse(() => parser.push(Chunk.join(texts, ""))), Chunk.unsafeFromArray)),
-      Stream.concat(Stream.fromIterableEffect(parse(() => parser.end())))
-    )
-  })
-
-/** Fails with "`source` has no ids" at the end of a stream that had none: such a run would do nothing. */
-export const nonEmpty = <E, R>(
-  ids: Stream.Stream<string, E, R>,
-  source: string
-): Stream.Stream<string, E | InputError, R> =>
-  Stream.suspend(() => {
-    let seen = false
-    return ids.pipe(
-      Stream.mapChunks((chunk) => {
-        if (Chunk.isNonEmpty(chunk)) seen = true
-        return chunk
-      }),
-      Stream.concat(
-        Stream.suspend(() => (seen ? Stream.empty : Stream.fail(new InputError({ message: `${source} has no ids` }))))
-      )
-    )
-  })
+  format: IdFormat
+): Stream.Stream<string, E | BulkMetadata.IdLineError, R> =>
+  format._tag === "Lines" ? BulkMetadata.lines(bytes) : parseWith(bytes, () => makeParser(format))
 
 /** An opened input: its ids, and how much of it was read. */
 export interface IdSource {
-  readonly ids: Stream.Stream<string, InputError>
+  /**
+   * The ids. Hand them to the `BulkMetadata` functions as they are (an
+   * operator in between would make strings of every id of a plain file),
+   * and their failures to {@link describe}.
+   */
+  readonly ids: Stream.Stream<string, InputError | BulkMetadata.IdLineError>
   /** Share of the file's bytes read so far, 0 to 1; unknown for stdin. */
   readonly fraction: () => number | undefined
+  /** The path, or `stdin`: names the input in messages. */
+  readonly name: string
 }
+
+/** A failure of the ids of `source` as the terminal shows it: a bad line names the input. */
+export const describe = (source: IdSource) => <E>(error: E | BulkMetadata.IdLineError): E | InputError =>
+  error instanceof BulkMetadata.IdLineError ? new InputError({ message: `${source.name}, ${error.message}` }) : error
+
+/** "`source` has no ids": a run on such an input would do nothing, which is surely not what was meant. */
+export const noIds = (source: IdSource): InputError => new InputError({ message: `${source.name} has no ids` })
 
 const cannotRead = (error: { readonly message: string }) =>
   new InputError({ message: `cannot read the ids file: ${error.message}` })
 
 /**
  * The ids of `path` (`-` for stdin) in the given format. A missing file
- * fails here, before anything starts; the ids are read when the stream runs,
- * and an input without any fails at its end.
+ * fails here, before anything starts; the ids are read when the stream runs.
  */
 export const open = (path: string, format: IdFormat): Effect.Effect<IdSource, InputError, FileSystem.FileSystem> =>
   Effect.gen(function*() {
-    if (path === "-") return { ids: nonEmpty(parseIds(NodeStream.stdin, format, "stdin"), "stdin"), fraction: () => undefined }
+    if (path === "-") return { ids: parseIds(NodeStream.stdin, format), fraction: () => undefined, name: "stdin" }
     const fs = yield* FileSystem.FileSystem
     const size = Number((yield* Effect.mapError(fs.stat(path), cannotRead)).size)
     let read = 0
@@ -80,5 +63,5 @@ export const open = (path: string, format: IdFormat): Effect.Effect<IdSource, In
       Stream.tap((piece) => Effect.sync(() => (read += piece.length))),
       Stream.mapError(cannotRead)
     )
-    return { ids: nonEmpty(parseIds(bytes, format, path), path), fraction: () => (size === 0 ? 1 : read / size) }
+    return { ids: parseIds(bytes, format), fraction: () => (size === 0 ? 1 : read / size), name: path }
   })

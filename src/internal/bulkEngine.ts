@@ -28,7 +28,8 @@ import * as Voucherify from "../Voucherify.js"
 import { VoucherifyConfig } from "../VoucherifyConfig.js"
 import { InvalidRequestError, type VoucherifyError } from "../VoucherifyError.js"
 import { AsyncActionStatus, type BulkTarget, bulkTargets } from "../VoucherifySchema.js"
-import { defaultMaxBytes, fromInput, packChannel, recycle } from "./bulkPacker.js"
+import { packIds } from "./bulkLines.js"
+import { defaultMaxBytes, recycle } from "./bulkPacker.js"
 import { Tracker } from "./bulkReport.js"
 
 /**
@@ -204,22 +205,16 @@ const engine = <E, R>(
         )
       }).pipe(Effect.ensuring(slots.release(1)))
 
-    const counted = Stream.mapChunksEffect(fromInput(input), (ids) => {
-      tracker.read(ids.length)
-      return Effect.as(publish, ids)
-    })
-
-    const results = counted.pipe(
-      Stream.pipeThroughChannelOrFail(
-        packChannel<E>(
-          { metadata: options.metadata, field: bulkTargets[target].field, maxBytes, dedupe: options.dedupe },
-          {
-            beforeBody: slots.take(1),
-            onChunk: (chunk) => Effect.zipRight(Effect.sync(() => tracker.packed(chunk)), publish),
-            recycled
-          }
-        )
-      ),
+    const results = packIds(
+      input,
+      { metadata: options.metadata, field: bulkTargets[target].field, maxBytes, dedupe: options.dedupe },
+      {
+        onRead: (ids) => Effect.zipRight(Effect.sync(() => tracker.read(ids)), publish),
+        beforeBody: slots.take(1),
+        onChunk: (chunk) => Effect.zipRight(Effect.sync(() => tracker.packed(chunk)), publish),
+        recycled
+      }
+    ).pipe(
       Stream.mapEffect(send, { concurrency }),
       Stream.filter(Predicate.isNotUndefined),
       Stream.mapEffect((result) =>
