@@ -6,6 +6,7 @@ import * as Stream from "effect/Stream"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import * as BulkMetadata from "../src/BulkMetadata.js"
 import type { IdFormat } from "../src/cli/IdInput.js"
 import { describe as describeError, open, parseIds } from "../src/cli/IdInput.js"
 
@@ -97,11 +98,20 @@ describe("open", () => {
     Effect.gen(function*() {
       const dir = mkdtempSync(join(tmpdir(), "cli-input-"))
       const path = join(dir, "ids.txt")
-      writeFileSync(path, Array.from({ length: 50_000 }, (_, i) => `prod_${i}`).join("\n"))
+      // many reads: the reader reuses its buffers, so every id is compared
+      const ids = Array.from({ length: 200_000 }, (_, i) => `prod_${i}`)
+      writeFileSync(path, ids.join("\n"))
       const source = yield* open(path, lines)
       expect(source.fraction()).toBe(0)
-      expect(yield* Stream.runCount(source.ids)).toBe(50_000)
+      expect(Chunk.toReadonlyArray(yield* Stream.runCollect(source.ids))).toEqual(ids)
       expect(source.fraction()).toBe(1)
+      // packed from the bytes
+      const bodies = yield* Stream.runCollect(source.ids.pipe(BulkMetadata.chunk({ metadata: {}, maxBytes: 100_000 })))
+      expect(Chunk.toReadonlyArray(bodies).flatMap((body) => body.ids)).toEqual(ids)
+      const ndjson = join(dir, "ids.ndjson")
+      writeFileSync(ndjson, ids.map((id) => JSON.stringify({ id })).join("\n"))
+      const parsed = yield* Stream.runCollect((yield* open(ndjson, { _tag: "Ndjson", field: "id" })).ids)
+      expect(Chunk.toReadonlyArray(parsed)).toEqual(ids)
       const missing = yield* Effect.flip(open(join(dir, "nope.txt"), lines))
       expect(missing.message).toMatch(/^cannot read the ids file: .*nope\.txt/)
       for (const [name, text] of [["empty.txt", ""], ["blank.txt", "\n  \r\n\n"]]) {

@@ -2,9 +2,11 @@
  * Reads ids from a file or stdin as a `Stream`, pulled as the bulk engine
  * needs them: the file is never held in memory as a whole.
  */
+import type * as PlatformError from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as NodeStream from "@effect/platform-node/NodeStream"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as BulkMetadata from "../BulkMetadata.js"
 import { parseIds as parseWith } from "../internal/idLines.js"
@@ -13,7 +15,7 @@ import { type IdFormat, makeParser } from "./IdFormat.js"
 
 export type { IdFormat } from "./IdFormat.js"
 
-// large reads: fewer steps per byte, and less memory held by the stream between them
+// large reads: fewer steps per byte than 64 KiB, for little memory
 const readChunk = 256 * 1024
 
 /**
@@ -47,6 +49,25 @@ export const describe = (source: IdSource) => <E>(error: E | BulkMetadata.IdLine
 /** "`source` has no ids": a run on such an input would do nothing, which is surely not what was meant. */
 export const noIds = (source: IdSource): InputError => new InputError({ message: `${source.name} has no ids` })
 
+/**
+ * The bytes of a file, read `readChunk` at a time into two buffers used in
+ * turn rather than a new one each read, which would leave the collector
+ * hundreds of megabytes of a large file to free. A piece stays valid until
+ * the read after next: the packer and the parsers, its only readers, are
+ * done with it before they pull the next one.
+ */
+const readPieces = (file: FileSystem.File): Stream.Stream<Uint8Array, PlatformError.PlatformError> => {
+  const buffers = [new Uint8Array(readChunk), new Uint8Array(readChunk)]
+  let turn = 0
+  return Stream.repeatEffectOption(Effect.suspend(() => {
+    const buffer = buffers[turn ^= 1]!
+    return file.read(buffer).pipe(
+      Effect.mapError(Option.some),
+      Effect.flatMap((read) => (read === 0n ? Effect.fail(Option.none()) : Effect.succeed(buffer.subarray(0, Number(read)))))
+    )
+  }))
+}
+
 const cannotRead = (error: { readonly message: string }) =>
   new InputError({ message: `cannot read the ids file: ${error.message}` })
 
@@ -60,7 +81,7 @@ export const open = (path: string, format: IdFormat): Effect.Effect<IdSource, In
     const fs = yield* FileSystem.FileSystem
     const size = Number((yield* Effect.mapError(fs.stat(path), cannotRead)).size)
     let read = 0
-    const bytes = fs.stream(path, { chunkSize: readChunk }).pipe(
+    const bytes = Stream.unwrapScoped(Effect.map(fs.open(path), readPieces)).pipe(
       Stream.tap((piece) => Effect.sync(() => (read += piece.length))),
       Stream.mapError(cannotRead)
     )
