@@ -25,19 +25,20 @@ export const ensureIdsFile = async (): Promise<void> => {
   if (!existsSync(file) || statSync(file).size < n * 16) await writeIdsFile(file, n)
 }
 
+/** The tsx harness; its peak RSS comes from bench/rssOnExit.mjs. */
 const client = async (mode: "stream" | "array", server: string) => {
-  const { stdout } = await promisify(execFile)(
+  const { stderr, stdout } = await promisify(execFile)(
     process.execPath,
-    ["--import", "tsx", "bench/memoryClient.ts", mode, file, server],
+    ["--import", "./bench/rssOnExit.mjs", "--import", "tsx", "bench/memoryClient.ts", mode, file, server],
     { maxBuffer: 1 << 20 }
   )
-  return JSON.parse(stdout.trim().split("\n").pop()!) as {
+  const result = JSON.parse(stdout.trim().split("\n").pop()!) as {
     ms: number
-    maxRssMB: number
     totalIds: number
     accepted: number
     requests: number
   }
+  return { ...result, maxRssMB: Number(/maxRssMB=(\d+)/.exec(stderr)?.[1]) }
 }
 
 /** The built CLI on the file, with `--quiet`; its peak RSS comes from bench/rssOnExit.mjs. */
