@@ -57,7 +57,8 @@ export const noIds = (source: IdSource): InputError => new InputError({ message:
  * done with it before they pull the next one.
  */
 const readPieces = (file: FileSystem.File): Stream.Stream<Uint8Array, PlatformError.PlatformError> => {
-  const buffers = [new Uint8Array(readChunk), new Uint8Array(readChunk)]
+  // Buffers, like the packer's own: one kind of array in its loop
+  const buffers = [Buffer.allocUnsafe(readChunk), Buffer.allocUnsafe(readChunk)]
   let turn = 0
   return Stream.repeatEffectOption(Effect.suspend(() => {
     const buffer = buffers[turn ^= 1]!

@@ -226,7 +226,7 @@ export class LinePacker extends Packer {
 }
 
 /** A last line without its line break ends as if it had one. */
-const NEWLINE = new Uint8Array([LF])
+const NEWLINE = Buffer.from([LF])
 
 /** The packing channel for one-id-per-line bytes; it emits one body per pull, like `packChannel`. */
 export const packLinesChannel = <InErr, E = never, R = never>(
