@@ -9,8 +9,11 @@ const collect = runInNewContext("gc") as () => void
 
 export interface Result {
   readonly name: string
+  /** Milliseconds, or {@link unit}. */
   readonly baselineMs?: number
   readonly subjectMs?: number
+  /** What the two figures count, when not milliseconds. */
+  readonly unit?: string
   readonly ratio?: number
   readonly target?: number
   readonly pass: boolean
@@ -40,14 +43,16 @@ export const timeBest = async (
   return best
 }
 
-/** A timed comparison as a result: the ratio of subject to baseline against its target. */
+/** A timed (or `unit`-measured) comparison as a result: the ratio of subject to baseline against its target. */
 export const ratioResult = (
   name: string,
   times: { readonly baseline: number; readonly subject: number },
   target: number,
-  notes: ReadonlyArray<string>
+  notes: ReadonlyArray<string>,
+  unit?: string
 ): Result => ({
   name,
+  ...(unit !== undefined ? { unit } : {}),
   baselineMs: times.baseline,
   subjectMs: times.subject,
   ratio: times.subject / times.baseline,

@@ -11,38 +11,46 @@ import { existsSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { promisify } from "node:util"
+import { bin, build } from "./build.js"
 import { writeIdsFile } from "./ids.js"
 import type { Result } from "./measure.js"
 import { startServer } from "./server.js"
 
 const n = 10_000_000
-const file = join(tmpdir(), `effect-voucherify-bench-${n}-ids.txt`)
+/** 10 M ids, one a line: also the input of bench/idFile.ts. */
+export const file = join(tmpdir(), `effect-voucherify-bench-${n}-ids.txt`)
 
+/** Writes {@link file} unless it is there already. */
+export const ensureIdsFile = async (): Promise<void> => {
+  if (!existsSync(file) || statSync(file).size < n * 16) await writeIdsFile(file, n)
+}
+
+/** The tsx harness; its peak RSS comes from bench/rssOnExit.mjs. */
 const client = async (mode: "stream" | "array", server: string) => {
-  const { stdout } = await promisify(execFile)(
+  const { stderr, stdout } = await promisify(execFile)(
     process.execPath,
-    ["--import", "tsx", "bench/memoryClient.ts", mode, file, server],
+    ["--import", "./bench/rssOnExit.mjs", "--import", "tsx", "bench/memoryClient.ts", mode, file, server],
     { maxBuffer: 1 << 20 }
   )
-  return JSON.parse(stdout.trim().split("\n").pop()!) as {
+  const result = JSON.parse(stdout.trim().split("\n").pop()!) as {
     ms: number
-    maxRssMB: number
     totalIds: number
     accepted: number
     requests: number
   }
+  return { ...result, maxRssMB: Number(/maxRssMB=(\d+)/.exec(stderr)?.[1]) }
 }
 
 /** The built CLI on the file, with `--quiet`; its peak RSS comes from bench/rssOnExit.mjs. */
 const cli = async (server: { baseUrl: string; appId: string; appToken: string }) => {
-  await promisify(execFile)("npm", ["run", "build"], { maxBuffer: 16 << 20 })
+  await build()
   const started = performance.now()
   const { stderr, stdout } = await promisify(execFile)(
     process.execPath,
     [
       "--import",
       "./bench/rssOnExit.mjs",
-      "dist/cli/main.js",
+      bin,
       "products-metadata",
       "--ids",
       file,
@@ -70,7 +78,7 @@ const cli = async (server: { baseUrl: string; appId: string; appToken: string })
 }
 
 export const run = async (): Promise<Result> => {
-  if (!existsSync(file) || statSync(file).size < n * 16) await writeIdsFile(file, n)
+  await ensureIdsFile()
   const server = await startServer()
   try {
     const serverJson = JSON.stringify({ baseUrl: server.baseUrl, appId: server.appId, appToken: server.appToken })

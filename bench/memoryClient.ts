@@ -1,7 +1,7 @@
 /**
  * The measured client of benchmark 3, run in its own process:
- * `memoryClient.ts stream|array <file> <server json>`. Prints one JSON line
- * with the peak RSS (`process.resourceUsage().maxRSS`).
+ * `memoryClient.ts stream|array <file> <server json>`. Prints one JSON line;
+ * its peak RSS is written by bench/rssOnExit.mjs, preloaded.
  */
 import { readFileSync } from "node:fs"
 import * as BulkMetadata from "../src/BulkMetadata.js"
@@ -18,7 +18,6 @@ const report = await runtime.runPromise(
 console.log(JSON.stringify({
   mode,
   ms: Math.round(performance.now() - started),
-  maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
   totalIds: report.totalIds,
   accepted: report.accepted.ids,
   requests: report.chunks

@@ -4,16 +4,20 @@
  * exits non-zero when a target is missed.
  */
 import * as e2e from "./e2e.js"
+import * as idFile from "./idFile.js"
 import type { Result } from "./measure.js"
 import * as memory from "./memory.js"
 import * as packing from "./packing.js"
 import * as quota from "./quota.js"
 import * as requestCount from "./requestCount.js"
+import * as startup from "./startup.js"
 
 const print = (r: Result) => {
   const ratio = r.ratio === undefined
     ? ""
-    : ` ${r.subjectMs!.toFixed(0)} ms vs baseline ${r.baselineMs!.toFixed(0)} ms, ratio ${r.ratio.toFixed(2)} (target <= ${r.target})`
+    : ` ${r.subjectMs!.toFixed(0)} ${r.unit ?? "ms"} vs baseline ${r.baselineMs!.toFixed(0)} ${
+      r.unit ?? "ms"
+    }, ratio ${r.ratio.toFixed(2)} (target <= ${r.target})`
   console.log(`${r.pass ? "PASS" : "FAIL"} ${r.name}${ratio}`)
   for (const note of r.notes) console.log(`     ${note}`)
 }
@@ -26,7 +30,9 @@ const all: ReadonlyArray<readonly [string, () => Promise<Result | ReadonlyArray<
   ["requests", requestCount.run],
   ["memory", memory.run],
   ["e2e", e2e.run],
-  ["quota", quota.run]
+  ["quota", quota.run],
+  ["startup", startup.run],
+  ["idfile", idFile.run]
 ]
 console.log(`node ${process.version}, ${(await import("node:os")).cpus().length} cores`)
 for (const [name, bench] of all) {

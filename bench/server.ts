@@ -1,6 +1,17 @@
-/** Starts the mock Voucherify server in a child process, so that its memory and CPU are not the client's. */
+/** Starts the servers of the benchmarks in child processes, so that their memory and CPU are not the client's. */
 import { type ChildProcess, spawn } from "node:child_process"
 import { createInterface } from "node:readline"
+
+/** Runs `node <args>` and waits for the JSON line it prints first. */
+const startNode = async <A>(args: ReadonlyArray<string>): Promise<A & { readonly stop: () => void }> => {
+  const child: ChildProcess = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] })
+  const lines = createInterface({ input: child.stdout! })
+  const first = await new Promise<string>((resolve, reject) => {
+    lines.once("line", resolve)
+    child.once("exit", (code) => reject(new Error(`${args.join(" ")} exited with ${code}`)))
+  })
+  return { ...(JSON.parse(first) as A), stop: () => child.kill() }
+}
 
 export interface ServerProcess {
   readonly baseUrl: string
@@ -9,17 +20,10 @@ export interface ServerProcess {
   readonly stop: () => void
 }
 
-export const startServer = async (): Promise<ServerProcess> => {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ["--import", "tsx", "--max-old-space-size=8192", "src/testing/bin/mock-server.ts", "--json"],
-    { stdio: ["ignore", "pipe", "inherit"] }
-  )
-  const lines = createInterface({ input: child.stdout! })
-  const first = await new Promise<string>((resolve, reject) => {
-    lines.once("line", resolve)
-    child.once("exit", (code) => reject(new Error(`mock server exited with ${code}`)))
-  })
-  const { appId, appToken, baseUrl } = JSON.parse(first) as { baseUrl: string; appId: string; appToken: string }
-  return { baseUrl, appId, appToken, stop: () => child.kill() }
-}
+/** The mock Voucherify server (src/testing/bin/mock-server.ts). */
+export const startServer = (): Promise<ServerProcess> =>
+  startNode(["--import", "tsx", "--max-old-space-size=8192", "src/testing/bin/mock-server.ts", "--json"])
+
+/** A server that reads and discards each bulk body (bench/discardServer.mjs). */
+export const startDiscardServer = (): Promise<{ readonly baseUrl: string; readonly stop: () => void }> =>
+  startNode(["bench/discardServer.mjs"])

@@ -1,9 +1,12 @@
-// `npm run build`: emits dist/ from src/ with tsconfig.build.json, then makes
-// the CLI entry runnable as the package's `bin`.
+// `npm run build`: the library's ES modules and .d.ts files into dist/ from src/
+// with tsconfig.build.json (effect and @effect/platform stay imports: they are
+// peers), then the CLI bundled into dist/cli/ with everything it needs inlined,
+// made executable as the package's `bin`.
 import { execFileSync } from "node:child_process"
-import { chmodSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { chmodSync, rmSync } from "node:fs"
 import { createRequire } from "node:module"
 import { fileURLToPath } from "node:url"
+import { bundleCli } from "./bundle.mjs"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 const at = (path) => fileURLToPath(new URL(`../${path}`, import.meta.url))
@@ -14,8 +17,6 @@ rmSync(at("dist"), { recursive: true, force: true })
 const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc")
 execFileSync(process.execPath, [tsc, "-p", at("tsconfig.build.json")], { cwd: root, stdio: "inherit" })
 
-// npm links `bin` files as they are: the shebang and the mode must be there.
-const bin = at("dist/cli/main.js")
-const text = readFileSync(bin, "utf8")
-if (!text.startsWith("#!")) writeFileSync(bin, `#!/usr/bin/env node\n${text}`)
-chmodSync(bin, 0o755)
+await bundleCli(at("dist/cli"))
+// npm links `bin` files as they are: the mode must be there (the shebang comes from src/cli/main.ts).
+chmodSync(at("dist/cli/main.js"), 0o755)

@@ -4,6 +4,8 @@
  * 10 MB limit allows, and accounts for every id, even when things fail.
  *
  * - {@link chunk} packs ids into full request bodies (pure, no service needed).
+ * - {@link lines} reads ids from one-id-per-line bytes (a file, stdin), which
+ *   the functions below pack without decoding plain ids into strings.
  * - {@link updateProducts}, {@link updateCustomers}, {@link updateVouchers}
  *   pack, send concurrently and optionally await each async action, as a
  *   stream of {@link BulkChunkResult}s.
@@ -41,7 +43,8 @@ import type * as Sink from "effect/Sink"
 import type * as Stream from "effect/Stream"
 import type * as SubscriptionRef from "effect/SubscriptionRef"
 import * as engine from "./internal/bulkEngine.js"
-import * as packer from "./internal/bulkPacker.js"
+import * as bulkLines from "./internal/bulkLines.js"
+import * as idLines from "./internal/idLines.js"
 import * as reportInternal from "./internal/bulkReport.js"
 import type * as BulkJournal from "./BulkJournal.js"
 import type * as Voucherify from "./Voucherify.js"
@@ -453,7 +456,55 @@ export const chunk: {
     self: Stream.Stream<string, E, R>,
     options: ChunkOptions
   ): Stream.Stream<BulkChunk, E | VoucherifyError.InvalidRequestError, R>
-} = dual(2, packer.chunk)
+} = dual(2, bulkLines.chunk)
+
+/**
+ * A line of a {@link lines} input that is not a usable id: it has leading or
+ * trailing whitespace, or bytes that are not UTF-8. `line` counts from 1,
+ * blank lines included; the message reads `line 7: …`.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const IdLineError: typeof idLines.IdLineError = idLines.IdLineError
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type IdLineError = idLines.IdLineError
+
+/**
+ * The ids of UTF-8 text with one id per line (a file, stdin, a socket), as it
+ * is read: blank lines and a final line break are skipped, LF and CRLF both
+ * end a line, and a BOM at the start is dropped. A line with leading or
+ * trailing whitespace (an id with a stray space would upsert a new product)
+ * or with bytes that are not UTF-8 fails the stream with an
+ * {@link IdLineError} naming the line, after the ids before it.
+ *
+ * It is a stream of ids like any other. Handed as it is to {@link chunk},
+ * {@link run} or {@link updateProducts} and its siblings, it is packed from
+ * its bytes: an id of printable ASCII (without `"` or `\`) is copied from
+ * the read buffer into the body without becoming a string; any other id is
+ * decoded and escaped. Both give exactly the bodies of the decoded ids.
+ * Another stream operator in between gives those functions the decoded ids.
+ *
+ * @example
+ * ```ts
+ * import { Stream } from "effect"
+ * import { BulkMetadata } from "effect-voucherify"
+ *
+ * // in a program: FileSystem's fs.stream("ids.txt"), or NodeStream.stdin
+ * const bytes = Stream.make(new TextEncoder().encode("prod_1\r\nprod_2\n\nprod_3\n"))
+ *
+ * const bodies = BulkMetadata.lines(bytes).pipe(BulkMetadata.chunk({ metadata: { season: "summer" } }))
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const lines: <E, R>(bytes: Stream.Stream<Uint8Array, E, R>) => Stream.Stream<string, E | IdLineError, R> =
+  idLines.lines
 
 /**
  * The signature shared by {@link updateProducts} and its siblings.

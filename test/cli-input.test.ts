@@ -6,9 +6,10 @@ import * as Stream from "effect/Stream"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import * as BulkMetadata from "../src/BulkMetadata.js"
 import type { IdFormat } from "../src/cli/IdInput.js"
 import { readHeader } from "../src/cli/CsvIds.js"
-import { open, parseIds } from "../src/cli/IdInput.js"
+import { describe as describeError, open, parseIds } from "../src/cli/IdInput.js"
 
 const encoder = new TextEncoder()
 
@@ -23,8 +24,15 @@ const idsOf = (text: string, format: IdFormat, size = 3) => {
   )
 }
 
+/** The message the terminal shows for the failure of `ids.txt` holding `text`. */
 const errorOf = (text: string, format: IdFormat) =>
-  Effect.map(Effect.flip(idsOf(text, format)), (error) => error.message)
+  Effect.map(
+    Effect.flip(idsOf(text, format)),
+    (error) =>
+      describeError({ name: "ids.txt", ids: Stream.empty, fraction: () => undefined, description: { kind: "stream" } })(
+        error
+      ).message
+  )
 
 const lines: IdFormat = { _tag: "Lines" }
 const csv: IdFormat = { _tag: "Csv", column: "id" }
@@ -46,8 +54,11 @@ describe("plain lines", () => {
   it.effect("names the line of an id with stray whitespace or broken UTF-8", () =>
     Effect.gen(function*() {
       expect(yield* errorOf("a\nb \n", lines)).toBe(`ids.txt, line 2: the id "b " has leading or trailing whitespace`)
-      const broken = parseIds(Stream.make(encoder.encode("ok\n"), new Uint8Array([0x61, 0xff, 0x0a])), lines, "x")
-      expect((yield* Effect.flip(Stream.runDrain(broken))).message).toBe("x, line 2: not valid UTF-8")
+      const broken = parseIds(Stream.make(encoder.encode("ok\n"), new Uint8Array([0x61, 0xff, 0x0a])), lines, "ids.txt")
+      expect(yield* Effect.flip(Stream.runDrain(broken))).toMatchObject({ _tag: "IdLineError", line: 2, reason: "not valid UTF-8" })
+      // a character cut off by the end of the input is no character either
+      const cut = parseIds(Stream.make(encoder.encode("ok\nzó").subarray(0, 5)), lines, "ids.txt")
+      expect(yield* Effect.flip(Stream.runDrain(cut))).toMatchObject({ line: 2, reason: "not valid UTF-8" })
     }))
 })
 
@@ -102,22 +113,33 @@ describe("NDJSON", () => {
 })
 
 describe("open", () => {
-  it.effect("streams a file, tracking the share read, refuses a missing one at once and an empty one at its end", () =>
+  it.effect("streams a file, tracking the share read, and refuses a missing one at once", () =>
     Effect.gen(function*() {
       const dir = mkdtempSync(join(tmpdir(), "cli-input-"))
       const path = join(dir, "ids.txt")
-      writeFileSync(path, Array.from({ length: 50_000 }, (_, i) => `prod_${i}`).join("\n"))
+      // many reads: the reader reuses its buffers, so every id is compared
+      const ids = Array.from({ length: 200_000 }, (_, i) => `prod_${i}`)
+      writeFileSync(path, ids.join("\n"))
       const source = yield* open(path, lines)
       expect(source.fraction()).toBe(0)
-      expect(yield* Stream.runCount(source.ids)).toBe(50_000)
+      expect(Chunk.toReadonlyArray(yield* Stream.runCollect(source.ids))).toEqual(ids)
       expect(source.fraction()).toBe(1)
+      // packed from the bytes
+      const bodies = yield* Stream.runCollect(source.ids.pipe(BulkMetadata.chunk({ metadata: {}, maxBytes: 100_000 })))
+      expect(Chunk.toReadonlyArray(bodies).flatMap((body) => body.ids)).toEqual(ids)
+      const ndjson = join(dir, "ids.ndjson")
+      writeFileSync(ndjson, ids.map((id) => JSON.stringify({ id })).join("\n"))
+      const parsed = yield* Stream.runCollect((yield* open(ndjson, { _tag: "Ndjson", field: "id" })).ids)
+      expect(Chunk.toReadonlyArray(parsed)).toEqual(ids)
       const missing = yield* Effect.flip(open(join(dir, "nope.txt"), lines))
       expect(missing.message).toMatch(/^cannot read the ids file: .*nope\.txt/)
       for (const [name, text] of [["empty.txt", ""], ["blank.txt", "\n  \r\n\n"]]) {
         const empty = join(dir, name)
         writeFileSync(empty, text)
-        const error = yield* Effect.flip(Stream.runDrain((yield* open(empty, lines)).ids))
-        expect(error.message).toBe(`${empty} has no ids`)
+        const source = yield* open(empty, lines)
+        expect(source.name).toBe(empty)
+        // the run refuses it (test/cli-run.test.ts): here it is just empty
+        expect(yield* Stream.runCount(source.ids)).toBe(0)
       }
     }).pipe(Effect.provide(NodeContext.layer)))
 

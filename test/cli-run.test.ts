@@ -18,10 +18,10 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as BulkRun from "../src/cli/BulkRun.js"
 import { InputError } from "../src/cli/CliError.js"
-import { nonEmpty } from "../src/cli/IdInput.js"
 import { VoucherifyTest } from "../src/testing/index.js"
 import { Voucherify } from "../src/Voucherify.js"
 import * as VoucherifyConfig from "../src/VoucherifyConfig.js"
+import { IdLineError } from "../src/BulkMetadata.js"
 
 const dir = mkdtempSync(join(tmpdir(), "cli-run-"))
 
@@ -31,9 +31,9 @@ const testLayer = Layer.merge(
   VoucherifyConfig.layer({ appId: "a", appToken: Redacted.make("t") }).pipe(Layer.orDie)
 )
 
-const options = (ids: Stream.Stream<string, InputError>, report: string): BulkRun.BulkRunOptions => ({
+const options = (ids: Stream.Stream<string, InputError | IdLineError>, report: string): BulkRun.BulkRunOptions => ({
   target: "products",
-  source: { ids, fraction: () => undefined, description: { kind: "stream" } },
+  source: { ids, fraction: () => undefined, name: "ids.txt", description: { kind: "stream" } },
   metadata: { a: 1 },
   concurrency: 1,
   maxBytes: 10_000,
@@ -78,14 +78,35 @@ describe("the report of a run", () => {
       expect(existsSync(report)).toBe(false)
     }).pipe(Effect.provide(NodeContext.layer)))
 
-  it.live("of an input without ids fails with the input error itself", () =>
+  it.live("of an input without ids fails with the input error itself, and says so", () =>
     Effect.gen(function*() {
       const report = join(dir, "empty.json")
       const error = yield* Effect.flip(
-        BulkRun.run(options(nonEmpty(Stream.empty, "ids.txt"), report)).pipe(
-          Effect.provide(testLayer)
-        )
+        BulkRun.run(options(Stream.empty, report)).pipe(Effect.provide(testLayer))
       )
       expect(error).toMatchObject({ _tag: "InputError", message: "ids.txt has no ids" })
+      expect(JSON.parse(readFileSync(report, "utf8"))).toMatchObject({
+        status: "failed",
+        failure: "ids.txt has no ids",
+        totalIds: 0
+      })
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.live("names the input in the error of a bad line", () =>
+    Effect.gen(function*() {
+      const report = join(dir, "bad-line.json")
+      const ids = Stream.concat(Stream.make("p1", "p2"), Stream.fail(new IdLineError({ line: 3, reason: "not valid UTF-8" })))
+      const error = yield* Effect.flip(
+        BulkRun.run(options(ids, report)).pipe(Effect.provide(testLayer))
+      )
+      expect(error).toMatchObject({
+        _tag: "BulkRunError",
+        error: { _tag: "InputError", message: "ids.txt, line 3: not valid UTF-8" }
+      })
+      expect(JSON.parse(readFileSync(report, "utf8"))).toMatchObject({
+        status: "failed",
+        failure: "ids.txt, line 3: not valid UTF-8",
+        totalIds: 2
+      })
     }).pipe(Effect.provide(NodeContext.layer)))
 })

@@ -128,6 +128,18 @@ layer(MockVoucherifyServer.layer({ records: { vouchers: idList("CODE", 300) } })
         expect(badIds.stderr).toContain(`${ndjson}, line 3: not valid JSON`)
         expect(badIds.stderr).not.toMatch(/\n\s+at /)
 
+        // one id per line, read as bytes: the same errors, naming the file and the line
+        const lines = file("bad.txt", "a\r\nb\r\n\r\nc \r\n")
+        const badLine = yield* cli(["products-metadata", "--ids", lines, "--metadata", "{}", "--quiet", ...flags])
+        expect(badLine.code).toBe(1)
+        expect(badLine.stderr).toContain(`${lines}, line 4: the id "c " has leading or trailing whitespace`)
+        const blank = file("blank.txt", "\uFEFF\n  \n")
+        for (const extra of [[], ["--dry-run"]]) {
+          const empty = yield* cli(["products-metadata", "--ids", blank, "--metadata", "{}", "--quiet", ...extra, ...flags])
+          expect(empty.code).toBe(1)
+          expect(empty.stderr.trim()).toBe(`error: ${blank} has no ids`)
+        }
+
         const badMetadata = yield* cli([
           "products-metadata", "--ids", file("ok.txt", "a\n"), "--metadata", "[1,2]", ...flags
         ])

@@ -1,14 +1,16 @@
 /**
  * The published package, as a user gets it: build, `npm pack`, install the
  * tarball into a fresh project (from the local npm cache), type-check and run
- * a program against `effect-voucherify` and `effect-voucherify/testing`, and
- * run the installed CLI. Slow: it builds and installs for real.
+ * a program against `effect-voucherify` and `effect-voucherify/testing`; and
+ * in another fresh project, with the tarball alone, run the installed CLI.
+ * Slow: it builds and installs for real.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { execFile } from "node:child_process"
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { builtinModules } from "node:module"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { join, relative } from "node:path"
 import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
 
@@ -22,8 +24,8 @@ const repo = fileURLToPath(new URL("..", import.meta.url))
 const installedVersion = (name: string): string =>
   JSON.parse(readFileSync(join(repo, "node_modules", name, "package.json"), "utf8")).version
 
-/** The peers a user installs next to the package, at the versions this repo tests with. */
-const peers = ["effect", "@effect/platform", "@effect/platform-node", "@effect/cli"].map((name) =>
+/** The peers a user of the library installs next to the package, at the versions this repo tests with. */
+const peers = ["effect", "@effect/platform", "@effect/platform-node"].map((name) =>
   `${name}@${installedVersion(name)}`
 )
 
@@ -70,24 +72,39 @@ Effect.runPromise(Effect.all({ overHttp, inMemory })).then(
 )
 `
 
+/** Every module a bundled file imports or requires, by its specifier. */
+const importedSpecifiers = (code: string): Array<string> =>
+  Array.from(
+    code.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|^import\s*)"([\w@.:/-]+)"/gm),
+    (match) => match[1]!
+  )
+
 describe("the packed package", () => {
   let work = ""
+  /** A project with the library's peers installed beside the package. */
   let project = ""
+  /** A project with the package alone, as `npm i effect-voucherify` leaves it for the CLI. */
+  let cliProject = ""
   let packed: { filename: string; files: Array<{ path: string }> }
 
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), "effect-voucherify-pack-"))
     project = join(work, "consumer")
-    mkdirSync(project)
+    cliProject = join(work, "cli-user")
     await run("npm", ["run", "build"], { cwd: repo })
     const { stdout } = await run("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", work], { cwd: repo })
     packed = JSON.parse(stdout)[0]
-    writeFileSync(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }))
-    const install = (mode: string) =>
-      run("npm", ["install", mode, "--no-audit", "--no-fund", join(work, packed.filename), ...peers], { cwd: project })
-    // A cache filled by `npm ci` holds the tarballs but not always the
-    // registry metadata that resolving names needs: then ask the registry.
-    await install("--offline").catch(() => install("--prefer-offline"))
+    const install = (cwd: string, packages: ReadonlyArray<string>) => {
+      mkdirSync(cwd)
+      writeFileSync(join(cwd, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }))
+      const npmInstall = (mode: string) =>
+        run("npm", ["install", mode, "--no-audit", "--no-fund", join(work, packed.filename), ...packages], { cwd })
+      // A cache filled by `npm ci` holds the tarballs but not always the
+      // registry metadata that resolving names needs: then ask the registry.
+      return npmInstall("--offline").catch(() => npmInstall("--prefer-offline"))
+    }
+    await install(project, peers)
+    await install(cliProject, [])
   }, 600_000)
 
   afterAll(() => {
@@ -104,6 +121,9 @@ describe("the packed package", () => {
       "dist/testing/index.d.ts",
       "dist/cli/main.js"
     ]))
+    // the CLI is bundled: none of its sources ships as a module of its own
+    expect(paths.filter((path) => path.startsWith("dist/cli/") && !/^dist\/cli\/(main|chunks\/[\w-]+)\.js$/.test(path)))
+      .toEqual([])
     const unexpected = paths.filter((path) => !path.startsWith("dist/") && !/^(package\.json|README\.md|LICENSE)$/.test(path))
     expect(unexpected).toEqual([])
     expect(paths.filter((path) => /\.test\.|(^|\/)(test|bench|demo)\//.test(path))).toEqual([])
@@ -152,10 +172,31 @@ describe("the packed package", () => {
     })
   }, 300_000)
 
-  it("installs a runnable CLI", async () => {
-    const bin = join(project, "node_modules", ".bin", "effect-voucherify")
-    expect(statSync(join(project, "node_modules", "effect-voucherify", "dist", "cli", "main.js")).mode & 0o111).not.toBe(0)
-    const { stdout } = await run(bin, ["--help"], { cwd: project })
-    expect(stdout).toContain("effect-voucherify")
+  it("ships the CLI as a bundle that imports nothing but Node's own modules and its chunks", () => {
+    const cli = join(cliProject, "node_modules", "effect-voucherify", "dist", "cli")
+    expect(statSync(join(cli, "main.js")).mode & 0o111).not.toBe(0)
+    const files = readdirSync(cli, { recursive: true, encoding: "utf8" }).filter((path) => path.endsWith(".js"))
+    expect(files.length).toBeGreaterThan(1)
+    const outside = files.flatMap((path) =>
+      importedSpecifiers(readFileSync(join(cli, path), "utf8"))
+        .filter((specifier) => !specifier.startsWith("./") && !specifier.startsWith("../"))
+        .filter((specifier) => !specifier.startsWith("node:") && !builtinModules.includes(specifier.split("/")[0]!))
+        .map((specifier) => `${relative(cli, join(cli, path))}: ${specifier}`)
+    )
+    expect(outside).toEqual([])
+  })
+
+  it("runs the CLI with npx where nothing else was installed", async () => {
+    // `--no`: the installed bin or nothing, never a download from the registry
+    const npx = (args: ReadonlyArray<string>) =>
+      run("npx", ["--no", "--", "effect-voucherify", ...args], { cwd: cliProject })
+    const help = await npx(["--help"])
+    expect(help.stdout).toContain("products-metadata")
+    const version = await npx(["--version"])
+    expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(join(repo, "package.json"), "utf8")).version)
+    writeFileSync(join(cliProject, "ids.txt"), Array.from({ length: 1000 }, (_, i) => `prod_${i}`).join("\n"))
+    const mock = await npx(["products-metadata", "--ids", "ids.txt", "--metadata", "{\"season\":\"summer\"}", "--mock", "--await", "--quiet"])
+    expect(mock.stdout).toMatch(/^accepted +1,000 ids in 1 requests$/m)
+    expect(mock.stdout).toMatch(/^records +1,000 updated, 0 failed$/m)
   }, 120_000)
 })

@@ -15,7 +15,6 @@ import * as Schema from "effect/Schema"
 import type * as Voucherify from "../Voucherify.js"
 import * as VoucherifyConfig from "../VoucherifyConfig.js"
 import { type BulkTarget, bulkTargets } from "../VoucherifySchema.js"
-import * as MockVoucherifyServer from "../testing/MockVoucherifyServer.js"
 import * as BulkRun from "./BulkRun.js"
 import { ConfigurationError, InputError } from "./CliError.js"
 import * as Connection from "./Connection.js"
@@ -169,13 +168,16 @@ export const requestBytes = (maxBytes: Option.Option<number>, limit: number): Ef
         )
   })
 
-/** The real service, or the one in front of a fresh embedded server. */
-const voucherifyLayer = (
+/**
+ * The embedded server, in front of which `--mock` runs. Imported only then:
+ * the server and its HTTP stack stay out of every other start of the `bin`.
+ */
+const mockLayer = (
   flags: Flags,
-  env: VoucherifyConfig.Options
-): Layer.Layer<Voucherify.Voucherify | VoucherifyConfig.VoucherifyConfig, ConfigurationError, HttpClient.HttpClient> => {
-  if (!flags.mock) return Connection.layer(Connection.apply(env, flags))
-  return Layer.unwrapEffect(Effect.gen(function*() {
+  env: VoucherifyConfig.Options,
+  MockVoucherifyServer: typeof import("../testing/MockVoucherifyServer.js")
+): Layer.Layer<Voucherify.Voucherify | VoucherifyConfig.VoucherifyConfig, ConfigurationError, HttpClient.HttpClient> =>
+  Layer.unwrapEffect(Effect.gen(function*() {
     const server = yield* MockVoucherifyServer.MockVoucherifyServer
     yield* Console.error(`mock: MockVoucherifyServer listening on ${server.baseUrl}`)
     return Connection.layer(Connection.apply(env, flags, server))
@@ -189,7 +191,17 @@ const voucherifyLayer = (
       )
     )
   )
-}
+
+/** The real service, or the one in front of a fresh embedded server. */
+const voucherifyLayer = (
+  flags: Flags,
+  env: VoucherifyConfig.Options
+): Layer.Layer<Voucherify.Voucherify | VoucherifyConfig.VoucherifyConfig, ConfigurationError, HttpClient.HttpClient> =>
+  flags.mock
+    ? Layer.unwrapEffect(
+      Effect.map(Effect.promise(() => import("../testing/MockVoucherifyServer.js")), (module) => mockLayer(flags, env, module))
+    )
+    : Connection.layer(Connection.apply(env, flags))
 
 const handler = (target: BulkTarget) => (flags: Flags) =>
   Effect.gen(function*() {
@@ -201,7 +213,7 @@ const handler = (target: BulkTarget) => (flags: Flags) =>
     const maxBytes = yield* requestBytes(flags.maxBytes, yield* Connection.payloadLimit(env))
     const source = yield* IdInput.open(flags.ids, flags.format)
     if (flags.dryRun) {
-      return yield* DryRun.printPlan(source.ids, {
+      return yield* DryRun.printPlan(source, {
         metadata,
         field: bulkTargets[target].field,
         maxBytes

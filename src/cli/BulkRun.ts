@@ -16,7 +16,7 @@ import * as VoucherifyConfig from "../VoucherifyConfig.js"
 import type { BulkTarget } from "../VoucherifySchema.js"
 import { ConfigurationError, InputError, PartialFailure } from "./CliError.js"
 import { printCause } from "./ErrorOutput.js"
-import type { IdSource } from "./IdInput.js"
+import * as IdInput from "./IdInput.js"
 import type { Metadata } from "./Metadata.js"
 import * as Progress from "./Progress.js"
 import * as RecordCounts from "./RecordCounts.js"
@@ -25,7 +25,7 @@ import * as Summary from "./Summary.js"
 
 export interface BulkRunOptions {
   readonly target: BulkTarget
-  readonly source: IdSource
+  readonly source: IdInput.IdSource
   readonly metadata: Metadata
   readonly concurrency: number
   /** Checked against the configured limit by the command. */
@@ -107,7 +107,8 @@ export const run = (
           input: options.source.description
         }))
     })
-    const outcome = yield* Effect.zipRight(
+    // the progress output has its own scope: it draws its last line before the summary
+    const ran = yield* Effect.scoped(Effect.zipRight(
       Progress.render({
         mode: options.progress,
         snapshot: () => latest,
@@ -134,7 +135,7 @@ export const run = (
         },
         onReport: (report) => Effect.sync(() => (last = report))
       })
-    ).pipe(
+    )).pipe(
       // Ctrl-C: the engine has stopped sending and settled its accounts; keep them.
       Effect.onInterrupt(() =>
         Effect.gen(function*() {
@@ -146,6 +147,20 @@ export const run = (
       ),
       Effect.either
     )
+    // A bad line names the input; an input without a single id is refused, as a failed run.
+    const describe = IdInput.describe(options.source)
+    const outcome = Either.isRight(ran) && ran.right.totalIds === 0
+      ? Either.left(
+        new BulkMetadata.BulkRunError({
+          report: { ...ran.right, status: "failed", failure: IdInput.noIds(options.source).message },
+          error: IdInput.noIds(options.source)
+        })
+      )
+      : Either.mapLeft(ran, (stopped) => {
+        const error = describe(stopped.error)
+        const report = error === stopped.error ? stopped.report : { ...stopped.report, failure: error.message }
+        return new BulkMetadata.BulkRunError({ report, error })
+      })
     const report = Either.isRight(outcome) ? outcome.right : outcome.left.report
     // The report first, whole: a Ctrl-C while the record counts are fetched must not lose it.
     const written = yield* Effect.uninterruptible(Effect.either(writeReport(report)))

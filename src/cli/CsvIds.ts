@@ -8,41 +8,41 @@ import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import * as CsvRecords from "../internal/csvRecords.js"
 import { InputError } from "./CliError.js"
-import { checkId, MalformedLine } from "./IdFormat.js"
+import { checkId, IdLineError } from "../internal/idLines.js"
 
 interface Header {
   readonly width: number
   readonly index: number
 }
 
-const headerOf = (fields: Array<string>, line: number, column: string): Header | MalformedLine => {
+const headerOf = (fields: Array<string>, line: number, column: string): Header | IdLineError => {
   const names = fields.map((name) => name.trim())
   const index = names.indexOf(column)
   return index === -1
-    ? new MalformedLine({ line, reason: `the header has no column "${column}" (columns: ${names.join(", ")})` })
+    ? new IdLineError({ line, reason: `the header has no column "${column}" (columns: ${names.join(", ")})` })
     : { width: fields.length, index }
 }
 
 const noHeader = (column: string) =>
-  new MalformedLine({ line: 1, reason: `the CSV has no header row naming the column "${column}"` })
+  new IdLineError({ line: 1, reason: `the CSV has no header row naming the column "${column}"` })
 
-const decoder = (column: string) => (): CsvRecords.Decoder<string, MalformedLine> => {
+const decoder = (column: string) => (): CsvRecords.Decoder<string, IdLineError> => {
   let header: Header | undefined
   return {
     onRecord: (fields, line, out) => {
       if (header === undefined) {
         const read = headerOf(fields, line, column)
-        if (read instanceof MalformedLine) return read
+        if (read instanceof IdLineError) return read
         header = read
         return
       }
       if (fields.length !== header.width) {
-        return new MalformedLine({ line, reason: `${fields.length} fields where the header has ${header.width}` })
+        return new IdLineError({ line, reason: `${fields.length} fields where the header has ${header.width}` })
       }
       try {
         out.push(checkId(fields[header.index]!, line, `column "${column}"`))
       } catch (error) {
-        if (error instanceof MalformedLine) return error
+        if (error instanceof IdLineError) return error
         throw error
       }
     },
@@ -50,11 +50,11 @@ const decoder = (column: string) => (): CsvRecords.Decoder<string, MalformedLine
   }
 }
 
-const inputError = (source: string) => (error: MalformedLine | CsvRecords.CsvSyntaxError) =>
+const inputError = (source: string) => (error: IdLineError | CsvRecords.CsvSyntaxError) =>
   new InputError({ message: `${source}, line ${error.line}: ${error.reason}` })
 
-const isMalformed = (error: unknown): error is MalformedLine | CsvRecords.CsvSyntaxError =>
-  error instanceof MalformedLine || error instanceof CsvRecords.CsvSyntaxError
+const isMalformed = (error: unknown): error is IdLineError | CsvRecords.CsvSyntaxError =>
+  error instanceof IdLineError || error instanceof CsvRecords.CsvSyntaxError
 
 /** The ids of `column`; `source` names the input in error messages. */
 export const parse = <E, R>(
@@ -82,9 +82,9 @@ export const readHeader = <E, R>(
   source: string
 ): Effect.Effect<Chunk.Chunk<Uint8Array>, E | InputError, R> =>
   Effect.gen(function*() {
-    const reader = CsvRecords.make<MalformedLine | HeaderRead>((fields, line) => {
+    const reader = CsvRecords.make<IdLineError | HeaderRead>((fields, line) => {
       const header = headerOf(fields, line, column)
-      return header instanceof MalformedLine ? header : new HeaderRead()
+      return header instanceof IdLineError ? header : new HeaderRead()
     })
     /** Whether the header was read (and named the column) by the time `effect` ends. */
     const headerIn = <E1>(effect: Effect.Effect<void, E1 | HeaderRead>) =>

@@ -7,25 +7,29 @@ import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import * as BulkMetadata from "../BulkMetadata.js"
 import type { InvalidRequestError } from "../VoucherifyError.js"
+import type { InputError } from "./CliError.js"
 import { count, fill, megabytes } from "./Format.js"
+import * as IdInput from "./IdInput.js"
 
 const columns = (...cells: ReadonlyArray<string>) =>
   cells.map((cell, i) => (i === 0 ? cell.padStart(6) : cell.padStart([12, 10, 12, 9][i - 1]!))).join(" ")
 
-export const printPlan = <E, R>(
-  ids: Stream.Stream<string, E, R>,
+export const printPlan = (
+  source: IdInput.IdSource,
   options: BulkMetadata.ChunkOptions & { readonly maxBytes: number }
-): Effect.Effect<void, E | InvalidRequestError, R> =>
+): Effect.Effect<void, InputError | InvalidRequestError> =>
   Effect.gen(function*() {
     yield* Console.log(columns("chunk", "offset", "ids", "bytes", "fill"))
-    const totals = yield* ids.pipe(
+    const totals = yield* source.ids.pipe(
       BulkMetadata.chunk(options),
       Stream.runFoldEffect({ chunks: 0, ids: 0, bytes: 0 }, (totals, chunk) =>
         Effect.as(
           Console.log(columns(String(chunk.index), count(chunk.offset), count(chunk.size), count(chunk.bytes), fill(chunk.bytes, options.maxBytes))),
           { chunks: totals.chunks + 1, ids: totals.ids + chunk.size, bytes: totals.bytes + chunk.bytes }
-        ))
+        )),
+      Effect.mapError(IdInput.describe(source))
     )
+    if (totals.ids === 0) return yield* IdInput.noIds(source)
     const average = totals.chunks === 0 ? "-" : fill(totals.bytes / totals.chunks, options.maxBytes)
     yield* Console.log(
       `${count(totals.chunks)} requests for ${count(totals.ids)} ids, ${count(totals.bytes)} bytes (${

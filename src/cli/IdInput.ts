@@ -2,70 +2,86 @@
  * Reads ids from a file or stdin as a `Stream`, pulled as the bulk engine
  * needs them: the file is never held in memory as a whole.
  */
+import type * as PlatformError from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as NodeStream from "@effect/platform-node/NodeStream"
-import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { resolve as resolvePath } from "node:path"
 import type * as BulkJournal from "../BulkJournal.js"
+import * as BulkMetadata from "../BulkMetadata.js"
+import { parseIds as parseWith } from "../internal/idLines.js"
 import { InputError } from "./CliError.js"
 import * as CsvIds from "./CsvIds.js"
-import { type IdFormat, makeParser, MalformedLine } from "./IdFormat.js"
+import { type IdFormat, makeParser } from "./IdFormat.js"
 
 export type { IdFormat } from "./IdFormat.js"
 
-const readChunk = 64 * 1024
+// large reads: fewer steps per byte than 64 KiB, for little memory
+const readChunk = 256 * 1024
 
-/** Parses ids out of raw bytes; `source` names the input in error messages. */
+/**
+ * Parses ids out of raw bytes. One id per line is `BulkMetadata.lines`,
+ * which the bulk functions pack straight from the bytes; CSV is read by
+ * csv-parse (its errors already name `source`).
+ */
 export const parseIds = <E, R>(
   bytes: Stream.Stream<Uint8Array, E, R>,
   format: IdFormat,
   source: string
-): Stream.Stream<string, E | InputError, R> =>
-  format._tag === "Csv" ? CsvIds.parse(bytes, format.column, source) : Stream.suspend(() => {
-    const parser = makeParser(format)
-    const parse = <A>(f: () => Array<A>) =>
-      Effect.try({
-        try: f,
-        catch: (error) =>
-          error instanceof MalformedLine
-            ? new InputError({ message: `${source}, line ${error.line}: ${error.reason}` })
-            : new InputError({ message: `${source}: ${String(error)}` })
-      })
-    return bytes.pipe(
-      Stream.decodeText(),
-      Stream.mapChunksEffect((texts) => Effect.map(parse(() => parser.push(Chunk.join(texts, ""))), Chunk.unsafeFromArray)),
-      Stream.concat(Stream.fromIterableEffect(parse(() => parser.end())))
-    )
-  })
-
-/** Fails with "`source` has no ids" at the end of a stream that had none: such a run would do nothing. */
-export const nonEmpty = <E, R>(
-  ids: Stream.Stream<string, E, R>,
-  source: string
-): Stream.Stream<string, E | InputError, R> =>
-  Stream.suspend(() => {
-    let seen = false
-    return ids.pipe(
-      Stream.mapChunks((chunk) => {
-        if (Chunk.isNonEmpty(chunk)) seen = true
-        return chunk
-      }),
-      Stream.concat(
-        Stream.suspend(() => (seen ? Stream.empty : Stream.fail(new InputError({ message: `${source} has no ids` }))))
-      )
-    )
-  })
+): Stream.Stream<string, E | BulkMetadata.IdLineError | InputError, R> => {
+  switch (format._tag) {
+    case "Lines":
+      return BulkMetadata.lines(bytes)
+    case "Csv":
+      return CsvIds.parse(bytes, format.column, source)
+    case "Ndjson":
+      return parseWith(bytes, () => makeParser(format))
+  }
+}
 
 /** An opened input: its ids, and how much of it was read. */
 export interface IdSource {
-  readonly ids: Stream.Stream<string, InputError>
+  /**
+   * The ids. Hand them to the `BulkMetadata` functions as they are (an
+   * operator in between would make strings of every id of a plain file),
+   * and their failures to {@link describe}.
+   */
+  readonly ids: Stream.Stream<string, InputError | BulkMetadata.IdLineError>
   /** Share of the file's bytes read so far, 0 to 1; unknown for stdin. */
   readonly fraction: () => number | undefined
+  /** The path, or `stdin`: names the input in messages. */
+  readonly name: string
   /** What the input is, as a journal records it: a file by its absolute path, size and modification time. */
   readonly description: BulkJournal.InputDescription
+}
+
+/** A failure of the ids of `source` as the terminal shows it: a bad line names the input. */
+export const describe = (source: IdSource) => <E>(error: E | BulkMetadata.IdLineError): E | InputError =>
+  error instanceof BulkMetadata.IdLineError ? new InputError({ message: `${source.name}, ${error.message}` }) : error
+
+/** "`source` has no ids": a run on such an input would do nothing, which is surely not what was meant. */
+export const noIds = (source: IdSource): InputError => new InputError({ message: `${source.name} has no ids` })
+
+/**
+ * The bytes of a file, read `readChunk` at a time into two buffers used in
+ * turn rather than a new one each read, which would leave the collector
+ * hundreds of megabytes of a large file to free. A piece stays valid until
+ * the read after next: the packer and the parsers, its only readers, are
+ * done with it before they pull the next one.
+ */
+const readPieces = (file: FileSystem.File): Stream.Stream<Uint8Array, PlatformError.PlatformError> => {
+  // Buffers, like the packer's own: one kind of array in its loop
+  const buffers = [Buffer.allocUnsafe(readChunk), Buffer.allocUnsafe(readChunk)]
+  let turn = 0
+  return Stream.repeatEffectOption(Effect.suspend(() => {
+    const buffer = buffers[turn ^= 1]!
+    return file.read(buffer).pipe(
+      Effect.mapError(Option.some),
+      Effect.flatMap((read) => (read === 0n ? Effect.fail(Option.none()) : Effect.succeed(buffer.subarray(0, Number(read)))))
+    )
+  }))
 }
 
 const cannotRead = (error: { readonly message: string }) =>
@@ -74,8 +90,7 @@ const cannotRead = (error: { readonly message: string }) =>
 /**
  * The ids of `path` (`-` for stdin) in the given format. A missing file, or
  * a CSV header without the column, fails here, before anything starts; the
- * ids are read when the stream runs, and an input without any fails at its
- * end.
+ * ids are read when the stream runs.
  */
 export const open = (path: string, format: IdFormat): Effect.Effect<IdSource, InputError, FileSystem.FileSystem> =>
   Effect.gen(function*() {
@@ -84,11 +99,7 @@ export const open = (path: string, format: IdFormat): Effect.Effect<IdSource, In
       const bytes = format._tag === "Csv"
         ? Stream.concat(Stream.fromChunk(yield* CsvIds.readHeader(NodeStream.stdin, format.column, "stdin")), NodeStream.stdin)
         : NodeStream.stdin
-      return {
-        ids: nonEmpty(parseIds(bytes, format, "stdin"), "stdin"),
-        fraction: () => undefined,
-        description: { kind: "stdin" }
-      }
+      return { ids: parseIds(bytes, format, "stdin"), fraction: () => undefined, name: "stdin", description: { kind: "stdin" } }
     }
     const fs = yield* FileSystem.FileSystem
     const info = yield* Effect.mapError(fs.stat(path), cannotRead)
@@ -100,16 +111,12 @@ export const open = (path: string, format: IdFormat): Effect.Effect<IdSource, In
       mtimeMs: Option.match(info.mtime, { onNone: () => 0, onSome: (date) => date.getTime() })
     }
     if (format._tag === "Csv") {
-      yield* CsvIds.readHeader(Stream.mapError(fs.stream(path, { chunkSize: readChunk }), cannotRead), format.column, path)
+      yield* CsvIds.readHeader(Stream.mapError(fs.stream(path), cannotRead), format.column, path)
     }
     let read = 0
-    const bytes = fs.stream(path, { chunkSize: readChunk }).pipe(
+    const bytes = Stream.unwrapScoped(Effect.map(fs.open(path), readPieces)).pipe(
       Stream.tap((piece) => Effect.sync(() => (read += piece.length))),
       Stream.mapError(cannotRead)
     )
-    return {
-      ids: nonEmpty(parseIds(bytes, format, path), path),
-      fraction: () => (size === 0 ? 1 : read / size),
-      description
-    }
+    return { ids: parseIds(bytes, format, path), fraction: () => (size === 0 ? 1 : read / size), name: path, description }
   })

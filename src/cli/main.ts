@@ -7,18 +7,16 @@
  * and the exit code follows `ExitCode.ts`.
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Layer from "effect/Layer"
 import * as Cli from "./Cli.js"
 import { printCause } from "./ErrorOutput.js"
 import { ExitCode, exitCodeOfCause } from "./ExitCode.js"
 
 Cli.run(process.argv).pipe(
   Effect.tapErrorCause(printCause),
-  Effect.provide(Layer.merge(NodeContext.layer, NodeHttpClient.layerUndici)),
+  Effect.provide(NodeContext.layer),
   NodeRuntime.runMain({
     disableErrorReporting: true,
     teardown: (exit, onExit) => onExit(Exit.isSuccess(exit) ? ExitCode.Success : exitCodeOfCause(exit.cause))

@@ -29,8 +29,9 @@ import type {
 import * as Voucherify from "../Voucherify.js"
 import { InvalidRequestError, type VoucherifyError } from "../VoucherifyError.js"
 import { AsyncActionStatus, type BulkTarget, bulkTargets } from "../VoucherifySchema.js"
-import { fromInput, packChannel, recycle } from "./bulkPacker.js"
 import * as Ledger from "./bulkLedger.js"
+import { packIds } from "./bulkLines.js"
+import { recycle } from "./bulkPacker.js"
 import { reconcile } from "./bulkReconcile.js"
 import { Tracker } from "./bulkReport.js"
 import { defaultMaxQuotaWait, makeQuotaGate } from "./bulkQuota.js"
@@ -198,22 +199,16 @@ const engine = <E, R>(
         return result
       }).pipe(Effect.ensuring(slots.release(1)))
 
-    const counted = Stream.mapChunksEffect(fromInput(input), (ids) => {
-      tracker.read(ids.length)
-      return Effect.as(publish, ids)
-    })
-
-    const results = counted.pipe(
-      Stream.pipeThroughChannelOrFail(
-        packChannel<E>(
-          { metadata: options.metadata, field: bulkTargets[target].field, maxBytes, dedupe: options.dedupe },
-          {
-            beforeBody: slots.take(1),
-            onChunk: (chunk) => Effect.zipRight(Effect.sync(() => tracker.packed(chunk)), publish),
-            recycled
-          }
-        )
-      ),
+    const results = packIds(
+      input,
+      { metadata: options.metadata, field: bulkTargets[target].field, maxBytes, dedupe: options.dedupe },
+      {
+        onRead: (ids) => Effect.zipRight(Effect.sync(() => tracker.read(ids)), publish),
+        beforeBody: slots.take(1),
+        onChunk: (chunk) => Effect.zipRight(Effect.sync(() => tracker.packed(chunk)), publish),
+        recycled
+      }
+    ).pipe(
       Stream.mapEffect(send, { concurrency }),
       Stream.filter(Predicate.isNotUndefined),
       Stream.mapEffect((result) =>

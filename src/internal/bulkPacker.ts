@@ -26,7 +26,18 @@ const largestMaxBytes = 10 * defaultMaxPayloadBytes
 const smallestIdBytes = 3
 
 const QUOTE = 0x22
-const COMMA = 0x2c
+export const COMMA = 0x2c
+
+/**
+ * Writes `id` as a JSON string at `at`, if it ends by `limit`; returns its
+ * end, or -1 when it does not fit. Exact for any string: measured first.
+ */
+export const writeJson = (buffer: Buffer, at: number, id: string, limit: number): number => {
+  const bytes = jsonStringBytes(id)
+  if (at + bytes > limit) return -1
+  buffer.write(JSON.stringify(id), at, "utf8")
+  return at + bytes
+}
 
 /**
  * A packed body. Its ids are not kept as strings (holding 700,000 strings a
@@ -56,24 +67,25 @@ class PackedChunk implements BulkChunk {
  * The mutable state of one packing run. Each id is written into the body
  * the moment it is read, so the id strings die young; the caller decides
  * when a new body may be started ({@link open}), which bounds memory.
+ * Subclasses feed other kinds of input into the same body (`bulkLines.ts`).
  */
 export class Packer {
   /** The body being filled, or undefined until {@link open}. */
-  private buffer: Buffer | undefined
+  protected buffer: Buffer | undefined
   /** Bytes written into `buffer`: the head, then the ids and their commas. */
-  private length = 0
+  protected length = 0
   /** Ids in the pending body. */
-  private size = 0
+  protected size = 0
   /** Input position of the first id of the pending chunk. */
   private start = 0
   /** Input position of the next id to read. */
-  private position = 0
+  protected position = 0
   private index = 0
-  private readonly seen: Set<string> | undefined
+  protected readonly seen: Set<string> | undefined
   private readonly head: Buffer
   private readonly tail: Buffer
   /** Ids may fill the body up to this offset; the tail takes the rest. */
-  private readonly idsEnd: number
+  protected readonly idsEnd: number
 
   constructor(
     private readonly field: "source_ids" | "codes",
@@ -167,10 +179,8 @@ export class Packer {
         buffer[at + n] = QUOTE
         end = at + n + 1
       } else {
-        const bytes = jsonStringBytes(id)
-        if (length + comma + bytes > idsEnd) break
-        buffer.write(JSON.stringify(id), length + comma, "utf8")
-        end = length + comma + bytes
+        end = writeJson(buffer, length + comma, id, idsEnd)
+        if (end < 0) break
       }
       if (comma === 1) buffer[length] = COMMA
       length = end
@@ -185,8 +195,13 @@ export class Packer {
     return i
   }
 
+  /** Ids read so far (with `dedupe`, the repeated ones too). */
+  get idsRead(): number {
+    return this.position
+  }
+
   /** The error for an id that can never be sent. */
-  private refuse(id: unknown): InvalidRequestError {
+  protected refuse(id: unknown): InvalidRequestError {
     const reason = invalidIdReason(id)
     if (reason !== undefined) return this.invalid(reason)
     const bytes = jsonStringBytes(id as string)
@@ -219,10 +234,14 @@ export class Packer {
 }
 
 /**
- * Validates the options and returns a fresh packer, or the error that makes
- * packing impossible whatever the ids.
+ * Validates the options and returns a fresh packer (a `Packer`, or the
+ * subclass given), or the error that makes packing impossible whatever the ids.
  */
-export const makePacker = (options: ChunkOptions, recycled?: Array<Buffer>): Packer | InvalidRequestError => {
+export const makePacker = <P extends Packer = Packer>(
+  options: ChunkOptions,
+  recycled?: Array<Buffer>,
+  Make: new(...args: ConstructorParameters<typeof Packer>) => P = Packer as never
+): P | InvalidRequestError => {
   const maxBytes = options.maxBytes ?? defaultMaxPayloadBytes
   if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) {
     return new InvalidRequestError({ path: "maxBytes", reason: `must be a positive integer, got ${maxBytes}` })
@@ -237,7 +256,7 @@ export const makePacker = (options: ChunkOptions, recycled?: Array<Buffer>): Pac
   const field = options.field ?? "source_ids"
   const metadataJson = encodeMetadata(options.metadata)
   if (typeof metadataJson !== "string") return metadataJson
-  const packer = new Packer(field, metadataJson, maxBytes, options.dedupe === true, recycled)
+  const packer = new Make(field, metadataJson, maxBytes, options.dedupe === true, recycled)
   if (packer.noRoom) {
     return new InvalidRequestError({
       path: "metadata",
@@ -248,11 +267,13 @@ export const makePacker = (options: ChunkOptions, recycled?: Array<Buffer>): Pac
 }
 
 /**
- * Hooks the engine uses to bound memory and account for ids. `beforeBody`
- * runs before each body is built (the engine waits there for a free slot),
- * `onChunk` right after.
+ * Hooks the engine uses to bound memory and account for ids. `onRead` runs
+ * as ids are taken from the input (before any body that holds them is
+ * emitted), `beforeBody` before each body is built (the engine waits there
+ * for a free slot), `onChunk` right after.
  */
 export interface PackHooks<E, R> {
+  readonly onRead?: ((ids: number) => Effect.Effect<void, E, R>) | undefined
   readonly beforeBody?: Effect.Effect<void, E, R> | undefined
   readonly onChunk?: ((chunk: BulkChunk) => Effect.Effect<void, E, R>) | undefined
   /** Where the engine puts the buffers of bodies it no longer needs (see {@link recycle}). */
@@ -270,10 +291,11 @@ export const recycle = (recycled: Array<Buffer>, body: Uint8Array, maxBytes: num
   }
 }
 
-type PackChannel<InErr, E, R> = Channel.Channel<
+/** A packing channel: `In` chunks in, one body per pull out. */
+export type PackChannel<In, OutErr, InErr, R> = Channel.Channel<
   Chunk.Chunk<BulkChunk>,
-  Chunk.Chunk<string>,
-  InErr | InvalidRequestError | E,
+  Chunk.Chunk<In>,
+  OutErr,
   InErr,
   unknown,
   unknown,
@@ -281,53 +303,75 @@ type PackChannel<InErr, E, R> = Channel.Channel<
 >
 
 /**
- * The packing channel. It emits one body per pull, so a slow consumer holds
- * back the building of the next body (back-pressure), however large the
- * input chunks are.
+ * Runs `next` in an open body: opens one first if needed, once
+ * `beforeBody` lets it (a new body is allocated only once the consumer has
+ * room for it).
+ */
+export const inOpenBody = <In, OutErr, InErr, R>(
+  packer: Packer,
+  hooks: PackHooks<OutErr, R>,
+  next: () => PackChannel<In, OutErr, InErr, R>
+): PackChannel<In, OutErr, InErr, R> => {
+  if (packer.isOpen) return next()
+  const open = Channel.suspend(() => {
+    packer.open()
+    return next()
+  })
+  return hooks.beforeBody === undefined ? open : Channel.flatMap(Channel.fromEffect(hooks.beforeBody), () => open)
+}
+
+/** Cuts the pending body, emits it, then goes on with `next`. */
+export const emitBody = <In, OutErr, InErr, R>(
+  packer: Packer,
+  hooks: PackHooks<OutErr, R>,
+  next: PackChannel<In, OutErr, InErr, R>
+): PackChannel<In, OutErr, InErr, R> => {
+  const write = Channel.suspend(() => {
+    const chunk = packer.cut()
+    const out = Channel.write(Chunk.of(chunk))
+    return hooks.onChunk === undefined ? out : Channel.flatMap(Channel.fromEffect(hooks.onChunk(chunk)), () => out)
+  })
+  return Channel.flatMap(write, () => next)
+}
+
+/** Tells `onRead` about `ids` taken from the input, then goes on with `next`. */
+export const countRead = <In, OutErr, InErr, R>(
+  hooks: PackHooks<OutErr, R>,
+  ids: number,
+  next: PackChannel<In, OutErr, InErr, R>
+): PackChannel<In, OutErr, InErr, R> =>
+  hooks.onRead === undefined || ids === 0 ? next : Channel.flatMap(Channel.fromEffect(hooks.onRead(ids)), () => next)
+
+/**
+ * The packing channel for ids as strings. It emits one body per pull, so a
+ * slow consumer holds back the building of the next body (back-pressure),
+ * however large the input chunks are.
  */
 export const packChannel = <InErr, E = never, R = never>(
   options: ChunkOptions,
   hooks: PackHooks<E, R> = {}
-): PackChannel<InErr, E, R> =>
+): PackChannel<string, InErr | InvalidRequestError | E, InErr, R> =>
   Channel.suspend(() => {
+    type Pack = PackChannel<string, InErr | InvalidRequestError | E, InErr, R>
     const packer = makePacker(options, hooks.recycled)
     if (packer instanceof InvalidRequestError) return Channel.fail(packer)
 
-    const emit = (next: PackChannel<InErr, E, R>): PackChannel<InErr, E, R> => {
-      const write = Channel.suspend(() => {
-        const chunk = packer.cut()
-        const out = Channel.write(Chunk.of(chunk))
-        return hooks.onChunk === undefined ? out : Channel.flatMap(Channel.fromEffect(hooks.onChunk(chunk)), () => out)
-      })
-      return Channel.flatMap(write, () => next)
-    }
+    const drain = (input: ReadonlyArray<string>, from: number): Pack =>
+      Channel.suspend(() =>
+        inOpenBody(packer, hooks, () => {
+          const stop = packer.feed(input, from)
+          if (typeof stop !== "number") return Channel.fail(stop)
+          return stop < input.length ? emitBody(packer, hooks, drain(input, stop)) : read
+        })
+      )
 
-    const drain = (input: ReadonlyArray<string>, from: number): PackChannel<InErr, E, R> =>
-      Channel.suspend(() => {
-        if (!packer.isOpen) {
-          // a new body is allocated only once the consumer has room for it
-          const open = Channel.suspend(() => {
-            packer.open()
-            return drain(input, from)
-          })
-          return hooks.beforeBody === undefined ? open : Channel.flatMap(Channel.fromEffect(hooks.beforeBody), () => open)
-        }
-        const stop = packer.feed(input, from)
-        if (typeof stop !== "number") return Channel.fail(stop)
-        return stop < input.length ? emit(drain(input, stop)) : read
-      })
-
-    const read: PackChannel<InErr, E, R> = Channel.readWithCause({
-      onInput: (input: Chunk.Chunk<string>) => drain(Chunk.toReadonlyArray(input), 0),
+    const read: Pack = Channel.readWithCause({
+      onInput: (input: Chunk.Chunk<string>) => countRead(hooks, input.length, drain(Chunk.toReadonlyArray(input), 0)),
       onFailure: (cause: Cause.Cause<InErr>) => Channel.failCause(cause),
-      onDone: () => (packer.pending ? emit(Channel.void) : Channel.void)
+      onDone: () => (packer.pending ? emitBody(packer, hooks, Channel.void) : Channel.void)
     })
     return read
   })
-
-/** `BulkMetadata.chunk`. */
-export const chunk = <E, R>(self: Stream.Stream<string, E, R>, options: ChunkOptions) =>
-  Stream.pipeThroughChannelOrFail(self, packChannel<E>(options))
 
 /** Splits an array into stream chunks without copying each id through an iterator. */
 export const fromArray = <A>(items: ReadonlyArray<A>, size = 65_536): Stream.Stream<A> =>

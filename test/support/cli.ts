@@ -2,6 +2,7 @@
  * The `effect-voucherify` command as a child process, the way an operator
  * runs it: its exit code and everything it printed.
  */
+import { inject } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync, writeFileSync } from "node:fs"
@@ -16,10 +17,14 @@ export interface Run {
   readonly stderr: string
 }
 
-/** Starts the CLI; `done` settles when it exits. No `VOUCHERIFY_*` variable leaks in from this process. */
+/**
+ * Starts the bundled `bin` (built once for the suite by `cliBundle.ts`, as
+ * `npm run build` ships it); `done` settles when it exits. No `VOUCHERIFY_*`
+ * variable leaks in from this process.
+ */
 export const start = (args: ReadonlyArray<string>, env: Record<string, string> = {}, stdin?: string) => {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("VOUCHERIFY_")))
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
+  const child: ChildProcess = spawn(process.execPath, [inject("cliBin"), ...args], {
     cwd: root,
     env: { ...clean, ...env },
     stdio: [stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"]

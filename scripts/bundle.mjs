@@ -1,0 +1,31 @@
+// The CLI as one ES module with its dependencies inlined (effect, @effect/platform,
+// @effect/platform-node, @effect/cli, undici), so that the installed `bin` needs
+// nothing beside the package. Parts that `--help` and `--version` never use
+// (the HTTP client, the mock server) are split into chunks loaded on first use.
+import { build } from "esbuild"
+import { fileURLToPath } from "node:url"
+
+const root = fileURLToPath(new URL("..", import.meta.url))
+
+/** Bundles `src/cli/main.ts` into `outdir/main.js` (and `outdir/chunks/`); returns esbuild's metafile. */
+export const bundleCli = async (outdir) => {
+  const result = await build({
+    absWorkingDir: root,
+    entryPoints: { main: "src/cli/main.ts" },
+    outdir,
+    bundle: true,
+    splitting: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    chunkNames: "chunks/[name]-[hash]",
+    // CommonJS dependencies (undici) `require` Node's modules: give ES modules a `require`.
+    banner: { js: "import { createRequire as __createRequire } from \"node:module\"; const require = __createRequire(import.meta.url);" },
+    // names stay (stack traces, class names); whitespace and syntax shrink, which shortens parsing
+    minifyWhitespace: true,
+    minifySyntax: true,
+    metafile: true,
+    logLevel: "warning"
+  })
+  return result.metafile
+}
