@@ -146,13 +146,6 @@ describe("BulkMetadata.chunk", () => {
       expect(emitted.flatMap((c) => c.ids)).toEqual(["a", "b"])
     }))
 
-  it.effect("a non-string id from untyped input fails with its offset", () =>
-    Effect.gen(function*() {
-      const untyped = ["a", 42, "b"] as unknown as ReadonlyArray<string>
-      const error = yield* Effect.flip(packAll(untyped, { metadata: {} }))
-      expect(error).toMatchObject({ _tag: "InvalidRequestError", offset: 1, reason: "must be a string, got 42" })
-    }))
-
   it.effect("an id too large to fit alone fails with its offset", () =>
     Effect.gen(function*() {
       const limit = frameBytesOf({}) + 5

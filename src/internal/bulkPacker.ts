@@ -15,9 +15,9 @@ import * as Stream from "effect/Stream"
 import type { BulkChunk, ChunkOptions } from "../BulkMetadata.js"
 import { InvalidRequestError } from "../VoucherifyError.js"
 import { defaultMaxPayloadBytes } from "./limits.js"
-import { bodyFrame, encodeMetadata, invalidIdReason, jsonStringBytes } from "./payload.js"
+import { bodyFrame, encodeMetadata, jsonStringBytes } from "./payload.js"
 
-const isValidId = (id: unknown): id is string => typeof id === "string" && id.length > 0
+const isValidId = (id: string): boolean => id.length > 0
 
 /** The largest `maxBytes` accepted: ten times Voucherify's limit. */
 const largestMaxBytes = 10 * defaultMaxPayloadBytes
@@ -141,7 +141,7 @@ export class Packer {
    * first id that did not fit (cut, open, then feed again from there),
    * `input.length` when all were taken, or the error for an invalid id.
    */
-  feed(input: ReadonlyArray<unknown>, from: number): number | InvalidRequestError {
+  feed(input: ReadonlyArray<string>, from: number): number | InvalidRequestError {
     const buffer = this.buffer!
     const idsEnd = this.idsEnd
     const seen = this.seen
@@ -152,7 +152,7 @@ export class Packer {
     let i = from
     for (; i < input.length; i++) {
       const id = input[i]
-      if (typeof id !== "string" || id.length === 0) break
+      if (id.length === 0) break
       if (seen !== undefined && seen.has(id)) {
         position++
         continue
@@ -201,10 +201,9 @@ export class Packer {
   }
 
   /** The error for an id that can never be sent. */
-  protected refuse(id: unknown): InvalidRequestError {
-    const reason = invalidIdReason(id)
-    if (reason !== undefined) return this.invalid(reason)
-    const bytes = jsonStringBytes(id as string)
+  protected refuse(id: string): InvalidRequestError {
+    if (id.length === 0) return this.invalid("must not be empty")
+    const bytes = jsonStringBytes(id)
     return this.invalid(
       `takes ${bytes} bytes, more than the ${this.room} left by the limit of ${this.maxBytes} bytes next to the metadata`
     )
