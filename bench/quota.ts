@@ -1,5 +1,5 @@
 /**
- * Benchmark 5: waiting out the bulk quota. 40 bulk calls against the mock
+ * Benchmark 7: waiting out the bulk quota. 40 bulk calls against the mock
  * server with a quota of 8 calls per 2-second window: the floor is the
  * windows that must pass, `(windows - 1) × window`; targets: wall within 10%
  * of it, and at most one refused call per window.
@@ -37,7 +37,7 @@ export const run = async (): Promise<Result> => {
   const floorMs = (windows - 1) * windowMs
   const ratio = wallMs / floorMs
   return {
-    name: `5. bulk quota: ${report.chunks} calls, ${perWindow} per ${windowMs / 1000} s window`,
+    name: `7. bulk quota: ${report.chunks} calls, ${perWindow} per ${windowMs / 1000} s window`,
     baselineMs: floorMs,
     subjectMs: wallMs,
     ratio,

@@ -30,9 +30,9 @@ const all: ReadonlyArray<readonly [string, () => Promise<Result | ReadonlyArray<
   ["requests", requestCount.run],
   ["memory", memory.run],
   ["e2e", e2e.run],
-  ["quota", quota.run],
   ["startup", startup.run],
-  ["idfile", idFile.run]
+  ["idfile", idFile.run],
+  ["quota", quota.run]
 ]
 console.log(`node ${process.version}, ${(await import("node:os")).cpus().length} cores`)
 for (const [name, bench] of all) {
