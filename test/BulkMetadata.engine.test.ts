@@ -640,7 +640,8 @@ describe("BulkMetadata with a journal", () => {
       expect(written[0]).toMatchObject({ type: "run", target: "products", field: "source_ids", maxBytes: fitting(10, 7) })
       // the metadata's hash, never its values
       expect(written[0].metadataSha256).toMatch(/^[0-9a-f]{64}$/)
-      const accepted = written.filter((line) => line.type === "chunk_accepted")
+      // two in flight: their lines come in the order the answers did
+      const accepted = written.filter((line) => line.type === "chunk_accepted").sort((a, b) => a.index - b.index)
       expect(accepted.map((line) => [line.index, line.offset, line.count, line.asyncActionId])).toEqual(
         [0, 1, 2, 3, 4].map((i) => [i, i * 10, i === 4 ? 5 : 10, expect.stringMatching(/^aa_/)])
       )
@@ -691,6 +692,27 @@ describe("BulkMetadata with a journal", () => {
         expect(double.calls(), field).toBe(0)
       }
     }))
+
+  it.effect("a resume with awaitCompletion follows the accepted actions that had not ended, and records their end", () =>
+    Effect.gen(function*() {
+      const journal = yield* BulkJournal.memory()
+      const state = yield* VoucherifyTest.VoucherifyTestState
+      // sent, not awaited: the actions are still running when this "process" stops
+      yield* runWith(ids(30), { journal })
+      const awaited = { schedule: Schedule.spaced("1 second") }
+      const fiber = yield* runWith(ids(30), { journal, resume: true }, { awaitCompletion: awaited }).pipe(Effect.fork)
+      yield* TestClock.adjust("1 minute")
+      const report = yield* Fiber.join(fiber)
+      expect(report.accepted.actions.map((a) => a.status)).toEqual(["DONE", "DONE", "DONE"])
+      expect(report.journal).toEqual({ chunksHeld: 3, chunksSent: 0 })
+      expect(lines(yield* journal.text).filter((line) => line.type === "action_finished")).toHaveLength(3)
+      // once more: the journal knows how they ended, so nothing is polled
+      const polls = (yield* state.calls).filter((call) => call.method === "getAsyncAction").length
+      const again = yield* runWith(ids(30), { journal, resume: true }, { awaitCompletion: awaited })
+      expect(again.accepted.actions.map((a) => a.status)).toEqual(["DONE", "DONE", "DONE"])
+      expect((yield* state.calls).filter((call) => call.method === "getAsyncAction").length).toBe(polls)
+      expect((yield* state.calls).filter((call) => call.method === "sendEncodedBulkRequest")).toHaveLength(3)
+    }).pipe(Effect.provide(VoucherifyTest.layer({ processingDelay: "5 seconds" }))))
 
   it.effect("an acceptance that cannot be written stops the run; the report still counts it accepted", () =>
     Effect.gen(function*() {

@@ -230,16 +230,21 @@ const engine = <E, R>(
         awaited.status !== "DONE"
           ? Effect.succeed(awaited)
           : Effect.map(reconcileOne(awaited), (reconciled): ChunkAccepted => ({ ...awaited, reconciled })))
-    return Stream.mapEffect(results, (result): Effect.Effect<BulkChunkResult, VoucherifyError> =>
-      result._tag !== "Accepted" ? Effect.succeed(result) : followOne(result).pipe(
-        Effect.tapBoth({
-          onFailure: () => Effect.sync(() => (tracker.stopped = true)),
-          onSuccess: (awaited) => {
-            tracker.awaited(awaited)
-            return publish
-          }
-        })
-      ), { concurrency: awaitConcurrency })
+    return Stream.mapEffect(results, (result): Effect.Effect<BulkChunkResult, BulkError> =>
+      // refused, or ended already (a resumed journal saw it end)
+      result._tag !== "Accepted" || result.status === "DONE" || result.status === "FAILED"
+        ? Effect.succeed(result)
+        : followOne(result).pipe(
+          // the end of the action in the journal, so that a resume need not follow it again
+          Effect.tap(ledger.finished),
+          Effect.tapBoth({
+            onFailure: () => Effect.sync(() => (tracker.stopped = true)),
+            onSuccess: (awaited) => {
+              tracker.awaited(awaited)
+              return publish
+            }
+          })
+        ), { concurrency: awaitConcurrency })
   }))
 
 /** `BulkMetadata.updateProducts` and its siblings. */
