@@ -11,10 +11,12 @@ import { describe, expect, it } from "@effect/vitest"
 import type * as Duration from "effect/Duration"
 import * as Config from "effect/Config"
 import * as ConfigProvider from "effect/ConfigProvider"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as MockVoucherifyServer from "../src/testing/MockVoucherifyServer.js"
 import { layer, layerConfig, Voucherify } from "../src/Voucherify.js"
@@ -343,6 +345,34 @@ describe("BearerToken", () => {
       expect(error._tag).toBe("UnauthorizedError")
       expect(requests).toHaveLength(1)
     }).pipe(Effect.provide(layer))
+  })
+})
+
+describe("OAuth and report downloads", () => {
+  it.effect("a report on the cluster's download host gets the app keys, not a token, and asks for no token", () => {
+    const requests: Array<RecordedRequest> = []
+    const transport = HttpClient.make((request, url) =>
+      Effect.sync(() => {
+        requests.push({ method: request.method, url: url.toString(), headers: { ...request.headers }, body: "" })
+        return HttpClientResponse.fromWeb(
+          request,
+          new Response("source_id,found,updated\r\nA,false,true\r\n", { status: 200, headers: { "content-type": "text/csv" } })
+        )
+      })
+    )
+    const client = layer({ auth: oauth(), retry: { maxRetries: 0 } }).pipe(
+      Layer.provide(Layer.succeed(HttpClient.HttpClient, transport))
+    )
+    return Effect.gen(function*() {
+      const voucherify = yield* Voucherify
+      const rows = yield* Stream.runCollect(voucherify.readReport("https://download.voucherify.io/v1/r.csv?token=t0k"))
+      expect(Chunk.toReadonlyArray(rows).map(({ found, id, updated }) => ({ id, found, updated }))).toEqual([
+        { id: "A", found: false, updated: true }
+      ])
+      expect(requests).toHaveLength(1)
+      expect(requests[0]!.headers).toMatchObject({ "x-app-id": APP_ID, "x-app-token": TOKEN })
+      expect(requests[0]!.headers["authorization"]).toBeUndefined()
+    }).pipe(Effect.provide(client))
   })
 })
 

@@ -143,9 +143,13 @@ const makeOAuth = (
       Effect.catchAllCause((cause) => Cause.isInterruptedOnly(cause) ? token : Effect.failCause(cause))
     )
 
+    // Downloads (report files) live on the cluster's download host, which takes the app keys, not a token.
+    const apiOrigin = new URL(config.baseUrl).origin
     const authenticator: Authenticator = {
       authorize: (request) =>
-        Effect.flatMap(token, (cached) => Effect.as(FiberRef.set(sentToken, cached), bearer(cached.token)(request))),
+        new URL(request.url).origin !== apiOrigin
+          ? Effect.succeed(appKeyHeaders(auth)(request))
+          : Effect.flatMap(token, (cached) => Effect.as(FiberRef.set(sentToken, cached), bearer(cached.token)(request))),
       retryUnauthorized: (attempt) =>
         Effect.catchTag(attempt, "UnauthorizedError", (error) =>
           Effect.flatMap(FiberRef.get(sentToken), (used) =>
