@@ -44,7 +44,7 @@ import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as internal from "./internal/bulkJournal.js"
-import type { VoucherifyError } from "./VoucherifyError.js"
+import type { InvalidRequestError, VoucherifyError } from "./VoucherifyError.js"
 import type { BulkTarget, Metadata } from "./VoucherifySchema.js"
 
 /**
@@ -416,12 +416,15 @@ export const sha256: (bytes: Uint8Array) => Effect.Effect<string> = internal.sha
 
 /**
  * SHA-256 of the metadata's canonical JSON (object keys sorted): what the
- * journal keeps instead of the metadata, which may hold anything.
+ * journal keeps instead of the metadata, which may hold anything. Metadata
+ * that JSON cannot encode faithfully (a BigInt, an `undefined`, a cycle)
+ * fails with `InvalidRequestError`, as a bulk request with it would.
  *
  * @since 0.1.0
  * @category hashing
  */
-export const metadataSha256: (metadata: Metadata) => Effect.Effect<string> = internal.metadataSha256
+export const metadataSha256: (metadata: Metadata) => Effect.Effect<string, InvalidRequestError> =
+  internal.metadataSha256
 
 /**
  * The {@link RunDescription} of a run: the target's body field, the
@@ -435,4 +438,4 @@ export const describeRun: (options: {
   readonly metadata: Metadata
   readonly maxBytes: number
   readonly input?: InputDescription | undefined
-}) => Effect.Effect<RunDescription> = internal.describeRun
+}) => Effect.Effect<RunDescription, InvalidRequestError> = internal.describeRun

@@ -683,13 +683,17 @@ describe("BulkMetadata with a journal", () => {
         [[...ids(10), "pXXXX", ...ids(30).slice(11)], {}, "sha256", 1],
         [ids(20), {}, "chunks", undefined]
       ]
+      // the first chunk changed, the later ones not: with two in flight, none may go before the check of the first
+      cases.push([["pXXXX", ...ids(30).slice(1)], {}, "sha256", 0])
       for (const [input, extra, field, chunk] of cases) {
-        const double = makeDouble()
-        const failure = yield* Effect.flip(
-          runWith(input, { journal, resume: true }, { ...extra, concurrency: 1 }).pipe(Effect.provide(double.layer))
-        )
-        expect(failure.error, field).toMatchObject({ _tag: "JournalMismatchError", field, ...(chunk !== undefined ? { chunk } : {}) })
-        expect(double.calls(), field).toBe(0)
+        for (const concurrency of [1, 2]) {
+          const double = makeDouble()
+          const failure = yield* Effect.flip(
+            runWith(input, { journal, resume: true }, { ...extra, concurrency }).pipe(Effect.provide(double.layer))
+          )
+          expect(failure.error, field).toMatchObject({ _tag: "JournalMismatchError", field, ...(chunk !== undefined ? { chunk } : {}) })
+          expect(double.calls(), `${field}, ${concurrency} in flight`).toBe(0)
+        }
       }
     }))
 
@@ -713,6 +717,18 @@ describe("BulkMetadata with a journal", () => {
       expect((yield* state.calls).filter((call) => call.method === "getAsyncAction").length).toBe(polls)
       expect((yield* state.calls).filter((call) => call.method === "sendEncodedBulkRequest")).toHaveLength(3)
     }).pipe(Effect.provide(VoucherifyTest.layer({ processingDelay: "5 seconds" }))))
+
+  it.effect("metadata that is not JSON fails as InvalidRequestError and leaves no journal behind", () =>
+    Effect.gen(function*() {
+      const journal = yield* BulkJournal.memory()
+      for (const metadata of [{ big: 1n }, { gone: undefined }]) {
+        const failure = yield* Effect.flip(
+          runWith(ids(10), { journal }, { metadata }).pipe(Effect.provide(makeDouble().layer))
+        )
+        expect(failure.error).toMatchObject({ _tag: "InvalidRequestError" })
+      }
+      expect(yield* journal.text).toBe("")
+    }))
 
   it.effect("an acceptance that cannot be written stops the run; the report still counts it accepted", () =>
     Effect.gen(function*() {

@@ -32,6 +32,7 @@ import { AsyncActionStatus, type BulkTarget, bulkTargets } from "../VoucherifySc
 import * as Ledger from "./bulkLedger.js"
 import { packIds } from "./bulkLines.js"
 import { recycle } from "./bulkPacker.js"
+import { encodeMetadata } from "./payload.js"
 import { reconcile } from "./bulkReconcile.js"
 import { Tracker } from "./bulkReport.js"
 import { defaultMaxQuotaWait, makeQuotaGate } from "./bulkQuota.js"
@@ -103,6 +104,9 @@ const engine = <E, R>(
       ? {}
       : options.awaitCompletion || undefined
     const awaitConcurrency = yield* checkPositive("awaitCompletion.concurrency", awaiting?.concurrency, concurrency)
+    // the metadata before the journal: a run refused for it leaves no journal behind
+    const metadataJson = encodeMetadata(options.metadata)
+    if (typeof metadataJson !== "string") return yield* metadataJson
     const ledger = options.journal === undefined
       ? Ledger.none
       : yield* Ledger.journaled(options.journal, { target, metadata: options.metadata, maxBytes })
@@ -124,11 +128,16 @@ const engine = <E, R>(
       stopsTheRun(error) || onChunkError === "fail" || quotaWait(error) !== undefined
 
     /** One request for the chunk, after the quota gate; a refusal for the quota waits and sends it again. */
-    const attempt = (chunk: BulkChunk, at: ChunkRange): Effect.Effect<BulkChunkResult | undefined> =>
+    const attempt = (
+      chunk: BulkChunk,
+      facts: Ledger.Facts,
+      at: ChunkRange
+    ): Effect.Effect<BulkChunkResult | undefined, BulkError> =>
       Effect.gen(function*() {
         yield* gate.pass
         // an earlier failure stopped the run while this chunk waited: leave it as it stands
         if (tracker.stopped) return undefined
+        yield* ledger.sending(facts)
         tracker.sending(chunk.index)
         yield* publish
         const outcome = yield* Effect.either(
@@ -146,15 +155,15 @@ const engine = <E, R>(
           // refused before anything was queued: the same body goes again once the quota allows
           tracker.refusedForQuota(chunk.index, error)
           yield* publish
-          return yield* attempt(chunk, at)
+          return yield* attempt(chunk, facts, at)
         }
         return { _tag: mayHaveArrived(error) ? "Unknown" : "Rejected", ...at, error }
       })
 
     /** The outcome of a chunk, in the journal first: an acceptance counts once it is on the disk. */
-    const settle = (chunk: BulkChunk, result: BulkChunkResult): Effect.Effect<void, BulkError> =>
+    const settle = (chunk: BulkChunk, facts: Ledger.Facts, result: BulkChunkResult): Effect.Effect<void, BulkError> =>
       Effect.zipRight(
-        Effect.onError(ledger.settled(chunk, result), () =>
+        Effect.onError(ledger.settled(facts, result), () =>
           Effect.sync(() => {
             // Voucherify has the chunk all the same: the report says so, the run stops
             tracker.settled(result)
@@ -171,7 +180,22 @@ const engine = <E, R>(
         })
       )
 
-    const send = (chunk: BulkChunk): Effect.Effect<BulkChunkResult | undefined, BulkError> =>
+    /**
+     * Hashes and checks each chunk against the journal in input order: a
+     * chunk that differs from the one the journal accepted stops the run
+     * before any later chunk can be sent.
+     */
+    const check = (chunk: BulkChunk): Effect.Effect<readonly [BulkChunk, Ledger.Checked], BulkError> =>
+      Effect.suspend(() =>
+        // a stopped run sends nothing more: no hash needed
+        tracker.stopped ? Ledger.none.check(chunk) : ledger.check(chunk).pipe(
+          Effect.tapError(() => Effect.sync(() => (tracker.stopped = true)))
+        )
+      ).pipe(Effect.map((checked) => [chunk, checked] as const))
+
+    const send = (
+      [chunk, { facts, held }]: readonly [BulkChunk, Ledger.Checked]
+    ): Effect.Effect<BulkChunkResult | undefined, BulkError> =>
       Effect.gen(function*() {
         // an earlier failure stopped the run: leave this chunk not attempted
         if (tracker.stopped) {
@@ -179,7 +203,6 @@ const engine = <E, R>(
           return undefined
         }
         const at = { index: chunk.index, offset: chunk.offset, count: chunk.count, bytes: chunk.bytes }
-        const held = yield* Effect.onError(ledger.before(chunk), () => Effect.sync(() => (tracker.stopped = true)))
         if (held !== undefined) {
           // a resumed journal holds this very body as accepted: not sent again
           recycle(recycled, chunk.body, maxBytes)
@@ -194,8 +217,8 @@ const engine = <E, R>(
           yield* publish
           return result
         }
-        const result = yield* attempt(chunk, at)
-        if (result !== undefined) yield* settle(chunk, result)
+        const result = yield* attempt(chunk, facts, at)
+        if (result !== undefined) yield* settle(chunk, facts, result)
         return result
       }).pipe(Effect.ensuring(slots.release(1)))
 
@@ -209,6 +232,7 @@ const engine = <E, R>(
         recycled
       }
     ).pipe(
+      Stream.mapEffect(check),
       Stream.mapEffect(send, { concurrency }),
       Stream.filter(Predicate.isNotUndefined),
       Stream.mapEffect((result) =>
@@ -235,15 +259,13 @@ const engine = <E, R>(
       result._tag !== "Accepted" || result.status === "DONE" || result.status === "FAILED"
         ? Effect.succeed(result)
         : followOne(result).pipe(
-          // the end of the action in the journal, so that a resume need not follow it again
+          Effect.tap((awaited) => {
+            tracker.awaited(awaited)
+            return publish
+          }),
+          // then its end in the journal, so that a resume need not follow it again
           Effect.tap(ledger.finished),
-          Effect.tapBoth({
-            onFailure: () => Effect.sync(() => (tracker.stopped = true)),
-            onSuccess: (awaited) => {
-              tracker.awaited(awaited)
-              return publish
-            }
-          })
+          Effect.tapError(() => Effect.sync(() => (tracker.stopped = true)))
         ), { concurrency: awaitConcurrency })
   }))
 

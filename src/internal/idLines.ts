@@ -81,6 +81,11 @@ export const lineParser = (handle: LineHandler, finish: (lastLine: number) => vo
         started = true
         if (text.charCodeAt(0) === 0xfeff) text = text.slice(1)
       }
+      // a long line read in many pieces is kept whole only once, not joined again at every piece
+      if (!text.includes("\n")) {
+        rest += text
+        return
+      }
       const lines = (rest + text).split("\n")
       rest = lines.pop()!
       for (const line of lines) take(line, out)
