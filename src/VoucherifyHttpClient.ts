@@ -10,7 +10,6 @@
  *
  * @since 0.1.0
  */
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as Headers from "@effect/platform/Headers"
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
@@ -21,11 +20,11 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import { makeAuthenticator } from "./internal/auth.js"
 import { checkUrl, credentialOrigins } from "./internal/credentialHosts.js"
 import * as ErrorRules from "./internal/errorRules.js"
+import { withoutRedirects } from "./internal/noRedirects.js"
 import * as ResponseError from "./internal/responseError.js"
 import * as RetryPolicy from "./internal/retryPolicy.js"
 import { VoucherifyConfig } from "./VoucherifyConfig.js"
@@ -115,18 +114,6 @@ export const make: Effect.Effect<Service, never, VoucherifyConfig | HttpClient.H
     "x-voucherify-channel": config.channel
   })
 
-  // fetch follows redirects unless told otherwise; keep any RequestInit the
-  // application set and only turn redirects off.
-  const manualRedirects = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-    Effect.flatMap(
-      Effect.serviceOption(FetchHttpClient.RequestInit),
-      (init) =>
-        Effect.provideService(effect, FetchHttpClient.RequestInit, {
-          ...Option.getOrElse(init, () => ({})),
-          redirect: "manual"
-        })
-    )
-
   /** One attempt: send, wait at most `timeout`, map any failure to a typed error. */
   const attempt = (request: HttpClientRequest.HttpClientRequest) =>
     Effect.gen(function*() {
@@ -161,7 +148,7 @@ export const make: Effect.Effect<Service, never, VoucherifyConfig | HttpClient.H
         schedule: RetryPolicy.schedule(config.retry),
         while: ErrorRules.isRetryable(config.retry.maxRetryAfter)
       }),
-      manualRedirects,
+      withoutRedirects,
       Effect.locally(HttpClient.currentTracerPropagation, false),
       Effect.locallyWith(Headers.currentRedactedNames, (names) => [...names, ...redactedHeaderNames])
     )

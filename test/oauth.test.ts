@@ -4,6 +4,7 @@
  * one renewal and one retry after a 401, and typed failures of the token
  * request itself.
  */
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
@@ -346,6 +347,27 @@ describe("BearerToken", () => {
       expect(requests).toHaveLength(1)
     }).pipe(Effect.provide(layer))
   })
+})
+
+describe("OAuth token requests and redirects", () => {
+  it.live("a token request answered with a redirect is refused, with fetch too: the app keys go nowhere else", () =>
+    Effect.gen(function*() {
+      const elsewhere = yield* MockVoucherifyServer.MockVoucherifyServer.pipe(
+        Effect.provide(MockVoucherifyServer.layer({ host: "127.0.0.2" }))
+      )
+      const error = yield* Effect.flatMap(Voucherify, (v) =>
+        Effect.flip(v.updateProductsMetadataInBulk({ source_ids: ["p1"], metadata: {} }))).pipe(
+        Effect.provide(MockVoucherifyServer.layerTest({
+          faults: {
+            rules: [{ fault: { _tag: "Redirect", status: 302, location: `${elsewhere.baseUrl}/v1/oauth/token` }, path: "/v1/oauth/token" }]
+          },
+          client: { oauthScopes: ["products"], retry: { maxRetries: 0 } },
+          httpClient: FetchHttpClient.layer
+        }))
+      )
+      expect(error).toMatchObject({ _tag: "TransportError", reason: "Redirect" })
+      expect(yield* elsewhere.requests).toEqual([])
+    }).pipe(Effect.scoped))
 })
 
 describe("OAuth and report downloads", () => {

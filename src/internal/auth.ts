@@ -20,6 +20,7 @@ import * as Redacted from "effect/Redacted"
 import type { Auth, Service as ConfigService } from "../VoucherifyConfig.js"
 import { ResponseDecodeError, TransportError, type VoucherifyError } from "../VoucherifyError.js"
 import { OAuthToken } from "../VoucherifySchema.js"
+import { withoutRedirects } from "./noRedirects.js"
 import * as ResponseError from "./responseError.js"
 
 export interface Authenticator {
@@ -91,7 +92,9 @@ const makeOAuth = (
         appKeyHeaders(auth),
         HttpClientRequest.bodyUrlParams({ grant_type: "client_credentials", scope: auth.scopes.join(" ") })
       )
+      // the token request runs as the cache's lookup, outside the calling request's own settings
       const response = yield* transport.execute(request).pipe(
+        withoutRedirects,
         Effect.mapError((error) =>
           new TransportError({ reason: "Transport", description: `POST /v1/oauth/token: ${error.message}` })
         )
