@@ -19,7 +19,8 @@ import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import { isSecureTransport } from "./internal/credentialHosts.js"
+import { displayUrl, isSecureTransport } from "./internal/credentialHosts.js"
+import { FiniteDurationInput as DurationInput } from "./internal/durations.js"
 import { defaultMaxPayloadBytes } from "./internal/limits.js"
 import { version } from "./internal/version.js"
 
@@ -187,7 +188,8 @@ const baseUrlProblem = (raw: string): string | undefined => {
   try {
     url = new URL(raw)
   } catch {
-    return `"${raw}" is not a URL`
+    // shown without a user, a password or a query: they may hold a secret
+    return `"${displayUrl(raw)}" is not a URL`
   }
   if (!isSecureTransport(url)) {
     return `must use https:// (plain http:// is allowed only on loopback), got ${url.protocol}//`
@@ -198,13 +200,6 @@ const baseUrlProblem = (raw: string): string | undefined => {
 }
 
 const BaseUrl = Schema.String.pipe(Schema.filter((raw) => baseUrlProblem(raw) ?? true))
-
-/** Any `Duration.DurationInput` that is finite and not negative. */
-const DurationInput = Schema.declare(
-  (input: unknown): input is Duration.DurationInput =>
-    Option.exists(Duration.decodeUnknown(input), (d) => Duration.isFinite(d) && Duration.greaterThanOrEqualTo(d, Duration.zero)),
-  { message: () => "must be a finite, non-negative duration, such as \"30 seconds\"" }
-)
 
 const Count = (min: number) =>
   Schema.Number.pipe(Schema.filter((n) => (Number.isSafeInteger(n) && n >= min) || `must be an integer of at least ${min}, got ${n}`))

@@ -81,6 +81,11 @@ describe("VoucherifyConfig", () => {
         [{ timeout: 0 }, "timeout"],
         [{ timeout: "forever" as any }, "timeout"],
         [{ retry: { maxRetries: -1 } }, "retry.maxRetries"],
+        // Duration clamps these to zero: a backoff of nothing, a 429 never waited for
+        [{ retry: { baseDelay: -100 } }, "retry.baseDelay"],
+        [{ retry: { maxDelay: Number.NaN } }, "retry.maxDelay"],
+        [{ retry: { maxRetryAfter: "-5 seconds" as Duration.DurationInput } }, "retry.maxRetryAfter"],
+        [{ timeout: "infinity" }, "timeout"],
         [{ retry: { maxRetries: 1.5 } }, "retry.maxRetries"],
         [{ maxPayloadBytes: 0 }, "maxPayloadBytes"],
         [{ auth: { _tag: "OAuth", appId: "a", appToken: Redacted.make("t"), scopes: [] } }, "scopes"],

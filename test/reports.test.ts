@@ -1,9 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
+import * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as BulkMetadata from "../src/BulkMetadata.js"
 import * as MockVoucherifyServer from "../src/testing/MockVoucherifyServer.js"
 import * as VoucherifyTest from "../src/testing/VoucherifyTest.js"
@@ -69,6 +71,19 @@ describe("report files over real HTTP (MockVoucherifyServer)", () => {
       expect(gone).toMatchObject({ _tag: "ReportExpiredError", status: 410 })
       expect(JSON.stringify([expired, gone]) + expired.message + gone.message).not.toContain("token=")
     }).pipe(Effect.provide(MockVoucherifyServer.layerTest({ reportTtl: "200 millis" }))))
+
+  it.live("an OAuth client reads its reports too", () =>
+    Effect.gen(function*() {
+      const action = yield* update("products", ["o1"])
+      expect(yield* rowsOf(action)).toEqual([{ id: "o1", found: false, updated: true }])
+    }).pipe(Effect.provide(MockVoucherifyServer.layerTest({ client: { oauthScopes: ["products", "async-actions"] } }))))
+
+  it.live("client options that do not hold up fail the test layer with the ConfigError, not a defect", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Layer.build(MockVoucherifyServer.layerTest({ client: { timeout: 0 } })).pipe(Effect.scoped))
+      expect(ConfigError.isConfigError(error)).toBe(true)
+      expect(String(error)).toContain("timeout")
+    }))
 
   it.live("a report URL on another host gets no request and no credential", () =>
     Effect.gen(function*() {

@@ -203,6 +203,8 @@ describe("report tokens", () => {
       const all = [...texts, observer.everything()].join("\n")
       for (const token of tokens) expect(all).not.toContain(token)
       expect(observer.spans.map((span) => span.name)).toContain("Voucherify.readReport")
-      expect(all).toContain("elsewhere.example.com")
+      // the last run's report was not read, for the host rule, not for a failed download
+      expect(all).toContain("elsewhere.example.com/v1/async-actions-reports/")
+      expect(all).toContain("is not on a host that gets the credentials")
     }))
 })

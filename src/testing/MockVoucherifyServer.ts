@@ -33,6 +33,7 @@
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpServerError from "@effect/platform/HttpServerError"
+import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -367,7 +368,7 @@ export type ClientOptions =
  */
 export const layerClientConfig = (
   options: ClientOptions = {}
-): Layer.Layer<VoucherifyConfig.VoucherifyConfig, never, MockVoucherifyServer> =>
+): Layer.Layer<VoucherifyConfig.VoucherifyConfig, ConfigError.ConfigError, MockVoucherifyServer> =>
   Layer.unwrapEffect(
     Effect.map(MockVoucherifyServer, (server) => {
       const { oauthScopes, ...rest } = options
@@ -376,7 +377,7 @@ export const layerClientConfig = (
         ...rest,
         baseUrl: server.baseUrl,
         ...(oauthScopes === undefined ? credentials : { auth: { _tag: "OAuth", ...credentials, scopes: oauthScopes } })
-      }).pipe(Layer.orDie)
+      })
     })
   )
 
@@ -422,7 +423,7 @@ export const testRetry: VoucherifyConfig.RetryOptions = { baseDelay: "10 millis"
  */
 export const layerClient = (
   options: TestClientOptions = {}
-): Layer.Layer<Voucherify.Voucherify | VoucherifyConfig.VoucherifyConfig, never, MockVoucherifyServer> =>
+): Layer.Layer<Voucherify.Voucherify | VoucherifyConfig.VoucherifyConfig, ConfigError.ConfigError, MockVoucherifyServer> =>
   Voucherify.layerWithoutConfig.pipe(
     Layer.provideMerge(layerClientConfig({ ...options.client, retry: { ...testRetry, ...options.client?.retry } })),
     Layer.provide(options.httpClient ?? NodeHttpClient.layerUndici)
@@ -457,7 +458,7 @@ export const layerTest = (
   options: TestOptions = {}
 ): Layer.Layer<
   MockVoucherifyServer | Voucherify.Voucherify | VoucherifyConfig.VoucherifyConfig,
-  HttpServerError.ServeError | InvalidRequestError
+  HttpServerError.ServeError | InvalidRequestError | ConfigError.ConfigError
 > => {
   const { client, httpClient, ...server } = options
   return layerClient({ client, httpClient }).pipe(Layer.provideMerge(layer(server)))

@@ -221,10 +221,11 @@ export const make = (
     const readReport = (url: string, options?: Voucherify.ReportOptions): Stream.Stream<Voucherify.ReportRow, ReportError> => {
       const { check, expired } = reportAccess(url, options, reportOrigins)
       const open = Effect.gen(function*() {
-        yield* scriptedFailure("readReport")
         const now = yield* Clock.currentTimeMillis
         const checked = check(now)
+        // refused locally: no scripted failure is used up
         if (checked._tag === "Left") return yield* checked.left
+        yield* scriptedFailure("readReport")
         const file = parseReportUrl(checked.right)
         const found = file === undefined ? { _tag: "NotFound" as const } : simulator.report(now, file.actionId, file.token)
         switch (found._tag) {

@@ -153,7 +153,10 @@ export const make = (
       if (route.bearer && authorization?.startsWith("Bearer ")) {
         const token = deps.tokens.get(authorization.slice(7))
         if (token === undefined || token.expiresAtMillis <= now) return "unauthorized"
-        return token.scopes.has("api") || token.scopes.has(scopeOf(path)) ? "ok" : "forbidden"
+        // report files stand for the download host, which takes any credential of the project
+        return token.scopes.has("api") || token.scopes.has(scopeOf(path)) || path.startsWith(Endpoints.reportsPath)
+          ? "ok"
+          : "forbidden"
       }
       return headers["x-app-id"] === appId && headers["x-app-token"] === Redacted.value(appToken)
         ? "ok"
