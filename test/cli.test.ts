@@ -296,6 +296,12 @@ layer(MockVoucherifyServer.layer({ records: { vouchers: idList("CODE", 300) } })
         expect(text.stdout).toMatch(/^status +DONE/m)
         const json = yield* cli(["async-action", "get", action!.id, "--json", ...flags])
         expect(JSON.parse(json.stdout)).toMatchObject({ id: action!.id, status: "DONE", type: "PRODUCTS.METADATA_UPDATE" })
+        // the report URLs are shown, without their token
+        const [done] = yield* server.asyncActions
+        const report = done!.result!.reports![0]!
+        expect(text.stdout).toContain(report.split("?")[0])
+        expect(JSON.parse(json.stdout).result.reports).toEqual([report.split("?")[0]])
+        expect(text.stdout + json.stdout).not.toContain(new URL(report).searchParams.get("token"))
         const unknown = yield* cli(["async-action", "get", "aa_nope", ...flags])
         expect(unknown.code).toBe(1)
         expect(unknown.stderr).toMatch(/^error: Voucherify found no such resource \(HTTP 404, key not_found\)/)

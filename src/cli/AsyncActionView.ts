@@ -3,11 +3,23 @@
  * the JSON the API sent with `--json`.
  */
 import * as Schema from "effect/Schema"
+import { displayUrl } from "../internal/credentialHosts.js"
 import { AsyncAction } from "../VoucherifySchema.js"
 
 const encode = Schema.encodeSync(AsyncAction)
 
-export const toJson = (action: AsyncAction): string => JSON.stringify(encode(action), null, 2)
+/** A report URL's query holds its token, a secret: the terminal gets the URL without it. */
+const withoutTokens = (reports: ReadonlyArray<string> | undefined) => reports?.map(displayUrl)
+
+export const toJson = (action: AsyncAction): string => {
+  const encoded = encode(action)
+  const reports = withoutTokens(action.result?.reports)
+  return JSON.stringify(
+    reports === undefined ? encoded : { ...encoded, result: { ...encoded.result, reports } },
+    null,
+    2
+  )
+}
 
 export const toText = (action: AsyncAction): string => {
   const result = action.result
@@ -24,7 +36,7 @@ export const toText = (action: AsyncAction): string => {
     ["done", result?.done_count],
     ["failed", result?.failed_count],
     ["errors", errors.length === 0 ? undefined : `${errors.length}, first: ${errors[0]?.message ?? errors[0]?.key ?? "?"}`],
-    ["reports", result?.reports?.join(" ")],
+    ["reports", withoutTokens(result?.reports)?.join(" ")],
     ["reports until", result?.reports_available_till]
   ]
   return rows
