@@ -8,7 +8,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
-import { appendFileSync, existsSync, readFileSync, utimesSync } from "node:fs"
+import { appendFileSync, existsSync, readFileSync, unlinkSync, utimesSync, writeFileSync } from "node:fs"
 import type { BulkReport } from "../src/BulkMetadata.js"
 import * as MockVoucherifyServer from "../src/testing/MockVoucherifyServer.js"
 import { cli, idList, scratch, start } from "./support/cli.js"
@@ -89,8 +89,7 @@ describe("the journal and --resume", () => {
       expect(sentNow).toBeLessThanOrEqual(total - held + 2)
       expect(sentNow).toBeGreaterThanOrEqual(total - held)
       expect(resumed.stdout).toMatch(new RegExp(`^journal +${held} requests already accepted before, ${sentNow} sent now$`, "m"))
-      // the store holds every id once the actions ran
-      yield* Effect.sleep("200 millis")
+      // the store holds every id (the mock's actions end as they are accepted)
       const check = yield* server.checkMetadata("products", ids, JSON.parse(metadata))
       expect(check).toMatchObject({ checked: 4000, missing: 0, mismatched: 0 })
 
@@ -298,4 +297,45 @@ describe("the bulk quota from the command line", () => {
       expect(bad.code).toBe(1)
       expect(bad.stderr).toContain("--max-quota-wait must be a duration such as 0, 90s, 65m or 1h, got \"soon\"")
     }).pipe(Effect.provide(quotaServer)), timeout)
+})
+
+describe("files the options name", () => {
+  it.live("a resume appends to --created-ids; a refused journal empties nothing; two options on one file, an idle option with --dry-run, a directory as --ids: exit 1", () =>
+    Effect.gen(function*() {
+      const server = yield* MockVoucherifyServer.MockVoucherifyServer
+      const idsFile = file("append.txt", idList("app", 300).join("\n"))
+      const journal = path("append.journal")
+      const created = path("append.created")
+      const args = (extra: ReadonlyArray<string>) => [
+        "products-metadata", "--ids", idsFile, "--metadata", metadata, "--max-bytes", "2500", "--journal", journal,
+        "--await", "--created-ids", created, "--quiet", ...extra, ...flagsOf(server)
+      ]
+      expect((yield* cli(args([]))).code).toBe(0)
+      const first = readFileSync(created, "utf8")
+      expect(first.split("\n").filter(Boolean)).toHaveLength(300)
+      // the resume follows nothing again, and keeps what the first run found
+      expect((yield* cli(args(["--resume"]))).code).toBe(0)
+      expect(readFileSync(created, "utf8")).toBe(first)
+      // a second process refused the lock must not empty the files of the first
+      writeFileSync(`${journal}.lock`, JSON.stringify({ pid: process.pid }))
+      const locked = yield* cli(args(["--resume"]))
+      expect(locked.code).toBe(1)
+      expect(readFileSync(created, "utf8")).toBe(first)
+      unlinkSync(`${journal}.lock`)
+
+      const base = ["products-metadata", "--ids", idsFile, "--metadata", "{}", "--quiet", ...flagsOf(server)]
+      const same = yield* cli([...base, "--await", "--created-ids", idsFile])
+      expect(same.code).toBe(1)
+      expect(same.stderr).toContain("--ids and --created-ids name the same file")
+      expect(readFileSync(idsFile, "utf8").split("\n")).toHaveLength(300)
+      const idle = yield* cli([...base, "--dry-run", "--journal", path("idle.journal")])
+      expect(idle.code).toBe(1)
+      expect(idle.stderr).toContain("--dry-run sends nothing: --journal would do nothing with it")
+      const directory = yield* cli(["products-metadata", "--ids", path(""), "--metadata", "{}", "--quiet", ...flagsOf(server)])
+      expect(directory.code).toBe(1)
+      expect(directory.stderr).toContain("is not a file")
+      const wait = yield* cli([...base, "--max-quota-wait", "-5m"])
+      expect(wait.code).toBe(1)
+      expect(wait.stderr.trim()).toBe("--max-quota-wait must be a duration such as 0, 90s, 65m or 1h, got \"-5m\"")
+    }).pipe(Effect.provide(MockVoucherifyServer.layer())), timeout)
 })

@@ -207,6 +207,13 @@ layer(MockVoucherifyServer.layer({ records: { vouchers: idList("CODE", 300) } })
         )
         expect(unreachable.code).toBe(3)
         expect(unreachable.stderr).toContain("cannot reach http://127.0.0.1:1: ")
+        // the same when the run goes on past each refused request
+        const goingOn = yield* cli(
+          ["products-metadata", "--ids", file("few.txt", "a\nb\n"), "--metadata", "{}", "--quiet", "--continue-on-error"],
+          { VOUCHERIFY_BASE_URL: "http://127.0.0.1:1", VOUCHERIFY_APP_ID: server.appId, VOUCHERIFY_APP_TOKEN: secret, VOUCHERIFY_MAX_RETRIES: "0" }
+        )
+        expect(goingOn.code).toBe(3)
+        expect(goingOn.stderr).toContain("cannot reach http://127.0.0.1:1: ")
         expect(unreachable.stderr).toContain("ECONNREFUSED")
         expect(unreachable.stdout + unreachable.stderr).not.toContain(secret)
         expect(missing.stderr).toMatch(/^error: invalid configuration, --app-id \/ VOUCHERIFY_APP_ID: /)

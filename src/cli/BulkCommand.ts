@@ -12,6 +12,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import { resolve as resolvePath } from "node:path"
 import type * as Voucherify from "../Voucherify.js"
 import * as VoucherifyConfig from "../VoucherifyConfig.js"
 import { type BulkTarget, bulkTargets } from "../VoucherifySchema.js"
@@ -44,19 +45,24 @@ const QuotaWait = Schema.String.pipe(
   Schema.transformOrFail(Schema.DurationFromSelf, {
     strict: true,
     decode: (text, _, ast) => {
-      const compact = text.trim().match(/^(\d+(?:\.\d+)?)(ms|s|m|h)?$/)
+      const refused = ParseResult.fail(new ParseResult.Type(ast, text))
+      const trimmed = text.trim()
+      const compact = trimmed.match(/^(\d+(?:\.\d+)?)(ms|s|m|h)?$/)
       if (compact !== null && (compact[2] !== undefined || Number(compact[1]) === 0)) {
         return ParseResult.succeed(Duration.millis(Number(compact[1]) * (durationUnits[compact[2] ?? "ms"] ?? 1)))
       }
-      return Option.match(Duration.decodeUnknown(text.trim()), {
-        onNone: () =>
-          ParseResult.fail(
-            new ParseResult.Type(ast, text, `--max-quota-wait must be a duration such as 0, 90s, 65m or 1h, got ${JSON.stringify(text)}`)
-          ),
-        onSome: ParseResult.succeed
-      })
+      // Duration would take a negative wait as none at all
+      if (trimmed.startsWith("-")) return refused
+      return Option.match(Duration.decodeUnknown(trimmed), { onNone: () => refused, onSome: ParseResult.succeed })
     },
     encode: (duration) => ParseResult.succeed(`${Duration.toMillis(duration)}ms`)
+  }),
+  // one line naming the option, not the schema's tree
+  Schema.annotations({
+    message: (issue) => ({
+      message: `--max-quota-wait must be a duration such as 0, 90s, 65m or 1h, got ${JSON.stringify(issue.actual)}`,
+      override: true
+    })
   })
 )
 
@@ -129,16 +135,49 @@ export const checkDryRun = (
     )
     : Effect.void
 
-/** Options that only mean something beside another one. */
+/** Options that only mean something beside another one, and files that must be different files. */
 export const checkCombinations = (
   flags: {
+    readonly ids: string
+    readonly dryRun: boolean
     readonly resume: boolean
     readonly journal: Option.Option<string>
     readonly await: boolean
+    readonly report: Option.Option<string>
     readonly createdIds: Option.Option<string>
     readonly failedIds: Option.Option<string>
   }
 ): Effect.Effect<void, InputError> => {
+  if (flags.dryRun) {
+    const unused = [
+      ...(Option.isSome(flags.journal) ? ["--journal"] : []),
+      ...(flags.resume ? ["--resume"] : []),
+      ...(flags.await ? ["--await"] : []),
+      ...(Option.isSome(flags.createdIds) ? ["--created-ids"] : []),
+      ...(Option.isSome(flags.failedIds) ? ["--failed-ids"] : [])
+    ]
+    if (unused.length > 0) {
+      return Effect.fail(new InputError({ message: `--dry-run sends nothing: ${unused.join(", ")} would do nothing with it` }))
+    }
+  }
+  // one file for two purposes would be overwritten by the second (an ids file emptied, a journal clobbered)
+  const files = [
+    ["--ids", Option.some(flags.ids)],
+    ["--report", flags.report],
+    ["--journal", flags.journal],
+    ["--created-ids", flags.createdIds],
+    ["--failed-ids", flags.failedIds]
+  ] as const
+  const seen = new Map<string, string>()
+  for (const [option, path] of files) {
+    if (Option.isNone(path) || path.value === "-") continue
+    const resolved = resolvePath(path.value)
+    const other = seen.get(resolved)
+    if (other !== undefined) {
+      return Effect.fail(new InputError({ message: `${other} and ${option} name the same file, ${path.value}: give each its own` }))
+    }
+    seen.set(resolved, option)
+  }
   if (flags.resume && Option.isNone(flags.journal)) {
     return Effect.fail(new InputError({ message: "--resume needs --journal <path>: the journal of the run to resume" }))
   }

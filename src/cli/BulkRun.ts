@@ -13,6 +13,7 @@ import * as BulkJournal from "../BulkJournal.js"
 import * as BulkMetadata from "../BulkMetadata.js"
 import type * as Voucherify from "../Voucherify.js"
 import * as VoucherifyConfig from "../VoucherifyConfig.js"
+import type { TransportError } from "../VoucherifyError.js"
 import type { BulkTarget } from "../VoucherifySchema.js"
 import { ConfigurationError, InputError, PartialFailure } from "./CliError.js"
 import { printCause } from "./ErrorOutput.js"
@@ -45,13 +46,14 @@ export interface BulkRunOptions {
 
 /**
  * A file the reconciled ids go into as they stream, one a line; a write
- * that fails is kept, and said after the run, rather than stopping it.
+ * that fails is kept, and said after the run, rather than stopping it. A
+ * resumed run appends: the ids the earlier runs found stay.
  */
-const idsFile = (path: Option.Option<string>) =>
+const idsFile = (path: Option.Option<string>, append: boolean) =>
   Effect.gen(function*() {
     if (Option.isNone(path)) return undefined
     const fs = yield* FileSystem.FileSystem
-    const file = yield* fs.open(path.value, { flag: "w" }).pipe(
+    const file = yield* fs.open(path.value, { flag: append ? "a" : "w" }).pipe(
       Effect.mapError((error) => new InputError({ message: `cannot write ${path.value}: ${error.message}` }))
     )
     let failure: InputError | undefined
@@ -59,7 +61,7 @@ const idsFile = (path: Option.Option<string>) =>
     return {
       path: path.value,
       write: (ids: ReadonlyArray<string>) =>
-        failure !== undefined ? Effect.void : file.writeAll(encoder.encode(`${ids.join("\n")}\n`)).pipe(
+        failure !== undefined || ids.length === 0 ? Effect.void : file.writeAll(encoder.encode(`${ids.join("\n")}\n`)).pipe(
           Effect.catchAll((error) =>
             Effect.sync(() => {
               failure = new InputError({ message: `cannot write ${path.value}: ${error.message}` })
@@ -69,6 +71,22 @@ const idsFile = (path: Option.Option<string>) =>
       failure: () => failure
     }
   })
+
+/**
+ * When nothing got through because no connection could ever be made, the
+ * error that says so: the base URL or the network is wrong, not the ids.
+ */
+const neverReached = (report: BulkMetadata.BulkReport): TransportError | undefined => {
+  if (report.accepted.ids > 0 || report.unknown.length > 0 || report.rejected.length === 0) return undefined
+  const connects = report.rejected.map((r) => r.error).filter((e): e is TransportError =>
+    e._tag === "TransportError" && e.reason === "Connect"
+  )
+  return connects.length === report.rejected.length ? connects[0] : undefined
+}
+
+const cannotReach = (error: TransportError) =>
+  Effect.flatMap(VoucherifyConfig.VoucherifyConfig, ({ baseUrl }) =>
+    Effect.fail(new ConfigurationError({ message: `cannot reach ${baseUrl}: ${error.description}` })))
 
 export const run = (
   options: BulkRunOptions
@@ -95,9 +113,8 @@ export const run = (
 
     let latest = Progress.emptySnapshot
     let last: BulkMetadata.BulkReport | undefined
-    const created = yield* idsFile(options.createdIds)
-    const failed = yield* idsFile(options.failedIds)
-    // the journal is locked while the run uses it, and opened before anything is sent
+    // the journal is locked while the run uses it, and opened before anything is sent or written:
+    // a second process refused its lock must not empty the first one's files
     const journal = yield* Option.match(options.journal, {
       onNone: () => Effect.succeed(undefined),
       onSome: ({ path, resume }) =>
@@ -107,6 +124,9 @@ export const run = (
           input: options.source.description
         }))
     })
+    const resuming = journal?.resume === true
+    const created = yield* idsFile(options.createdIds, resuming)
+    const failed = yield* idsFile(options.failedIds, resuming)
     // the progress output has its own scope: it draws its last line before the summary
     const ran = yield* Effect.scoped(Effect.zipRight(
       Progress.render({
@@ -172,13 +192,13 @@ export const run = (
       // Input that failed before a single id was read: its own message says it all.
       const { error } = outcome.left
       if (report.totalIds === 0 && error._tag === "InputError") return yield* error
-      // Nothing got through and no connection could be made: the base URL or the network is wrong.
-      if (report.accepted.ids === 0 && error._tag === "TransportError" && error.reason === "Connect") {
-        const { baseUrl } = yield* VoucherifyConfig.VoucherifyConfig
-        return yield* new ConfigurationError({ message: `cannot reach ${baseUrl}: ${error.description}` })
-      }
+      const unreachable = neverReached(report)
+      if (unreachable !== undefined) return yield* cannotReach(unreachable)
       return yield* outcome.left
     }
+    // --continue-on-error: the run went on, and every request failed to connect all the same
+    const unreachable = neverReached(report)
+    if (unreachable !== undefined) return yield* cannotReach(unreachable)
     if (Either.isLeft(written)) return yield* written.left
     const unwritten = created?.failure() ?? failed?.failure()
     if (unwritten !== undefined) return yield* unwritten

@@ -103,6 +103,7 @@ export const open = (path: string, format: IdFormat): Effect.Effect<IdSource, In
     }
     const fs = yield* FileSystem.FileSystem
     const info = yield* Effect.mapError(fs.stat(path), cannotRead)
+    if (info.type !== "File") return yield* new InputError({ message: `cannot read the ids file: ${path} is not a file` })
     const size = Number(info.size)
     const description: BulkJournal.InputDescription = {
       kind: "file",

@@ -34,10 +34,9 @@ export const start = (args: ReadonlyArray<string>, env: Record<string, string> =
   let stderr = ""
   child.stdout!.on("data", (data) => (stdout += data))
   child.stderr!.on("data", (data) => (stderr += data))
-  const done = Effect.async<Run>((resume) => {
-    child.on("close", (code) => resume(Effect.succeed({ code, stdout, stderr })))
-  })
-  return { child, done }
+  // listened for from the start: a process that ends before anyone waits is still seen to end
+  const closed = new Promise<Run>((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })))
+  return { child, done: Effect.promise(() => closed) }
 }
 
 export const cli = (args: ReadonlyArray<string>, env?: Record<string, string>, stdin?: string) =>
