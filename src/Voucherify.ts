@@ -183,6 +183,7 @@ export interface ReportRow {
   readonly id: string
   readonly found: boolean
   readonly updated: boolean
+  /** The file's other columns, by their header names trimmed and lower-cased. */
   readonly columns: Readonly<Record<string, string>>
 }
 
@@ -355,7 +356,7 @@ export const make: Effect.Effect<
     awaitAsyncAction: Effect.fn("Voucherify.awaitAsyncAction")(
       (id: string, options?: AwaitOptions) => internalAwait.awaitWith(getAsyncAction)(id, options)
     ),
-    readReport: (url, options) => readReport(url, options)
+    readReport
   }
   return service
 })

@@ -12,19 +12,10 @@ import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
 import { ReportDecodeError, ReportExpiredError } from "../VoucherifyError.js"
 import { checkUrl, displayUrl, type UntrustedUrlError } from "./credentialHosts.js"
+import type { ReportRow } from "../Voucherify.js"
 import * as CsvRecords from "./csvRecords.js"
 
-/**
- * One record of a report: did it exist before (`found`), was it changed
- * (`updated`). `found: false, updated: true` is a record the upsert created.
- */
-export interface ReportRow {
-  readonly id: string
-  readonly found: boolean
-  readonly updated: boolean
-  /** The file's other columns, by their header names trimmed and lower-cased. */
-  readonly columns: Readonly<Record<string, string>>
-}
+export type { ReportRow } from "../Voucherify.js"
 
 /** The id columns, in order of preference. */
 export const idColumns: ReadonlyArray<string> = ["source_id", "code", "id"]
