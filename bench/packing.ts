@@ -7,7 +7,7 @@ import { createHash } from "node:crypto"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import * as BulkMetadata from "../src/BulkMetadata.js"
-import { jsonStringBytes } from "../src/internal/payload.js"
+import { jsonStringBytes } from "../src/internal/bulk/payload.js"
 import { chunked, makeIds } from "./ids.js"
 import { ratioResult, type Result, timeBest } from "./measure.js"
 

@@ -10,7 +10,7 @@
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import * as BulkMetadata from "../src/BulkMetadata.js"
-import { jsonStringBytes } from "../src/internal/payload.js"
+import { jsonStringBytes } from "../src/internal/bulk/payload.js"
 import { asciiId, chunked, makeIds, multilingualId } from "./ids.js"
 import type { Result } from "./measure.js"
 

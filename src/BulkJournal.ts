@@ -43,7 +43,7 @@
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import * as internal from "./internal/bulkJournal.js"
+import * as internal from "./internal/journal/journal.js"
 import type { InvalidRequestError, VoucherifyError } from "./VoucherifyError.js"
 import type { BulkTarget, Metadata } from "./VoucherifySchema.js"
 

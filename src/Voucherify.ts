@@ -38,11 +38,11 @@ import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Clock from "effect/Clock"
-import * as internalAwait from "./internal/awaitAction.js"
-import { credentialOrigins } from "./internal/credentialHosts.js"
-import { decode as decodeReport, reportAccess } from "./internal/reportFile.js"
-import { rateLimitHeaders } from "./internal/responseError.js"
-import { checkAsyncActionId, checkListLimit, encodeBulkRequest, type EncodedBulkRequest } from "./internal/payload.js"
+import * as internalAwait from "./internal/asyncAction/await.js"
+import { credentialOrigins } from "./internal/http/credentialHosts.js"
+import { decode as decodeReport, reportAccess } from "./internal/asyncAction/reportFile.js"
+import { rateLimitHeaders } from "./internal/http/responseError.js"
+import { checkAsyncActionId, checkListLimit, encodeBulkRequest, type EncodedBulkRequest } from "./internal/bulk/payload.js"
 import * as VoucherifyConfig from "./VoucherifyConfig.js"
 import {
   AsyncActionFailedError,
@@ -78,7 +78,7 @@ export type {
    * @category models
    */
   EncodedBulkRequest
-} from "./internal/payload.js"
+} from "./internal/bulk/payload.js"
 
 /**
  * How {@link Service.awaitAsyncAction} polls.

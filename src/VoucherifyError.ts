@@ -31,7 +31,7 @@
 import * as Duration from "effect/Duration"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
-import type { UntrustedUrlError } from "./internal/credentialHosts.js"
+import type { UntrustedUrlError } from "./internal/http/credentialHosts.js"
 import { AsyncAction, ErrorBody } from "./VoucherifySchema.js"
 
 /**
@@ -360,7 +360,7 @@ export {
    * @category errors
    */
   UntrustedUrlError
-} from "./internal/credentialHosts.js"
+} from "./internal/http/credentialHosts.js"
 
 /**
  * Why reading a report file can fail.

@@ -14,7 +14,7 @@ import { createHash } from "node:crypto"
 import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
 import * as BulkJournal from "../src/BulkJournal.js"
-import { isProcessAlive } from "../src/internal/bulkJournal.js"
+import { isProcessAlive } from "../src/internal/journal/journal.js"
 import { BadRequestError, ServerError } from "../src/VoucherifyError.js"
 
 const execFileAsync = promisify(execFile)

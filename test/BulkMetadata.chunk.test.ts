@@ -5,7 +5,7 @@ import * as Either from "effect/Either"
 import * as fc from "effect/FastCheck"
 import * as Stream from "effect/Stream"
 import * as BulkMetadata from "../src/BulkMetadata.js"
-import { jsonStringBytes } from "../src/internal/payload.js"
+import { jsonStringBytes } from "../src/internal/bulk/payload.js"
 
 /** The independent oracle: what `JSON.stringify` and UTF-8 really give. */
 const oracleBytes = (s: string) => Buffer.byteLength(JSON.stringify(s), "utf8")

@@ -13,7 +13,7 @@ import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as BulkMetadata from "../src/BulkMetadata.js"
-import { idReason } from "../src/internal/idLines.js"
+import { idReason } from "../src/internal/bulk/idLines.js"
 import { VoucherifyTest } from "../src/testing/index.js"
 
 const encoder = new TextEncoder()

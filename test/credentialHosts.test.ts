@@ -5,7 +5,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
-import { checkUrl, credentialOrigins, displayUrl, UntrustedUrlError } from "../src/internal/credentialHosts.js"
+import { checkUrl, credentialOrigins, displayUrl, UntrustedUrlError } from "../src/internal/http/credentialHosts.js"
 
 const token = "tok_SECRET_d41d8cd98f00b204"
 

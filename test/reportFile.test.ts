@@ -8,7 +8,7 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as fc from "effect/FastCheck"
 import * as Stream from "effect/Stream"
-import { decode } from "../src/internal/reportFile.js"
+import { decode } from "../src/internal/asyncAction/reportFile.js"
 import { renderReportCsv } from "../src/testing/internal/reportCsv.js"
 import { ReportDecodeError } from "../src/VoucherifyError.js"
 

@@ -3,7 +3,7 @@
  * the JSON the API sent with `--json`.
  */
 import * as Schema from "effect/Schema"
-import { displayUrl } from "../internal/credentialHosts.js"
+import { displayUrl } from "../internal/http/credentialHosts.js"
 import { AsyncAction } from "../VoucherifySchema.js"
 
 const encode = Schema.encodeSync(AsyncAction)

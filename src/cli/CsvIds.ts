@@ -6,9 +6,9 @@
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import * as CsvRecords from "../internal/csvRecords.js"
+import * as CsvRecords from "../internal/csv/records.js"
 import { InputError } from "./CliError.js"
-import { checkId, IdLineError } from "../internal/idLines.js"
+import { checkId, IdLineError } from "../internal/bulk/idLines.js"
 
 interface Header {
   readonly width: number

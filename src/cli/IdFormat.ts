@@ -4,7 +4,7 @@
  * here, in plain code, on the library's line splitter: text goes in piece by
  * piece (as it is read), ids come out, and nothing but the current line is held.
  */
-import { checkId, IdLineError, type IdParser, isBlank, lineParser } from "../internal/idLines.js"
+import { checkId, IdLineError, type IdParser, isBlank, lineParser } from "../internal/bulk/idLines.js"
 
 /**
  * One id per line, a column of a CSV file with a header row, or a field of

@@ -6,7 +6,7 @@
  *
  * @internal
  */
-import { invalidIdReason } from "../../internal/payload.js"
+import { invalidIdReason } from "../../internal/bulk/payload.js"
 import type { Metadata } from "../../VoucherifySchema.js"
 
 export interface BulkBody {

@@ -14,16 +14,16 @@ import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import { awaitWith } from "../../internal/awaitAction.js"
-import { credentialOrigins } from "../../internal/credentialHosts.js"
-import { decode as decodeReport, reportAccess } from "../../internal/reportFile.js"
+import { awaitWith } from "../../internal/asyncAction/await.js"
+import { credentialOrigins } from "../../internal/http/credentialHosts.js"
+import { decode as decodeReport, reportAccess } from "../../internal/asyncAction/reportFile.js"
 import { defaultMaxPayloadBytes } from "../../internal/limits.js"
 import {
   checkAsyncActionId,
   checkListLimit,
   encodeBulkRequest,
   type EncodedBulkRequest
-} from "../../internal/payload.js"
+} from "../../internal/bulk/payload.js"
 import type * as Voucherify from "../../Voucherify.js"
 import {
   BadRequestError,

@@ -9,7 +9,7 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Schema from "effect/Schema"
-import { checkListLimit } from "../../../internal/payload.js"
+import { checkListLimit } from "../../../internal/bulk/payload.js"
 import {
   AsyncAction,
   AsyncActionAccepted,

@@ -8,9 +8,9 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
-import type { AwaitError, AwaitOptions, Service } from "../Voucherify.js"
-import { AsyncActionFailedError, AsyncActionTimeoutError } from "../VoucherifyError.js"
-import type { AsyncAction } from "../VoucherifySchema.js"
+import type { AwaitError, AwaitOptions, Service } from "../../Voucherify.js"
+import { AsyncActionFailedError, AsyncActionTimeoutError } from "../../VoucherifyError.js"
+import type { AsyncAction } from "../../VoucherifySchema.js"
 
 /** About 1 s first, then ×1.5 each time with jitter, never more than 30 s apart. */
 export const defaultAwaitSchedule: Schedule.Schedule<unknown, AsyncAction> = Schedule.exponential("1 second", 1.5).pipe(

@@ -12,7 +12,7 @@
  */
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
-import type { Cluster } from "../VoucherifyConfig.js"
+import type { Cluster } from "../../VoucherifyConfig.js"
 
 /** `localhost`, `[::1]` and 127.0.0.0/8, as `URL.hostname` spells them. */
 export const isLoopback = (hostname: string): boolean =>

@@ -6,7 +6,7 @@
  * @internal
  */
 import * as Duration from "effect/Duration"
-import type { VoucherifyError } from "../VoucherifyError.js"
+import type { VoucherifyError } from "../../VoucherifyError.js"
 
 const transientStatuses: ReadonlySet<number> = new Set([408, 500, 502, 503, 504])
 

@@ -6,10 +6,10 @@
  * @internal
  */
 import * as Effect from "effect/Effect"
-import type { BulkChunk, BulkChunkResult, ChunkAccepted, JournalOptions } from "../BulkMetadata.js"
-import * as BulkJournal from "../BulkJournal.js"
-import type { InvalidRequestError } from "../VoucherifyError.js"
-import type { BulkTarget, Metadata } from "../VoucherifySchema.js"
+import type { BulkChunk, BulkChunkResult, ChunkAccepted, JournalOptions } from "../../BulkMetadata.js"
+import * as BulkJournal from "../../BulkJournal.js"
+import type { InvalidRequestError } from "../../VoucherifyError.js"
+import type { BulkTarget, Metadata } from "../../VoucherifySchema.js"
 
 /** A packed chunk as the journal knows it: its place, its size, the hash of its body. */
 export type Facts = BulkJournal.ChunkFacts

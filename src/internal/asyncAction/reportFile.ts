@@ -10,12 +10,12 @@
  */
 import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
-import { ReportDecodeError, ReportExpiredError } from "../VoucherifyError.js"
-import { checkUrl, displayUrl, type UntrustedUrlError } from "./credentialHosts.js"
-import type { ReportRow } from "../Voucherify.js"
-import * as CsvRecords from "./csvRecords.js"
+import { ReportDecodeError, ReportExpiredError } from "../../VoucherifyError.js"
+import { checkUrl, displayUrl, type UntrustedUrlError } from "../http/credentialHosts.js"
+import type { ReportRow } from "../../Voucherify.js"
+import * as CsvRecords from "../csv/records.js"
 
-export type { ReportRow } from "../Voucherify.js"
+export type { ReportRow } from "../../Voucherify.js"
 
 /** The id columns, in order of preference. */
 export const idColumns: ReadonlyArray<string> = ["source_id", "code", "id"]

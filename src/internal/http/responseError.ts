@@ -18,8 +18,8 @@ import {
   TransportError,
   UnauthorizedError,
   type VoucherifyError
-} from "../VoucherifyError.js"
-import { type ErrorBody, ErrorBodyFromWire, type RateLimitHeaders } from "../VoucherifySchema.js"
+} from "../../VoucherifyError.js"
+import { type ErrorBody, ErrorBodyFromWire, type RateLimitHeaders } from "../../VoucherifySchema.js"
 
 const decodeErrorBody = Schema.decodeUnknownEither(ErrorBodyFromWire)
 

@@ -4,8 +4,8 @@
  *
  * @internal
  */
-import { InvalidRequestError, PayloadTooLargeError } from "../VoucherifyError.js"
-import { type BulkTarget, bulkTargets, type Metadata } from "../VoucherifySchema.js"
+import { InvalidRequestError, PayloadTooLargeError } from "../../VoucherifyError.js"
+import { type BulkTarget, bulkTargets, type Metadata } from "../../VoucherifySchema.js"
 
 /**
  * A body ready to send: validated, serialized and measured. Only this module

@@ -6,8 +6,8 @@
  */
 import * as Duration from "effect/Duration"
 import * as Schedule from "effect/Schedule"
-import type { Service as ConfigService } from "../VoucherifyConfig.js"
-import type { VoucherifyError } from "../VoucherifyError.js"
+import type { Service as ConfigService } from "../../VoucherifyConfig.js"
+import type { VoucherifyError } from "../../VoucherifyError.js"
 
 /** The wait the server asked for, if any. */
 const requestedDelay = (error: VoucherifyError): Duration.Duration =>

@@ -25,18 +25,18 @@ import type {
   ChunkAccepted,
   RunOptions,
   UpdateOptions
-} from "../BulkMetadata.js"
-import * as Voucherify from "../Voucherify.js"
-import { InvalidRequestError, type VoucherifyError } from "../VoucherifyError.js"
-import { AsyncActionStatus, type BulkTarget, bulkTargets } from "../VoucherifySchema.js"
-import * as Ledger from "./bulkLedger.js"
-import { packIds } from "./bulkLines.js"
-import { recycle } from "./bulkPacker.js"
+} from "../../BulkMetadata.js"
+import * as Voucherify from "../../Voucherify.js"
+import { InvalidRequestError, type VoucherifyError } from "../../VoucherifyError.js"
+import { AsyncActionStatus, type BulkTarget, bulkTargets } from "../../VoucherifySchema.js"
+import * as Ledger from "../journal/ledger.js"
+import { packIds } from "./linePacker.js"
+import { recycle } from "./packer.js"
 import { encodeMetadata } from "./payload.js"
-import { reconcile } from "./bulkReconcile.js"
-import { Tracker } from "./bulkReport.js"
-import { defaultMaxQuotaWait, makeQuotaGate } from "./bulkQuota.js"
-import { mayHaveArrived, quotaWait, stopsTheRun } from "./errorRules.js"
+import { reconcile } from "./reconcile.js"
+import { Tracker } from "./report.js"
+import { defaultMaxQuotaWait, makeQuotaGate } from "./quota.js"
+import { mayHaveArrived, quotaWait, stopsTheRun } from "../http/errorRules.js"
 
 const isStatus = Schema.is(AsyncActionStatus)
 

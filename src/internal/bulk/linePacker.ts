@@ -18,8 +18,8 @@ import type * as Cause from "effect/Cause"
 import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
 import * as Stream from "effect/Stream"
-import type { BulkChunk, ChunkOptions } from "../BulkMetadata.js"
-import { InvalidRequestError } from "../VoucherifyError.js"
+import type { BulkChunk, ChunkOptions } from "../../BulkMetadata.js"
+import { InvalidRequestError } from "../../VoucherifyError.js"
 import {
   COMMA,
   countRead,
@@ -32,7 +32,7 @@ import {
   Packer,
   type PackHooks,
   writeJson
-} from "./bulkPacker.js"
+} from "./packer.js"
 import { IdLineError, idReason, isBlank, linesBytes } from "./idLines.js"
 
 const LF = 0x0a

@@ -30,10 +30,10 @@ import type {
   PlanCounts,
   Resumed,
   ResumePlan
-} from "../BulkJournal.js"
-import { type InvalidRequestError, VoucherifyError } from "../VoucherifyError.js"
-import { type BulkTarget, bulkTargets, type Metadata } from "../VoucherifySchema.js"
-import { encodeMetadata, isPlainObject } from "./payload.js"
+} from "../../BulkJournal.js"
+import { type InvalidRequestError, VoucherifyError } from "../../VoucherifyError.js"
+import { type BulkTarget, bulkTargets, type Metadata } from "../../VoucherifySchema.js"
+import { encodeMetadata, isPlainObject } from "../bulk/payload.js"
 
 // ---------------------------------------------------------------------------
 // Errors

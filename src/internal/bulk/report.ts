@@ -15,8 +15,8 @@ import type {
   BulkProgress,
   BulkReport,
   ChunkAccepted
-} from "../BulkMetadata.js"
-import type { VoucherifyError } from "../VoucherifyError.js"
+} from "../../BulkMetadata.js"
+import type { VoucherifyError } from "../../VoucherifyError.js"
 
 type Entry = {
   readonly index: number

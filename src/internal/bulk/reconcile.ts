@@ -8,9 +8,9 @@
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import type { ChunkAccepted, Reconciled, ReconcileOptions } from "../BulkMetadata.js"
-import type * as Voucherify from "../Voucherify.js"
-import type { BulkTarget } from "../VoucherifySchema.js"
+import type { ChunkAccepted, Reconciled, ReconcileOptions } from "../../BulkMetadata.js"
+import type * as Voucherify from "../../Voucherify.js"
+import type { BulkTarget } from "../../VoucherifySchema.js"
 
 const none = () => Effect.void
 

@@ -12,9 +12,9 @@ import type * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Stream from "effect/Stream"
-import type { BulkChunk, ChunkOptions } from "../BulkMetadata.js"
-import { InvalidRequestError } from "../VoucherifyError.js"
-import { defaultMaxPayloadBytes } from "./limits.js"
+import type { BulkChunk, ChunkOptions } from "../../BulkMetadata.js"
+import { InvalidRequestError } from "../../VoucherifyError.js"
+import { defaultMaxPayloadBytes } from "../limits.js"
 import { bodyFrame, encodeMetadata, jsonStringBytes } from "./payload.js"
 
 const isValidId = (id: string): boolean => id.length > 0
