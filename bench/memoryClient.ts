@@ -13,7 +13,7 @@ const runtime = runtimeFor(JSON.parse(serverJson!))
 const started = performance.now()
 const ids = mode === "array" ? readFileSync(file!, "utf8").split("\n").filter((l) => l.length > 0) : linesOf(file!)
 const report = await runtime.runPromise(
-  BulkMetadata.run(ids as Parameters<typeof BulkMetadata.run>[0], { target: "products", metadata: { bench: true } })
+  BulkMetadata.run(ids as BulkMetadata.Input, { target: "products", metadata: { bench: true } })
 )
 console.log(JSON.stringify({
   mode,

@@ -93,9 +93,9 @@ export const run = (
       BulkMetadata.run(generatedIds(total), {
         target: "products",
         metadata,
-        awaitCompletion: true,
+        await: true,
         maxBytes,
-        progress: (p) => {
+        onProgress: (p) => {
           latest = p
         }
       })

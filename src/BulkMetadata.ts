@@ -1,16 +1,16 @@
 /**
- * The bulk engine: hands a stream of ids (an array, a file, a database
- * cursor) and one metadata object to Voucherify with as few bulk calls as the
- * 10 MB limit allows, and accounts for every id, even when things fail.
+ * The bulk engine: hands ids (an array, a stream, a file) and one metadata
+ * object to Voucherify with as few bulk calls as the 10 MB limit allows, and
+ * accounts for every id, even when things fail.
  *
- * - {@link chunk} packs ids into full request bodies (pure, no service needed).
- * - {@link lines} reads ids from one-id-per-line bytes (a file, stdin), which
- *   the functions below pack without decoding plain ids into strings.
- * - {@link updateProducts}, {@link updateCustomers}, {@link updateVouchers}
- *   pack, send concurrently and optionally await each async action, as a
- *   stream of {@link BulkChunkResult}s.
- * - {@link run} does the same and returns a {@link BulkReport}, also when the
- *   run fails or is interrupted, so that the caller can resume.
+ * - {@link run} is the one way to do the job: it packs, sends
+ *   `concurrency` bodies at a time, waits out the bulk quota, journals
+ *   every chunk, follows the async actions and reads their report files,
+ *   and returns a {@link BulkReport}, also when the run fails or is
+ *   interrupted.
+ * - {@link lines} makes the input of one-id-per-line bytes (a file,
+ *   stdin), which is packed from its bytes without making strings of plain ids.
+ * - {@link chunk} is the pure packer, for those who send bodies themselves.
  *
  * @example
  * ```ts
@@ -21,8 +21,8 @@
  * const program = BulkMetadata.run(["prod_1", "prod_2"], {
  *   target: "products",
  *   metadata: { season: "summer" },
- *   awaitCompletion: true,
- *   progress: (p) => console.error(`${p.idsRead} read, ${p.chunksAccepted} accepted`)
+ *   await: true,
+ *   onCreated: (ids) => Effect.log(`created (check for typos): ${ids.join(", ")}`)
  * }).pipe(
  *   Effect.catchTag("BulkRunError", (e) => Effect.succeed(e.report))
  * )
@@ -36,20 +36,19 @@
  */
 import * as Data from "effect/Data"
 import type * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
+import type * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
+import { type Pipeable, pipeArguments } from "effect/Pipeable"
 import * as Schema from "effect/Schema"
-import type * as Sink from "effect/Sink"
 import type * as Stream from "effect/Stream"
 import type * as SubscriptionRef from "effect/SubscriptionRef"
-import * as engine from "./internal/bulk/engine.js"
-import * as bulkLines from "./internal/bulk/linePacker.js"
-import * as idLines from "./internal/bulk/idLines.js"
-import * as reportInternal from "./internal/bulk/report.js"
 import type * as BulkJournal from "./BulkJournal.js"
+import * as engine from "./internal/bulk/engine.js"
+import * as idLines from "./internal/bulk/idLines.js"
+import * as linePacker from "./internal/bulk/linePacker.js"
 import type * as Voucherify from "./Voucherify.js"
 import * as VoucherifyError from "./VoucherifyError.js"
-import { type AsyncAction, AsyncActionStatus, type BulkTarget, type Metadata } from "./VoucherifySchema.js"
+import { AsyncActionStatus, type BulkTarget, type Metadata } from "./VoucherifySchema.js"
 
 /**
  * How {@link chunk} packs.
@@ -105,93 +104,116 @@ export interface BulkChunk {
 }
 
 /**
- * How {@link updateProducts} and its siblings follow each async action.
+ * One-id-per-line bytes as the input of {@link run} or {@link chunk}, made by
+ * {@link lines}. Its type is what selects the byte path: the packer copies
+ * each plain id from the read buffer into the body without making a string.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface Lines<out E = never, out R = never> extends Pipeable {
+  readonly _tag: "Lines"
+  /** The text, as it is read. `E` includes the {@link IdLineError} of a bad line. */
+  readonly bytes: Stream.Stream<Uint8Array, E, R>
+}
+
+/**
+ * What {@link run} takes: ids as a `Stream` or an array (any iterable), or
+ * one-id-per-line bytes made by {@link lines}.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export type Input<E = never, R = never> = Stream.Stream<string, E, R> | Iterable<string> | Lines<E, R>
+
+/**
+ * How {@link run} follows each accepted async action.
  *
  * @since 0.1.0
  * @category models
  */
-export interface AwaitCompletionOptions extends Voucherify.AwaitOptions {
+export interface AwaitOptions extends Voucherify.AwaitOptions {
   /** How many actions are polled at the same time. Default: the send concurrency. */
   readonly concurrency?: number | undefined
   /**
-   * Read the report file of every `DONE` action and count the records it
-   * `created` (not found, updated: the upsert made them), `updated` (found,
-   * updated) and `notUpdated` (for vouchers: unknown codes). The ids of the
-   * first and last kinds go to the callbacks as they stream. A report that
-   * cannot be read (none in the result, expired, on a host that gets no
-   * credentials) is named in the result and the report's `reconciliation.unread`;
-   * the run goes on. Default `false`.
+   * Read the report file of every `DONE` action to count the records it
+   * created and updated, even without `onCreated` or `onNotUpdated` (which
+   * read them anyway). Default `false`.
    */
-  readonly reconcile?: boolean | ReconcileOptions | undefined
+  readonly reconcile?: boolean | undefined
 }
 
 /**
- * Where {@link AwaitCompletionOptions.reconcile} hands the ids it finds,
- * a chunk of ids at a time (never an array of millions).
+ * The options of {@link run}, flat.
  *
- * @since 0.2.0
- * @category models
- */
-export interface ReconcileOptions {
-  /** Ids that did not exist and were created by the upsert: check them for typos. */
-  readonly onCreated?: ((ids: ReadonlyArray<string>) => Effect.Effect<void>) | undefined
-  /** Ids that were not updated (vouchers: codes that name no voucher). */
-  readonly onNotUpdated?: ((ids: ReadonlyArray<string>) => Effect.Effect<void>) | undefined
-}
-
-/**
- * What the report files of one action said, or why they could not be read.
- *
- * @since 0.2.0
- * @category models
- */
-export type Reconciled =
-  | { readonly created: number; readonly updated: number; readonly notUpdated: number }
-  | { readonly unread: string }
-
-/**
  * @since 0.1.0
  * @category models
  */
-export interface UpdateOptions {
+export interface RunOptions<R2 = never> {
+  /** `products`, `customers` (both upserted: unknown ids are created) or `vouchers` (by code; never created). */
+  readonly target: BulkTarget
+  /** The metadata every id gets: a JSON object, checked and encoded once. */
   readonly metadata: Metadata
-  /** Requests in flight at the same time. Default 2; results keep input order. */
+  /** Requests in flight at the same time. Default 2. At most `concurrency + 1` bodies exist at any moment. */
   readonly concurrency?: number | undefined
-  /** The largest body. Default: the configured `maxPayloadBytes` (10485760). */
+  /** The largest body. Default: the configured `maxPayloadBytes` (10485760), and never above it. */
   readonly maxBytes?: number | undefined
   /** See {@link ChunkOptions.dedupe}. */
   readonly dedupe?: boolean | undefined
   /**
-   * Poll each accepted async action until it is `DONE` or `FAILED`. A
-   * `FAILED` action is reported in its result (`status`), it does not stop
-   * the run. Default `false`.
+   * Poll each accepted async action until it is `DONE` or `FAILED` (`true`,
+   * or how). A `FAILED` action is reported, it does not stop the run.
+   * Default `false`, unless `onCreated` or `onNotUpdated` is given.
    */
-  readonly awaitCompletion?: boolean | AwaitCompletionOptions | undefined
+  readonly await?: boolean | AwaitOptions | undefined
+  /**
+   * Ids that did not exist and were created by the upsert (check them for
+   * typos), a chunk of ids at a time, read from the report file of each
+   * `DONE` action. Giving it awaits the actions.
+   */
+  readonly onCreated?: ((ids: ReadonlyArray<string>) => Effect.Effect<void>) | undefined
+  /** Ids that were not updated (vouchers: codes that name no voucher). Giving it awaits the actions. */
+  readonly onNotUpdated?: ((ids: ReadonlyArray<string>) => Effect.Effect<void>) | undefined
   /**
    * What a chunk that failed after the retries does: `"fail"` (default)
-   * stops the run; `"continue"` reports it as a `Rejected` or `Unknown`
-   * result and goes on. A 401, a 403 and a 429 of type `api_calls_cycle`
-   * stop the run whatever this says: every later chunk would fail the same way.
+   * stops the run; `"continue"` reports it as rejected or unknown and goes
+   * on. A 401, a 403 and a 429 of type `api_calls_cycle` stop the run
+   * whatever this says: every later chunk would fail the same way.
    */
   readonly onChunkError?: "fail" | "continue" | undefined
   /**
-   * The bulk quota (Voucherify's small hourly "bulk API calls"). A 429 that
-   * asks for a wait (of type `bulk_api_calls`, or any limit whose wait was
-   * past the client's per-request retry cap; never `api_calls_cycle`)
-   * pauses the whole run: no bulk request is sent until the wait ends, then
-   * the refused chunk goes again; the wait is no retry. An accepted call
-   * that says `X-Rate-Limit-Remaining: 0` holds the next one until
-   * `X-Rate-Limit-Retry`. `maxWait` (default 65 minutes: the window is an
-   * hour) is the longest wait worth making; a longer one, or any with
-   * `maxWait: 0`, stops the run with the `RateLimitError`.
+   * The longest wait for the bulk quota (Voucherify's small hourly "bulk API
+   * calls") worth making. A refusal for the quota pauses the whole run until
+   * the window allows again, then the refused chunk goes again. A longer
+   * wait, or any with `0`, stops the run with the `RateLimitError`.
+   * Default 65 minutes (the window is an hour).
    */
-  readonly quota?: { readonly maxWait?: Duration.DurationInput | undefined } | undefined
+  readonly maxQuotaWait?: Duration.DurationInput | undefined
   /**
-   * Write every chunk's outcome to a journal as the run goes (see
-   * `BulkJournal`), or resume the run it holds: a chunk the journal holds
-   * as accepted with the same body hash is not sent again.
+   * Write every chunk's outcome to this journal as the run goes:
+   * `BulkJournal.file(path)` (locked for its scope) or `BulkJournal.memory()`.
    */
-  readonly journal?: JournalOptions | undefined
+  readonly journal?: BulkJournal.Journal | undefined
+  /**
+   * What the input is, as the journal records it and a resume checks it (a
+   * file by its path, size and modification time). Default `{ kind: "stream" }`.
+   */
+  readonly source?: BulkJournal.InputDescription | undefined
+  /**
+   * Resume the run the journal holds: a chunk it holds as accepted with the
+   * same body hash is not sent again. The target, metadata, `maxBytes` and
+   * input must be the journal's, else `JournalMismatchError` before anything
+   * is sent. Default `false`: the journal must not exist yet.
+   */
+  readonly resume?: boolean | undefined
+  /**
+   * Receives a {@link BulkProgress} snapshot after each chunk event (packed,
+   * sent, settled, awaited) and a quota wait, and at most every 4,096 ids
+   * read: about one call a chunk, a few hundred in a run of millions.
+   */
+  readonly onProgress?: SubscriptionRef.SubscriptionRef<BulkProgress> | ((progress: BulkProgress) => void) | undefined
+  /** Called once with the final report, however the run ends: success, failure or interruption. */
+  readonly onReport?: ((report: BulkReport) => Effect.Effect<void, never, R2>) | undefined
 }
 
 /**
@@ -201,92 +223,6 @@ export interface UpdateOptions {
  * @category models
  */
 export type BulkError = VoucherifyError.VoucherifyError | BulkJournal.JournalError
-
-/**
- * A journal for {@link UpdateOptions.journal}.
- *
- * @since 0.2.0
- * @category models
- */
-export interface JournalOptions {
-  /** An opened journal: `BulkJournal.file(path)` (locked for the scope) or `BulkJournal.memory()`. */
-  readonly journal: BulkJournal.Journal
-  /**
-   * Resume the run the journal holds (the same target, metadata, `maxBytes`
-   * and input, else `JournalMismatchError` before anything is sent).
-   * Default `false`: start a new journal, which must not exist yet.
-   */
-  readonly resume?: boolean | undefined
-  /** What the input is, recorded and compared on resume. Default `{ kind: "stream" }`. */
-  readonly input?: BulkJournal.InputDescription | undefined
-}
-
-/**
- * The API accepted the chunk and queued an async action.
- *
- * @since 0.1.0
- * @category models
- */
-export interface ChunkAccepted {
-  readonly _tag: "Accepted"
-  readonly index: number
-  readonly offset: number
-  readonly count: number
-  readonly bytes: number
-  readonly asyncActionId: string
-  /** With `awaitCompletion`: the action's last known status. */
-  readonly status?: AsyncActionStatus | undefined
-  /** With `awaitCompletion`: the action as last seen (`result` holds the counts). */
-  readonly action?: AsyncAction | undefined
-  /** With `awaitCompletion`: why following the action stopped early (a polling timeout…). */
-  readonly awaitError?: string | undefined
-  /** Not sent by this run: a resumed journal held it as accepted. */
-  readonly fromJournal?: boolean | undefined
-  /** With `awaitCompletion: { reconcile }`: what its report files said. */
-  readonly reconciled?: Reconciled | undefined
-}
-
-/**
- * The API definitely refused the chunk: nothing of it was applied. Send its
- * ids again once the cause is fixed.
- *
- * @since 0.1.0
- * @category models
- */
-export interface ChunkRejected {
-  readonly _tag: "Rejected"
-  readonly index: number
-  readonly offset: number
-  readonly count: number
-  readonly bytes: number
-  readonly error: VoucherifyError.VoucherifyError
-}
-
-/**
- * The request may have reached the API before it failed (a connection reset
- * after sending, a timeout, a 500, 502 or 504): the update may or may not
- * happen. Sending the ids again is safe (metadata updates are idempotent)
- * but costs one more bulk call.
- *
- * @since 0.1.0
- * @category models
- */
-export interface ChunkUnknown {
-  readonly _tag: "Unknown"
-  readonly index: number
-  readonly offset: number
-  readonly count: number
-  readonly bytes: number
-  readonly error: VoucherifyError.VoucherifyError
-}
-
-/**
- * What became of one chunk.
- *
- * @since 0.1.0
- * @category models
- */
-export type BulkChunkResult = ChunkAccepted | ChunkRejected | ChunkUnknown
 
 /**
  * Counters a progress bar can show while a {@link run} goes on.
@@ -316,27 +252,6 @@ export interface BulkProgress {
   readonly chunksFromJournal: number
   /** While the run waits for the bulk quota: when it may send again (epoch milliseconds). */
   readonly waitingForQuotaUntil?: number | undefined
-}
-
-/**
- * Progress before anything happened: a starting value for a
- * `SubscriptionRef<BulkProgress>`.
- *
- * @since 0.1.0
- * @category constants
- */
-export const emptyProgress: BulkProgress = reportInternal.emptyProgress
-
-/**
- * @since 0.1.0
- * @category models
- */
-export interface RunOptions<R2 = never> extends UpdateOptions {
-  readonly target: BulkTarget
-  /** Receives a {@link BulkProgress} snapshot after every step (ids read, chunk sent, outcome). */
-  readonly progress?: SubscriptionRef.SubscriptionRef<BulkProgress> | ((progress: BulkProgress) => void) | undefined
-  /** Called once with the final report, however the run ends: success, failure or interruption. */
-  readonly onReport?: ((report: BulkReport) => Effect.Effect<void, never, R2>) | undefined
 }
 
 const ChunkRange = {
@@ -374,6 +289,9 @@ export const BulkReport = Schema.Struct({
       asyncActionId: Schema.String,
       ...ChunkRange,
       status: Schema.optional(AsyncActionStatus),
+      /** When awaited: the records the action updated and failed, from its result. */
+      done: Schema.optional(Schema.Number),
+      failed: Schema.optional(Schema.Number),
       awaitError: Schema.optional(Schema.String)
     }))
   }),
@@ -384,7 +302,7 @@ export const BulkReport = Schema.Struct({
   notAttempted: Schema.Array(Schema.Struct({ offset: Schema.Number, count: Schema.Number })),
   /** With a journal: the chunks it held as accepted when the run began, and the requests this run sent. */
   journal: Schema.optional(Schema.Struct({ chunksHeld: Schema.Number, chunksSent: Schema.Number })),
-  /** With `awaitCompletion: { reconcile }`: the report files' counts, and the actions whose report was not read. */
+  /** When the report files were read (`onCreated`, `onNotUpdated` or `await: { reconcile: true }`): the report files' counts, and the actions whose report was not read. */
   reconciliation: Schema.optional(Schema.Struct({
     created: Schema.Number,
     updated: Schema.Number,
@@ -427,38 +345,6 @@ export class BulkRunError<out E = never> extends Data.TaggedError("BulkRunError"
 }
 
 /**
- * Packs ids into request bodies: greedily, in input order, each body at
- * most `maxBytes` and each but the last full (the next id would not have
- * fitted). An empty id, a non-string, or an id too large to fit alone fails
- * with `InvalidRequestError` carrying its `offset`, before any later body is
- * emitted; metadata that leaves no room fails at once.
- *
- * Bodies are built one at a time, when the consumer pulls.
- *
- * @example
- * ```ts
- * import { Stream } from "effect"
- * import { BulkMetadata } from "effect-voucherify"
- *
- * const bodies = Stream.make("prod_1", "prod_2").pipe(
- *   BulkMetadata.chunk({ metadata: { season: "summer" } })
- * )
- * ```
- *
- * @since 0.1.0
- * @category combinators
- */
-export const chunk: {
-  (options: ChunkOptions): <E, R>(
-    self: Stream.Stream<string, E, R>
-  ) => Stream.Stream<BulkChunk, E | VoucherifyError.InvalidRequestError, R>
-  <E, R>(
-    self: Stream.Stream<string, E, R>,
-    options: ChunkOptions
-  ): Stream.Stream<BulkChunk, E | VoucherifyError.InvalidRequestError, R>
-} = dual(2, bulkLines.chunk)
-
-/**
  * A line of a {@link lines} input that is not a usable id: it has leading or
  * trailing whitespace, or bytes that are not UTF-8. `line` counts from 1,
  * blank lines included; the message reads `line 7: …`.
@@ -475,19 +361,17 @@ export const IdLineError: typeof idLines.IdLineError = idLines.IdLineError
 export type IdLineError = idLines.IdLineError
 
 /**
- * The ids of UTF-8 text with one id per line (a file, stdin, a socket), as it
- * is read: blank lines and a final line break are skipped, LF and CRLF both
- * end a line, and a BOM at the start is dropped. A line with leading or
+ * The input of UTF-8 text with one id per line (a file, stdin, a socket), as
+ * it is read: blank lines and a final line break are skipped, LF and CRLF
+ * both end a line, and a BOM at the start is dropped. A line with leading or
  * trailing whitespace (an id with a stray space would upsert a new product)
- * or with bytes that are not UTF-8 fails the stream with an
- * {@link IdLineError} naming the line, after the ids before it.
+ * or with bytes that are not UTF-8 fails the run with an {@link IdLineError}
+ * naming the line, after the ids before it.
  *
- * It is a stream of ids like any other. Handed as it is to {@link chunk},
- * {@link run} or {@link updateProducts} and its siblings, it is packed from
- * its bytes: an id of printable ASCII (without `"` or `\`) is copied from
- * the read buffer into the body without becoming a string; any other id is
- * decoded and escaped. Both give exactly the bodies of the decoded ids.
- * Another stream operator in between gives those functions the decoded ids.
+ * {@link run} and {@link chunk} pack it from its bytes: an id of printable
+ * ASCII (without `"` or `\`) is copied from the read buffer into the body
+ * without becoming a string; any other id is decoded and escaped. Both give
+ * exactly the bodies of the decoded ids.
  *
  * @example
  * ```ts
@@ -503,65 +387,45 @@ export type IdLineError = idLines.IdLineError
  * @since 0.1.0
  * @category constructors
  */
-export const lines: <E, R>(bytes: Stream.Stream<Uint8Array, E, R>) => Stream.Stream<string, E | IdLineError, R> =
-  idLines.lines
+export const lines = <E, R>(bytes: Stream.Stream<Uint8Array, E, R>): Lines<E | IdLineError, R> => ({
+  _tag: "Lines",
+  bytes,
+  pipe() {
+    // eslint-disable-next-line prefer-rest-params
+    return pipeArguments(this, arguments)
+  }
+})
 
 /**
- * The signature shared by {@link updateProducts} and its siblings.
+ * Packs ids into request bodies: greedily, in input order, each body at
+ * most `maxBytes` and each but the last full (the next id would not have
+ * fitted). An empty id or an id too large to fit alone fails with
+ * `InvalidRequestError` carrying its `offset`, before any later body is
+ * emitted; metadata that leaves no room fails at once. Bodies are built one
+ * at a time, when the consumer pulls.
+ *
+ * @example
+ * ```ts
+ * import { Stream } from "effect"
+ * import { BulkMetadata } from "effect-voucherify"
+ *
+ * const bodies = Stream.make("prod_1", "prod_2").pipe(
+ *   BulkMetadata.chunk({ metadata: { season: "summer" } })
+ * )
+ * ```
  *
  * @since 0.1.0
- * @category models
+ * @category combinators
  */
-export interface Update {
-  // one generic signature, so that `pipe` infers E and R (never for an Iterable)
-  (options: UpdateOptions): <E = never, R = never>(
-    self: Stream.Stream<string, E, R> | Iterable<string>
-  ) => Stream.Stream<BulkChunkResult, E | BulkError, R | Voucherify.Voucherify>
+export const chunk: {
+  (options: ChunkOptions): <E, R>(
+    self: Stream.Stream<string, E, R> | Lines<E, R>
+  ) => Stream.Stream<BulkChunk, E | VoucherifyError.InvalidRequestError, R>
   <E, R>(
-    self: Stream.Stream<string, E, R>,
-    options: UpdateOptions
-  ): Stream.Stream<BulkChunkResult, E | BulkError, R | Voucherify.Voucherify>
-  (
-    self: Iterable<string>,
-    options: UpdateOptions
-  ): Stream.Stream<BulkChunkResult, BulkError, Voucherify.Voucherify>
-}
-
-/**
- * Sets the metadata of every product named (unknown source ids are
- * created: upsert) with full bulk requests, `concurrency` at a time.
- * At most `concurrency + 1` bodies exist at any moment.
- *
- * @since 0.1.0
- * @category combinators
- */
-export const updateProducts: Update = dual(2, engine.update("products"))
-
-/**
- * Like {@link updateProducts}, for customers (upsert too).
- *
- * @since 0.1.0
- * @category combinators
- */
-export const updateCustomers: Update = dual(2, engine.update("customers"))
-
-/**
- * Like {@link updateProducts}, for vouchers named by their codes; unknown
- * codes are not created.
- *
- * @since 0.1.0
- * @category combinators
- */
-export const updateVouchers: Update = dual(2, engine.update("vouchers"))
-
-/**
- * Folds a result stream into a {@link BulkReport} (`notAttempted` stays
- * empty: a stream that fails has no report; use {@link run} for that).
- *
- * @since 0.1.0
- * @category sinks
- */
-export const reportSink: Sink.Sink<BulkReport, BulkChunkResult> = reportInternal.reportSink
+    self: Stream.Stream<string, E, R> | Lines<E, R>,
+    options: ChunkOptions
+  ): Stream.Stream<BulkChunk, E | VoucherifyError.InvalidRequestError, R>
+} = dual(2, linePacker.chunk)
 
 /**
  * Updates every id and returns the {@link BulkReport}. When the run stops
@@ -575,18 +439,10 @@ export const reportSink: Sink.Sink<BulkReport, BulkChunkResult> = reportInternal
 export const run: {
   // one generic signature, so that `pipe` infers E and R (never for an Iterable)
   <R2 = never>(options: RunOptions<R2>): <E = never, R = never>(
-    self: Stream.Stream<string, E, R> | Iterable<string>
+    self: Input<E, R>
   ) => Effect.Effect<BulkReport, BulkRunError<E>, R | R2 | Voucherify.Voucherify>
-  <E, R, R2 = never>(
-    self: Stream.Stream<string, E, R>,
+  <E = never, R = never, R2 = never>(
+    self: Input<E, R>,
     options: RunOptions<R2>
   ): Effect.Effect<BulkReport, BulkRunError<E>, R | R2 | Voucherify.Voucherify>
-  <R2 = never>(
-    self: Iterable<string>,
-    options: RunOptions<R2>
-  ): Effect.Effect<BulkReport, BulkRunError, R2 | Voucherify.Voucherify>
-} = dual(2, <E, R, R2>(
-  self: Stream.Stream<string, E, R> | Iterable<string>,
-  options: RunOptions<R2>
-): Effect.Effect<BulkReport, BulkRunError<E>, R | R2 | Voucherify.Voucherify> =>
-  Effect.mapError(engine.run(self, options), (stopped) => new BulkRunError<E>(stopped)))
+} = dual(2, engine.runMetadata)

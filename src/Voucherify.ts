@@ -56,18 +56,8 @@ import {
   type VoucherifyError
 } from "./VoucherifyError.js"
 import * as VoucherifyHttpClient from "./VoucherifyHttpClient.js"
-import {
-  AsyncAction,
-  AsyncActionAccepted,
-  AsyncActionList,
-  type BulkAccepted,
-  type BulkTarget,
-  bulkTargets,
-  type CustomersMetadataUpdateInBulkRequest,
-  type Metadata,
-  type ProductsMetadataUpdateInBulkRequest,
-  type VouchersMetadataUpdateInBulkRequest
-} from "./VoucherifySchema.js"
+import { AsyncAction, AsyncActionAccepted, AsyncActionList, type BulkAccepted, type BulkTarget, type SourceIdsMetadataUpdateRequest, type Metadata, type VouchersMetadataUpdateInBulkRequest } from "./VoucherifySchema.js"
+import { bulkTargets } from "./internal/bulkTargets.js"
 
 export type {
   /**
@@ -129,11 +119,11 @@ export interface Service {
    * `PayloadTooLargeError` and nothing is sent.
    */
   readonly updateProductsMetadataInBulk: (
-    request: ProductsMetadataUpdateInBulkRequest
+    request: SourceIdsMetadataUpdateRequest
   ) => Effect.Effect<BulkAccepted, VoucherifyError>
   /** `POST /v1/customers/metadata/async`: like products, upsert included. */
   readonly updateCustomersMetadataInBulk: (
-    request: CustomersMetadataUpdateInBulkRequest
+    request: SourceIdsMetadataUpdateRequest
   ) => Effect.Effect<BulkAccepted, VoucherifyError>
   /** `POST /v1/vouchers/metadata/async`: unknown codes are not created. */
   readonly updateVouchersMetadataInBulk: (
@@ -201,21 +191,6 @@ export interface ReportOptions {
  * @category tags
  */
 export class Voucherify extends Context.Tag("effect-voucherify/Voucherify")<Voucherify, Service>() {}
-
-/**
- * The default polling schedule of {@link Service.awaitAsyncAction}: about
- * 1 s first, then ×1.5 each time with jitter, never more than 30 s apart.
- *
- * @since 0.1.0
- * @category constants
- */
-export const defaultAwaitSchedule: Schedule.Schedule<unknown, AsyncAction> = internalAwait.defaultAwaitSchedule
-
-/**
- * @since 0.1.0
- * @category constants
- */
-export const defaultAwaitTimeout: Duration.Duration = internalAwait.defaultAwaitTimeout
 
 const decodeFailure = (status: number) => (error: ParseResult.ParseError | { readonly message: string }) =>
   new ResponseDecodeError({
@@ -331,10 +306,10 @@ export const make: Effect.Effect<
   const service: Service = {
     maxPayloadBytes: config.maxPayloadBytes,
     updateProductsMetadataInBulk: Effect.fn("Voucherify.updateProductsMetadataInBulk")(
-      (request: ProductsMetadataUpdateInBulkRequest) => update("products", request.source_ids, request.metadata)
+      (request: SourceIdsMetadataUpdateRequest) => update("products", request.source_ids, request.metadata)
     ),
     updateCustomersMetadataInBulk: Effect.fn("Voucherify.updateCustomersMetadataInBulk")(
-      (request: CustomersMetadataUpdateInBulkRequest) => update("customers", request.source_ids, request.metadata)
+      (request: SourceIdsMetadataUpdateRequest) => update("customers", request.source_ids, request.metadata)
     ),
     updateVouchersMetadataInBulk: Effect.fn("Voucherify.updateVouchersMetadataInBulk")(
       (request: VouchersMetadataUpdateInBulkRequest) => update("vouchers", request.codes, request.metadata)

@@ -21,7 +21,7 @@ import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { displayUrl, isSecureTransport } from "./internal/http/credentialHosts.js"
 import { FiniteDurationInput as DurationInput } from "./internal/durations.js"
-import { defaultMaxPayloadBytes } from "./internal/limits.js"
+import { defaultMaxPayloadBytes, PayloadBytes } from "./internal/limits.js"
 import { version } from "./internal/version.js"
 
 /**
@@ -241,7 +241,7 @@ export const Options: Schema.Schema<Options> = Schema.Struct({
     maxDelay: Schema.optional(DurationInput),
     maxRetryAfter: Schema.optional(DurationInput)
   })),
-  maxPayloadBytes: Schema.optional(Count(1))
+  maxPayloadBytes: Schema.optional(PayloadBytes)
 })
 
 /** The first issue of a decode, as Config's error naming the field. */

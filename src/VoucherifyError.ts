@@ -43,7 +43,7 @@ import { AsyncAction, ErrorBody } from "./VoucherifySchema.js"
  * @since 0.1.0
  * @category fields
  */
-export const ApiErrorFields = { status: Schema.Number, ...ErrorBody.fields }
+const ApiErrorFields = { status: Schema.Number, ...ErrorBody.fields }
 
 /** Builds the readable part shared by the errors that carry a server body. */
 const describe = (self: ErrorBody & { readonly status: number }, headline: string): string => {

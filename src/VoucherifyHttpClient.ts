@@ -55,7 +55,7 @@ export class VoucherifyHttpClient extends Context.Tag("effect-voucherify/Voucher
  * @since 0.1.0
  * @category constants
  */
-export const redactedHeaderNames: ReadonlyArray<string> = ["x-app-token", "authorization"]
+const redactedHeaderNames: ReadonlyArray<string> = ["x-app-token", "authorization"]
 
 /** The innermost error of a transport failure: undici's own, or the one behind fetch's "fetch failed". */
 const innermost = (cause: unknown): unknown => {

@@ -103,34 +103,6 @@ export const SourceIdsMetadataUpdateRequest = Schema.Struct({
 export type SourceIdsMetadataUpdateRequest = typeof SourceIdsMetadataUpdateRequest.Type
 
 /**
- * Body of `POST /v1/products/metadata/async`.
- *
- * @since 0.1.0
- * @category schemas
- */
-export const ProductsMetadataUpdateInBulkRequest = SourceIdsMetadataUpdateRequest
-
-/**
- * @since 0.1.0
- * @category models
- */
-export type ProductsMetadataUpdateInBulkRequest = SourceIdsMetadataUpdateRequest
-
-/**
- * Body of `POST /v1/customers/metadata/async`.
- *
- * @since 0.1.0
- * @category schemas
- */
-export const CustomersMetadataUpdateInBulkRequest = SourceIdsMetadataUpdateRequest
-
-/**
- * @since 0.1.0
- * @category models
- */
-export type CustomersMetadataUpdateInBulkRequest = SourceIdsMetadataUpdateRequest
-
-/**
  * Body of `POST /v1/vouchers/metadata/async`: vouchers are named by `codes`.
  *
  * @since 0.1.0
@@ -157,50 +129,13 @@ export type VouchersMetadataUpdateInBulkRequest = typeof VouchersMetadataUpdateI
 export type BulkTarget = "products" | "customers" | "vouchers"
 
 /**
- * @since 0.1.0
- * @category models
- */
-export interface BulkTargetInfo {
-  readonly path: string
-  readonly field: "source_ids" | "codes"
-  readonly actionType: string
-  /** Unknown records are created (products, customers) or reported (vouchers). */
-  readonly upsert: boolean
-}
-
-/**
- * @since 0.1.0
- * @category constants
- */
-export const bulkTargets: { readonly [K in BulkTarget]: BulkTargetInfo } = {
-  products: {
-    path: "/v1/products/metadata/async",
-    field: "source_ids",
-    actionType: "PRODUCTS.METADATA_UPDATE",
-    upsert: true
-  },
-  customers: {
-    path: "/v1/customers/metadata/async",
-    field: "source_ids",
-    actionType: "CUSTOMERS.METADATA_UPDATE",
-    upsert: true
-  },
-  vouchers: {
-    path: "/v1/vouchers/metadata/async",
-    field: "codes",
-    actionType: "VOUCHERS.METADATA_UPDATE",
-    upsert: false
-  }
-}
-
-/**
  * The async action types the documentation lists. The API adds values without
  * a version change, so {@link AsyncAction} accepts any string in `type`.
  *
  * @since 0.1.0
  * @category schemas
  */
-export const KnownAsyncActionType = Schema.Literal(
+const KnownAsyncActionType = Schema.Literal(
   "CAMPAIGN.VOUCHERS_IMPORT",
   "CAMPAIGN.VOUCHERS_IMPORT_CSV",
   "CAMPAIGN.VOUCHERS_UPDATE",
@@ -253,7 +188,7 @@ export type AsyncActionStatus = typeof AsyncActionStatus.Type
  * @since 0.1.0
  * @category schemas
  */
-export const AsyncActionOperationStatus = Schema.Literal("SUCCESS", "FAILED", "UNKNOWN")
+const AsyncActionOperationStatus = Schema.Literal("SUCCESS", "FAILED", "UNKNOWN")
 
 /**
  * One entry of `result.errors`.
@@ -261,7 +196,7 @@ export const AsyncActionOperationStatus = Schema.Literal("SUCCESS", "FAILED", "U
  * @since 0.1.0
  * @category schemas
  */
-export const AsyncActionResultError = Schema.Struct(
+const AsyncActionResultError = Schema.Struct(
   {
     message: Schema.optional(Schema.String),
     details: Schema.optional(Schema.String),
@@ -278,7 +213,7 @@ export const AsyncActionResultError = Schema.Struct(
  * @since 0.1.0
  * @category schemas
  */
-export const AsyncActionLegacyResult = Schema.Struct(
+const AsyncActionLegacyResult = Schema.Struct(
   {
     source_id: Schema.optional(Schema.String),
     updated: Schema.optional(Schema.Boolean),
@@ -345,7 +280,7 @@ export class AsyncAction extends Schema.Class<AsyncAction>("AsyncAction")({
  * @since 0.1.0
  * @category schemas
  */
-export const AsyncActionListEntry = Schema.Struct({
+const AsyncActionListEntry = Schema.Struct({
   id: Schema.String,
   type: AsyncActionType,
   status: AsyncActionStatus,
@@ -402,59 +337,3 @@ export const ErrorBody = Schema.Struct({
  * @category models
  */
 export type ErrorBody = typeof ErrorBody.Type
-
-/** Drops the keys whose value is undefined, so that an absent field stays absent. */
-const defined = <A extends object>(fields: A): A =>
-  Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as A
-
-/** The gateway's body (413, some 502/504): `{statusCode, error, message}`. */
-const GatewayErrorBody = Schema.transform(
-  Schema.Struct({ statusCode: Schema.Number, error: Schema.optional(Schema.String), message: Schema.optional(Schema.String) }),
-  ErrorBody,
-  {
-    strict: true,
-    decode: ({ error, message }) => defined({ serverMessage: [error, message].filter(Boolean).join(": ") || undefined }),
-    encode: ({ code, serverMessage }) => defined({ statusCode: typeof code === "number" ? code : 0, message: serverMessage })
-  }
-)
-
-/** Voucherify's usual body: `{code, key, message, details, request_id, resource_id, resource_type, error?: {message}}`. */
-const ApiErrorBody = Schema.transform(
-  Schema.Struct({
-    ...ErrorBody.fields,
-    serverMessage: Schema.optional(Schema.Never),
-    message: Schema.optional(Schema.String),
-    error: Schema.optional(Schema.Struct({ message: Schema.optional(Schema.String) }))
-  }),
-  ErrorBody,
-  {
-    strict: true,
-    decode: ({ error, message, serverMessage: _, ...fields }) =>
-      defined({ ...fields, serverMessage: message ?? error?.message }),
-    encode: ({ serverMessage, ...fields }) => defined({ ...fields, message: serverMessage })
-  }
-)
-
-/**
- * An error body as it comes off the wire, in either shape, decoded to
- * {@link ErrorBody}.
- *
- * @since 0.2.0
- * @category schemas
- */
-export const ErrorBodyFromWire = Schema.Union(GatewayErrorBody, ApiErrorBody)
-
-/**
- * The answer of `POST /v1/oauth/token`.
- *
- * @since 0.1.0
- * @category schemas
- */
-export const OAuthToken = Schema.Struct({
-  access_token: Schema.Redacted(Schema.String),
-  client_id: Schema.optional(Schema.String),
-  expires_at: Schema.Number,
-  expires_in: Schema.optional(Schema.Number),
-  scope: Schema.optional(Schema.String),
-  token_type: Schema.optional(Schema.String)
-})

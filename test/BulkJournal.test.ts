@@ -9,19 +9,23 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import { execFile, spawn, spawnSync } from "node:child_process"
 import { createHash } from "node:crypto"
 import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
 import * as BulkJournal from "../src/BulkJournal.js"
-import { isProcessAlive } from "../src/internal/journal/journal.js"
+import * as BulkMetadata from "../src/BulkMetadata.js"
+import * as internal from "../src/internal/journal/journal.js"
+import { VoucherifyTest } from "../src/testing/index.js"
 import { BadRequestError, ServerError } from "../src/VoucherifyError.js"
+import type { Metadata } from "../src/VoucherifySchema.js"
 
 const execFileAsync = promisify(execFile)
 const repo = fileURLToPath(new URL("..", import.meta.url))
 
 /** A run as the engine would describe it. */
-const run: BulkJournal.RunDescription = {
+const run: internal.Run = {
   target: "products",
   field: "source_ids",
   metadataSha256: "a".repeat(64),
@@ -30,7 +34,7 @@ const run: BulkJournal.RunDescription = {
 }
 
 /** Chunk `index` of a run whose chunks hold 10 ids each. */
-const chunk = (index: number, sha256 = index.toString(16).padStart(64, "0")): BulkJournal.ChunkFacts => ({
+const chunk = (index: number, sha256 = index.toString(16).padStart(64, "0")): internal.ChunkFacts => ({
   index,
   offset: index * 10,
   count: 10,
@@ -85,9 +89,10 @@ layer(NodeFileSystem.layer)("BulkJournal on a file system", (it) => {
   it.scoped("records a run as JSON lines and reads it back into a plan", () =>
     Effect.gen(function*() {
       const { fs, path } = yield* tempJournal
-      const described = yield* BulkJournal.describeRun({
+      const described = yield* internal.describeRun({
         target: "products",
-        metadata: { season: "summer", note: "s3cr3t-looking value" },
+        field: "source_ids",
+        metadataJson: JSON.stringify({ season: "summer", note: "s3cr3t-looking value" }),
         maxBytes: 1000,
         input: run.input
       })
@@ -107,9 +112,9 @@ layer(NodeFileSystem.layer)("BulkJournal on a file system", (it) => {
       expect(text).not.toContain("s3cr3t")
       expect(text).toContain(described.metadataSha256)
 
-      const plan = yield* BulkJournal.readPlan(path, described)
+      const plan = yield* internal.readPlan(path, described)
       expect(plan.header).toEqual(header)
-      expect(plan.header?.version).toBe(BulkJournal.formatVersion)
+      expect(plan.header?.version).toBe(internal.formatVersion)
       expect([...plan.accepted.entries()]).toEqual([
         [0, { ...chunk(0), asyncActionId: "aa_0", finalStatus: "DONE" }],
         [1, { ...chunk(1), asyncActionId: "aa_1" }]
@@ -132,7 +137,7 @@ layer(NodeFileSystem.layer)("BulkJournal on a file system", (it) => {
       const { fs, path } = yield* tempJournal
       yield* recordSome(path)
       const [rejected] = linesOf(yield* fs.readFileString(path)).filter((line) => line.type === "chunk_rejected")
-      const decoded = yield* Schema.decodeUnknown(BulkJournal.JournalEvent)(rejected)
+      const decoded = yield* Schema.decodeUnknown(internal.JournalEvent)(rejected)
       expect(decoded.type === "chunk_rejected" && decoded.error).toEqual(
         new BadRequestError({ status: 400, key: "invalid_payload" })
       )
@@ -194,7 +199,7 @@ layer(NodeFileSystem.layer)("BulkJournal on a file system", (it) => {
         type: "chunk_accepted",
         index: 2
       }])
-      const plan = yield* BulkJournal.readPlan(path, run)
+      const plan = yield* internal.readPlan(path, run)
       expect(plan.counts).toMatchObject({ chunksAccepted: 3, chunksRejected: 0, chunksUnknown: 1, resumes: 1, lines: 13 })
     }))
 
@@ -205,7 +210,7 @@ layer(NodeFileSystem.layer)("BulkJournal on a file system", (it) => {
       const whole = yield* fs.readFileString(path)
       yield* fs.writeFileString(path, `{"type":"chunk_accepted","at":"2026-12-01T10:0`, { flag: "a" })
 
-      const plan = yield* BulkJournal.readPlan(path, run)
+      const plan = yield* internal.readPlan(path, run)
       expect(plan.tornTail).toBe(true)
       expect(plan.counts).toMatchObject({ lines: 11, chunksAccepted: 2 })
 
@@ -213,7 +218,7 @@ layer(NodeFileSystem.layer)("BulkJournal on a file system", (it) => {
       const after = yield* fs.readFileString(path)
       expect(after.startsWith(whole)).toBe(true)
       expect(linesOf(after.slice(whole.length)).map((line) => line.type)).toEqual(["resumed"])
-      const again = yield* BulkJournal.readPlan(path, run)
+      const again = yield* internal.readPlan(path, run)
       expect(again.tornTail).toBe(false)
       expect(again.counts).toMatchObject({ lines: 12, resumes: 1 })
     }))
@@ -225,7 +230,7 @@ layer(NodeFileSystem.layer)("BulkJournal on a file system", (it) => {
       for (const tail of ["\0\0\0\0\n", `{"type":"chunk_acc\n`, "\n"]) {
         const whole = yield* fs.readFileString(path)
         yield* fs.writeFileString(path, tail, { flag: "a" })
-        const plan = yield* BulkJournal.readPlan(path, run)
+        const plan = yield* internal.readPlan(path, run)
         expect(plan.tornTail, JSON.stringify(tail)).toBe(true)
         expect(plan.counts.lines).toBe(11)
         yield* fs.writeFileString(path, whole)
@@ -245,14 +250,14 @@ layer(NodeFileSystem.layer)("BulkJournal on a file system", (it) => {
       ]
       for (const [bad, line, reason] of cases) {
         yield* fs.writeFileString(path, [...lines.slice(0, line - 1), bad, ...lines.slice(line - 1)].join("\n"))
-        const error = yield* Effect.flip(BulkJournal.readPlan(path, run))
+        const error = yield* Effect.flip(internal.readPlan(path, run))
         expect(error).toBeInstanceOf(BulkJournal.JournalCorruptError)
         expect(error).toMatchObject({ path, line })
         expect(error.message).toContain(`${path} is corrupt at line ${line}: ${reason}`)
       }
       // valid JSON that is no event, even last, is no torn write
       yield* fs.writeFileString(path, [...lines.slice(0, -1), `{"type":"resumed"}`, ""].join("\n"))
-      expect(yield* Effect.flip(BulkJournal.readPlan(path, run))).toMatchObject({
+      expect(yield* Effect.flip(internal.readPlan(path, run))).toMatchObject({
         _tag: "JournalCorruptError",
         line: 12
       })
@@ -263,7 +268,7 @@ layer(NodeFileSystem.layer)("BulkJournal on a file system", (it) => {
       const { path } = yield* tempJournal
       yield* recordSome(path)
       const file = run.input as Extract<BulkJournal.InputDescription, { kind: "file" }>
-      const changes: ReadonlyArray<readonly [BulkJournal.RunDescription, string, string, string]> = [
+      const changes: ReadonlyArray<readonly [internal.Run, string, string, string]> = [
         [{ ...run, target: "customers" }, "target", "products", "customers"],
         [{ ...run, target: "vouchers", field: "codes" }, "target", "products", "vouchers"],
         [{ ...run, field: "codes" }, "field", "source_ids", "codes"],
@@ -275,7 +280,7 @@ layer(NodeFileSystem.layer)("BulkJournal on a file system", (it) => {
         [{ ...run, input: { ...file, mtimeMs: 1764580000001 } }, "input.mtimeMs", "1764580000000", "1764580000001"]
       ]
       for (const [other, field, journal, now] of changes) {
-        const error = yield* Effect.flip(BulkJournal.readPlan(path, other))
+        const error = yield* Effect.flip(internal.readPlan(path, other))
         expect(error).toBeInstanceOf(BulkJournal.JournalMismatchError)
         expect(error).toMatchObject({ path, field, journal, run: now })
         expect(error.message).toContain(`its ${field} is ${journal}, this run's is ${now}`)
@@ -283,7 +288,7 @@ layer(NodeFileSystem.layer)("BulkJournal on a file system", (it) => {
         const refused = yield* Effect.flip(Effect.scoped(Effect.flatMap(BulkJournal.file(path), (j) => j.resume(other))))
         expect(refused).toMatchObject({ _tag: "JournalMismatchError", field })
       }
-      expect((yield* BulkJournal.readPlan(path, run)).counts.resumes).toBe(0)
+      expect((yield* internal.readPlan(path, run)).counts.resumes).toBe(0)
     }))
 
   it.scoped("start refuses an existing journal; resume of a missing one fails with NotFound", () =>
@@ -339,7 +344,7 @@ layer(NodeFileSystem.layer)("BulkJournal on a file system", (it) => {
       Effect.gen(function*() {
         const { fs, path } = yield* tempJournal
         const gone = spawnSync(process.execPath, ["-e", ""]).pid
-        expect(isProcessAlive(gone)).toBe(false)
+        expect(internal.isProcessAlive(gone)).toBe(false)
         yield* fs.writeFileString(`${path}.lock`, JSON.stringify({ pid: gone }))
         yield* Effect.scoped(Effect.gen(function*() {
           const journal = yield* BulkJournal.file(path)
@@ -357,7 +362,7 @@ layer(NodeFileSystem.layer)("BulkJournal on a file system", (it) => {
           (child) => Effect.sync(() => child.kill("SIGKILL"))
         )
         const pid = other.pid!
-        expect(isProcessAlive(pid)).toBe(true)
+        expect(internal.isProcessAlive(pid)).toBe(true)
         yield* fs.writeFileString(`${path}.lock`, JSON.stringify({ pid }))
         expect(yield* Effect.flip(Effect.scoped(BulkJournal.file(path)))).toMatchObject({
           _tag: "JournalLockedError",
@@ -435,7 +440,7 @@ const doubleFileSystem = (double: Double) => {
   )
 }
 
-const withDouble = <A, E>(body: (double: Double, writer: BulkJournal.JournalWriter) => Effect.Effect<A, E>) =>
+const withDouble = <A, E>(body: (double: Double, writer: internal.JournalWriter) => Effect.Effect<A, E>) =>
   Effect.gen(function*() {
     const double: Double = { log: [], hold: undefined, fail: undefined }
     return yield* Effect.gen(function*() {
@@ -622,7 +627,7 @@ describe("BulkJournal in memory", () => {
     }))
 })
 
-describe("BulkJournal.decide", () => {
+describe("the journal's decide and checkEnd (internal)", () => {
   const plan = Effect.gen(function*() {
     const journal = yield* BulkJournal.memory()
     const writer = yield* journal.start(run)
@@ -635,15 +640,15 @@ describe("BulkJournal.decide", () => {
   it.effect("skips an accepted chunk with the same body, sends any other", () =>
     Effect.gen(function*() {
       const p = yield* plan
-      expect(BulkJournal.decide(p, chunk(0))).toEqual({ _tag: "Skip", accepted: { ...chunk(0), asyncActionId: "aa_0" } })
-      expect(BulkJournal.decide(p, chunk(1))).toEqual({ _tag: "Send" })
-      expect(BulkJournal.decide(p, chunk(3))).toEqual({ _tag: "Send" })
+      expect(internal.decide(p, chunk(0))).toEqual({ _tag: "Skip", accepted: { ...chunk(0), asyncActionId: "aa_0" } })
+      expect(internal.decide(p, chunk(1))).toEqual({ _tag: "Send" })
+      expect(internal.decide(p, chunk(3))).toEqual({ _tag: "Send" })
     }))
 
   it.effect("stops at an accepted chunk whose body or range changed", () =>
     Effect.gen(function*() {
       const p = yield* plan
-      expect(BulkJournal.decide(p, chunk(2, "e".repeat(64)))).toEqual(
+      expect(internal.decide(p, chunk(2, "e".repeat(64)))).toEqual(
         new BulkJournal.JournalMismatchError({
           path: "memory",
           field: "sha256",
@@ -652,9 +657,9 @@ describe("BulkJournal.decide", () => {
           chunk: 2
         })
       )
-      expect(BulkJournal.decide(p, { ...chunk(2), offset: 21 })).toMatchObject({ field: "offset", journal: "20", run: "21" })
-      expect(BulkJournal.decide(p, { ...chunk(2), count: 11 })).toMatchObject({ field: "count", journal: "10", run: "11" })
-      const error = BulkJournal.decide(p, { ...chunk(0), bytes: 1 }) as BulkJournal.JournalMismatchError
+      expect(internal.decide(p, { ...chunk(2), offset: 21 })).toMatchObject({ field: "offset", journal: "20", run: "21" })
+      expect(internal.decide(p, { ...chunk(2), count: 11 })).toMatchObject({ field: "count", journal: "10", run: "11" })
+      const error = internal.decide(p, { ...chunk(0), bytes: 1 }) as BulkJournal.JournalMismatchError
       expect(error.message).toBe(
         "chunk 0 is not the one the journal memory holds as accepted: its bytes was 500, is now 1 " +
           "(the ids or the metadata changed since)"
@@ -664,48 +669,126 @@ describe("BulkJournal.decide", () => {
   it.effect("checkEnd: an accepted chunk beyond the chunks packed now means the input shrank", () =>
     Effect.gen(function*() {
       const p = yield* plan
-      expect(BulkJournal.checkEnd(p, 3)).toBeUndefined()
-      expect(BulkJournal.checkEnd(p, 2)).toMatchObject({ field: "chunks", journal: "at least 3", run: "2" })
+      expect(internal.checkEnd(p, 3)).toBeUndefined()
+      expect(internal.checkEnd(p, 2)).toMatchObject({ field: "chunks", journal: "at least 3", run: "2" })
     }))
 })
 
 describe("BulkJournal hashes", () => {
   it.effect("sha256 is SHA-256, in hex", () =>
     Effect.gen(function*() {
-      expect(yield* BulkJournal.sha256(new TextEncoder().encode("abc"))).toBe(
+      expect(yield* internal.sha256(new TextEncoder().encode("abc"))).toBe(
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
       )
       const body = new Uint8Array(3 * 1024 * 1024).map((_, i) => i % 251)
       // a view into a larger buffer hashes its own bytes only, like a packed body
       const view = body.subarray(100, 200_100)
-      expect(yield* BulkJournal.sha256(view)).toBe(createHash("sha256").update(view).digest("hex"))
+      expect(yield* internal.sha256(view)).toBe(createHash("sha256").update(view).digest("hex"))
     }))
 
-  it.effect("metadataSha256 ignores the key order, not the values", () =>
+  it.effect("describeRun records the field and input it is given, and hashes the metadata JSON exactly as given", () =>
     Effect.gen(function*() {
-      const a = yield* BulkJournal.metadataSha256({ season: "summer", tags: { b: 1, a: [1, { y: 2, x: 1 }] } })
-      const b = yield* BulkJournal.metadataSha256({ tags: { a: [1, { x: 1, y: 2 }], b: 1 }, season: "summer" })
-      const c = yield* BulkJournal.metadataSha256({ season: "winter", tags: { b: 1, a: [1, { y: 2, x: 1 }] } })
-      const d = yield* BulkJournal.metadataSha256({ season: "summer", tags: { b: 1, a: [{ y: 2, x: 1 }, 1] } })
-      expect(a).toBe(b)
-      expect(new Set([a, c, d]).size).toBe(3)
-      const canonical = `{"season":"summer","tags":{"a":[1,{"x":1,"y":2}],"b":1}}`
-      expect(a).toBe(createHash("sha256").update(canonical).digest("hex"))
-    }))
-
-  it.effect("describeRun names the target's body field; the input is a stream unless said", () =>
-    Effect.gen(function*() {
-      const vouchers = yield* BulkJournal.describeRun({ target: "vouchers", metadata: {}, maxBytes: 5000 })
+      const metadataJson = `{"season":"summer","tags":{"b":1,"a":[1,{"y":2,"x":1}]}}`
+      const described = { target: "vouchers", field: "codes", maxBytes: 5000, input: { kind: "stdin" } } as const
+      const vouchers = yield* internal.describeRun({ ...described, metadataJson })
       expect(vouchers).toEqual({
-        target: "vouchers",
-        field: "codes",
-        metadataSha256: createHash("sha256").update("{}").digest("hex"),
-        maxBytes: 5000,
-        input: { kind: "stream" }
+        ...described,
+        metadataSha256: createHash("sha256").update(metadataJson).digest("hex")
       })
+      // no canonical form: the same object in another key order is other text, so another hash
+      const sorted = yield* internal.describeRun({
+        ...described,
+        metadataJson: `{"season":"summer","tags":{"a":[1,{"x":1,"y":2}],"b":1}}`
+      })
+      expect(sorted.metadataSha256).not.toBe(vouchers.metadataSha256)
     }))
 
   it("isProcessAlive: this process runs", () => {
-    expect(isProcessAlive(process.pid)).toBe(true)
+    expect(internal.isProcessAlive(process.pid)).toBe(true)
   })
+})
+
+// ---------------------------------------------------------------------------
+// The run a journal records, as BulkMetadata.run describes it
+
+/** The metadata's JSON exactly as a body carries it: what follows `"metadata":` in a packed body. */
+const metadataJsonSent = (metadata: Metadata) =>
+  Effect.gen(function*() {
+    const [first] = yield* Stream.runCollect(Stream.make("p1").pipe(BulkMetadata.chunk({ metadata })))
+    const body = new TextDecoder().decode(first!.body)
+    const at = body.indexOf(`],"metadata":`)
+    expect(at).toBeGreaterThan(0)
+    return body.slice(at + `],"metadata":`.length, -1)
+  })
+
+const hashOf = (text: string) => createHash("sha256").update(text).digest("hex")
+
+const bulkRequests = Effect.map(
+  Effect.flatMap(VoucherifyTest.VoucherifyTestState, (state) => state.calls),
+  (calls) => calls.filter((call) => call.method === "sendEncodedBulkRequest").length
+)
+
+describe("BulkJournal under BulkMetadata.run", () => {
+  const metadata = { season: "summer", tags: { b: 1, a: [1, { y: 2, x: 1 }] } }
+  // the same object, its keys in another order
+  const reordered = { tags: { a: [1, { x: 1, y: 2 }], b: 1 }, season: "summer" }
+
+  it.effect("the header names the target's body field, the input (a stream unless said) and the SHA-256 of the metadata JSON as sent", () =>
+    Effect.gen(function*() {
+      const json = yield* metadataJsonSent(metadata)
+      expect(json).toBe(JSON.stringify(metadata))
+
+      const journal = yield* BulkJournal.memory()
+      const report = yield* BulkMetadata.run(["V-1", "V-2"], { target: "vouchers", metadata, journal })
+      expect(report.accepted.ids).toBe(2)
+      const text = yield* journal.text
+      expect(linesOf(text)[0]).toEqual({
+        type: "run",
+        at: "1970-01-01T00:00:00.000Z",
+        version: internal.formatVersion,
+        runId: expect.any(String),
+        target: "vouchers",
+        field: "codes",
+        metadataSha256: hashOf(json),
+        maxBytes: 10485760,
+        input: { kind: "stream" }
+      })
+      // the hash of the metadata, never its values
+      expect(text).not.toContain("summer")
+
+      const source: BulkJournal.InputDescription = run.input
+      const fromFile = yield* BulkJournal.memory()
+      yield* BulkMetadata.run(["p1"], { target: "products", metadata, journal: fromFile, source })
+      expect(linesOf(yield* fromFile.text)[0]).toMatchObject({ target: "products", field: "source_ids", input: source })
+    }).pipe(Effect.provide(VoucherifyTest.layer())))
+
+  it.effect("a resume with the same metadata in another key order is refused on metadataSha256 before anything is sent", () =>
+    Effect.gen(function*() {
+      const ids = ["p1", "p2", "p3"]
+      const journal = yield* BulkJournal.memory()
+      yield* BulkMetadata.run(ids, { target: "products", metadata, journal })
+      const text = yield* journal.text
+      const sent = yield* bulkRequests
+      expect(sent).toBe(1)
+
+      const failure = yield* Effect.flip(
+        BulkMetadata.run(ids, { target: "products", metadata: reordered, journal, resume: true })
+      )
+      expect(failure.error).toBeInstanceOf(BulkJournal.JournalMismatchError)
+      expect(failure.error).toMatchObject({
+        _tag: "JournalMismatchError",
+        field: "metadataSha256",
+        journal: hashOf(yield* metadataJsonSent(metadata)),
+        run: hashOf(yield* metadataJsonSent(reordered))
+      })
+      expect(failure.report).toMatchObject({ status: "failed", accepted: { ids: 0 } })
+      expect(yield* bulkRequests).toBe(sent)
+      expect(yield* journal.text).toBe(text)
+
+      // the metadata as it was sent resumes: the accepted chunk is not sent again
+      const resumed = yield* BulkMetadata.run(ids, { target: "products", metadata, journal, resume: true })
+      expect(resumed.accepted.ids).toBe(3)
+      expect(resumed.journal).toEqual({ chunksHeld: 1, chunksSent: 0 })
+      expect(yield* bulkRequests).toBe(sent)
+    }).pipe(Effect.provide(VoucherifyTest.layer())))
 })

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "@effect/vitest"
-import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -153,17 +152,20 @@ describe("BulkMetadata.run against a double", () => {
     }).pipe(Effect.provide(double.layer))
   })
 
-  it.effect("update results come out in input order whatever order the requests finish in", () => {
+  it.effect("the report lists the chunks in input order whatever order the requests finish in", () => {
     const double = makeDouble()
     return Effect.gen(function*() {
-      const results = yield* BulkMetadata.updateProducts(ids(200), {
+      const report = yield* BulkMetadata.run(ids(200), {
+        target: "products",
         metadata: {},
         maxBytes: fitting(7, 7),
         concurrency: 4
-      }).pipe(Stream.runCollect, Effect.map(Chunk.toReadonlyArray))
-      expect(results.map((r) => r.index)).toEqual(results.map((_, i) => i))
-      expect(results.map((r) => r.offset)).toEqual(results.map((_, i) => Math.min(i * 7, 200)))
-      expect(results.every((r) => r._tag === "Accepted")).toBe(true)
+      })
+      const actions = report.accepted.actions
+      expect(actions.length).toBe(report.chunks)
+      expect(actions.map((a) => a.chunkIndex)).toEqual(actions.map((_, i) => i))
+      expect(actions.map((a) => a.offset)).toEqual(actions.map((_, i) => Math.min(i * 7, 200)))
+      expect(report.accepted.ids).toBe(200)
     }).pipe(Effect.provide(double.layer))
   })
 
@@ -176,9 +178,11 @@ describe("BulkMetadata.run against a double", () => {
         metadata: {},
         maxBytes: fitting(5, 7),
         concurrency: 2,
-        progress: progress as SubscriptionRef.SubscriptionRef<BulkMetadata.BulkProgress>
+        onProgress: progress as SubscriptionRef.SubscriptionRef<BulkMetadata.BulkProgress>
       }).pipe(Effect.provide(double.layer), Effect.fork)
-      yield* Effect.yieldNow().pipe(Effect.repeatN(200))
+      // until both requests hang in flight, then long enough for any third body to be built
+      yield* Effect.yieldNow().pipe(Effect.repeat({ until: () => double.calls() >= 2 }))
+      yield* Effect.yieldNow().pipe(Effect.repeatN(2000))
       const seen = (yield* SubscriptionRef.get(progress))!
       expect(double.calls()).toBe(2)
       expect(seen.chunksSent).toBe(2)
@@ -212,21 +216,15 @@ describe("BulkMetadata.run against a double", () => {
       call === 1 ? Effect.fail(badRequest) : call === 4 ? Effect.fail(timeout) : Effect.void
     )
     return Effect.gen(function*() {
-      const results = yield* BulkMetadata.updateProducts(ids(100), {
+      const report = yield* BulkMetadata.run(ids(100), {
+        target: "products",
         metadata: {},
         maxBytes: fitting(10, 7),
         concurrency: 1,
         onChunkError: "continue"
-      }).pipe(Stream.runCollect, Effect.map(Chunk.toReadonlyArray))
-      expect(results.map((r) => r._tag)).toEqual([
-        "Accepted",
-        "Rejected",
-        "Accepted",
-        "Accepted",
-        "Unknown",
-        ...Array(5).fill("Accepted")
-      ])
-      const report = yield* Stream.fromIterable(results).pipe(Stream.run(BulkMetadata.reportSink))
+      })
+      expect(report.status).toBe("completed")
+      expect(report.accepted.actions.map((a) => a.chunkIndex)).toEqual([0, 2, 3, 5, 6, 7, 8, 9])
       expectBalanced(report)
       expect(report).toMatchObject({ totalIds: 100, accepted: { ids: 80, chunks: 8 } })
       expect(report.rejected).toMatchObject([{ chunkIndex: 1, offset: 10, count: 10 }])
@@ -338,8 +336,8 @@ describe("BulkMetadata.run against a double", () => {
   it.effect("sends codes to the vouchers endpoint and source_ids elsewhere", () => {
     const double = makeDouble()
     return Effect.gen(function*() {
-      yield* BulkMetadata.updateVouchers(["C1", "C2"], { metadata: {} }).pipe(Stream.runDrain)
-      yield* BulkMetadata.updateCustomers(["c1"], { metadata: {} }).pipe(Stream.runDrain)
+      yield* BulkMetadata.run(["C1", "C2"], { target: "vouchers", metadata: {} })
+      yield* BulkMetadata.run(["c1"], { target: "customers", metadata: {} })
       expect(double.sent).toEqual([
         { target: "vouchers", ids: ["C1", "C2"], bytes: expect.any(Number) },
         { target: "customers", ids: ["c1"], bytes: expect.any(Number) }
@@ -351,16 +349,20 @@ describe("BulkMetadata.run against a double", () => {
     const double = makeDouble()
     return Effect.gen(function*() {
       const tooBig = yield* Effect.flip(
-        BulkMetadata.updateProducts(Stream.never, { metadata: {}, maxBytes: 2000 }).pipe(
-          Stream.runDrain,
+        BulkMetadata.run(Stream.never, { target: "products", metadata: {}, maxBytes: 2000 }).pipe(
           Effect.provide(makeDouble(undefined, 1000).layer)
         )
       )
-      expect(tooBig).toMatchObject({ _tag: "InvalidRequestError", path: "maxBytes" })
+      expect(tooBig.error).toMatchObject({
+        _tag: "InvalidRequestError",
+        path: "maxBytes",
+        reason: "must be an integer from 1 to 1000, got 2000"
+      })
+      expect(tooBig.report).toMatchObject({ status: "failed", totalIds: 0, chunks: 0 })
       const zero = yield* Effect.flip(
-        BulkMetadata.updateProducts(Stream.never, { metadata: {}, concurrency: 0 }).pipe(Stream.runDrain)
+        BulkMetadata.run(Stream.never, { target: "products", metadata: {}, concurrency: 0 })
       )
-      expect(zero).toMatchObject({ _tag: "InvalidRequestError", path: "concurrency" })
+      expect(zero.error).toMatchObject({ _tag: "InvalidRequestError", path: "concurrency" })
     }).pipe(Effect.provide(double.layer))
   })
 
@@ -399,7 +401,7 @@ describe("BulkMetadata.run against a double", () => {
         target: "products",
         metadata: {},
         maxBytes: fitting(10, 7),
-        progress: (p) => seen.push(p)
+        onProgress: (p) => seen.push(p)
       })
       const last = seen[seen.length - 1]!
       expect(last).toMatchObject({
@@ -440,7 +442,7 @@ describe("BulkMetadata.run against a double", () => {
       // a wait past quota.maxWait stops the run; the report holds the error with its wait
       const { report } = yield* Effect.flip(secondChunkRefused(
         new RateLimitError({ status: 429, retryAfter: Duration.seconds(3600), limitType: "bulk_api_calls" }),
-        { quota: { maxWait: "30 minutes" } }
+        { maxQuotaWait: "30 minutes" }
       ))
       const json = Schema.encodeSync(BulkMetadata.BulkReportFromJson)(report)
       const decoded = Schema.decodeSync(BulkMetadata.BulkReportFromJson)(json)
@@ -465,7 +467,7 @@ describe("BulkMetadata and the bulk quota (TestClock)", () => {
         metadata: {},
         maxBytes: fitting(10, 7),
         concurrency: 2,
-        progress: (p) => seen.push(p)
+        onProgress: (p) => seen.push(p)
       }).pipe(Effect.fork)
       yield* TestClock.adjust("9 minutes")
       // no call during the wait: only those made before the refusal came back (2 in flight, and
@@ -524,7 +526,7 @@ describe("BulkMetadata and the bulk quota (TestClock)", () => {
             concurrency: 1,
             // even with continue: every later chunk would wait as long
             onChunkError: "continue",
-            ...(maxWait !== undefined ? { quota: { maxWait } } : {})
+            ...(maxWait !== undefined ? { maxQuotaWait: maxWait } : {})
           }).pipe(Effect.provide(double.layer))
         )
         expect(failure.error).toMatchObject({ _tag: "RateLimitError", limitType: "bulk_api_calls" })
@@ -569,7 +571,7 @@ describe("BulkMetadata and the bulk quota (TestClock)", () => {
   })
 })
 
-describe("BulkMetadata awaitCompletion with VoucherifyTest", () => {
+describe("BulkMetadata await with VoucherifyTest", () => {
   it.effect("packs to the limit the service carries: VoucherifyTest.layer({ maxPayloadBytes: 2000 }) alone", () =>
     Effect.gen(function*() {
       const state = yield* VoucherifyTest.VoucherifyTestState
@@ -597,7 +599,7 @@ describe("BulkMetadata awaitCompletion with VoucherifyTest", () => {
         target: "products",
         metadata: { origin: "PL" },
         maxBytes: fitting(10, 7),
-        awaitCompletion: { schedule: Schedule.spaced("1 second") }
+        await: { schedule: Schedule.spaced("1 second") }
       }).pipe(Effect.fork)
       yield* TestClock.adjust("1 minute")
       const report = yield* Fiber.join(fiber)
@@ -611,23 +613,24 @@ describe("BulkMetadata awaitCompletion with VoucherifyTest", () => {
 
   it.effect("stops following after the await timeout and says so", () =>
     Effect.gen(function*() {
-      const fiber = yield* BulkMetadata.updateProducts(ids(5), {
+      const fiber = yield* BulkMetadata.run(ids(5), {
+        target: "products",
         metadata: {},
-        awaitCompletion: { schedule: Schedule.spaced("1 second"), timeout: "3 seconds" }
-      }).pipe(Stream.runCollect, Effect.fork)
+        await: { schedule: Schedule.spaced("1 second"), timeout: "3 seconds" }
+      }).pipe(Effect.fork)
       yield* TestClock.adjust("10 seconds")
-      const [result] = yield* Fiber.join(fiber)
-      expect(result).toMatchObject({ _tag: "Accepted", status: "IN_PROGRESS" })
-      expect((result as BulkMetadata.ChunkAccepted).awaitError).toMatch(/Stopped waiting/)
+      const [action] = (yield* Fiber.join(fiber)).accepted.actions
+      expect(action).toMatchObject({ status: "IN_PROGRESS" })
+      expect(action!.awaitError).toMatch(/Stopped waiting/)
     }).pipe(Effect.provide(VoucherifyTest.layer({ processingDelay: "1 minute" }))))
 })
 
 describe("BulkMetadata with a journal", () => {
   const runWith = (
     input: ReadonlyArray<string>,
-    journal: BulkMetadata.JournalOptions,
+    journal: { readonly journal: BulkJournal.Journal; readonly resume?: boolean; readonly source?: BulkJournal.InputDescription },
     extra: Partial<BulkMetadata.RunOptions> = {}
-  ) => BulkMetadata.run(input, { target: "products", metadata: {}, maxBytes: fitting(10, 7), journal, ...extra })
+  ) => BulkMetadata.run(input, { target: "products", metadata: {}, maxBytes: fitting(10, 7), ...journal, ...extra })
   const lines = (text: string) => text.trim().split("\n").map((line) => JSON.parse(line))
 
   it.effect("records the run and every accepted chunk; a resume of a finished run sends nothing", () =>
@@ -648,7 +651,7 @@ describe("BulkMetadata with a journal", () => {
 
       const second = makeDouble()
       const seen: Array<BulkMetadata.BulkProgress> = []
-      const resumed = yield* runWith(ids(45), { journal, resume: true }, { progress: (p) => seen.push(p) }).pipe(
+      const resumed = yield* runWith(ids(45), { journal, resume: true }, { onProgress: (p) => seen.push(p) }).pipe(
         Effect.provide(second.layer)
       )
       expect(second.calls()).toBe(0)
@@ -697,14 +700,14 @@ describe("BulkMetadata with a journal", () => {
       }
     }))
 
-  it.effect("a resume with awaitCompletion follows the accepted actions that had not ended, and records their end", () =>
+  it.effect("a resume with await follows the accepted actions that had not ended, and records their end", () =>
     Effect.gen(function*() {
       const journal = yield* BulkJournal.memory()
       const state = yield* VoucherifyTest.VoucherifyTestState
       // sent, not awaited: the actions are still running when this "process" stops
       yield* runWith(ids(30), { journal })
       const awaited = { schedule: Schedule.spaced("1 second") }
-      const fiber = yield* runWith(ids(30), { journal, resume: true }, { awaitCompletion: awaited }).pipe(Effect.fork)
+      const fiber = yield* runWith(ids(30), { journal, resume: true }, { await: awaited }).pipe(Effect.fork)
       yield* TestClock.adjust("1 minute")
       const report = yield* Fiber.join(fiber)
       expect(report.accepted.actions.map((a) => a.status)).toEqual(["DONE", "DONE", "DONE"])
@@ -712,7 +715,7 @@ describe("BulkMetadata with a journal", () => {
       expect(lines(yield* journal.text).filter((line) => line.type === "action_finished")).toHaveLength(3)
       // once more: the journal knows how they ended, so nothing is polled
       const polls = (yield* state.calls).filter((call) => call.method === "getAsyncAction").length
-      const again = yield* runWith(ids(30), { journal, resume: true }, { awaitCompletion: awaited })
+      const again = yield* runWith(ids(30), { journal, resume: true }, { await: awaited })
       expect(again.accepted.actions.map((a) => a.status)).toEqual(["DONE", "DONE", "DONE"])
       expect((yield* state.calls).filter((call) => call.method === "getAsyncAction").length).toBe(polls)
       expect((yield* state.calls).filter((call) => call.method === "sendEncodedBulkRequest")).toHaveLength(3)

@@ -13,7 +13,7 @@ import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as BulkMetadata from "../src/BulkMetadata.js"
-import { idReason } from "../src/internal/bulk/idLines.js"
+import { idReason, linesParser, parseIds } from "../src/internal/bulk/idLines.js"
 import { VoucherifyTest } from "../src/testing/index.js"
 
 const encoder = new TextEncoder()
@@ -50,7 +50,7 @@ const outcome = <E>(chunks: Stream.Stream<BulkMetadata.BulkChunk, E>): Outcome =
 
 /** The ids a `lines` stream gives when read as strings, and the error it ends with. */
 const idsOf = (pieces: ReadonlyArray<Uint8Array>) => {
-  const all = Effect.runSync(Stream.runCollect(Stream.either(BulkMetadata.lines(Stream.fromIterable(pieces)))))
+  const all = Effect.runSync(Stream.runCollect(Stream.either(parseIds(Stream.fromIterable(pieces), linesParser))))
   return {
     ids: Chunk.toReadonlyArray(Chunk.filterMap(all, Either.getRight)),
     error: Option.getOrUndefined(Chunk.findFirst(all, Either.isLeft).pipe(Option.map((left) => left.left)))
@@ -205,6 +205,14 @@ describe("BulkMetadata.lines", () => {
           BulkMetadata.lines(Stream.fromIterable(linesOf("p1\nzółć\np2\n", 3))).pipe(BulkMetadata.chunk({ metadata }))
         )
         expect(decode).toHaveBeenCalledTimes(1)
+        // the run takes the byte path for the same reason: the input's type, `Lines`
+        decode.mockClear()
+        const report = yield* BulkMetadata.run(BulkMetadata.lines(Stream.fromIterable(pieces)), { target: "products", metadata }).pipe(
+          Effect.provide(VoucherifyTest.layer())
+        )
+        expect(report.accepted.ids).toBe(plain.length)
+        // the in-memory double decodes each body it receives, once; the packer decoded no line
+        expect(decode).toHaveBeenCalledTimes(report.chunks)
       } finally {
         decode.mockRestore()
       }
@@ -234,7 +242,7 @@ describe("BulkMetadata.lines", () => {
         target: "products",
         metadata,
         maxBytes: 2000,
-        awaitCompletion: { schedule: Schedule.spaced("5 millis") }
+        await: { schedule: Schedule.spaced("5 millis") }
       })
       expect(done).toMatchObject({ status: "completed", totalIds: 3000, accepted: { ids: 3000 } })
       const state = yield* VoucherifyTest.VoucherifyTestState

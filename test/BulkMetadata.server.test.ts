@@ -16,6 +16,7 @@ import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import * as BulkMetadata from "../src/BulkMetadata.js"
+import { emptyProgress } from "../src/internal/bulk/report.js"
 import * as MockVoucherifyServer from "../src/testing/MockVoucherifyServer.js"
 import type { Metadata } from "../src/VoucherifySchema.js"
 
@@ -71,7 +72,7 @@ describe("BulkMetadata against MockVoucherifyServer", () => {
         target: "products",
         metadata,
         maxBytes,
-        awaitCompletion: settle
+        await: settle
       })
       expectBalanced(report)
       expect(report).toMatchObject({ status: "completed", totalIds: 200_000, accepted: { ids: 200_000 } })
@@ -97,7 +98,7 @@ describe("BulkMetadata against MockVoucherifyServer", () => {
         metadata,
         maxBytes: 60_000,
         concurrency: 3,
-        awaitCompletion: settle
+        await: settle
       })
       expectBalanced(report)
       expect(report).toMatchObject({ status: "completed", accepted: { ids: 60_000 }, rejected: [], unknown: [] })
@@ -143,8 +144,8 @@ describe("BulkMetadata against MockVoucherifyServer", () => {
         target: "products",
         metadata,
         maxBytes: 200 * 17 + 40,
-        awaitCompletion: settle,
-        progress: (p) => seen.push(p)
+        await: settle,
+        onProgress: (p) => seen.push(p)
       })
       expectBalanced(report)
       expect(report).toMatchObject({ status: "completed", accepted: { ids: 2_000 } })
@@ -172,7 +173,7 @@ describe("BulkMetadata against MockVoucherifyServer", () => {
           maxBytes: 30_000,
           concurrency: 1,
           onChunkError: "continue",
-          awaitCompletion: settle
+          await: settle
         })
       )
       expect(error.error).toMatchObject({ _tag: "UnauthorizedError", status: 401 })
@@ -195,7 +196,7 @@ describe("BulkMetadata against MockVoucherifyServer", () => {
         metadata: { ok: true },
         maxBytes: 30_000,
         onChunkError: "continue",
-        awaitCompletion: settle
+        await: settle
       })
       expectBalanced(report)
       expect(report.status).toBe("completed")
@@ -211,14 +212,14 @@ describe("BulkMetadata against MockVoucherifyServer", () => {
   it.live("interrupting the run mid-way hands a balanced report to onReport", () =>
     Effect.gen(function*() {
       const ids = productIds(50_000)
-      const progress = yield* SubscriptionRef.make(BulkMetadata.emptyProgress)
+      const progress = yield* SubscriptionRef.make<BulkMetadata.BulkProgress>(emptyProgress)
       const reported = yield* Deferred.make<BulkMetadata.BulkReport>()
       const fiber = yield* BulkMetadata.run(ids, {
         target: "products",
         metadata: { partial: true },
         maxBytes: 30_000,
-        awaitCompletion: settle,
-        progress,
+        await: settle,
+        onProgress: progress,
         onReport: (report) => Deferred.succeed(reported, report)
       }).pipe(Effect.fork)
       yield* progress.changes.pipe(Stream.takeUntil((p) => p.actionsCompleted >= 3), Stream.runDrain)

@@ -7,7 +7,9 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as fs from "node:fs"
+import * as BulkMetadata from "../src/BulkMetadata.js"
 import { version } from "../src/internal/version.js"
+import { VoucherifyTest } from "../src/testing/index.js"
 import * as VoucherifyConfig from "../src/VoucherifyConfig.js"
 
 const TOKEN = "sk_test_config_secret_99"
@@ -102,6 +104,21 @@ describe("VoucherifyConfig", () => {
       }
       const missing = yield* failureText(resolve(VoucherifyConfig.layer({})))
       expect(missing).toContain("credentials are required")
+    }))
+
+  it.effect("a payload limit above what the engine allows fails at the layer, with the engine's own message", () =>
+    Effect.gen(function*() {
+      const layerText = yield* failureText(resolve(VoucherifyConfig.layer({ ...good, maxPayloadBytes: 200_000_000 })))
+      const rule = "must be an integer from 1 to 104857600, got 200000000"
+      expect(layerText).toContain("maxPayloadBytes")
+      expect(layerText).toContain(rule)
+      // the same rule, with the same words, where a run checks its own maxBytes
+      const run = yield* Effect.flip(
+        BulkMetadata.run(["p1"], { target: "products", metadata: {}, maxBytes: 200_000_000 }).pipe(
+          Effect.provide(VoucherifyTest.layer({ maxPayloadBytes: 104_857_600 }))
+        )
+      )
+      expect(run.error).toMatchObject({ _tag: "InvalidRequestError", path: "maxBytes", reason: rule })
     }))
 
   it.effect("reads the documented environment variables", () =>

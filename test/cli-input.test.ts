@@ -9,7 +9,17 @@ import { join } from "node:path"
 import * as BulkMetadata from "../src/BulkMetadata.js"
 import type { IdFormat } from "../src/cli/IdInput.js"
 import { readHeader } from "../src/cli/CsvIds.js"
-import { describe as describeError, open, parseIds } from "../src/cli/IdInput.js"
+import { describe as describeError, type Ids, open, parseIds as parseInput } from "../src/cli/IdInput.js"
+import { linesParser, parseIds as parseLines } from "../src/internal/bulk/idLines.js"
+
+/** The ids of an input as strings: one-id-per-line bytes decoded as the packer's string path does. */
+const strings = <E, R>(ids: Ids<E, R>): Stream.Stream<string, E, R> =>
+  "_tag" in ids && ids._tag === "Lines"
+    ? parseLines((ids as BulkMetadata.Lines<E, R>).bytes, linesParser) as Stream.Stream<string, E, R>
+    : ids as Stream.Stream<string, E, R>
+
+const parseIds = <E, R>(bytes: Stream.Stream<Uint8Array, E, R>, format: IdFormat, source: string) =>
+  strings(parseInput(bytes, format, source))
 
 const encoder = new TextEncoder()
 
@@ -122,14 +132,14 @@ describe("open", () => {
       writeFileSync(path, ids.join("\n"))
       const source = yield* open(path, lines)
       expect(source.fraction()).toBe(0)
-      expect(Chunk.toReadonlyArray(yield* Stream.runCollect(source.ids))).toEqual(ids)
+      expect(Chunk.toReadonlyArray(yield* Stream.runCollect(strings(source.ids)))).toEqual(ids)
       expect(source.fraction()).toBe(1)
       // packed from the bytes
       const bodies = yield* Stream.runCollect(source.ids.pipe(BulkMetadata.chunk({ metadata: {}, maxBytes: 100_000 })))
       expect(Chunk.toReadonlyArray(bodies).flatMap((body) => body.ids)).toEqual(ids)
       const ndjson = join(dir, "ids.ndjson")
       writeFileSync(ndjson, ids.map((id) => JSON.stringify({ id })).join("\n"))
-      const parsed = yield* Stream.runCollect((yield* open(ndjson, { _tag: "Ndjson", field: "id" })).ids)
+      const parsed = yield* Stream.runCollect(strings((yield* open(ndjson, { _tag: "Ndjson", field: "id" })).ids))
       expect(Chunk.toReadonlyArray(parsed)).toEqual(ids)
       const missing = yield* Effect.flip(open(join(dir, "nope.txt"), lines))
       expect(missing.message).toMatch(/^cannot read the ids file: .*nope\.txt/)
@@ -139,7 +149,7 @@ describe("open", () => {
         const source = yield* open(empty, lines)
         expect(source.name).toBe(empty)
         // the run refuses it (test/cli-run.test.ts): here it is just empty
-        expect(yield* Stream.runCount(source.ids)).toBe(0)
+        expect(yield* Stream.runCount(strings(source.ids))).toBe(0)
       }
     }).pipe(Effect.provide(NodeContext.layer)))
 
@@ -150,7 +160,7 @@ describe("open", () => {
       const rows = Array.from({ length: 20_000 }, (_, i) => `"name ${i}, with ""quotes""\nand a line break",prod_${i}`)
       writeFileSync(path, `name,id\r\n${rows.join("\r\n")}`)
       const source = yield* open(path, csv)
-      expect(yield* Stream.runCount(source.ids)).toBe(20_000)
+      expect(yield* Stream.runCount(strings(source.ids))).toBe(20_000)
       expect(source.fraction()).toBe(1)
       const wrong = join(dir, "wrong.csv")
       writeFileSync(wrong, "name,code\nx,p1\n")
@@ -165,6 +175,6 @@ describe("open", () => {
       const headerOnly = join(dir, "header.csv")
       writeFileSync(headerOnly, "id")
       // no ids at all: the run refuses it (BulkRun, cli-run.test.ts)
-      expect(yield* Stream.runCount((yield* open(headerOnly, csv)).ids)).toBe(0)
+      expect(yield* Stream.runCount(strings((yield* open(headerOnly, csv)).ids))).toBe(0)
     }).pipe(Effect.provide(NodeContext.layer)))
 })

@@ -4,11 +4,8 @@
  */
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Option from "effect/Option"
@@ -19,7 +16,6 @@ import { join } from "node:path"
 import * as BulkRun from "../src/cli/BulkRun.js"
 import { InputError } from "../src/cli/CliError.js"
 import { VoucherifyTest } from "../src/testing/index.js"
-import { Voucherify } from "../src/Voucherify.js"
 import * as VoucherifyConfig from "../src/VoucherifyConfig.js"
 import { IdLineError } from "../src/BulkMetadata.js"
 
@@ -48,25 +44,6 @@ const options = (ids: Stream.Stream<string, InputError | IdLineError>, report: s
 })
 
 describe("the report of a run", () => {
-  it.live("is written before the record counts are fetched, so Ctrl-C then does not lose it", () =>
-    Effect.gen(function*() {
-      const fetching = yield* Deferred.make<void>()
-      // the action GETs of the record counts never answer
-      const HangingGets = Layer.effect(
-        Voucherify,
-        Effect.map(Voucherify, (voucherify) => ({
-          ...voucherify,
-          getAsyncAction: () => Effect.zipRight(Deferred.succeed(fetching, undefined), Effect.never)
-        }))
-      ).pipe(Layer.provideMerge(testLayer))
-      const report = join(dir, "awaited.json")
-      const ids = Stream.fromIterable(Array.from({ length: 500 }, (_, i) => `p${i}`))
-      const fiber = yield* Effect.fork(BulkRun.run(options(ids, report)).pipe(Effect.provide(HangingGets)))
-      yield* Deferred.await(fetching)
-      expect(JSON.parse(readFileSync(report, "utf8"))).toMatchObject({ status: "completed", totalIds: 500 })
-      expect(Exit.isInterrupted(yield* Fiber.interrupt(fiber))).toBe(true)
-    }).pipe(Effect.provide(NodeContext.layer)))
-
   it.live("that cannot be written does not hide why the run failed", () =>
     Effect.gen(function*() {
       const report = join(dir, "no-such-dir", "r.json")

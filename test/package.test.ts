@@ -39,7 +39,7 @@ import { MockVoucherifyServer, VoucherifyTest } from "effect-voucherify/testing"
 const Live = Voucherify.layerConfig().pipe(Layer.provide(NodeHttpClient.layerUndici))
 
 const ids = ["p1", "p2", "p3"]
-const update = BulkMetadata.run(ids, { target: "products", metadata: { season: "summer" }, awaitCompletion: true })
+const update = BulkMetadata.run(ids, { target: "products", metadata: { season: "summer" }, await: true })
 
 // Against a real loopback server, configured as the environment would, with OAuth tokens.
 const overHttp = Effect.gen(function*() {

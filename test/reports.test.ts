@@ -126,13 +126,9 @@ describe("BulkMetadata reconcile", () => {
         target,
         metadata: { season: "summer" },
         ...(maxBytes !== undefined ? { maxBytes } : {}),
-        awaitCompletion: {
-          timeout: "30 seconds",
-          reconcile: {
-            onCreated: (chunk) => Effect.sync(() => created.push(...chunk)),
-            onNotUpdated: (chunk) => Effect.sync(() => notUpdated.push(...chunk))
-          }
-        }
+        await: { timeout: "30 seconds" },
+        onCreated: (chunk) => Effect.sync(() => created.push(...chunk)),
+        onNotUpdated: (chunk) => Effect.sync(() => notUpdated.push(...chunk))
       })
       return { report, created, notUpdated }
     })

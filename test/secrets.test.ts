@@ -168,7 +168,8 @@ describe("report tokens", () => {
         BulkMetadata.run(ids, {
           target: "products",
           metadata: { m: 1 },
-          awaitCompletion: { timeout: "10 seconds", reconcile: { onCreated: () => Effect.log("created") } }
+          await: { timeout: "10 seconds" },
+          onCreated: () => Effect.log("created")
         }).pipe(
           Effect.tap((report) =>
             Effect.gen(function*() {

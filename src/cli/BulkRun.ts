@@ -20,7 +20,6 @@ import { printCause } from "./ErrorOutput.js"
 import * as IdInput from "./IdInput.js"
 import type { Metadata } from "./Metadata.js"
 import * as Progress from "./Progress.js"
-import * as RecordCounts from "./RecordCounts.js"
 import * as Report from "./Report.js"
 import * as Summary from "./Summary.js"
 
@@ -102,7 +101,7 @@ export const run = (
         onNone: () => Effect.void,
         onSome: (path) => Effect.zipRight(Report.write(path, report), Console.error(`report written to ${path}`))
       })
-    const showSummary = (report: BulkMetadata.BulkReport, records?: RecordCounts.RecordCounts) =>
+    const showSummary = (report: BulkMetadata.BulkReport, records?: Summary.RecordCounts) =>
       Console.log(Summary.table(report, {
         maxBytes,
         awaited: options.awaitCompletion,
@@ -117,14 +116,9 @@ export const run = (
     // a second process refused its lock must not empty the first one's files
     const journal = yield* Option.match(options.journal, {
       onNone: () => Effect.succeed(undefined),
-      onSome: ({ path, resume }) =>
-        Effect.map(BulkJournal.file(path), (journal): BulkMetadata.JournalOptions => ({
-          journal,
-          resume,
-          input: options.source.description
-        }))
+      onSome: ({ path }) => BulkJournal.file(path)
     })
-    const resuming = journal?.resume === true
+    const resuming = Option.exists(options.journal, ({ resume }) => resume)
     const created = yield* idsFile(options.createdIds, resuming)
     const failed = yield* idsFile(options.failedIds, resuming)
     // the progress output has its own scope: it draws its last line before the summary
@@ -141,16 +135,14 @@ export const run = (
         concurrency: options.concurrency,
         maxBytes,
         // with --await, the report files say which records were created and which were not updated
-        awaitCompletion: options.awaitCompletion && {
-          reconcile: {
-            ...(created !== undefined ? { onCreated: created.write } : {}),
-            ...(failed !== undefined ? { onNotUpdated: failed.write } : {})
-          }
-        },
+        await: options.awaitCompletion && { reconcile: true },
+        ...(options.awaitCompletion && created !== undefined ? { onCreated: created.write } : {}),
+        ...(options.awaitCompletion && failed !== undefined ? { onNotUpdated: failed.write } : {}),
         onChunkError: options.continueOnError ? "continue" : "fail",
-        quota: { maxWait: options.maxQuotaWait },
-        ...(journal !== undefined ? { journal } : {}),
-        progress: (progress) => {
+        maxQuotaWait: options.maxQuotaWait,
+        ...(journal !== undefined ? { journal, resume: resuming } : {}),
+        source: options.source.description,
+        onProgress: (progress) => {
           latest = progress
         },
         onReport: (report) => Effect.sync(() => (last = report))
@@ -182,9 +174,8 @@ export const run = (
         return new BulkMetadata.BulkRunError({ report, error })
       })
     const report = Either.isRight(outcome) ? outcome.right : outcome.left.report
-    // The report first, whole: a Ctrl-C while the record counts are fetched must not lose it.
     const written = yield* Effect.uninterruptible(Effect.either(writeReport(report)))
-    const records = options.awaitCompletion ? yield* RecordCounts.fetch(report) : undefined
+    const records = options.awaitCompletion ? Summary.recordCounts(report) : undefined
     yield* showSummary(report, records)
     if (Either.isLeft(outcome)) {
       // The run's own failure sets the exit code; a report that could not be written is still said.

@@ -30,7 +30,7 @@ export const parseIds = <E, R>(
   bytes: Stream.Stream<Uint8Array, E, R>,
   format: IdFormat,
   source: string
-): Stream.Stream<string, E | BulkMetadata.IdLineError | InputError, R> => {
+): Ids<E | BulkMetadata.IdLineError | InputError, R> => {
   switch (format._tag) {
     case "Lines":
       return BulkMetadata.lines(bytes)
@@ -41,6 +41,9 @@ export const parseIds = <E, R>(
   }
 }
 
+/** Ids as the bulk functions take them: one-id-per-line bytes, or a stream of ids parsed from another format. */
+export type Ids<E, R = never> = Stream.Stream<string, E, R> | BulkMetadata.Lines<E, R>
+
 /** An opened input: its ids, and how much of it was read. */
 export interface IdSource {
   /**
@@ -48,7 +51,7 @@ export interface IdSource {
    * operator in between would make strings of every id of a plain file),
    * and their failures to {@link describe}.
    */
-  readonly ids: Stream.Stream<string, InputError | BulkMetadata.IdLineError>
+  readonly ids: Ids<InputError | BulkMetadata.IdLineError>
   /** Share of the file's bytes read so far, 0 to 1; unknown for stdin. */
   readonly fraction: () => number | undefined
   /** The path, or `stdin`: names the input in messages. */

@@ -3,9 +3,32 @@
  */
 import type { BulkReport } from "../BulkMetadata.js"
 import { count, duration, fill, megabytes } from "./Format.js"
-import type { RecordCounts } from "./RecordCounts.js"
 
 const sum = (ranges: ReadonlyArray<{ readonly count: number }>) => ranges.reduce((total, r) => total + r.count, 0)
+
+/** What the awaited actions did to each record, from their results. */
+export interface RecordCounts {
+  readonly done: number
+  readonly failed: number
+}
+
+/**
+ * The records the awaited actions updated and failed, summed from the
+ * report (an action can be `DONE` and still have failed some records: a
+ * voucher code that does not exist is never created), or `undefined` when
+ * an action that ended does not report its counts.
+ */
+export const recordCounts = (report: BulkReport): RecordCounts | undefined => {
+  let done = 0
+  let failed = 0
+  for (const action of report.accepted.actions) {
+    if (action.status !== "DONE" && action.status !== "FAILED") continue
+    if (action.done === undefined) return undefined
+    done += action.done
+    failed += action.failed ?? 0
+  }
+  return { done, failed }
+}
 
 /** How many awaited actions ended in each state. */
 export const actionCounts = (report: BulkReport) => {
@@ -71,8 +94,7 @@ export const table = (
   ]
   const records = options.records
   if (records !== undefined) {
-    const example = records.failed > 0 && records.example !== undefined ? ` (e.g. ${records.example})` : ""
-    rows.push(["records", `${count(records.done)} updated, ${count(records.failed)} failed${example}`])
+    rows.push(["records", `${count(records.done)} updated, ${count(records.failed)} failed`])
   }
   if (report.journal !== undefined) {
     rows.push([

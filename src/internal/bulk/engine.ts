@@ -1,12 +1,23 @@
 /**
- * The bulk engine: packs, sends `concurrency` bodies at a time, classifies
- * each outcome, optionally follows each async action, and keeps the
- * accounting that the report is built from.
+ * The bulk engine: packs items into bodies, sends `concurrency` bodies at a
+ * time through the quota gate, classifies each outcome, journals it,
+ * optionally follows each async action and reads its report files, and
+ * keeps the accounting that the report is built from.
+ *
+ * A kind of bulk update (the metadata endpoints; later the per-record ones)
+ * brings a {@link Job}: how its bodies are framed, what its journal records,
+ * and how one body is sent. Everything else is the same for every kind.
+ *
+ * The run stops by interruption: an outcome that ends the run completes the
+ * `stop` deferred, which every chunk still waiting for its turn races
+ * against; requests already in flight finish and are accounted for, then
+ * the result stream fails and its fibers are interrupted.
  *
  * @internal
  */
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -15,50 +26,49 @@ import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
-import type {
-  AwaitCompletionOptions,
-  BulkError,
-  BulkChunk,
-  BulkChunkResult,
-  BulkProgress,
-  BulkReport,
-  ChunkAccepted,
-  RunOptions,
-  UpdateOptions
-} from "../../BulkMetadata.js"
+import type { BulkChunk, BulkError, BulkProgress, BulkReport, Input, RunOptions } from "../../BulkMetadata.js"
+import { BulkRunError } from "../../BulkMetadata.js"
 import * as Voucherify from "../../Voucherify.js"
 import { InvalidRequestError, type VoucherifyError } from "../../VoucherifyError.js"
-import { AsyncActionStatus, type BulkTarget, bulkTargets } from "../../VoucherifySchema.js"
-import * as Ledger from "../journal/ledger.js"
-import { packIds } from "./linePacker.js"
-import { recycle } from "./packer.js"
+import { AsyncActionStatus, type BulkAccepted, type BulkTarget } from "../../VoucherifySchema.js"
+import { bulkTargets } from "../bulkTargets.js"
+import { mayHaveArrived, quotaWait, stopsTheRun } from "../http/errorRules.js"
+import * as Journal from "../journal/journal.js"
+import type { ChunkAccepted, ChunkRange, ChunkResult } from "./chunkResult.js"
+import { packInput } from "./linePacker.js"
+import { makePacking, metadataFrame, type Packing, recycle } from "./packer.js"
 import { encodeMetadata } from "./payload.js"
+import { defaultMaxQuotaWait, makeQuotaGate } from "./quota.js"
 import { reconcile } from "./reconcile.js"
 import { Tracker } from "./report.js"
-import { defaultMaxQuotaWait, makeQuotaGate } from "./quota.js"
-import { mayHaveArrived, quotaWait, stopsTheRun } from "../http/errorRules.js"
 
 const isStatus = Schema.is(AsyncActionStatus)
 
-type ChunkRange = Pick<BulkChunk, "index" | "offset" | "count" | "bytes">
+/** What one kind of bulk update brings to the engine. */
+export interface Job {
+  readonly target: BulkTarget
+  readonly packing: Packing
+  /** What a journal records of the run, and a resume compares. */
+  readonly description: Journal.Run
+  /** Sends one packed body. */
+  readonly send: (chunk: BulkChunk) => Effect.Effect<BulkAccepted, VoucherifyError>
+}
 
-const invalidOption = (path: string, reason: string) => new InvalidRequestError({ path, reason })
+/** The options every kind of run shares: `RunOptions` without what the job brings. */
+export type EngineOptions<R2> = Omit<RunOptions<R2>, "target" | "metadata">
 
-const checkPositive = (path: string, value: number | undefined, fallback: number) =>
+const positive = (path: string, value: number | undefined, fallback: number) =>
   value === undefined
     ? Effect.succeed(fallback)
     : Number.isSafeInteger(value) && value >= 1
     ? Effect.succeed(value)
-    : Effect.fail(invalidOption(path, `must be a positive integer, got ${value}`))
+    : Effect.fail(new InvalidRequestError({ path, reason: `must be a positive integer, got ${value}` }))
 
 const describe = (error: unknown): string =>
   error instanceof Error ? error.message : Predicate.hasProperty(error, "message") ? String(error.message) : String(error)
 
 /** Follows an accepted chunk's action; only errors that stop the run fail. */
-const follow = (
-  voucherify: Voucherify.Service,
-  options: Voucherify.AwaitOptions
-) =>
+const follow = (voucherify: Voucherify.Service, options: Voucherify.AwaitOptions) =>
 (result: ChunkAccepted): Effect.Effect<ChunkAccepted, VoucherifyError> =>
   voucherify.awaitAsyncAction(result.asyncActionId, options).pipe(
     Effect.map((action): ChunkAccepted => ({ ...result, status: action.status, action })),
@@ -79,38 +89,63 @@ const follow = (
     })
   )
 
+/** The settings of a run, each option checked once. */
+interface Settings {
+  readonly concurrency: number
+  readonly awaitConcurrency: number
+  readonly awaiting: Voucherify.AwaitOptions | undefined
+  readonly reconciling: boolean
+  readonly onChunkError: "fail" | "continue"
+  readonly maxQuotaWait: Duration.Duration
+}
+
+const settingsOf = <R2>(options: EngineOptions<R2>): Effect.Effect<Settings, InvalidRequestError> =>
+  Effect.gen(function*() {
+    const concurrency = yield* positive("concurrency", options.concurrency, 2)
+    const reconciling = options.onCreated !== undefined || options.onNotUpdated !== undefined ||
+      (typeof options.await === "object" && options.await.reconcile === true)
+    const awaitOptions = typeof options.await === "object" ? options.await : {}
+    const awaiting = options.await !== undefined && options.await !== false || reconciling
+      ? {
+        ...(awaitOptions.schedule !== undefined ? { schedule: awaitOptions.schedule } : {}),
+        ...(awaitOptions.timeout !== undefined ? { timeout: awaitOptions.timeout } : {})
+      }
+      : undefined
+    return {
+      concurrency,
+      awaitConcurrency: yield* positive("await.concurrency", awaitOptions.concurrency, concurrency),
+      awaiting,
+      reconciling,
+      onChunkError: options.onChunkError ?? "fail",
+      maxQuotaWait: options.maxQuotaWait === undefined ? defaultMaxQuotaWait : Duration.decode(options.maxQuotaWait)
+    }
+  })
+
 /**
  * The result stream. `tracker` records every event as it happens (not when
  * the ordered results come out), so that a report built after a failure or
  * an interruption is exact.
  */
-const engine = <E, R>(
-  input: Stream.Stream<string, E, R> | Iterable<string>,
-  target: BulkTarget,
-  options: UpdateOptions,
+const results = <E, R, R2>(
+  input: Input<E, R>,
+  job: Job,
+  options: EngineOptions<R2>,
+  settings: Settings,
+  voucherify: Voucherify.Service,
   tracker: Tracker,
   publish: Effect.Effect<void>
-): Stream.Stream<BulkChunkResult, E | BulkError, R | Voucherify.Voucherify> =>
+): Stream.Stream<ChunkResult, E | BulkError, R> =>
   Stream.unwrap(Effect.gen(function*() {
-    const voucherify = yield* Voucherify.Voucherify
-    const limit = voucherify.maxPayloadBytes
-    const concurrency = yield* checkPositive("concurrency", options.concurrency, 2)
-    const maxBytes = yield* checkPositive("maxBytes", options.maxBytes, limit)
-    if (maxBytes > limit) {
-      return yield* invalidOption("maxBytes", `${maxBytes} is above the configured maxPayloadBytes of ${limit}`)
-    }
-    const onChunkError = options.onChunkError ?? "fail"
-    const awaiting: AwaitCompletionOptions | undefined = options.awaitCompletion === true
-      ? {}
-      : options.awaitCompletion || undefined
-    const awaitConcurrency = yield* checkPositive("awaitCompletion.concurrency", awaiting?.concurrency, concurrency)
-    // the metadata before the journal: a run refused for it leaves no journal behind
-    const metadataJson = encodeMetadata(options.metadata)
-    if (typeof metadataJson !== "string") return yield* metadataJson
+    const { concurrency, onChunkError } = settings
+    const maxBytes = job.packing.maxBytes
     const ledger = options.journal === undefined
-      ? Ledger.none
-      : yield* Ledger.journaled(options.journal, { target, metadata: options.metadata, maxBytes })
+      ? Journal.noLedger
+      : yield* Journal.ledger(options.journal, options.resume === true, job.description)
     tracker.journaled = options.journal !== undefined
+    // Completed by the first outcome that ends the run: chunks still waiting
+    // for their turn are not sent; requests in flight finish.
+    const stop = yield* Deferred.make<void>()
+    const stopRun = Deferred.done(stop, Exit.void)
 
     // A body is built only once a slot is free and freed once it is sent: at
     // most `concurrency` in flight plus the one waiting for its turn.
@@ -118,32 +153,30 @@ const engine = <E, R>(
     // buffers of sent bodies: results never carry a body, so they can be refilled
     const recycled: Array<Buffer> = []
 
-    const maxQuotaWait = options.quota?.maxWait === undefined ? defaultMaxQuotaWait : Duration.decode(options.quota.maxWait)
     const gate = makeQuotaGate({
-      maxWait: maxQuotaWait,
+      maxWait: settings.maxQuotaWait,
       onWait: (until) => Effect.zipRight(Effect.sync(() => tracker.waitingForQuota(until)), publish)
     })
     // A wait past the cap ends the run whatever onChunkError says: every later chunk would wait as long.
     const stops = (error: VoucherifyError) =>
       stopsTheRun(error) || onChunkError === "fail" || quotaWait(error) !== undefined
+    /** Waits for the chunk's turn at the quota gate: `false` when the run stopped first. */
+    const turn = Effect.raceFirst(Effect.as(gate.pass, true), Effect.as(Deferred.await(stop), false))
 
-    /** One request for the chunk, after the quota gate; a refusal for the quota waits and sends it again. */
+    /** One request for the chunk, in its turn; a refusal for the quota waits and sends it again. */
     const attempt = (
       chunk: BulkChunk,
-      facts: Ledger.Facts,
+      facts: Journal.ChunkFacts,
       at: ChunkRange
-    ): Effect.Effect<BulkChunkResult | undefined, BulkError> =>
+    ): Effect.Effect<ChunkResult | undefined, BulkError> =>
       Effect.gen(function*() {
-        yield* gate.pass
-        // an earlier failure stopped the run while this chunk waited: leave it as it stands
-        if (tracker.stopped) return undefined
+        // the run stopped while this chunk waited: it stays not attempted
+        if (!(yield* turn)) return undefined
         yield* ledger.sending(facts)
         tracker.sending(chunk.index)
         yield* publish
         const outcome = yield* Effect.either(
-          voucherify.sendEncodedBulkRequest({ target, body: chunk.body, ids: chunk.size }).pipe(
-            Effect.withSpan("BulkMetadata.sendChunk", { attributes: { ...at, target } })
-          )
+          job.send(chunk).pipe(Effect.withSpan("BulkMetadata.sendChunk", { attributes: { ...at, target: job.target } }))
         )
         if (outcome._tag === "Right") {
           yield* gate.accepted(outcome.right.rateLimit)
@@ -161,22 +194,17 @@ const engine = <E, R>(
       })
 
     /** The outcome of a chunk, in the journal first: an acceptance counts once it is on the disk. */
-    const settle = (chunk: BulkChunk, facts: Ledger.Facts, result: BulkChunkResult): Effect.Effect<void, BulkError> =>
+    const settle = (chunk: BulkChunk, facts: Journal.ChunkFacts, result: ChunkResult): Effect.Effect<void, BulkError> =>
       Effect.zipRight(
-        Effect.onError(ledger.settled(facts, result), () =>
-          Effect.sync(() => {
-            // Voucherify has the chunk all the same: the report says so, the run stops
-            tracker.settled(result)
-            tracker.stopped = true
-          })),
+        // Voucherify has the chunk all the same: the report says so, and the run stops
+        Effect.onError(ledger.settled(facts, result), () => Effect.zipRight(Effect.sync(() => tracker.settled(result)), stopRun)),
         Effect.suspend(() => {
           // Only an accepted body was read to its end. After an early answer
           // (401, 429, 5xx) the socket may still be flushing the buffer: leave
           // that one to the collector rather than overwrite it.
           if (result._tag === "Accepted") recycle(recycled, chunk.body, maxBytes)
           tracker.settled(result)
-          if (result._tag !== "Accepted" && stops(result.error)) tracker.stopped = true
-          return publish
+          return Effect.zipRight(result._tag !== "Accepted" && stops(result.error) ? stopRun : Effect.void, publish)
         })
       )
 
@@ -185,23 +213,16 @@ const engine = <E, R>(
      * chunk that differs from the one the journal accepted stops the run
      * before any later chunk can be sent.
      */
-    const check = (chunk: BulkChunk): Effect.Effect<readonly [BulkChunk, Ledger.Checked], BulkError> =>
-      Effect.suspend(() =>
-        // a stopped run sends nothing more: no hash needed
-        tracker.stopped ? Ledger.none.check(chunk) : ledger.check(chunk).pipe(
-          Effect.tapError(() => Effect.sync(() => (tracker.stopped = true)))
-        )
-      ).pipe(Effect.map((checked) => [chunk, checked] as const))
+    const check = (chunk: BulkChunk): Effect.Effect<readonly [BulkChunk, Journal.Checked], BulkError> =>
+      ledger.check(chunk).pipe(
+        Effect.tapError(() => stopRun),
+        Effect.map((checked) => [chunk, checked] as const)
+      )
 
     const send = (
-      [chunk, { facts, held }]: readonly [BulkChunk, Ledger.Checked]
-    ): Effect.Effect<BulkChunkResult | undefined, BulkError> =>
+      [chunk, { facts, held }]: readonly [BulkChunk, Journal.Checked]
+    ): Effect.Effect<ChunkResult | undefined, BulkError> =>
       Effect.gen(function*() {
-        // an earlier failure stopped the run: leave this chunk not attempted
-        if (tracker.stopped) {
-          recycle(recycled, chunk.body, maxBytes)
-          return undefined
-        }
         const at = { index: chunk.index, offset: chunk.offset, count: chunk.count, bytes: chunk.bytes }
         if (held !== undefined) {
           // a resumed journal holds this very body as accepted: not sent again
@@ -218,20 +239,17 @@ const engine = <E, R>(
           return result
         }
         const result = yield* attempt(chunk, facts, at)
-        if (result !== undefined) yield* settle(chunk, facts, result)
+        if (result === undefined) recycle(recycled, chunk.body, maxBytes)
+        else yield* settle(chunk, facts, result)
         return result
       }).pipe(Effect.ensuring(slots.release(1)))
 
-    const results = packIds(
-      input,
-      { metadata: options.metadata, field: bulkTargets[target].field, maxBytes, dedupe: options.dedupe },
-      {
-        onRead: (ids) => Effect.zipRight(Effect.sync(() => tracker.read(ids)), publish),
-        beforeBody: slots.take(1),
-        onChunk: (chunk) => Effect.zipRight(Effect.sync(() => tracker.packed(chunk)), publish),
-        recycled
-      }
-    ).pipe(
+    const sent = packInput(input, job.packing, {
+      onRead: (ids) => Effect.zipRight(Effect.sync(() => tracker.read(ids)), publish),
+      beforeBody: slots.take(1),
+      onChunk: (chunk) => Effect.zipRight(Effect.sync(() => tracker.packed(chunk)), publish),
+      recycled
+    }).pipe(
       Stream.mapEffect(check),
       Stream.mapEffect(send, { concurrency }),
       Stream.filter(Predicate.isNotUndefined),
@@ -241,20 +259,17 @@ const engine = <E, R>(
       // the input ended: a journal that accepted more chunks belongs to a longer input
       Stream.concat(Stream.execute(Effect.suspend(() => ledger.end(tracker.progress().chunksPacked))))
     )
-    if (awaiting === undefined) return results
-    const followed = follow(voucherify, {
-      ...(awaiting.schedule !== undefined ? { schedule: awaiting.schedule } : {}),
-      ...(awaiting.timeout !== undefined ? { timeout: awaiting.timeout } : {})
-    })
-    const reconcileOne = awaiting.reconcile === undefined || awaiting.reconcile === false
-      ? undefined
-      : reconcile(voucherify, target, awaiting.reconcile === true ? {} : awaiting.reconcile)
+    if (settings.awaiting === undefined) return sent
+    const followed = follow(voucherify, settings.awaiting)
+    const reconcileOne = settings.reconciling
+      ? reconcile(voucherify, job.target, { onCreated: options.onCreated, onNotUpdated: options.onNotUpdated })
+      : undefined
     const followOne = (result: ChunkAccepted) =>
       reconcileOne === undefined ? followed(result) : Effect.flatMap(followed(result), (awaited) =>
         awaited.status !== "DONE"
           ? Effect.succeed(awaited)
           : Effect.map(reconcileOne(awaited), (reconciled): ChunkAccepted => ({ ...awaited, reconciled })))
-    return Stream.mapEffect(results, (result): Effect.Effect<BulkChunkResult, BulkError> =>
+    return Stream.mapEffect(sent, (result): Effect.Effect<ChunkResult, BulkError> =>
       // refused, or ended already (a resumed journal saw it end)
       result._tag !== "Accepted" || result.status === "DONE" || result.status === "FAILED"
         ? Effect.succeed(result)
@@ -264,74 +279,99 @@ const engine = <E, R>(
             return publish
           }),
           // then its end in the journal, so that a resume need not follow it again
-          Effect.tap(ledger.finished),
-          Effect.tapError(() => Effect.sync(() => (tracker.stopped = true)))
-        ), { concurrency: awaitConcurrency })
+          Effect.tap((awaited) =>
+            awaited.status === "DONE" || awaited.status === "FAILED"
+              ? ledger.finished({ index: awaited.index, asyncActionId: awaited.asyncActionId, status: awaited.status })
+              : Effect.void
+          )
+        ), { concurrency: settings.awaitConcurrency })
   }))
 
-/** `BulkMetadata.updateProducts` and its siblings. */
-export const update = (target: BulkTarget) =>
-<E, R>(
-  ids: Stream.Stream<string, E, R> | Iterable<string>,
-  options: UpdateOptions
-): Stream.Stream<BulkChunkResult, E | BulkError, R | Voucherify.Voucherify> =>
-  Stream.suspend(() => engine(ids, target, options, new Tracker(), Effect.void))
-
-const publisher = (
-  progress: RunOptions["progress"],
-  tracker: Tracker
-): Effect.Effect<void> => {
+const publisher = (progress: RunOptions["onProgress"], tracker: Tracker): Effect.Effect<void> => {
   if (progress === undefined) return Effect.void
   if (typeof progress === "function") return Effect.sync(() => progress(tracker.progress()))
   return Effect.suspend(() => SubscriptionRef.set(progress, tracker.progress() satisfies BulkProgress))
 }
 
-/** What `BulkMetadata.run` fails with, before it becomes a `BulkRunError`. */
-export interface Stopped<E> {
-  readonly report: BulkReport
-  readonly error: E | BulkError
-}
-
-/** `BulkMetadata.run`. */
-export const run = <E, R, R2>(
-  ids: Stream.Stream<string, E, R> | Iterable<string>,
-  options: RunOptions<R2>
-): Effect.Effect<BulkReport, Stopped<E>, R | R2 | Voucherify.Voucherify> =>
-  Effect.suspend(() => {
+/**
+ * Runs a job over its input and returns the report, or fails with the
+ * `BulkRunError` that holds it. `prepare` checks the job's own options (the
+ * metadata, the body size against the service's limit); its error, like any
+ * other, ends the run with a report.
+ */
+export const runJob = <E, R, R2>(
+  input: Input<E, R>,
+  options: EngineOptions<R2>,
+  target: BulkTarget,
+  prepare: (voucherify: Voucherify.Service) => Effect.Effect<Job, InvalidRequestError>
+): Effect.Effect<BulkReport, BulkRunError<E>, R | R2 | Voucherify.Voucherify> =>
+  Effect.gen(function*() {
+    const voucherify = yield* Voucherify.Voucherify
     const tracker = new Tracker()
-    const publish = publisher(options.progress, tracker)
-    let report: BulkReport | undefined
-
-    const finish = (start: number) => (exit: Exit.Exit<void, E | BulkError>) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => {
-        const failure = Exit.isFailure(exit)
-          ? Option.match(Cause.failureOption(exit.cause), {
-            onNone: () => Cause.isInterruptedOnly(exit.cause) ? undefined : describe(Cause.squash(exit.cause)),
-            onSome: describe
-          })
-          : undefined
-        const status = Exit.isSuccess(exit)
-          ? "completed"
-          : Cause.isInterruptedOnly(exit.cause)
-          ? "interrupted"
-          : "failed"
-        report = tracker.report(status, now - start, failure)
-        return Effect.zipRight(publish, options.onReport?.(report) ?? Effect.void)
-      })
-
-    return Effect.flatMap(Clock.currentTimeMillis, (start) =>
-      Stream.runDrain(engine(ids, options.target, options, tracker, publish)).pipe(
-        Effect.onExit(finish(start)),
-        Effect.matchCauseEffect({
-          onSuccess: () => Effect.succeed(report!),
-          onFailure: (cause) =>
-            Option.match(Cause.failureOption(cause), {
-              // a defect or an interruption: nothing to add, the report went to onReport
-              onNone: () => Effect.failCause(cause as Cause.Cause<never>),
-              onSome: (error) => Effect.fail({ report: report!, error })
-            })
+    const publish = publisher(options.onProgress, tracker)
+    const start = yield* Clock.currentTimeMillis
+    const ran = Effect.gen(function*() {
+      const settings = yield* settingsOf(options)
+      // the job before the journal: a run refused for its options leaves no journal behind
+      const job = yield* prepare(voucherify)
+      yield* Stream.runDrain(results(input, job, options, settings, voucherify, tracker, publish))
+    })
+    const reportOf = (exit: Exit.Exit<void, E | BulkError>) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        if (Exit.isSuccess(exit)) return tracker.report("completed", now - start)
+        const interrupted = Cause.isInterruptedOnly(exit.cause)
+        const failure = Option.match(Cause.failureOption(exit.cause), {
+          onNone: () => interrupted ? undefined : describe(Cause.squash(exit.cause)),
+          onSome: describe
         })
-      )).pipe(
-        Effect.withSpan("BulkMetadata.run", { attributes: { target: options.target } })
+        return tracker.report(interrupted ? "interrupted" : "failed", now - start, failure)
+      })
+    // the report is made and handed on however the run ends, an interruption included
+    const made = yield* Deferred.make<BulkReport>()
+    const exit = yield* Effect.onExit(ran, (exit) =>
+      Effect.flatMap(reportOf(exit), (report) =>
+        Effect.zipRight(
+          Deferred.succeed(made, report),
+          Effect.zipRight(publish, options.onReport?.(report) ?? Effect.void)
+        ))).pipe(Effect.exit)
+    const report = yield* Deferred.await(made)
+    if (Exit.isSuccess(exit)) return report
+    return yield* Option.match(Cause.failureOption(exit.cause), {
+      // a defect or an interruption: nothing to add, the report went to onReport
+      onNone: () => Effect.failCause(exit.cause as Cause.Cause<never>),
+      onSome: (error) => Effect.fail(new BulkRunError<E>({ report, error }))
+    })
+  }).pipe(Effect.withSpan("BulkMetadata.run", { attributes: { target } }))
+
+/** `BulkMetadata.run`: the metadata endpoints' job. */
+export const runMetadata = <E, R, R2>(
+  input: Input<E, R>,
+  options: RunOptions<R2>
+): Effect.Effect<BulkReport, BulkRunError<E>, R | R2 | Voucherify.Voucherify> =>
+  runJob(input, options, options.target, (voucherify) =>
+    Effect.gen(function*() {
+      const { field } = bulkTargets[options.target]
+      // encoded once: the bodies, the size check and the journal's hash all use this text
+      const metadataJson = encodeMetadata(options.metadata)
+      if (typeof metadataJson !== "string") return yield* metadataJson
+      const packing = makePacking(
+        metadataFrame(field, metadataJson),
+        options.maxBytes ?? voucherify.maxPayloadBytes,
+        options.dedupe === true,
+        voucherify.maxPayloadBytes
       )
-  })
+      if (packing instanceof InvalidRequestError) return yield* packing
+      const description = yield* Journal.describeRun({
+        target: options.target,
+        field,
+        metadataJson,
+        maxBytes: packing.maxBytes,
+        input: options.source ?? { kind: "stream" }
+      })
+      return {
+        target: options.target,
+        packing,
+        description,
+        send: (chunk) => voucherify.sendEncodedBulkRequest({ target: options.target, body: chunk.body, ids: chunk.size })
+      }
+    }))

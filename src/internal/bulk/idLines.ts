@@ -1,14 +1,13 @@
 /**
- * Ids in text, one record a line: the rules an id must follow, the
- * incremental line parser the CLI's formats share, and `BulkMetadata.lines`,
- * newline-delimited ids as a stream that the packer can also read as bytes
- * (see `bulkLines.ts`). Plain code: it runs once per line.
+ * Ids in text, one record a line: the rules an id must follow, and the
+ * incremental line parser the CLI's formats share (the packer reads plain
+ * one-id-per-line bytes itself: `linePacker.ts`). Plain code: it runs once
+ * per line.
  *
  * @internal
  */
 import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
-import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 
@@ -144,23 +143,3 @@ export const parseIds = <E, R>(
     })
     return Stream.pipeThroughChannelOrFail(bytes, read)
   })
-
-/** Where a {@link lines} stream keeps its bytes, for the packer. */
-const LinesBytes: unique symbol = Symbol.for("effect-voucherify/BulkMetadata/lines")
-
-/**
- * `BulkMetadata.lines`: the ids of one-id-per-line bytes, as any stream of
- * ids, which also carries its bytes: the bulk functions given this very
- * stream read them without making strings (`bulkLines.ts`).
- */
-export const lines = <E, R>(bytes: Stream.Stream<Uint8Array, E, R>): Stream.Stream<string, E | IdLineError, R> =>
-  Object.assign(parseIds(bytes, linesParser), { [LinesBytes]: bytes })
-
-/**
- * The bytes of a stream made by {@link lines}, or undefined for any other
- * input. Their errors are among the stream's own.
- */
-export const linesBytes = <E, R>(
-  input: Stream.Stream<string, E, R> | Iterable<string>
-): Stream.Stream<Uint8Array, E, R> | undefined =>
-  Predicate.hasProperty(input, LinesBytes) ? input[LinesBytes] as Stream.Stream<Uint8Array, E, R> : undefined

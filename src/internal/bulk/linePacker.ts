@@ -2,7 +2,7 @@
  * Packing newline-delimited ids straight from their bytes, and the choice
  * between that and packing strings.
  *
- * A `BulkMetadata.lines` stream carries its bytes. The packer then copies
+ * A `BulkMetadata.lines` input is its bytes. The packer copies
  * each line that is plain printable ASCII (no `"`, no `\`, no control
  * character: JSON takes it as it is) from the read buffer into the body in
  * one pass that also measures and checks it; no string is made. Any other
@@ -18,22 +18,26 @@ import type * as Cause from "effect/Cause"
 import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
 import * as Stream from "effect/Stream"
-import type { BulkChunk, ChunkOptions } from "../../BulkMetadata.js"
+import type { BulkChunk, ChunkOptions, Input, Lines } from "../../BulkMetadata.js"
 import { InvalidRequestError } from "../../VoucherifyError.js"
+import { defaultMaxPayloadBytes } from "../limits.js"
+import { IdLineError, idReason, isBlank } from "./idLines.js"
 import {
   COMMA,
   countRead,
   emitBody,
   fromInput,
   inOpenBody,
-  makePacker,
+  makePacking,
+  metadataFrame,
   type PackChannel,
   packChannel,
   Packer,
   type PackHooks,
+  type Packing,
   writeJson
 } from "./packer.js"
-import { IdLineError, idReason, isBlank, linesBytes } from "./idLines.js"
+import { encodeMetadata } from "./payload.js"
 
 const LF = 0x0a
 const CR = 0x0d
@@ -230,13 +234,12 @@ const NEWLINE = Buffer.from([LF])
 
 /** The packing channel for one-id-per-line bytes; it emits one body per pull, like `packChannel`. */
 export const packLinesChannel = <InErr, E = never, R = never>(
-  options: ChunkOptions,
+  packing: Packing,
   hooks: PackHooks<E, R> = {}
 ): PackChannel<Uint8Array, InErr | IdLineError | InvalidRequestError | E, InErr, R> =>
   Channel.suspend(() => {
     type Pack = PackChannel<Uint8Array, InErr | IdLineError | InvalidRequestError | E, InErr, R>
-    const packer = makePacker(options, hooks.recycled, LinePacker)
-    if (packer instanceof InvalidRequestError) return Channel.fail(packer)
+    const packer = new LinePacker(packing, hooks.recycled)
     // ids reported to onRead: before a body is emitted, its ids have been
     let counted = 0
     const count = (next: Pack): Pack =>
@@ -272,25 +275,45 @@ export const packLinesChannel = <InErr, E = never, R = never>(
     return read
   })
 
+/** Whether the input is one-id-per-line bytes, which take the byte path. */
+export const isLines = <E, R>(input: Input<E, R>): input is Lines<E, R> =>
+  typeof input === "object" && input !== null && "_tag" in input && input._tag === "Lines"
+
 /**
- * The bodies of `input`: a `BulkMetadata.lines` stream packed from its bytes,
- * any other input id by id. `hooks` as for `packChannel`.
+ * The bodies of `input`: `Lines` packed from their bytes, any other input
+ * item by item. `hooks` as for `packChannel`.
  */
-export const packIds = <E, R, E2 = never, R2 = never>(
-  input: Stream.Stream<string, E, R> | Iterable<string>,
-  options: ChunkOptions,
+export const packInput = <E, R, E2 = never, R2 = never>(
+  input: Input<E, R>,
+  packing: Packing,
   hooks: PackHooks<E2, R2> = {}
-): Stream.Stream<BulkChunk, E | E2 | InvalidRequestError, R | R2> => {
-  const bytes = linesBytes(input)
-  return bytes === undefined
-    ? Stream.pipeThroughChannelOrFail(fromInput(input), packChannel<E, E2, R2>(options, hooks))
-    // the IdLineError it may fail with is one of the lines stream's own errors, in E
-    : Stream.pipeThroughChannelOrFail(bytes, packLinesChannel<E, E2, R2>(options, hooks)) as Stream.Stream<
+): Stream.Stream<BulkChunk, E | E2 | InvalidRequestError, R | R2> =>
+  isLines(input)
+    // the IdLineError it may fail with is in the input's own E (see `BulkMetadata.lines`)
+    ? Stream.pipeThroughChannelOrFail(input.bytes, packLinesChannel<E, E2, R2>(packing, hooks)) as Stream.Stream<
       BulkChunk,
       E | E2 | InvalidRequestError,
       R | R2
     >
+    : Stream.pipeThroughChannelOrFail(fromInput(input), packChannel<E, E2, R2>(packing, hooks))
+
+/** The packing of a metadata update, from `BulkMetadata.chunk`'s options. */
+export const metadataPacking = (options: ChunkOptions): Packing | InvalidRequestError => {
+  const metadataJson = encodeMetadata(options.metadata)
+  if (typeof metadataJson !== "string") return metadataJson
+  return makePacking(
+    metadataFrame(options.field ?? "source_ids", metadataJson),
+    options.maxBytes ?? defaultMaxPayloadBytes,
+    options.dedupe === true
+  )
 }
 
 /** `BulkMetadata.chunk`. */
-export const chunk = <E, R>(self: Stream.Stream<string, E, R>, options: ChunkOptions) => packIds(self, options)
+export const chunk = <E, R>(
+  self: Stream.Stream<string, E, R> | Lines<E, R>,
+  options: ChunkOptions
+): Stream.Stream<BulkChunk, E | InvalidRequestError, R> =>
+  Stream.suspend(() => {
+    const packing = metadataPacking(options)
+    return packing instanceof InvalidRequestError ? Stream.fail(packing) : packInput(self, packing)
+  })

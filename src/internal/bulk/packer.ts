@@ -1,7 +1,9 @@
 /**
- * The packer: cuts a stream of ids into the fewest request bodies that fit
- * the limit. The per-id work is plain code over arrays; Effect only sees one
- * step per input chunk and one per body.
+ * The packer: cuts a stream of items into the fewest request bodies that fit
+ * the limit. An item is an id (written as a JSON string) or a whole record
+ * already encoded as JSON text (written as it is); a {@link Frame} says what
+ * surrounds them in a body. The per-item work is plain code over arrays;
+ * Effect only sees one step per input chunk and one per body.
  *
  * @internal
  */
@@ -12,21 +14,74 @@ import type * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Stream from "effect/Stream"
-import type { BulkChunk, ChunkOptions } from "../../BulkMetadata.js"
+import type { BulkChunk } from "../../BulkMetadata.js"
 import { InvalidRequestError } from "../../VoucherifyError.js"
-import { defaultMaxPayloadBytes } from "../limits.js"
-import { bodyFrame, encodeMetadata, jsonStringBytes } from "./payload.js"
-
-const isValidId = (id: string): boolean => id.length > 0
-
-/** The largest `maxBytes` accepted: ten times Voucherify's limit. */
-const largestMaxBytes = 10 * defaultMaxPayloadBytes
+import { largestMaxPayloadBytes, payloadBytesReason } from "../limits.js"
+import { jsonStringBytes } from "./payload.js"
 
 /** `"x"`: the smallest id takes three bytes in a body. */
 const smallestIdBytes = 3
 
 const QUOTE = 0x22
 export const COMMA = 0x2c
+
+/**
+ * What surrounds the items of a body: `head`, the items separated by commas,
+ * `tail`. The metadata endpoint's is `{"source_ids":[` … `],"metadata":{…}}`;
+ * the per-record endpoints' is `[` … `]`.
+ */
+export interface Frame {
+  readonly head: string
+  readonly tail: string
+  /** Items are ids, written as JSON strings (`true`), or JSON text written as it is (`false`). */
+  readonly quoted: boolean
+  /** Names an item in an error's path: `source_ids[7]`. */
+  readonly itemPath: string
+  /** What else the body holds, for an error: "next to the metadata". */
+  readonly beside: string
+  /** The ids a body names, from its parsed JSON. */
+  readonly idsOf: (body: unknown) => ReadonlyArray<string>
+}
+
+/** The frame of a metadata update: `{"<field>":[ids],"metadata":<metadataJson>}`. */
+export const metadataFrame = (field: "source_ids" | "codes", metadataJson: string): Frame => ({
+  head: `{"${field}":[`,
+  tail: `],"metadata":${metadataJson}}`,
+  quoted: true,
+  itemPath: field,
+  beside: "next to the metadata",
+  idsOf: (body) => (body as Record<string, ReadonlyArray<string>>)[field]!
+})
+
+/** How to pack: the frame, the largest body, and whether repeated items are dropped. */
+export interface Packing {
+  readonly frame: Frame
+  readonly maxBytes: number
+  readonly dedupe: boolean
+}
+
+/**
+ * The packing, or the error that makes packing impossible whatever the
+ * items: a size outside the one rule, or a frame that leaves no room.
+ */
+export const makePacking = (
+  frame: Frame,
+  maxBytes: number,
+  dedupe: boolean,
+  largest: number = largestMaxPayloadBytes
+): Packing | InvalidRequestError => {
+  const reason = payloadBytesReason(maxBytes, largest)
+  if (reason !== undefined) return new InvalidRequestError({ path: "maxBytes", reason })
+  const frameBytes = Buffer.byteLength(frame.head) + Buffer.byteLength(frame.tail)
+  if (maxBytes - frameBytes < smallestIdBytes) {
+    return new InvalidRequestError({
+      path: frame.quoted ? "metadata" : "maxBytes",
+      reason: `the body frame${frame.quoted ? " and metadata" : ""} take ${frameBytes} bytes, leaving no room for ` +
+        `an item within ${maxBytes}`
+    })
+  }
+  return { frame, maxBytes, dedupe }
+}
 
 /**
  * Writes `id` as a JSON string at `at`, if it ends by `limit`; returns its
@@ -36,6 +91,14 @@ export const writeJson = (buffer: Buffer, at: number, id: string, limit: number)
   const bytes = jsonStringBytes(id)
   if (at + bytes > limit) return -1
   buffer.write(JSON.stringify(id), at, "utf8")
+  return at + bytes
+}
+
+/** Writes JSON text as it is at `at`, if it ends by `limit`; returns its end, or -1. */
+const writeRaw = (buffer: Buffer, at: number, json: string, limit: number): number => {
+  const bytes = Buffer.byteLength(json, "utf8")
+  if (at + bytes > limit) return -1
+  buffer.write(json, at, "utf8")
   return at + bytes
 }
 
@@ -53,12 +116,12 @@ class PackedChunk implements BulkChunk {
     readonly size: number,
     readonly bytes: number,
     readonly body: Uint8Array,
-    private readonly field: "source_ids" | "codes"
+    private readonly frame: Frame
   ) {}
   get ids(): ReadonlyArray<string> {
-    this.decoded ??= JSON.parse(Buffer.from(this.body.buffer, this.body.byteOffset, this.body.byteLength).toString("utf8"))[
-      this.field
-    ] as ReadonlyArray<string>
+    this.decoded ??= this.frame.idsOf(
+      JSON.parse(Buffer.from(this.body.buffer, this.body.byteOffset, this.body.byteLength).toString("utf8"))
+    )
     return this.decoded
   }
 }
@@ -87,33 +150,25 @@ export class Packer {
   /** Ids may fill the body up to this offset; the tail takes the rest. */
   protected readonly idsEnd: number
 
+  readonly maxBytes: number
+  protected readonly frame: Frame
+
   constructor(
-    private readonly field: "source_ids" | "codes",
-    metadataJson: string,
-    readonly maxBytes: number,
-    dedupe: boolean,
+    packing: Packing,
     /** Buffers of sent bodies, handed back by the engine to be filled again. */
     private readonly recycled: Array<Buffer> = []
   ) {
-    const frame = bodyFrame(field, metadataJson)
-    this.head = Buffer.from(frame.head, "utf8")
-    this.tail = Buffer.from(frame.tail, "utf8")
-    this.idsEnd = maxBytes - this.tail.length
-    this.seen = dedupe ? new Set() : undefined
+    this.frame = packing.frame
+    this.maxBytes = packing.maxBytes
+    this.head = Buffer.from(packing.frame.head, "utf8")
+    this.tail = Buffer.from(packing.frame.tail, "utf8")
+    this.idsEnd = packing.maxBytes - this.tail.length
+    this.seen = packing.dedupe ? new Set() : undefined
   }
 
-  /** Room for ids next to the metadata. */
+  /** Room for items beside the frame. */
   private get room(): number {
-    return this.maxBytes - this.frameBytes
-  }
-
-  /** Whether even the smallest id would not fit next to the metadata. */
-  get noRoom(): boolean {
-    return this.room < smallestIdBytes
-  }
-
-  get frameBytes(): number {
-    return this.head.length + this.tail.length
+    return this.maxBytes - this.head.length - this.tail.length
   }
 
   /** Whether ids are waiting to be cut into a body. */
@@ -142,6 +197,7 @@ export class Packer {
    * `input.length` when all were taken, or the error for an invalid id.
    */
   feed(input: ReadonlyArray<string>, from: number): number | InvalidRequestError {
+    if (!this.frame.quoted) return this.feedRaw(input, from)
     const buffer = this.buffer!
     const idsEnd = this.idsEnd
     const seen = this.seen
@@ -191,7 +247,25 @@ export class Packer {
     this.length = length
     this.size = size
     this.position = position
-    if (i < input.length && (size === 0 || !isValidId(input[i]))) return this.refuse(input[i])
+    if (i < input.length && (size === 0 || input[i]!.length === 0)) return this.refuse(input[i]!)
+    return i
+  }
+
+  /** {@link feed} for items that are JSON text already (records): copied as they are. */
+  private feedRaw(input: ReadonlyArray<string>, from: number): number | InvalidRequestError {
+    const buffer = this.buffer!
+    let i = from
+    for (; i < input.length; i++) {
+      const item = input[i]!
+      const comma = this.size > 0 ? 1 : 0
+      const end = writeRaw(buffer, this.length + comma, item, this.idsEnd)
+      if (end < 0) break
+      if (comma === 1) buffer[this.length] = COMMA
+      this.length = end
+      this.size++
+      this.position++
+    }
+    if (i < input.length && this.size === 0) return this.refuse(input[i]!)
     return i
   }
 
@@ -201,11 +275,11 @@ export class Packer {
   }
 
   /** The error for an id that can never be sent. */
-  protected refuse(id: string): InvalidRequestError {
-    if (id.length === 0) return this.invalid("must not be empty")
-    const bytes = jsonStringBytes(id)
+  protected refuse(item: string): InvalidRequestError {
+    if (item.length === 0) return this.invalid("must not be empty")
+    const bytes = this.frame.quoted ? jsonStringBytes(item) : Buffer.byteLength(item, "utf8")
     return this.invalid(
-      `takes ${bytes} bytes, more than the ${this.room} left by the limit of ${this.maxBytes} bytes next to the metadata`
+      `takes ${bytes} bytes, more than the ${this.room} left by the limit of ${this.maxBytes} bytes ${this.frame.beside}`
     )
   }
 
@@ -219,7 +293,7 @@ export class Packer {
     const body = bytes >= buffer.length - (buffer.length >> 3)
       ? buffer.subarray(0, bytes)
       : Uint8Array.prototype.slice.call(buffer, 0, bytes)
-    const chunk = new PackedChunk(this.index++, this.start, this.position - this.start, this.size, bytes, body, this.field)
+    const chunk = new PackedChunk(this.index++, this.start, this.position - this.start, this.size, bytes, body, this.frame)
     this.buffer = undefined
     this.start = this.position
     this.size = 0
@@ -228,41 +302,8 @@ export class Packer {
 
   private invalid(reason: string): InvalidRequestError {
     const offset = this.position
-    return new InvalidRequestError({ path: `${this.field}[${offset}]`, reason, offset })
+    return new InvalidRequestError({ path: `${this.frame.itemPath}[${offset}]`, reason, offset })
   }
-}
-
-/**
- * Validates the options and returns a fresh packer (a `Packer`, or the
- * subclass given), or the error that makes packing impossible whatever the ids.
- */
-export const makePacker = <P extends Packer = Packer>(
-  options: ChunkOptions,
-  recycled?: Array<Buffer>,
-  Make: new(...args: ConstructorParameters<typeof Packer>) => P = Packer as never
-): P | InvalidRequestError => {
-  const maxBytes = options.maxBytes ?? defaultMaxPayloadBytes
-  if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) {
-    return new InvalidRequestError({ path: "maxBytes", reason: `must be a positive integer, got ${maxBytes}` })
-  }
-  if (maxBytes > largestMaxBytes) {
-    // each body is a buffer of maxBytes: refuse what no API takes rather than allocate it
-    return new InvalidRequestError({
-      path: "maxBytes",
-      reason: `${maxBytes} is more than ${largestMaxBytes} bytes; Voucherify takes ${defaultMaxPayloadBytes}`
-    })
-  }
-  const field = options.field ?? "source_ids"
-  const metadataJson = encodeMetadata(options.metadata)
-  if (typeof metadataJson !== "string") return metadataJson
-  const packer = new Make(field, metadataJson, maxBytes, options.dedupe === true, recycled)
-  if (packer.noRoom) {
-    return new InvalidRequestError({
-      path: "metadata",
-      reason: `the body frame and metadata take ${packer.frameBytes} bytes, leaving no room for an id within ${maxBytes}`
-    })
-  }
-  return packer
 }
 
 /**
@@ -347,13 +388,12 @@ export const countRead = <In, OutErr, InErr, R>(
  * however large the input chunks are.
  */
 export const packChannel = <InErr, E = never, R = never>(
-  options: ChunkOptions,
+  packing: Packing,
   hooks: PackHooks<E, R> = {}
 ): PackChannel<string, InErr | InvalidRequestError | E, InErr, R> =>
   Channel.suspend(() => {
     type Pack = PackChannel<string, InErr | InvalidRequestError | E, InErr, R>
-    const packer = makePacker(options, hooks.recycled)
-    if (packer instanceof InvalidRequestError) return Channel.fail(packer)
+    const packer = new Packer(packing, hooks.recycled)
 
     const drain = (input: ReadonlyArray<string>, from: number): Pack =>
       Channel.suspend(() =>

@@ -5,7 +5,8 @@
  * @internal
  */
 import { InvalidRequestError, PayloadTooLargeError } from "../../VoucherifyError.js"
-import { type BulkTarget, bulkTargets, type Metadata } from "../../VoucherifySchema.js"
+import { type BulkTarget, type Metadata } from "../../VoucherifySchema.js"
+import { bulkTargets } from "../bulkTargets.js"
 
 /**
  * A body ready to send: validated, serialized and measured. Only this module

@@ -8,9 +8,15 @@
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import type { ChunkAccepted, Reconciled, ReconcileOptions } from "../../BulkMetadata.js"
 import type * as Voucherify from "../../Voucherify.js"
 import type { BulkTarget } from "../../VoucherifySchema.js"
+import type { ChunkAccepted, Reconciled } from "./chunkResult.js"
+
+/** Where the ids the report files name go, a chunk of ids at a time (never an array of millions). */
+export interface ReconcileOptions {
+  readonly onCreated?: ((ids: ReadonlyArray<string>) => Effect.Effect<void>) | undefined
+  readonly onNotUpdated?: ((ids: ReadonlyArray<string>) => Effect.Effect<void>) | undefined
+}
 
 const none = () => Effect.void
 

@@ -5,18 +5,9 @@
  *
  * @internal
  */
-import type * as Chunk from "effect/Chunk"
-import * as Clock from "effect/Clock"
-import * as Effect from "effect/Effect"
-import * as Sink from "effect/Sink"
-import type {
-  BulkChunk,
-  BulkChunkResult,
-  BulkProgress,
-  BulkReport,
-  ChunkAccepted
-} from "../../BulkMetadata.js"
+import type { BulkProgress, BulkReport } from "../../BulkMetadata.js"
 import type { VoucherifyError } from "../../VoucherifyError.js"
+import type { ChunkAccepted, ChunkRange, ChunkResult } from "./chunkResult.js"
 
 type Entry = {
   readonly index: number
@@ -53,8 +44,6 @@ type Counters = { -readonly [K in keyof BulkProgress]: BulkProgress[K] }
 export class Tracker {
   /** Ids handed to the packer. */
   idsRead = 0
-  /** Set after a failure that stops the run: no new request starts. */
-  stopped = false
   /** Set when the run keeps a journal, so that the report says what it held and what went now. */
   journaled = false
   private readonly entries: Array<Entry> = []
@@ -65,7 +54,7 @@ export class Tracker {
     this.idsRead += count
   }
 
-  packed(chunk: Pick<BulkChunk, "index" | "offset" | "count" | "bytes">): void {
+  packed(chunk: ChunkRange): void {
     this.entries[chunk.index] = {
       index: chunk.index,
       offset: chunk.offset,
@@ -106,7 +95,7 @@ export class Tracker {
     this.counters.waitingForQuotaUntil = until
   }
 
-  settled(result: BulkChunkResult): void {
+  settled(result: ChunkResult): void {
     const entry = this.entries[result.index]!
     switch (result._tag) {
       case "Accepted":
@@ -193,10 +182,13 @@ export class Tracker {
         case "accepted": {
           const a = entry.accepted!
           acceptedIds += entry.count
+          const result = a.action?.result
           actions.push({
             asyncActionId: a.asyncActionId,
             ...range,
             ...(a.status !== undefined ? { status: a.status } : {}),
+            ...(result?.done_count !== undefined ? { done: result.done_count } : {}),
+            ...(result?.failed_count !== undefined ? { failed: result.failed_count } : {}),
             ...(a.awaitError !== undefined ? { awaitError: a.awaitError } : {})
           })
           break
@@ -229,28 +221,4 @@ export class Tracker {
       durationMs
     }
   }
-
-  /** Accounts for a result seen downstream only (the report sink). */
-  record(result: BulkChunkResult): void {
-    this.packed(result)
-    this.read(result.count)
-    // results may come filtered or out of order: no range is pending here
-    this.packedEnd = this.idsRead
-    this.sending(result.index)
-    this.settled(result)
-    if (result._tag === "Accepted" && result.status !== undefined) this.awaited(result)
-  }
 }
-
-/** `BulkMetadata.reportSink`. */
-export const reportSink: Sink.Sink<BulkReport, BulkChunkResult> = Sink.unwrap(
-  Effect.map(Clock.currentTimeMillis, (start) => {
-    const tracker = new Tracker()
-    return Sink.foldLeftChunks(tracker, (t, results: Chunk.Chunk<BulkChunkResult>) => {
-      for (const result of results) t.record(result)
-      return t
-    }).pipe(
-      Sink.mapEffect((t) => Effect.map(Clock.currentTimeMillis, (now) => t.report("completed", now - start)))
-    )
-  })
-)

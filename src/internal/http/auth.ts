@@ -19,7 +19,7 @@ import * as FiberRef from "effect/FiberRef"
 import * as Redacted from "effect/Redacted"
 import type { Auth, Service as ConfigService } from "../../VoucherifyConfig.js"
 import { ResponseDecodeError, TransportError, type VoucherifyError } from "../../VoucherifyError.js"
-import { OAuthToken } from "../../VoucherifySchema.js"
+import { OAuthToken } from "./wire.js"
 import { withoutRedirects } from "./noRedirects.js"
 import * as ResponseError from "./responseError.js"
 

@@ -19,7 +19,8 @@ import {
   UnauthorizedError,
   type VoucherifyError
 } from "../../VoucherifyError.js"
-import { type ErrorBody, ErrorBodyFromWire, type RateLimitHeaders } from "../../VoucherifySchema.js"
+import { type ErrorBody, type RateLimitHeaders } from "../../VoucherifySchema.js"
+import { ErrorBodyFromWire } from "./wire.js"
 
 const decodeErrorBody = Schema.decodeUnknownEither(ErrorBodyFromWire)
 

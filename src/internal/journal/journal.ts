@@ -20,20 +20,9 @@ import * as ParseResult from "effect/ParseResult"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
-import type {
-  AcceptedChunk,
-  ChunkFacts,
-  Decision,
-  Journal,
-  JournalWriter,
-  MemoryJournal,
-  PlanCounts,
-  Resumed,
-  ResumePlan
-} from "../../BulkJournal.js"
-import { type InvalidRequestError, VoucherifyError } from "../../VoucherifyError.js"
-import { type BulkTarget, bulkTargets, type Metadata } from "../../VoucherifySchema.js"
-import { encodeMetadata, isPlainObject } from "../bulk/payload.js"
+import { VoucherifyError } from "../../VoucherifyError.js"
+import type { BulkTarget } from "../../VoucherifySchema.js"
+import { isPlainObject } from "../bulk/payload.js"
 
 // ---------------------------------------------------------------------------
 // Errors
@@ -193,8 +182,143 @@ export const JournalEvent = Schema.Union(
 )
 
 type Event = typeof JournalEvent.Type
-type Header = typeof RunEvent.Type
-type Run = typeof RunDescription.Type
+export type Header = typeof RunEvent.Type
+export type Run = typeof RunDescription.Type
+export type InputDescription = typeof InputDescription.Type
+
+// ---------------------------------------------------------------------------
+// The model
+
+/**
+ * A packed chunk as the journal knows it (no ids, no body: its hash).
+ */
+export interface ChunkFacts {
+  readonly index: number
+  readonly offset: number
+  readonly count: number
+  readonly bytes: number
+  /** `sha256` of the body, hex. */
+  readonly sha256: string
+}
+
+/**
+ * A chunk the journal holds as accepted.
+ */
+export interface AcceptedChunk extends ChunkFacts {
+  readonly asyncActionId: string
+  /** How its action ended, when the run followed it that far. */
+  readonly finalStatus?: "DONE" | "FAILED" | undefined
+}
+
+/**
+ * What a journal held, chunk by chunk (a chunk counts once, by its last
+ * outcome; an accepted chunk stays accepted).
+ */
+export interface PlanCounts {
+  /** Complete, valid lines read. */
+  readonly lines: number
+  readonly chunksAccepted: number
+  readonly idsAccepted: number
+  /** Refused and never accepted. */
+  readonly chunksRejected: number
+  /** Of unknown fate and never accepted. */
+  readonly chunksUnknown: number
+  /** Sent without any outcome recorded: in flight when the run died. */
+  readonly chunksInFlight: number
+  /** Accepted chunks whose action was followed to `DONE` or `FAILED`. */
+  readonly actionsFinished: number
+  /** How many times the run was resumed before. */
+  readonly resumes: number
+}
+
+/**
+ * A journal read back: which chunks need not be sent again.
+ */
+export interface ResumePlan {
+  readonly path: string
+  /** `undefined` only from `readPlan` on an empty journal: the run died before its header was on the disk. */
+  readonly header: Header | undefined
+  /** By chunk index. */
+  readonly accepted: ReadonlyMap<number, AcceptedChunk>
+  readonly counts: PlanCounts
+  /** Whether the last line was cut short (a crash while writing it) and left out. */
+  readonly tornTail: boolean
+}
+
+/**
+ * Records a run's chunks. Lines are written one at a time, in call order,
+ * and an interruption never cuts one. After a failed write every later
+ * call fails with the same `JournalIoError`: the run should stop.
+ */
+export interface JournalWriter {
+  readonly path: string
+  readonly header: Header
+  /** A request is about to go out (optional: resume does not need it). */
+  readonly chunkSent: (chunk: ChunkFacts) => Effect.Effect<void, JournalIoError>
+  /**
+   * Voucherify accepted the chunk. Returns once the line is synced to the
+   * disk: count the chunk as accepted only then. If it fails, Voucherify
+   * has the chunk all the same; a resume sends it again, which is safe.
+   */
+  readonly chunkAccepted: (
+    chunk: ChunkFacts & { readonly asyncActionId: string }
+  ) => Effect.Effect<void, JournalIoError>
+  readonly chunkRejected: (
+    chunk: ChunkFacts & { readonly error: VoucherifyError }
+  ) => Effect.Effect<void, JournalIoError>
+  /** `error` is absent when the run stopped with the request in flight. */
+  readonly chunkUnknown: (
+    chunk: ChunkFacts & { readonly error?: VoucherifyError | undefined }
+  ) => Effect.Effect<void, JournalIoError>
+  readonly actionFinished: (action: {
+    readonly index: number
+    readonly asyncActionId: string
+    readonly status: "DONE" | "FAILED"
+  }) => Effect.Effect<void, JournalIoError>
+}
+
+/**
+ * `Journal.resume`'s result.
+ */
+export interface Resumed {
+  readonly writer: JournalWriter
+  /** Its `header` is always set: an empty journal gets this run's. */
+  readonly plan: ResumePlan
+}
+
+/**
+ * An opened journal.
+ */
+export interface Journal {
+  readonly path: string
+  /** Begins a new run: the journal must not exist yet. Its header is synced before this returns. */
+  readonly start: (run: Run) => Effect.Effect<JournalWriter, JournalExistsError | JournalIoError>
+  /**
+   * Continues the journal's run: reads it into a plan, checks that `run`
+   * is the run it recorded, drops a torn last line, and appends a
+   * `resumed` line. An empty journal starts afresh with `run`.
+   */
+  readonly resume: (
+    run: Run
+  ) => Effect.Effect<Resumed, JournalCorruptError | JournalMismatchError | JournalIoError>
+}
+
+/**
+ * A journal in memory: the same lines, in a `Ref`.
+ */
+export interface MemoryJournal extends Journal {
+  /** The journal's text, as a file would hold it (empty while it does not exist). */
+  readonly text: Effect.Effect<string>
+}
+
+/**
+ * What to do with a chunk packed again on resume.
+ */
+export type Decision =
+  | { readonly _tag: "Skip"; readonly accepted: AcceptedChunk }
+  | { readonly _tag: "Send" }
+  | JournalMismatchError
+
 
 const encodeEvent = Schema.encode(JournalEvent)
 const decodeEvent = Schema.decodeUnknownEither(JournalEvent)
@@ -218,33 +342,23 @@ export const sha256 = (bytes: Uint8Array): Effect.Effect<string> =>
   Effect.map(Effect.promise(() => crypto.subtle.digest("SHA-256", bytes)), hex)
 
 /**
- * JSON with the keys of every object sorted, so that the same metadata
- * written in another key order hashes the same. (The bodies keep the
- * caller's order: such a change still changes the chunks' hashes.)
+ * What a run is, for its journal: the target, the hash of the metadata's
+ * JSON exactly as the bodies carry it (the values may be anything, so they
+ * stay out), the body size and the input.
  */
-const canonicalJson = (value: unknown): string =>
-  JSON.stringify(value, (_key, v: unknown) =>
-    isPlainObject(v) ? Object.fromEntries(Object.keys(v).sort().map((key) => [key, v[key]])) : v)
-
-/** The hash of the metadata, or the error of metadata that JSON cannot encode faithfully. */
-export const metadataSha256 = (metadata: Metadata): Effect.Effect<string, InvalidRequestError> =>
-  Effect.suspend(() => {
-    const invalid = encodeMetadata(metadata)
-    return typeof invalid === "string" ? sha256(encoder.encode(canonicalJson(metadata))) : Effect.fail(invalid)
-  })
-
 export const describeRun = (options: {
   readonly target: BulkTarget
-  readonly metadata: Metadata
+  readonly field: "source_ids" | "codes"
+  readonly metadataJson: string
   readonly maxBytes: number
-  readonly input?: typeof InputDescription.Type | undefined
-}): Effect.Effect<Run, InvalidRequestError> =>
-  Effect.map(metadataSha256(options.metadata), (hash) => ({
+  readonly input: InputDescription
+}): Effect.Effect<Run> =>
+  Effect.map(sha256(encoder.encode(options.metadataJson)), (hash) => ({
     target: options.target,
-    field: bulkTargets[options.target].field,
+    field: options.field,
     metadataSha256: hash,
     maxBytes: options.maxBytes,
-    input: options.input ?? { kind: "stream" }
+    input: options.input
   }))
 
 // ---------------------------------------------------------------------------
@@ -741,4 +855,109 @@ export const memory = (text?: string): Effect.Effect<MemoryJournal> =>
       reopen: (keep) => Effect.as(Ref.update(content, (bytes) => bytes?.subarray(0, keep)), appender)
     })
     return { ...journal, text: Effect.map(Ref.get(content), (bytes) => bytes === undefined ? "" : utf8.decode(bytes)) }
+  })
+
+// ---------------------------------------------------------------------------
+// The engine's view: what the bulk engine tells its journal, and what a
+// resumed journal tells the engine, so that the engine is the same with a
+// journal or without one.
+
+/** What the journal says of a packed chunk before it is sent. */
+export interface Checked {
+  readonly facts: ChunkFacts
+  /** The acceptance a resumed journal holds for this very body: send nothing. */
+  readonly held: AcceptedChunk | undefined
+}
+
+/** A chunk's outcome, as the engine settles it. */
+export type Outcome =
+  | { readonly _tag: "Accepted"; readonly asyncActionId: string }
+  | { readonly _tag: "Rejected" | "Unknown"; readonly error: VoucherifyError }
+
+export interface Ledger {
+  /**
+   * Hashes a packed chunk and compares it with what a resumed journal
+   * accepted under its index. A chunk that differs fails with
+   * `JournalMismatchError`. The engine checks chunks in input order, before
+   * any later one can be sent.
+   */
+  readonly check: (chunk: Omit<ChunkFacts, "sha256"> & { readonly body: Uint8Array }) => Effect.Effect<
+    Checked,
+    JournalError
+  >
+  /** A request is about to go out (after any quota wait). */
+  readonly sending: (facts: ChunkFacts) => Effect.Effect<void, JournalError>
+  /** A chunk's outcome, on the disk before this returns when it is an acceptance. */
+  readonly settled: (facts: ChunkFacts, outcome: Outcome) => Effect.Effect<void, JournalError>
+  /** An awaited action reached `DONE` or `FAILED`. */
+  readonly finished: (
+    action: { readonly index: number; readonly asyncActionId: string; readonly status: "DONE" | "FAILED" }
+  ) => Effect.Effect<void, JournalError>
+  /** The input ended after `chunks` chunks: a journal that accepted more belongs to a longer input. */
+  readonly end: (chunks: number) => Effect.Effect<void, JournalError>
+}
+
+/** Every error of a journal. */
+export type JournalError =
+  | JournalLockedError
+  | JournalExistsError
+  | JournalCorruptError
+  | JournalMismatchError
+  | JournalIoError
+
+const factsOf = (chunk: Omit<ChunkFacts, "sha256">, sha: string): ChunkFacts => ({
+  index: chunk.index,
+  offset: chunk.offset,
+  count: chunk.count,
+  bytes: chunk.bytes,
+  sha256: sha
+})
+
+/** Without a journal: send everything, record nothing. */
+export const noLedger: Ledger = {
+  check: (chunk) => Effect.succeed({ facts: factsOf(chunk, ""), held: undefined }),
+  sending: () => Effect.void,
+  settled: () => Effect.void,
+  finished: () => Effect.void,
+  end: () => Effect.void
+}
+
+/** The ledger over a journal: starts its run, or resumes it after checking that this is the same run. */
+export const ledger = (journal: Journal, resume: boolean, run: Run): Effect.Effect<Ledger, JournalError> =>
+  Effect.gen(function*() {
+    const { plan, writer } = resume
+      ? yield* journal.resume(run)
+      : { plan: undefined, writer: yield* journal.start(run) }
+    return {
+      check: (chunk) =>
+        Effect.gen(function*() {
+          const facts = factsOf(chunk, yield* sha256(chunk.body))
+          if (plan === undefined) return { facts, held: undefined }
+          const decision = decide(plan, facts)
+          switch (decision._tag) {
+            case "Skip":
+              return { facts, held: decision.accepted }
+            case "Send":
+              return { facts, held: undefined }
+            default:
+              return yield* decision
+          }
+        }),
+      sending: writer.chunkSent,
+      settled: (facts, outcome) => {
+        switch (outcome._tag) {
+          case "Accepted":
+            return writer.chunkAccepted({ ...facts, asyncActionId: outcome.asyncActionId })
+          case "Rejected":
+            return writer.chunkRejected({ ...facts, error: outcome.error })
+          case "Unknown":
+            return writer.chunkUnknown({ ...facts, error: outcome.error })
+        }
+      },
+      finished: writer.actionFinished,
+      end: (chunks) => {
+        const changed = plan === undefined ? undefined : checkEnd(plan, chunks)
+        return changed === undefined ? Effect.void : Effect.fail(changed)
+      }
+    }
   })

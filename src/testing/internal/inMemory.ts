@@ -33,14 +33,8 @@ import {
   type ReportError,
   type VoucherifyError
 } from "../../VoucherifyError.js"
-import {
-  AsyncActionAccepted,
-  AsyncActionId,
-  type AsyncActionList,
-  type BulkTarget,
-  bulkTargets,
-  type Metadata
-} from "../../VoucherifySchema.js"
+import { AsyncActionAccepted, AsyncActionId, type AsyncActionList, type BulkTarget, type Metadata } from "../../VoucherifySchema.js"
+import { bulkTargets } from "../../internal/bulkTargets.js"
 import type { Method, Options, RecordedCall, State } from "../VoucherifyTest.js"
 import { decodeBulkBody } from "./bulkBody.js"
 import { Count, decode, DurationInput, FiniteDurationInput, PositiveInt, Probability, toDuration } from "./schemas.js"

@@ -10,15 +10,8 @@
  *
  * @internal
  */
-import {
-  AsyncAction,
-  type AsyncActionList,
-  type AsyncActionResult,
-  type AsyncActionStatus,
-  type BulkTarget,
-  bulkTargets,
-  type Metadata
-} from "../../VoucherifySchema.js"
+import { AsyncAction, type AsyncActionList, type AsyncActionResult, type AsyncActionStatus, type BulkTarget, type Metadata } from "../../VoucherifySchema.js"
+import { bulkTargets } from "../../internal/bulkTargets.js"
 import type { SeedRecords } from "../MockVoucherifyServer.js"
 import { deepFreeze, makeStore, metadataUpdateResult, Outcome, type ReportRows, type Store } from "./recordStore.js"
 import { type ReportIdColumn, renderReportCsv } from "./reportCsv.js"

@@ -10,13 +10,8 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Schema from "effect/Schema"
 import { checkListLimit } from "../../../internal/bulk/payload.js"
-import {
-  AsyncAction,
-  AsyncActionAccepted,
-  AsyncActionId,
-  AsyncActionList,
-  bulkTargets
-} from "../../../VoucherifySchema.js"
+import { AsyncAction, AsyncActionAccepted, AsyncActionId, AsyncActionList } from "../../../VoucherifySchema.js"
+import { bulkTargets } from "../../../internal/bulkTargets.js"
 import type { Outcome, Target } from "../../MockVoucherifyServer.js"
 import { decodeBulkBody } from "../bulkBody.js"
 import type { Simulator } from "../simulator.js"
