@@ -118,7 +118,7 @@ describe("VoucherifyConfig", () => {
           Effect.provide(VoucherifyTest.layer({ maxPayloadBytes: 104_857_600 }))
         )
       )
-      expect(run.error).toMatchObject({ _tag: "InvalidRequestError", path: "maxBytes", reason: rule })
+      expect(run).toMatchObject({ _tag: "BulkRunError", error: { _tag: "InvalidRequestError", path: "maxBytes", reason: rule } })
     }))
 
   it.effect("reads the documented environment variables", () =>
