@@ -34,23 +34,41 @@ import type * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as internal from "./internal/journal/journal.js"
 
-/**
- * The typed errors of a journal:
- * - `JournalLockedError`: another live process holds `<journal>.lock`;
- * - `JournalExistsError`: a new run was to start a journal that exists;
- * - `JournalCorruptError`: a line (other than a torn last one) is no event;
- * - `JournalMismatchError`: the run to resume is not the one recorded
- *   (`field` says what changed);
- * - `JournalIoError`: the file system refused an operation.
- *
- * @since 0.1.0
- * @category errors
- */
 export {
+  /**
+   * A line of the journal, other than a torn last one, is not a journal event: `line` says which.
+   *
+   * @since 0.1.0
+   * @category errors
+   */
   JournalCorruptError,
+  /**
+   * A new run was to start a journal that already exists: resume its run, or choose another path.
+   *
+   * @since 0.1.0
+   * @category errors
+   */
   JournalExistsError,
+  /**
+   * The file system refused an operation on the journal or its lock (`operation`, `reason`).
+   *
+   * @since 0.1.0
+   * @category errors
+   */
   JournalIoError,
+  /**
+   * Another live process holds `<journal>.lock` (`pid`), or this one opened the journal twice.
+   *
+   * @since 0.1.0
+   * @category errors
+   */
   JournalLockedError,
+  /**
+   * The run to resume is not the run the journal recorded: `field` says what changed, `journal` and `run` its values.
+   *
+   * @since 0.1.0
+   * @category errors
+   */
   JournalMismatchError
 } from "./internal/journal/journal.js"
 

@@ -446,7 +446,7 @@ export const layerClient = (
  *
  * const program = Effect.gen(function*() {
  *   const server = yield* MockVoucherifyServer.MockVoucherifyServer
- *   yield* BulkMetadata.run(ids, { target: "products", metadata: { origin: "PL" }, awaitCompletion: true })
+ *   yield* BulkMetadata.run(ids, { target: "products", metadata: { origin: "PL" }, await: true })
  *   return yield* server.count("products") // 1000
  * }).pipe(Effect.provide(MockVoucherifyServer.layerTest({ client: { retry: { maxRetries: 0 } } })))
  * ```
