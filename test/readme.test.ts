@@ -1,7 +1,8 @@
 /**
- * The README's TypeScript examples compile against the sources, so the front
- * door never shows code that has rotted. Each block is type-checked as a
- * virtual file, with `effect-voucherify` mapped onto src/.
+ * The TypeScript examples of the README and of every guide under docs/
+ * compile against the sources, so the docs never show code that has rotted.
+ * Each block is type-checked as a virtual file, with `effect-voucherify`
+ * mapped onto src/.
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -9,12 +10,21 @@ import ts from "typescript"
 import { describe, expect, it } from "vitest"
 
 const root = path.resolve(import.meta.dirname, "..")
-const readme = fs.readFileSync(path.join(root, "README.md"), "utf8")
-const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1])
+const guides = fs.readdirSync(path.join(root, "docs")).filter((name) => name.endsWith(".md")).map((name) => `docs/${name}`)
+const documents = ["README.md", ...guides]
+const blocks = documents.flatMap((document) =>
+  [...fs.readFileSync(path.join(root, document), "utf8").matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => ({
+    document,
+    code: match[1]!
+  }))
+)
 
-describe("README", () => {
-  it("has TypeScript examples", () => {
-    expect(blocks.length).toBeGreaterThan(3)
+describe("README and guides", () => {
+  it("have TypeScript examples, and the README links every guide", () => {
+    expect(blocks.filter((block) => block.document === "README.md").length).toBeGreaterThan(2)
+    expect(guides.length).toBeGreaterThan(5)
+    const readme = fs.readFileSync(path.join(root, "README.md"), "utf8")
+    for (const guide of guides) expect(readme, guide).toContain(`](${guide})`)
   })
 
   it("every TypeScript example type-checks", () => {
@@ -30,7 +40,7 @@ describe("README", () => {
         "effect-voucherify/testing": ["src/testing/index.ts"]
       }
     }
-    const virtual = new Map(blocks.map((code, i) => [path.join(root, "test", `__readme_${i}.ts`), code]))
+    const virtual = new Map(blocks.map(({ code }, i) => [path.join(root, "test", `__readme_${i}.ts`), code]))
     const host = ts.createCompilerHost(options)
     const { fileExists, readFile, getSourceFile } = host
     host.fileExists = (file) => virtual.has(file) || fileExists(file)
@@ -43,7 +53,9 @@ describe("README", () => {
       .map((d) => {
         const { line } = d.file!.getLineAndCharacterOfPosition(d.start ?? 0)
         const block = [...virtual.keys()].indexOf(d.file!.fileName)
-        return `README block ${block + 1}, line ${line + 1}: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`
+        const { document } = blocks[block]!
+        const nth = blocks.slice(0, block + 1).filter((b) => b.document === document).length
+        return `${document} block ${nth}, line ${line + 1}: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`
       })
     expect(problems).toEqual([])
   }, 120_000)
