@@ -103,6 +103,18 @@ const makeDouble = (
   }
 }
 
+/**
+ * Moves the TestClock a second at a time until the fiber ends, then joins it:
+ * no assumption on how far the forked fiber got before the clock moved.
+ */
+const joinAdvancing = <A, E>(fiber: Fiber.RuntimeFiber<A, E>) =>
+  Effect.gen(function*() {
+    for (let second = 0; second < 3600 && Option.isNone(yield* Fiber.poll(fiber)); second++) {
+      yield* TestClock.adjust("1 second")
+    }
+    return yield* Fiber.join(fiber)
+  })
+
 const expectBalanced = (report: BulkMetadata.BulkReport) => {
   const sum = (xs: ReadonlyArray<{ readonly count: number }>) => xs.reduce((n, x) => n + x.count, 0)
   expect(report.accepted.ids + sum(report.rejected) + sum(report.unknown) + sum(report.notAttempted)).toBe(
@@ -469,6 +481,8 @@ describe("BulkMetadata and the bulk quota (TestClock)", () => {
         concurrency: 2,
         onProgress: (p) => seen.push(p)
       }).pipe(Effect.fork)
+      // until the refusal came back and closed the gate
+      yield* Effect.yieldNow().pipe(Effect.repeat({ until: () => seen.at(-1)?.waitingForQuotaUntil !== undefined }))
       yield* TestClock.adjust("9 minutes")
       // no call during the wait: only those made before the refusal came back (2 in flight, and
       // the next one started when call 0 was accepted first)
@@ -505,6 +519,8 @@ describe("BulkMetadata and the bulk quota (TestClock)", () => {
         maxBytes: fitting(10, 7),
         concurrency: 1
       }).pipe(Effect.fork)
+      // the first two calls go at once; the second's answer says none is left
+      yield* Effect.yieldNow().pipe(Effect.repeat({ until: () => double.calls() >= 2 }))
       yield* TestClock.adjust("5 minutes")
       expect(double.calls()).toBe(2)
       yield* TestClock.adjust("5 minutes")
@@ -560,6 +576,8 @@ describe("BulkMetadata and the bulk quota (TestClock)", () => {
         concurrency: 1,
         onReport: (report) => Effect.sync(() => reports.push(report))
       }).pipe(Effect.fork)
+      // until the first call was refused, then a minute into its wait
+      yield* Effect.yieldNow().pipe(Effect.repeat({ until: () => double.calls() >= 1 }))
       yield* TestClock.adjust("1 minute")
       yield* Fiber.interrupt(fiber)
       const [report] = reports
@@ -601,8 +619,7 @@ describe("BulkMetadata await with VoucherifyTest", () => {
         maxBytes: fitting(10, 7),
         await: { schedule: Schedule.spaced("1 second") }
       }).pipe(Effect.fork)
-      yield* TestClock.adjust("1 minute")
-      const report = yield* Fiber.join(fiber)
+      const report = yield* joinAdvancing(fiber)
       expectBalanced(report)
       const statuses = report.accepted.actions.map((a) => a.status)
       expect(statuses.length).toBe(report.chunks)
@@ -618,8 +635,7 @@ describe("BulkMetadata await with VoucherifyTest", () => {
         metadata: {},
         await: { schedule: Schedule.spaced("1 second"), timeout: "3 seconds" }
       }).pipe(Effect.fork)
-      yield* TestClock.adjust("10 seconds")
-      const [action] = (yield* Fiber.join(fiber)).accepted.actions
+      const [action] = (yield* joinAdvancing(fiber)).accepted.actions
       expect(action).toMatchObject({ status: "IN_PROGRESS" })
       expect(action!.awaitError).toMatch(/Stopped waiting/)
     }).pipe(Effect.provide(VoucherifyTest.layer({ processingDelay: "1 minute" }))))
@@ -708,8 +724,7 @@ describe("BulkMetadata with a journal", () => {
       yield* runWith(ids(30), { journal })
       const awaited = { schedule: Schedule.spaced("1 second") }
       const fiber = yield* runWith(ids(30), { journal, resume: true }, { await: awaited }).pipe(Effect.fork)
-      yield* TestClock.adjust("1 minute")
-      const report = yield* Fiber.join(fiber)
+      const report = yield* joinAdvancing(fiber)
       expect(report.accepted.actions.map((a) => a.status)).toEqual(["DONE", "DONE", "DONE"])
       expect(report.journal).toEqual({ chunksHeld: 3, chunksSent: 0 })
       expect(lines(yield* journal.text).filter((line) => line.type === "action_finished")).toHaveLength(3)

@@ -160,8 +160,15 @@ const results = <E, R, R2>(
     // A wait past the cap ends the run whatever onChunkError says: every later chunk would wait as long.
     const stops = (error: VoucherifyError) =>
       stopsTheRun(error) || onChunkError === "fail" || quotaWait(error) !== undefined
-    /** Waits for the chunk's turn at the quota gate: `false` when the run stopped first. */
-    const turn = Effect.raceFirst(Effect.as(gate.pass, true), Effect.as(Deferred.await(stop), false))
+    /**
+     * Waits for the chunk's turn at the quota gate: `false` when the run
+     * stopped first, or by the time the gate let it pass (the race does not
+     * say which of two ready sides won).
+     */
+    const turn = Effect.raceFirst(gate.pass, Deferred.await(stop)).pipe(
+      Effect.zipRight(Deferred.isDone(stop)),
+      Effect.map((stopped) => !stopped)
+    )
 
     /** One request for the chunk, in its turn; a refusal for the quota waits and sends it again. */
     const attempt = (
