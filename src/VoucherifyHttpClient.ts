@@ -27,6 +27,7 @@ import * as ErrorRules from "./internal/http/errorRules.js"
 import { withoutRedirects } from "./internal/http/noRedirects.js"
 import * as ResponseError from "./internal/http/responseError.js"
 import * as RetryPolicy from "./internal/http/retryPolicy.js"
+import * as Secrets from "./internal/http/secrets.js"
 import { VoucherifyConfig } from "./VoucherifyConfig.js"
 import { InvalidRequestError, TransportError, type VoucherifyError } from "./VoucherifyError.js"
 
@@ -104,8 +105,7 @@ export const make: Effect.Effect<Service, never, VoucherifyConfig | HttpClient.H
   const transport = yield* HttpClient.HttpClient
   const authenticator = yield* makeAuthenticator(config, transport)
   const secrets = authenticator.secrets
-  const scrub = (text: string) =>
-    secrets().reduce((acc, secret) => (secret.length >= 4 ? acc.split(secret).join("<redacted>") : acc), text)
+  const scrub = Secrets.scrubber(secrets)
 
   const fixedHeaders = Headers.fromInput({
     "accept": "application/json",
@@ -163,9 +163,13 @@ export const make: Effect.Effect<Service, never, VoucherifyConfig | HttpClient.H
     })
   }
 
-  return HttpClient.makeWith(
-    (request: Effect.Effect<HttpClientRequest.HttpClientRequest, VoucherifyError>) => Effect.flatMap(request, send),
-    (request) => Effect.map(locate(request), HttpClientRequest.setHeaders(fixedHeaders))
+  // the secrets in use, for `Voucherify` to scrub from the answers it decodes
+  return Secrets.register(
+    HttpClient.makeWith(
+      (request: Effect.Effect<HttpClientRequest.HttpClientRequest, VoucherifyError>) => Effect.flatMap(request, send),
+      (request) => Effect.map(locate(request), HttpClientRequest.setHeaders(fixedHeaders))
+    ),
+    secrets
   )
 })
 

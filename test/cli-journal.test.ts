@@ -219,7 +219,7 @@ describe("reconciliation: --created-ids and --failed-ids", () => {
 
       // no report token in anything the runs printed or wrote
       const tokens = (yield* server.asyncActions).flatMap((action) =>
-        (action.result?.reports ?? []).map((url) => new URL(url).searchParams.get("token")!)
+        (action.result?.reports ?? []).map((url) => new URL(Redacted.value(url)).searchParams.get("token")!)
       )
       expect(tokens.length).toBeGreaterThan(2)
       const outputs = [run1, run2, codes].map((r) => r.stdout + r.stderr).join("\n") +

@@ -4,8 +4,9 @@
  *
  * @internal
  */
+import * as Schema from "effect/Schema"
 import { InvalidRequestError, PayloadTooLargeError } from "../../VoucherifyError.js"
-import { type BulkTarget, bulkTargets, type Metadata } from "../../VoucherifySchema.js"
+import { AsyncActionId, type BulkTarget, bulkTargets, type Metadata } from "../../VoucherifySchema.js"
 
 /**
  * A body ready to send: validated, serialized and measured. Only this module
@@ -196,14 +197,17 @@ export const encodeBulkRequest = (
   return { target, body, ids: ids.length }
 }
 
+const isAsyncActionId = Schema.is(AsyncActionId)
+
 /**
- * An async action id goes into a URL path: refuse anything that would
- * change the path (a slash, a query, whitespace) before it is sent.
+ * An async action id goes into a URL path with the credentials: the one
+ * rule of `AsyncActionId` (one safe path segment: no `..`, `.`, slash,
+ * query or escape), checked before anything is sent.
  */
 export const checkAsyncActionId = (id: string): InvalidRequestError | undefined =>
-  id.length === 0 || /[/?#\s%]/.test(id)
-    ? new InvalidRequestError({ path: "id", reason: `"${id}" is not an async action id` })
-    : undefined
+  isAsyncActionId(id)
+    ? undefined
+    : new InvalidRequestError({ path: "id", reason: `${JSON.stringify(id)} is not an async action id` })
 
 /** `GET /v1/async-actions` takes a `limit` from 1 to 100. */
 export const checkListLimit = (limit: number | undefined): InvalidRequestError | undefined =>
