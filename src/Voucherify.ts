@@ -33,7 +33,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import type * as ParseResult from "effect/ParseResult"
+import * as ParseResult from "effect/ParseResult"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -224,11 +224,14 @@ export const defaultAwaitSchedule: Schedule.Schedule<unknown, AsyncAction> = int
  */
 export const defaultAwaitTimeout: Duration.Duration = internalAwait.defaultAwaitTimeout
 
-const decodeFailure = (status: number) => (error: ParseResult.ParseError | { readonly message: string }) =>
-  new ResponseDecodeError({
-    status,
-    description: error.message.length > 300 ? `${error.message.slice(0, 300)}…` : error.message
-  })
+/** The first issue of a body that is not the documented one, on one line: where, and what. */
+const decodeFailure = (status: number) => (error: ParseResult.ParseError) => {
+  const [issue] = ParseResult.ArrayFormatter.formatErrorSync(error)
+  const text = issue === undefined
+    ? error.message
+    : `${issue.path.length > 0 ? `${issue.path.join(".")}: ` : ""}${issue.message}`.replace(/\s*\n\s*/g, " ")
+  return new ResponseDecodeError({ status, description: text.length > 300 ? `${text.slice(0, 300)}…` : text })
+}
 
 /**
  * Builds the service over {@link VoucherifyHttpClient.VoucherifyHttpClient}
