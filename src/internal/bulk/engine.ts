@@ -160,9 +160,14 @@ const engine = <E, R>(
         return { _tag: mayHaveArrived(error) ? "Unknown" : "Rejected", ...at, error }
       })
 
-    /** The outcome of a chunk, in the journal first: an acceptance counts once it is on the disk. */
+    /**
+     * The outcome of a chunk, in the journal first: an acceptance counts once
+     * it is on the disk. Uninterruptible: a Ctrl-C or a SIGHUP that comes
+     * while the line is written leaves the journal and the report saying the
+     * same thing of the chunk.
+     */
     const settle = (chunk: BulkChunk, facts: Ledger.Facts, result: BulkChunkResult): Effect.Effect<void, BulkError> =>
-      Effect.zipRight(
+      Effect.uninterruptible(Effect.zipRight(
         Effect.onError(ledger.settled(facts, result), () =>
           Effect.sync(() => {
             // Voucherify has the chunk all the same: the report says so, the run stops
@@ -178,7 +183,7 @@ const engine = <E, R>(
           if (result._tag !== "Accepted" && stops(result.error)) tracker.stopped = true
           return publish
         })
-      )
+      ))
 
     /**
      * Hashes and checks each chunk against the journal in input order: a
