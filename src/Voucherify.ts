@@ -350,6 +350,8 @@ export const make: Effect.Effect<
         HttpClientRequest.get(checked.right.href).pipe(HttpClientRequest.setHeader("accept", "text/csv, */*"))
       ).pipe(
         untraced,
+        // an error body that repeats the report's token does not carry it further
+        Effect.locally(Secrets.requestSecrets, Secrets.urlTokens(url)),
         Effect.catchIf(
           (error): error is NotFoundError | BadRequestError =>
             error._tag === "NotFoundError" || (error._tag === "BadRequestError" && error.status === 410),

@@ -177,6 +177,25 @@ describe("answers without a size limit", () => {
       yield* Effect.sleep("200 millis")
       expect(server.bytesWritten()).toBeLessThan(48 * 1024 * 1024)
     }).pipe(Effect.scoped), timeout)
+  it.live("an error answer of 200 MB is read no further than its first MiB, each attempt", () =>
+    Effect.gen(function*() {
+      const server = yield* hostile((request, response) =>
+        request.url.endsWith("/metadata/async")
+          ? huge(response, { status: 503, total, head: "<html><body>Service Unavailable " })
+          : json(response, 404, { code: 404 })
+      )
+      const run = yield* cli([
+        "products-metadata", "--ids", file("huge-error.txt", "a\nb\n"), "--metadata", "{}",
+        "--quiet", "--report", path("huge-error.json"), ...keys(server.baseUrl)
+      ], { VOUCHERIFY_MAX_RETRIES: "1" })
+      expect(run.code).toBe(2)
+      const report = readReport("huge-error.json")
+      expect(report.rejected).toMatchObject([{ count: 2, error: { _tag: "ServerError", status: 503 } }])
+      expectBalanced(report)
+      expect(server.requests.filter((r) => r.method === "POST")).toHaveLength(2)
+      yield* Effect.sleep("200 millis")
+      expect(server.bytesWritten()).toBeLessThan(2 * 48 * 1024 * 1024)
+    }).pipe(Effect.scoped), timeout)
 })
 
 describe("async action ids that are not one path segment", () => {

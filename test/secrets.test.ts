@@ -254,7 +254,8 @@ describe("secrets a server echoes back in its answers", () => {
       const observer = makeObserver()
       const texts: Array<string> = []
       for (const [label, auth, first, echoed] of scenarios) {
-        const { layer } = clientWith([...first, echoing(echoed), echoing(echoed), report(echoed)], {
+        const broken: Reply = { status: 400, body: { code: 400, message: `no file for token=${REPORT_TOKEN} ${echoed}` } }
+        const { layer } = clientWith([...first, echoing(echoed), echoing(echoed), report(echoed), broken], {
           auth,
           retry: { maxRetries: 0 }
         })
@@ -263,7 +264,10 @@ describe("secrets a server echoes back in its answers", () => {
           const action = yield* voucherify.getAsyncAction("aa_1")
           const failed = yield* Effect.flip(voucherify.awaitAsyncAction("aa_1"))
           const rows = yield* Stream.runCollect(voucherify.readReport(action.result!.reports![0]!))
-          texts.push(...renderings(action), ...renderings(failed), ...renderings(rows))
+          // the download host answers an error that repeats the report's token and the credentials
+          const refused = yield* Effect.flip(Stream.runDrain(voucherify.readReport(action.result!.reports![0]!)))
+          expect(refused).toMatchObject({ _tag: "BadRequestError", serverMessage: expect.stringContaining("token=<redacted>") })
+          texts.push(...renderings(action), ...renderings(failed), ...renderings(rows), ...renderings(refused))
           texts.push(JSON.stringify(action.result), inspect(action.result?.reports))
           yield* Effect.log(label, action, failed, rows)
           // the reader has the URL itself, and the wire form gives it back whole

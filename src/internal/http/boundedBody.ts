@@ -70,3 +70,29 @@ export const readJson = (
       },
       catch: (error) => decodeError(response.status, error instanceof Error ? error.message : String(error))
     }))
+
+/**
+ * The start of a body, at most `limit` bytes of it, as text; the rest is not
+ * read (an error page is worth its first lines). A body that cannot be read
+ * is empty.
+ */
+export const readTextPrefix = (
+  response: HttpClientResponse.HttpClientResponse,
+  limit: number
+): Effect.Effect<string> =>
+  Effect.suspend(() => {
+    const parts: Array<Uint8Array> = []
+    let total = 0
+    return response.stream.pipe(
+      Stream.runForEachWhile((part) =>
+        Effect.sync(() => {
+          const room = limit - total
+          parts.push(part.byteLength <= room ? part : part.subarray(0, room))
+          total += Math.min(part.byteLength, room)
+          return total < limit
+        })
+      ),
+      Effect.orElse(() => Effect.void),
+      Effect.map(() => utf8.decode(Buffer.concat(parts, total)))
+    )
+  })

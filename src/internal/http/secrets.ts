@@ -6,6 +6,7 @@
  *
  * @internal
  */
+import * as FiberRef from "effect/FiberRef"
 import * as Redacted from "effect/Redacted"
 import type { Auth } from "../../VoucherifyConfig.js"
 
@@ -30,6 +31,12 @@ export const register = <A extends object>(client: A, secrets: () => ReadonlyArr
   registry.set(client, secrets)
   return client
 }
+
+/**
+ * Secrets of the request being made, beside the client's own: a report
+ * file's token, which its download host might echo into an error body.
+ */
+export const requestSecrets: FiberRef.FiberRef<ReadonlyArray<string>> = FiberRef.unsafeMake<ReadonlyArray<string>>([])
 
 export const secretsOf = (client: object): (() => ReadonlyArray<string>) | undefined => registry.get(client)
 
