@@ -246,7 +246,10 @@ export const run = (
       const details = records !== undefined && records.failed > 0
         ? `${records.failed} records were not updated; each action lists them: effect-voucherify async-action get <id>`
         : Option.match(options.reportPath, {
-          onNone: () => "not every id was updated; rerun with --report <path> to get the details",
+          // not "rerun": a plain rerun sends the accepted ids again
+          onNone: () =>
+            "not every id was updated (the summary counts them); next time, --report <path> names every id range " +
+            "and --journal <path> lets --resume send only what was not accepted",
           onSome: (path) => `not every id was updated: see ${path}`
         })
       return yield* new PartialFailure({ message: details })
