@@ -26,14 +26,14 @@
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type * as ParseResult from "effect/ParseResult"
+import * as Redacted from "effect/Redacted"
+import * as ParseResult from "effect/ParseResult"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -41,7 +41,9 @@ import * as Clock from "effect/Clock"
 import * as internalAwait from "./internal/asyncAction/await.js"
 import { credentialOrigins } from "./internal/http/credentialHosts.js"
 import { decode as decodeReport, reportAccess } from "./internal/asyncAction/reportFile.js"
+import { readJson } from "./internal/http/boundedBody.js"
 import { rateLimitHeaders } from "./internal/http/responseError.js"
+import * as Secrets from "./internal/http/secrets.js"
 import { checkAsyncActionId, checkListLimit, encodeBulkRequest, type EncodedBulkRequest } from "./internal/bulk/payload.js"
 import * as VoucherifyConfig from "./VoucherifyConfig.js"
 import {
@@ -50,6 +52,7 @@ import {
   type BadRequestError,
   type NotFoundError,
   PayloadTooLargeError,
+  ReportDecodeError,
   type ReportError,
   ResponseDecodeError,
   TransportError,
@@ -155,9 +158,13 @@ export interface Service {
    * host, over https: any other URL fails with `UntrustedUrlError` and is
    * not requested. Past `availableTill`, or answered 404 or 410, it fails
    * with `ReportExpiredError`. The URL's query (a token) appears in no
-   * error, span or log.
+   * error, span or log. `url` is one of `result.reports` as decoded (a
+   * `Redacted`), or the URL itself.
    */
-  readonly readReport: (url: string, options?: ReportOptions) => Stream.Stream<ReportRow, ReportError>
+  readonly readReport: (
+    url: string | Redacted.Redacted<string>,
+    options?: ReportOptions
+  ) => Stream.Stream<ReportRow, ReportError>
 }
 
 /**
@@ -192,11 +199,14 @@ export interface ReportOptions {
  */
 export class Voucherify extends Context.Tag("effect-voucherify/Voucherify")<Voucherify, Service>() {}
 
-const decodeFailure = (status: number) => (error: ParseResult.ParseError | { readonly message: string }) =>
-  new ResponseDecodeError({
-    status,
-    description: error.message.length > 300 ? `${error.message.slice(0, 300)}…` : error.message
-  })
+/** The first issue of a body that is not the documented one, on one line: where, and what. */
+const decodeFailure = (status: number) => (error: ParseResult.ParseError) => {
+  const [issue] = ParseResult.ArrayFormatter.formatErrorSync(error)
+  const text = issue === undefined
+    ? error.message
+    : `${issue.path.length > 0 ? `${issue.path.join(".")}: ` : ""}${issue.message}`.replace(/\s*\n\s*/g, " ")
+  return new ResponseDecodeError({ status, description: text.length > 300 ? `${text.slice(0, 300)}…` : text })
+}
 
 /**
  * Builds the service over {@link VoucherifyHttpClient.VoucherifyHttpClient}
@@ -213,16 +223,31 @@ export const make: Effect.Effect<
   const client = yield* VoucherifyHttpClient.VoucherifyHttpClient
   const config = yield* VoucherifyConfig.VoucherifyConfig
 
-  /** Sends, then decodes a 2xx body, within the per-attempt timeout. */
-  const execute = <A, I>(request: HttpClientRequest.HttpClientRequest, schema: Schema.Schema<A, I>) =>
-    Effect.map(executeWithHeaders(request, schema), ([body]) => body)
+  // the secrets in use (an OAuth client's tokens too), scrubbed from every answer before it is decoded
+  const secrets = Secrets.secretsOf(client) ?? (() => Secrets.configSecrets(config.auth))
+  const scrubBody = (json: unknown) => Secrets.scrubJson(json, secrets())
+  const scrubAction = (json: unknown) => Secrets.scrubAsyncActionJson(json, secrets())
 
-  /** {@link execute}, with the answer's headers. */
-  const executeWithHeaders = <A, I>(request: HttpClientRequest.HttpClientRequest, schema: Schema.Schema<A, I>) =>
+  /** Sends, then decodes a 2xx body, within the per-attempt timeout. */
+  const execute = <A, I>(
+    request: HttpClientRequest.HttpClientRequest,
+    schema: Schema.Schema<A, I>,
+    clean: (json: unknown) => unknown = scrubBody
+  ) => Effect.map(executeWithHeaders(request, schema, clean), ([body]) => body)
+
+  /**
+   * {@link execute}, with the answer's headers. The body is read up to
+   * `maxResponseBytes` and scrubbed of the secrets before it is decoded.
+   */
+  const executeWithHeaders = <A, I>(
+    request: HttpClientRequest.HttpClientRequest,
+    schema: Schema.Schema<A, I>,
+    clean: (json: unknown) => unknown = scrubBody
+  ) =>
     Effect.flatMap(client.execute(request), (response) =>
-      HttpClientResponse.schemaBodyJson(schema)(response).pipe(
+      readJson(response, config.maxResponseBytes).pipe(
+        Effect.flatMap((json) => Effect.mapError(Schema.decodeUnknown(schema)(clean(json)), decodeFailure(response.status))),
         Effect.map((body) => [body, response.headers] as const),
-        Effect.mapError(decodeFailure(response.status)),
         Effect.timeoutFail({
           duration: config.timeout,
           onTimeout: () =>
@@ -263,8 +288,36 @@ export const make: Effect.Effect<
   // the platform's http.client span records the full URL, the report's token with it
   const untraced = Effect.locally(HttpClient.currentTracerDisabledWhen, () => true)
 
-  const readReport = (url: string, options?: ReportOptions): Stream.Stream<ReportRow, ReportError> => {
+  /** A row, or a decode error, of a report file: without the secrets, nor the report's own token. */
+  const scrubRow = (clean: (text: string) => string) => (row: ReportRow): ReportRow => {
+    const id = clean(row.id)
+    let columns = row.columns
+    for (const name in row.columns) {
+      const value = row.columns[name]!
+      if (clean(name) !== name || clean(value) !== value) {
+        columns = Object.fromEntries(Object.entries(row.columns).map(([k, v]) => [clean(k), clean(v)]))
+        break
+      }
+    }
+    return id === row.id && columns === row.columns ? row : { ...row, id, columns }
+  }
+  const scrubReportError = (clean: (text: string) => string) => (error: ReportError): ReportError =>
+    error._tag === "ReportDecodeError"
+      ? new ReportDecodeError({
+        ...error,
+        reason: clean(error.reason),
+        ...(error.header !== undefined ? { header: error.header.map(clean) } : {}),
+        ...(error.column !== undefined ? { column: clean(error.column) } : {})
+      })
+      : error
+
+  const readReport = (
+    report: string | Redacted.Redacted<string>,
+    options?: ReportOptions
+  ): Stream.Stream<ReportRow, ReportError> => {
+    const url = Redacted.isRedacted(report) ? Redacted.value(report) : report
     const { check, expired, shown } = reportAccess(url, options, reportOrigins)
+    const clean = Secrets.scrubber(() => [...secrets(), ...Secrets.urlTokens(url)])
     const open = Effect.gen(function*() {
       const checked = check(yield* Clock.currentTimeMillis)
       if (checked._tag === "Left") return yield* checked.left
@@ -272,6 +325,8 @@ export const make: Effect.Effect<
         HttpClientRequest.get(checked.right.href).pipe(HttpClientRequest.setHeader("accept", "text/csv, */*"))
       ).pipe(
         untraced,
+        // an error body that repeats the report's token does not carry it further
+        Effect.locally(Secrets.requestSecrets, Secrets.urlTokens(url)),
         Effect.catchIf(
           (error): error is NotFoundError | BadRequestError =>
             error._tag === "NotFoundError" || (error._tag === "BadRequestError" && error.status === 410),
@@ -291,14 +346,18 @@ export const make: Effect.Effect<
         )
       )
     }).pipe(Effect.withSpan("Voucherify.readReport", { attributes: { "voucherify.report": shown } }))
-    return Stream.unwrapScoped(open)
+    return Stream.unwrapScoped(open).pipe(Stream.map(scrubRow(clean)), Stream.mapError(scrubReportError(clean)))
   }
 
   const getAsyncAction = Effect.fn("Voucherify.getAsyncAction")(function*(id: string) {
     yield* Effect.annotateCurrentSpan("voucherify.async_action_id", id)
     const invalid = checkAsyncActionId(id)
     if (invalid) return yield* invalid
-    const action = yield* execute(HttpClientRequest.get(`/v1/async-actions/${encodeURIComponent(id)}`), AsyncAction)
+    const action = yield* execute(
+      HttpClientRequest.get(`/v1/async-actions/${encodeURIComponent(id)}`),
+      AsyncAction,
+      scrubAction
+    )
     yield* Effect.annotateCurrentSpan("voucherify.status", action.status)
     return action
   })

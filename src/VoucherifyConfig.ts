@@ -21,7 +21,7 @@ import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { displayUrl, isSecureTransport } from "./internal/http/credentialHosts.js"
 import { FiniteDurationInput as DurationInput } from "./internal/durations.js"
-import { defaultMaxPayloadBytes, PayloadBytes } from "./internal/limits.js"
+import { defaultMaxPayloadBytes, defaultMaxResponseBytes, PayloadBytes } from "./internal/limits.js"
 import { version } from "./internal/version.js"
 
 /**
@@ -121,6 +121,13 @@ export interface Options {
   readonly retry?: RetryOptions | undefined
   /** The largest body the API takes. Default 10485760 (10 MB). */
   readonly maxPayloadBytes?: number | undefined
+  /**
+   * The largest answer read from a bulk call or an async action (a few
+   * hundred bytes each): a larger one is not read further and fails with a
+   * `ResponseDecodeError` whose `limit` is this. Report files are streamed
+   * and have no such limit. Default 1048576 (1 MiB).
+   */
+  readonly maxResponseBytes?: number | undefined
 }
 
 /**
@@ -144,6 +151,7 @@ export interface Service {
     readonly maxRetryAfter: Duration.Duration
   }
   readonly maxPayloadBytes: number
+  readonly maxResponseBytes: number
 }
 
 /**
@@ -165,7 +173,8 @@ export const defaults = {
   baseDelay: Duration.millis(500),
   maxDelay: Duration.seconds(30),
   maxRetryAfter: Duration.seconds(60),
-  maxPayloadBytes: defaultMaxPayloadBytes
+  maxPayloadBytes: defaultMaxPayloadBytes,
+  maxResponseBytes: defaultMaxResponseBytes
 } as const
 
 // Control characters would let a value break out of its header line.
@@ -241,7 +250,8 @@ export const Options: Schema.Schema<Options> = Schema.Struct({
     maxDelay: Schema.optional(DurationInput),
     maxRetryAfter: Schema.optional(DurationInput)
   })),
-  maxPayloadBytes: Schema.optional(PayloadBytes)
+  maxPayloadBytes: Schema.optional(PayloadBytes),
+  maxResponseBytes: Schema.optional(Count(1))
 })
 
 /** The first issue of a decode, as Config's error naming the field. */
@@ -286,7 +296,8 @@ export const make = (input: Options): Effect.Effect<Service, ConfigError.ConfigE
         maxDelay: Duration.decode(retry.maxDelay ?? defaults.maxDelay),
         maxRetryAfter: Duration.decode(retry.maxRetryAfter ?? defaults.maxRetryAfter)
       },
-      maxPayloadBytes: options.maxPayloadBytes ?? defaults.maxPayloadBytes
+      maxPayloadBytes: options.maxPayloadBytes ?? defaults.maxPayloadBytes,
+      maxResponseBytes: options.maxResponseBytes ?? defaults.maxResponseBytes
     }
   })
 
@@ -339,7 +350,8 @@ export const settingsConfig: Config.Config<Settings> = Config.all({
   channel: optionalOf(Config.string("VOUCHERIFY_CHANNEL")),
   timeout: optionalOf(Config.duration("VOUCHERIFY_TIMEOUT")),
   maxRetries: optionalOf(Config.integer("VOUCHERIFY_MAX_RETRIES")),
-  maxPayloadBytes: optionalOf(Config.integer("VOUCHERIFY_MAX_PAYLOAD_BYTES"))
+  maxPayloadBytes: optionalOf(Config.integer("VOUCHERIFY_MAX_PAYLOAD_BYTES")),
+  maxResponseBytes: optionalOf(Config.integer("VOUCHERIFY_MAX_RESPONSE_BYTES"))
 }).pipe(
   Config.map(({ maxRetries, scopes, ...rest }) => {
     const oauthScopes = scopes?.split(/[\s,]+/).filter((s) => s.length > 0) ?? []
@@ -387,6 +399,7 @@ export const withCredentials = (
  * | `VOUCHERIFY_TIMEOUT` | per-attempt timeout, e.g. `30 seconds` |
  * | `VOUCHERIFY_MAX_RETRIES` | retries of a transient failure |
  * | `VOUCHERIFY_MAX_PAYLOAD_BYTES` | request size limit |
+ * | `VOUCHERIFY_MAX_RESPONSE_BYTES` | answer size limit (bulk calls, async actions) |
  *
  * @since 0.1.0
  * @category config

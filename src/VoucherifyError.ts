@@ -226,14 +226,18 @@ export class TransportError extends Schema.TaggedError<TransportError>()("Transp
 
 /**
  * A successful status whose body is not what the endpoint documents (not
- * JSON, or JSON of another shape).
+ * JSON, JSON of another shape, or larger than the configured
+ * `maxResponseBytes`: then `limit` is that size, and the rest of the body
+ * was not read).
  *
  * @since 0.1.0
  * @category errors
  */
 export class ResponseDecodeError extends Schema.TaggedError<ResponseDecodeError>()("ResponseDecodeError", {
   status: Schema.Number,
-  description: Schema.String
+  description: Schema.String,
+  /** @since 0.2.0 */
+  limit: Schema.optional(Schema.Number)
 }) {
   /** @since 0.2.0 */
   readonly [TypeId]: TypeId = TypeId

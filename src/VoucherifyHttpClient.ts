@@ -19,6 +19,7 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as Predicate from "effect/Predicate"
 import { makeAuthenticator } from "./internal/http/auth.js"
@@ -27,6 +28,7 @@ import * as ErrorRules from "./internal/http/errorRules.js"
 import { withoutRedirects } from "./internal/http/noRedirects.js"
 import * as ResponseError from "./internal/http/responseError.js"
 import * as RetryPolicy from "./internal/http/retryPolicy.js"
+import * as Secrets from "./internal/http/secrets.js"
 import { VoucherifyConfig } from "./VoucherifyConfig.js"
 import { InvalidRequestError, TransportError, type VoucherifyError } from "./VoucherifyError.js"
 
@@ -104,8 +106,6 @@ export const make: Effect.Effect<Service, never, VoucherifyConfig | HttpClient.H
   const transport = yield* HttpClient.HttpClient
   const authenticator = yield* makeAuthenticator(config, transport)
   const secrets = authenticator.secrets
-  const scrub = (text: string) =>
-    secrets().reduce((acc, secret) => (secret.length >= 4 ? acc.split(secret).join("<redacted>") : acc), text)
 
   const fixedHeaders = Headers.fromInput({
     "accept": "application/json",
@@ -118,6 +118,7 @@ export const make: Effect.Effect<Service, never, VoucherifyConfig | HttpClient.H
   const attempt = (request: HttpClientRequest.HttpClientRequest) =>
     Effect.gen(function*() {
       const authorized = yield* authenticator.authorize(request)
+      const requestSecrets = yield* FiberRef.get(Secrets.requestSecrets)
       const response: HttpClientResponse.HttpClientResponse = yield* transport.execute(authorized).pipe(
         Effect.mapError(toTransportError),
         Effect.timeoutFail({
@@ -132,9 +133,11 @@ export const make: Effect.Effect<Service, never, VoucherifyConfig | HttpClient.H
       if (response.status >= 200 && response.status < 300) return response
       const error = yield* ResponseError.fromResponse(response, {
         maxPayloadBytes: config.maxPayloadBytes,
+        maxResponseBytes: config.maxResponseBytes,
         requestBytes: requestBytes(request),
         nowMillis: yield* Clock.currentTimeMillis,
-        scrub
+        // the client's secrets, and the request's own (a report's token)
+        scrub: Secrets.scrubber(() => [...secrets(), ...requestSecrets])
       })
       return yield* Effect.fail(error)
     }).pipe(
@@ -163,9 +166,13 @@ export const make: Effect.Effect<Service, never, VoucherifyConfig | HttpClient.H
     })
   }
 
-  return HttpClient.makeWith(
-    (request: Effect.Effect<HttpClientRequest.HttpClientRequest, VoucherifyError>) => Effect.flatMap(request, send),
-    (request) => Effect.map(locate(request), HttpClientRequest.setHeaders(fixedHeaders))
+  // the secrets in use, for `Voucherify` to scrub from the answers it decodes
+  return Secrets.register(
+    HttpClient.makeWith(
+      (request: Effect.Effect<HttpClientRequest.HttpClientRequest, VoucherifyError>) => Effect.flatMap(request, send),
+      (request) => Effect.map(locate(request), HttpClientRequest.setHeaders(fixedHeaders))
+    ),
+    secrets
   )
 })
 

@@ -12,12 +12,21 @@
 import * as Schema from "effect/Schema"
 
 /**
- * The id of an async action, such as `aa_0a875d56c805df6601`.
+ * The id of an async action, such as `aa_0a875d56c805df6601`: one safe URL
+ * path segment, 1 to 200 letters, digits, `_` and `-`. The id goes into the
+ * path of `GET /v1/async-actions/{id}` with the credentials, so anything
+ * else (`..`, `.`, a slash, a `%`) is refused: an answer that names such an
+ * action does not decode, and no request is made for it.
  *
  * @since 0.1.0
  * @category schemas
  */
-export const AsyncActionId = Schema.String.pipe(Schema.minLength(1), Schema.brand("AsyncActionId"))
+export const AsyncActionId = Schema.String.pipe(
+  Schema.pattern(/^[A-Za-z0-9_-]{1,200}$/, {
+    message: (issue) => `an async action id is 1 to 200 letters, digits, "_" and "-", got ${JSON.stringify(issue.actual)}`
+  }),
+  Schema.brand("AsyncActionId")
+)
 
 /**
  * @since 0.1.0
@@ -223,9 +232,22 @@ const AsyncActionLegacyResult = Schema.Struct(
 )
 
 /**
+ * A report file's URL, as `result.reports` holds it: its `?token=` is a
+ * secret, so the decoded URL is a `Redacted` (printed, logged or turned into
+ * JSON as `<redacted>`). `Redacted.value` gives the URL, and
+ * `Voucherify.readReport` takes the value itself. Encoding gives back the
+ * URL as the API sent it.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const ReportUrl = Schema.Redacted(Schema.String)
+
+/**
  * The `result` of an async action. Every field is optional and unknown
  * fields are kept: the schema declares only `errors`, the documentation's
- * example adds counts and report links, and older actions carry `results`.
+ * example adds counts and report links (each a {@link ReportUrl}), and older
+ * actions carry `results`.
  *
  * @since 0.1.0
  * @category schemas
@@ -234,7 +256,7 @@ export const AsyncActionResult = Schema.Struct(
   {
     done_count: Schema.optional(Schema.Number),
     failed_count: Schema.optional(Schema.Number),
-    reports: Schema.optional(Schema.Array(Schema.String)),
+    reports: Schema.optional(Schema.Array(ReportUrl)),
     reports_available_till: Schema.optional(Schema.String),
     errors: Schema.optional(Schema.Array(AsyncActionResultError)),
     results: Schema.optional(Schema.Array(AsyncActionLegacyResult)),

@@ -16,6 +16,7 @@ import * as BulkMetadata from "../src/BulkMetadata.js"
 import * as MockVoucherifyServer from "../src/testing/MockVoucherifyServer.js"
 import { Voucherify } from "../src/Voucherify.js"
 import { type Auth, VoucherifyConfig } from "../src/VoucherifyConfig.js"
+import { AsyncAction } from "../src/VoucherifySchema.js"
 import { APP_ID, clientWith, TOKEN } from "./support/client.js"
 import { makeObserver } from "./support/observe.js"
 import type { Reply } from "./support/transport.js"
@@ -174,8 +175,13 @@ describe("report tokens", () => {
           Effect.tap((report) =>
             Effect.gen(function*() {
               const server = yield* MockVoucherifyServer.MockVoucherifyServer
+              const voucherify = yield* Voucherify
               for (const action of yield* server.asyncActions) {
-                for (const url of action.result?.reports ?? []) tokens.push(new URL(url).searchParams.get("token")!)
+                for (const url of action.result?.reports ?? []) tokens.push(new URL(Redacted.value(url)).searchParams.get("token")!)
+                // the action as the server holds it, and as the client decodes it: printed, logged, encoded
+                const fetched = yield* voucherify.getAsyncAction(action.id)
+                texts.push(...renderings(action), ...renderings(fetched), JSON.stringify([action, fetched]))
+                yield* Effect.log("action", action, fetched)
               }
               texts.push(...renderings(report), Schema.encodeSync(BulkMetadata.BulkReportFromJson)(report))
               yield* Effect.log("report", report)
@@ -191,7 +197,7 @@ describe("report tokens", () => {
           yield* voucherify.updateProductsMetadataInBulk({ source_ids: ["c"], metadata: {} })
           yield* Effect.sleep("100 millis")
           const [action] = yield* server.asyncActions
-          const url = action!.result!.reports![0]!
+          const url = Redacted.value(action!.result!.reports![0]!)
           tokens.push(new URL(url).searchParams.get("token")!)
           const gone = yield* Effect.flip(Stream.runDrain(voucherify.readReport(url)))
           texts.push(...renderings(gone))
@@ -207,5 +213,88 @@ describe("report tokens", () => {
       // the last run's report was not read, for the host rule, not for a failed download
       expect(all).toContain("elsewhere.example.com/v1/async-actions-reports/")
       expect(all).toContain("is not on a host that gets the credentials")
+    }))
+})
+
+describe("secrets a server echoes back in its answers", () => {
+  const OAUTH_TOKEN = "tok_OAUTHechoed_51c2d3e4"
+  const BEARER_TOKEN = "tok_BEARERechoed_a9b8c7d6"
+  const REPORT_TOKEN = "rep_9f8e7d6c5b4a39281706"
+  const reportUrl = `https://api.voucherify.io/v1/async-actions-reports/aa_1.csv?token=${REPORT_TOKEN}`
+  /** An action that repeats `secret` (what the server was sent) wherever a string goes, and its report's token too. */
+  const echoing = (secret: string, status = "FAILED"): Reply => ({
+    status: 200,
+    body: {
+      id: "aa_1",
+      type: "PRODUCTS.METADATA_UPDATE",
+      status,
+      request_id: `req ${secret}`,
+      result: {
+        done_count: 1,
+        failed_count: 1,
+        errors: [{ message: `X-App-Token ${secret}`, details: `token=${REPORT_TOKEN}`, key: secret, [secret]: [secret] }],
+        reports: [reportUrl],
+        [`note ${secret}`]: { nested: `Bearer ${secret} ${reportUrl}` }
+      }
+    }
+  })
+  const issued: Reply = { status: 200, body: { access_token: OAUTH_TOKEN, expires_in: 900, expires_at: 900 } }
+  const report = (secret: string): Reply => ({
+    status: 200,
+    body: `source_id,found,updated,note ${secret}\n${secret},false,true,${REPORT_TOKEN}\nid_2,true,false,${secret}\n`
+  })
+  // each: how it authenticates, what it is sent first, and the secrets it knows, which the server echoes
+  const scenarios: Array<[string, Auth, ReadonlyArray<Reply>, string]> = [
+    ["app keys", { _tag: "AppKeys", appId: APP_ID, appToken: Redacted.make(TOKEN) }, [], TOKEN],
+    ["oauth", { _tag: "OAuth", appId: APP_ID, appToken: Redacted.make(TOKEN), scopes: ["api"] }, [issued], `${OAUTH_TOKEN} ${TOKEN}`],
+    ["bearer", { _tag: "BearerToken", token: Redacted.make(BEARER_TOKEN) }, [], BEARER_TOKEN]
+  ]
+
+  it.effect("no rendering or log of an action, its error, a report row or a refused acceptance shows one", () =>
+    Effect.gen(function*() {
+      const observer = makeObserver()
+      const texts: Array<string> = []
+      for (const [label, auth, first, echoed] of scenarios) {
+        const broken: Reply = { status: 400, body: { code: 400, message: `no file for token=${REPORT_TOKEN} ${echoed}` } }
+        const { layer } = clientWith([...first, echoing(echoed), echoing(echoed), report(echoed), broken], {
+          auth,
+          retry: { maxRetries: 0 }
+        })
+        yield* Effect.gen(function*() {
+          const voucherify = yield* Voucherify
+          const action = yield* voucherify.getAsyncAction("aa_1")
+          const failed = yield* Effect.flip(voucherify.awaitAsyncAction("aa_1"))
+          const rows = yield* Stream.runCollect(voucherify.readReport(action.result!.reports![0]!))
+          // the download host answers an error that repeats the report's token and the credentials
+          const refused = yield* Effect.flip(Stream.runDrain(voucherify.readReport(action.result!.reports![0]!)))
+          expect(refused).toMatchObject({ _tag: "BadRequestError", serverMessage: expect.stringContaining("token=<redacted>") })
+          texts.push(...renderings(action), ...renderings(failed), ...renderings(rows), ...renderings(refused))
+          texts.push(JSON.stringify(action.result), inspect(action.result?.reports))
+          yield* Effect.log(label, action, failed, rows)
+          // the reader has the URL itself, and the wire form gives it back whole
+          expect(Redacted.value(action.result!.reports![0]!)).toBe(reportUrl)
+          expect(Schema.encodeSync(AsyncAction)(action).result?.reports).toEqual([reportUrl])
+          expect(String(action.result!.reports![0])).toBe("<redacted>")
+          expect(action.result?.errors?.[0]?.message).toMatch(/^X-App-Token <redacted>( <redacted>)?$/)
+          expect(failed.message).toContain("FAILED: X-App-Token <redacted>")
+          expect([...rows].map((row) => row.id)).toEqual([echoed.split(" ").map(() => "<redacted>").join(" "), "id_2"])
+        }).pipe(Effect.provide(Layer.merge(layer, observer.layer)))
+      }
+      // an acceptance that names a secret as its action is refused, without repeating it
+      const { layer } = clientWith([{ status: 202, body: { async_action_id: TOKEN.replace(/[^\w-]/g, "") } }])
+      const refused = yield* Effect.flip(
+        Effect.flatMap(Voucherify, (v) => v.updateProductsMetadataInBulk({ source_ids: ["p1"], metadata: {} })).pipe(
+          Effect.provide(layer)
+        )
+      )
+      expect(refused).toMatchObject({ _tag: "ResponseDecodeError", status: 202 })
+      texts.push(...renderings(refused))
+
+      const all = [...texts, observer.everything()].join("\n")
+      expect(all).toContain("<redacted>")
+      for (const secret of [TOKEN, OAUTH_TOKEN, BEARER_TOKEN, REPORT_TOKEN]) {
+        expect(all).not.toContain(secret)
+        expect(all).not.toContain(secret.slice(4, 16))
+      }
     }))
 })

@@ -2,6 +2,7 @@
  * An async action as the terminal shows it: aligned `label value` lines, or
  * the JSON the API sent with `--json`.
  */
+import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { displayUrl } from "../internal/http/credentialHosts.js"
 import { AsyncAction } from "../VoucherifySchema.js"
@@ -9,7 +10,8 @@ import { AsyncAction } from "../VoucherifySchema.js"
 const encode = Schema.encodeSync(AsyncAction)
 
 /** A report URL's query holds its token, a secret: the terminal gets the URL without it. */
-const withoutTokens = (reports: ReadonlyArray<string> | undefined) => reports?.map(displayUrl)
+const withoutTokens = (reports: ReadonlyArray<Redacted.Redacted<string>> | undefined) =>
+  reports?.map((url) => displayUrl(Redacted.value(url)))
 
 export const toJson = (action: AsyncAction): string => {
   const encoded = encode(action)

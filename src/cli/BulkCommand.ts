@@ -41,31 +41,51 @@ const PositiveInteger = (option: string) =>
 
 const durationUnits: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }
 
-/** `--max-quota-wait`: `0`, `90s`, `65m`, `1h`, or Effect's `65 minutes`; the message names the option. */
-const QuotaWait = Schema.String.pipe(
-  Schema.transformOrFail(Schema.DurationFromSelf, {
-    strict: true,
-    decode: (text, _, ast) => {
-      const refused = ParseResult.fail(new ParseResult.Type(ast, text))
-      const trimmed = text.trim()
-      const compact = trimmed.match(/^(\d+(?:\.\d+)?)(ms|s|m|h)?$/)
-      if (compact !== null && (compact[2] !== undefined || Number(compact[1]) === 0)) {
-        return ParseResult.succeed(Duration.millis(Number(compact[1]) * (durationUnits[compact[2] ?? "ms"] ?? 1)))
-      }
-      // Duration would take a negative wait as none at all
-      if (trimmed.startsWith("-")) return refused
-      return Option.match(Duration.decodeUnknown(trimmed), { onNone: () => refused, onSome: ParseResult.succeed })
-    },
-    encode: (duration) => ParseResult.succeed(`${Duration.toMillis(duration)}ms`)
-  }),
-  // one line naming the option, not the schema's tree
-  Schema.annotations({
-    message: (issue) => ({
-      message: `--max-quota-wait must be a duration such as 0, 90s, 65m or 1h, got ${JSON.stringify(issue.actual)}`,
-      override: true
+/**
+ * `--<option>`'s duration: `90s`, `65m`, `1h`, or Effect's `65 minutes`
+ * (and `0` where `zero` allows it); the message names the option.
+ */
+export const DurationOption = (option: string, zero: boolean) =>
+  Schema.String.pipe(
+    Schema.transformOrFail(Schema.DurationFromSelf, {
+      strict: true,
+      decode: (text, _, ast) => {
+        const refused = ParseResult.fail(new ParseResult.Type(ast, text))
+        const trimmed = text.trim()
+        const compact = trimmed.match(/^(\d+(?:\.\d+)?)(ms|s|m|h)?$/)
+        const decoded = compact !== null && (compact[2] !== undefined || Number(compact[1]) === 0)
+          ? Option.some(Duration.millis(Number(compact[1]) * (durationUnits[compact[2] ?? "ms"] ?? 1)))
+          // Duration would take a negative wait as none at all
+          : trimmed.startsWith("-")
+          ? Option.none()
+          : Duration.decodeUnknown(trimmed)
+        return Option.match(Option.filter(decoded, (d) => zero || !Duration.isZero(d)), {
+          onNone: () => refused,
+          onSome: ParseResult.succeed
+        })
+      },
+      encode: (duration) => ParseResult.succeed(`${Duration.toMillis(duration)}ms`)
+    }),
+    // one line naming the option, not the schema's tree
+    Schema.annotations({
+      message: (issue) => ({
+        message: `--${option} must be a duration such as ${zero ? "0, " : ""}90s, 65m or 1h, got ${JSON.stringify(issue.actual)}`,
+        override: true
+      })
     })
-  })
-)
+  )
+
+/** `--max-quota-wait`: `0` stops at the first wait. */
+const QuotaWait = DurationOption("max-quota-wait", true)
+
+/** `--await-timeout`: how long the actions are followed (by `--await`, and by `async-action await`). */
+export const awaitTimeout = (description: string) =>
+  Options.text("await-timeout").pipe(
+    Options.withPseudoName("duration"),
+    Options.withDescription(description),
+    Options.withSchema(DurationOption("await-timeout", false)),
+    Options.optional
+  )
 
 const idFormat: Options.Options<IdInput.IdFormat> = Options.text("column").pipe(
   Options.withPseudoName("name"),
@@ -100,6 +120,7 @@ export const options = {
     Options.optional
   ),
   await: Options.boolean("await").pipe(Options.withDescription("Follow every async action until it is DONE or FAILED")),
+  awaitTimeout: awaitTimeout("With --await: how long each action is followed before giving up on it (default 10m)"),
   continueOnError: Options.boolean("continue-on-error").pipe(
     Options.withDescription("Report a refused request and go on (bad credentials still stop the run)")
   ),
@@ -144,6 +165,7 @@ export const checkCombinations = (
     readonly resume: boolean
     readonly journal: Option.Option<string>
     readonly await: boolean
+    readonly awaitTimeout: Option.Option<Duration.Duration>
     readonly report: Option.Option<string>
     readonly createdIds: Option.Option<string>
     readonly failedIds: Option.Option<string>
@@ -154,6 +176,7 @@ export const checkCombinations = (
       ...(Option.isSome(flags.journal) ? ["--journal"] : []),
       ...(flags.resume ? ["--resume"] : []),
       ...(flags.await ? ["--await"] : []),
+      ...(Option.isSome(flags.awaitTimeout) ? ["--await-timeout"] : []),
       ...(Option.isSome(flags.createdIds) ? ["--created-ids"] : []),
       ...(Option.isSome(flags.failedIds) ? ["--failed-ids"] : [])
     ]
@@ -187,6 +210,9 @@ export const checkCombinations = (
     return Effect.fail(
       new InputError({ message: `${reconciled} needs --await: the ids come from the reports of finished actions` })
     )
+  }
+  if (Option.isSome(flags.awaitTimeout) && !flags.await) {
+    return Effect.fail(new InputError({ message: "--await-timeout needs --await: it is how long the actions are followed" }))
   }
   return Effect.void
 }
@@ -267,6 +293,7 @@ const handler = (target: BulkTarget) => (flags: Flags) =>
       concurrency: flags.concurrency,
       maxBytes,
       awaitCompletion: flags.await,
+      awaitTimeout: Option.getOrUndefined(flags.awaitTimeout),
       continueOnError: flags.continueOnError,
       reportPath: flags.report,
       progress: Progress.modeFor(flags.quiet, process.stderr.isTTY),

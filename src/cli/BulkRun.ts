@@ -31,6 +31,8 @@ export interface BulkRunOptions {
   /** Checked against the configured limit by the command. */
   readonly maxBytes: number
   readonly awaitCompletion: boolean
+  /** `--await-timeout`: how long each action is followed; the library's 10 minutes without it. */
+  readonly awaitTimeout?: Duration.Duration | undefined
   readonly continueOnError: boolean
   readonly reportPath: Option.Option<string>
   readonly progress: Progress.ProgressMode
@@ -87,6 +89,34 @@ const cannotReach = (error: TransportError) =>
   Effect.flatMap(VoucherifyConfig.VoucherifyConfig, ({ baseUrl }) =>
     Effect.fail(new ConfigurationError({ message: `cannot reach ${baseUrl}: ${error.description}` })))
 
+/** The accepted actions that `--await` did not see end (a timeout, polls that failed). */
+const unfinished = (report: BulkMetadata.BulkReport) =>
+  report.accepted.actions.filter((action) => action.status !== "DONE" && action.status !== "FAILED")
+
+/**
+ * What to do about actions not followed to their end. Their chunks were
+ * accepted: sending them again is not the way. Follow the actions by id, or
+ * resume the journal, which sends only what it does not hold as accepted.
+ */
+export const followAdvice = (
+  actions: ReadonlyArray<BulkMetadata.BulkReport["accepted"]["actions"][number]>,
+  options: Pick<BulkRunOptions, "journal" | "reportPath">
+): string => {
+  const why = actions.find((action) => action.awaitError !== undefined)?.awaitError
+  const ids = actions.map((action) => action.asyncActionId).join(" ")
+  const resume = Option.match(options.journal, {
+    onNone: () => "",
+    onSome: ({ path }) => `, or resume the run with --journal ${path} --resume (it sends nothing the journal holds as accepted)`
+  })
+  const listed = Option.match(options.reportPath, {
+    onNone: () => "",
+    onSome: (path) => `; ${path} lists them under accepted.actions`
+  })
+  return `${actions.length} accepted actions were not followed to their end${why === undefined ? "" : ` (${why})`}; ` +
+    `their ids were accepted, so do not send them again: follow the actions with ` +
+    `effect-voucherify async-action await ${ids} [--await-timeout <duration>]${resume}${listed}`
+}
+
 export const run = (
   options: BulkRunOptions
 ): Effect.Effect<
@@ -135,7 +165,10 @@ export const run = (
         concurrency: options.concurrency,
         maxBytes,
         // with --await, the report files say which records were created and which were not updated
-        await: options.awaitCompletion && { reconcile: true },
+        await: options.awaitCompletion && {
+          reconcile: true,
+          ...(options.awaitTimeout !== undefined ? { timeout: options.awaitTimeout } : {})
+        },
         ...(options.awaitCompletion && created !== undefined ? { onCreated: created.write } : {}),
         ...(options.awaitCompletion && failed !== undefined ? { onNotUpdated: failed.write } : {}),
         onChunkError: options.continueOnError ? "continue" : "fail",
@@ -148,12 +181,13 @@ export const run = (
         onReport: (report) => Effect.sync(() => (last = report))
       })
     )).pipe(
-      // Ctrl-C: the engine has stopped sending and settled its accounts; keep them.
+      // Ctrl-C, SIGTERM, SIGHUP: the engine has stopped sending and settled its accounts; keep them.
+      // The report first: after a SIGHUP the terminal may be gone, and what is printed with it.
       Effect.onInterrupt(() =>
         Effect.gen(function*() {
           if (last === undefined) return
-          yield* showSummary(last)
           yield* writeReport(last).pipe(Effect.catchAllCause(printCause))
+          yield* showSummary(last)
           yield* Console.error("interrupted: the report accounts for every id read so far")
         })
       ),
@@ -199,11 +233,16 @@ export const run = (
         message: `${unread} report files were not read, so the created and not-updated ids are not all known (see "report not read" above)`
       })
     }
+    const unfollowed = options.awaitCompletion ? unfinished(report) : []
+    if (unfollowed.length > 0) return yield* new PartialFailure({ message: followAdvice(unfollowed, options) })
     if (!Summary.isComplete(report, options.awaitCompletion, records)) {
       const details = records !== undefined && records.failed > 0
         ? `${records.failed} records were not updated; each action lists them: effect-voucherify async-action get <id>`
         : Option.match(options.reportPath, {
-          onNone: () => "not every id was updated; rerun with --report <path> to get the details",
+          // not "rerun": a plain rerun sends the accepted ids again
+          onNone: () =>
+            "not every id was updated (the summary counts them); next time, --report <path> names every id range " +
+            "and --journal <path> lets --resume send only what was not accepted",
           onSome: (path) => `not every id was updated: see ${path}`
         })
       return yield* new PartialFailure({ message: details })

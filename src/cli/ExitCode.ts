@@ -7,7 +7,7 @@
  * | 1 | usage or input error (bad option, malformed ids file, bad metadata), or a bug (a defect) |
  * | 2 | partial failure: some ids were not updated (the report says which) |
  * | 3 | authentication or configuration error, or a server that could not be reached at all |
- * | 130 | interrupted (Ctrl-C); the report is still written |
+ * | 130 | interrupted (Ctrl-C, SIGTERM, or SIGHUP when the terminal closes); the report is still written |
  */
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as Cause from "effect/Cause"

@@ -20,3 +20,10 @@ export const payloadBytesReason = (bytes: number, largest: number = largestMaxPa
 
 /** A body size, as the config decodes it. */
 export const PayloadBytes = Schema.Number.pipe(Schema.filter((bytes) => payloadBytesReason(bytes)))
+
+/**
+ * The largest answer of a bulk call or an async action read: 1 MiB
+ * (1048576 bytes). Either is a few hundred bytes; an answer past this is not
+ * Voucherify's, and is not read further.
+ */
+export const defaultMaxResponseBytes = 1_048_576

@@ -200,9 +200,14 @@ const results = <E, R, R2>(
         return { _tag: mayHaveArrived(error) ? "Unknown" : "Rejected", ...at, error }
       })
 
-    /** The outcome of a chunk, in the journal first: an acceptance counts once it is on the disk. */
+    /**
+     * The outcome of a chunk, in the journal first: an acceptance counts once
+     * it is on the disk. Uninterruptible: a Ctrl-C or a SIGHUP that comes
+     * while the line is written leaves the journal and the report saying the
+     * same thing of the chunk.
+     */
     const settle = (chunk: BulkChunk, facts: Journal.ChunkFacts, result: ChunkResult): Effect.Effect<void, BulkError> =>
-      Effect.zipRight(
+      Effect.uninterruptible(Effect.zipRight(
         // Voucherify has the chunk all the same: the report says so, and the run stops
         Effect.onError(ledger.settled(facts, result), () => Effect.zipRight(Effect.sync(() => tracker.settled(result)), stopRun)),
         Effect.suspend(() => {
@@ -213,7 +218,7 @@ const results = <E, R, R2>(
           tracker.settled(result)
           return Effect.zipRight(result._tag !== "Accepted" && stops(result.error) ? stopRun : Effect.void, publish)
         })
-      )
+      ))
 
     /**
      * Hashes and checks each chunk against the journal in input order: a

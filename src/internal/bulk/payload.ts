@@ -4,8 +4,9 @@
  *
  * @internal
  */
+import * as Schema from "effect/Schema"
 import { InvalidRequestError, PayloadTooLargeError } from "../../VoucherifyError.js"
-import { type BulkTarget, type Metadata } from "../../VoucherifySchema.js"
+import { AsyncActionId, type BulkTarget, type Metadata } from "../../VoucherifySchema.js"
 import { bulkTargets } from "../bulkTargets.js"
 
 /**
@@ -197,14 +198,17 @@ export const encodeBulkRequest = (
   return { target, body, ids: ids.length }
 }
 
+const isAsyncActionId = Schema.is(AsyncActionId)
+
 /**
- * An async action id goes into a URL path: refuse anything that would
- * change the path (a slash, a query, whitespace) before it is sent.
+ * An async action id goes into a URL path with the credentials: the one
+ * rule of `AsyncActionId` (one safe path segment: no `..`, `.`, slash,
+ * query or escape), checked before anything is sent.
  */
 export const checkAsyncActionId = (id: string): InvalidRequestError | undefined =>
-  id.length === 0 || /[/?#\s%]/.test(id)
-    ? new InvalidRequestError({ path: "id", reason: `"${id}" is not an async action id` })
-    : undefined
+  isAsyncActionId(id)
+    ? undefined
+    : new InvalidRequestError({ path: "id", reason: `${JSON.stringify(id)} is not an async action id` })
 
 /** `GET /v1/async-actions` takes a `limit` from 1 to 100. */
 export const checkListLimit = (limit: number | undefined): InvalidRequestError | undefined =>

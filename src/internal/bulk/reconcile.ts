@@ -7,6 +7,7 @@
  */
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import type * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import type * as Voucherify from "../../Voucherify.js"
 import type { BulkTarget } from "../../VoucherifySchema.js"
@@ -47,7 +48,7 @@ export const reconcile = (
     return Effect.succeed({ unread: "the action's result has no report file" })
   }
   const counts = { created: 0, updated: 0, notUpdated: 0 }
-  const readOne = (url: string) =>
+  const readOne = (url: Redacted.Redacted<string>) =>
     voucherify.readReport(url, { availableTill: actionResult?.reports_available_till }).pipe(
       Stream.runForEachChunk((rows) => {
         const created: Array<string> = []

@@ -7,7 +7,6 @@
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Cache from "effect/Cache"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
@@ -17,8 +16,10 @@ import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
 import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
 import type { Auth, Service as ConfigService } from "../../VoucherifyConfig.js"
 import { ResponseDecodeError, TransportError, type VoucherifyError } from "../../VoucherifyError.js"
+import { readJson } from "./boundedBody.js"
 import { OAuthToken } from "./wire.js"
 import { withoutRedirects } from "./noRedirects.js"
 import * as ResponseError from "./responseError.js"
@@ -102,14 +103,18 @@ const makeOAuth = (
       if (response.status < 200 || response.status >= 300) {
         return yield* Effect.flip(ResponseError.fromResponse(response, {
           maxPayloadBytes: config.maxPayloadBytes,
+          maxResponseBytes: config.maxResponseBytes,
           requestBytes: undefined,
           nowMillis: yield* Clock.currentTimeMillis,
           scrub
         }))
       }
-      const body = yield* HttpClientResponse.schemaBodyJson(OAuthToken)(response).pipe(
-        Effect.mapError(() =>
-          new ResponseDecodeError({ status: response.status, description: "the OAuth token answer is not the documented JSON" })
+      const body = yield* readJson(response, config.maxResponseBytes).pipe(
+        Effect.flatMap(Schema.decodeUnknown(OAuthToken)),
+        Effect.mapError((error) =>
+          error._tag === "ResponseDecodeError" && error.limit !== undefined
+            ? error
+            : new ResponseDecodeError({ status: response.status, description: "the OAuth token answer is not the documented JSON" })
         )
       )
       yield* Effect.sync(() => {

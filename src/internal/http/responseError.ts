@@ -6,6 +6,7 @@
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import { readTextPrefix } from "./boundedBody.js"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import {
@@ -110,6 +111,8 @@ export const fromResponse = (
     readonly requestBytes: number | undefined
     readonly nowMillis: number
     readonly scrub: (text: string) => string
+    /** The most of the body that is read: an error page is worth its start. */
+    readonly maxResponseBytes: number
   }
 ): Effect.Effect<VoucherifyError> =>
   Effect.gen(function*() {
@@ -126,7 +129,7 @@ export const fromResponse = (
       }
       return new TransportError({ reason: "Redirect", status, description: `redirect ${target} refused` })
     }
-    const text = yield* Effect.orElseSucceed(response.text, () => "")
+    const text = yield* readTextPrefix(response, options.maxResponseBytes)
     const body = parseErrorBody(options.scrub(text))
     const fields = { status, ...body }
     switch (status) {

@@ -15,7 +15,6 @@ import * as Clock from "effect/Clock"
 import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
@@ -23,6 +22,7 @@ import * as Scope from "effect/Scope"
 import { VoucherifyError } from "../../VoucherifyError.js"
 import type { BulkTarget } from "../../VoucherifySchema.js"
 import { isPlainObject } from "../bulk/payload.js"
+import * as Lock from "./lock.js"
 
 // ---------------------------------------------------------------------------
 // Errors
@@ -109,7 +109,6 @@ const ioError = (path: string, operation: JournalIoError["operation"]) => (error
   })
 
 const isAlreadyExists = (error: PlatformError) => error._tag === "SystemError" && error.reason === "AlreadyExists"
-const isNotFound = (error: PlatformError) => error._tag === "SystemError" && error.reason === "NotFound"
 
 // ---------------------------------------------------------------------------
 // The format
@@ -756,61 +755,12 @@ const fileStore = (fs: FileSystem.FileSystem, path: string, scope: Scope.Scope):
   }
 }
 
-/**
- * Whether a process with this id runs on this machine. Signal 0 only
- * checks; `EPERM` means it runs under another user.
- */
-export const isProcessAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as { readonly code?: unknown }).code === "EPERM"
-  }
-}
-
-const LockFile = Schema.parseJson(Schema.Struct({ pid: Schema.Positive.pipe(Schema.int()) }))
-const decodeLock = Schema.decodeUnknownOption(LockFile)
-
-/**
- * Takes `<journal>.lock`, created exclusively (`wx`) with this process's id.
- * A lock whose process is gone (a crash, a `kill -9`) is taken over; one
- * that names no process (being written, or damaged) is left alone. Two
- * processes taking over the same stale lock in the same instant could both
- * win (remove, then create, is not atomic): the lock is there to stop a
- * second run started by mistake, which never comes that close.
- */
-const lock = (fs: FileSystem.FileSystem, path: string) => {
-  const lockPath = `${path}.lock`
-  const locked = (pid?: number) => new JournalLockedError({ path, lockPath, ...(pid === undefined ? {} : { pid }) })
-  const create = Effect.matchEffect(
-    fs.writeFile(lockPath, encoder.encode(`${JSON.stringify({ pid: process.pid })}\n`), { flag: "wx" }),
-    {
-      onSuccess: () => Effect.succeed(true),
-      onFailure: (error) =>
-        isAlreadyExists(error) ? Effect.succeed(false) : Effect.fail(ioError(path, "lock")(error))
-    }
-  )
-  // the holder's pid, `undefined` if the file names none, `null` if it is gone
-  const holder = Effect.matchEffect(fs.readFileString(lockPath), {
-    onSuccess: (text) => Effect.succeed(Option.getOrUndefined(decodeLock(text))?.pid),
-    onFailure: (error) => isNotFound(error) ? Effect.succeed(null) : Effect.fail(ioError(path, "lock")(error))
-  })
-  const attempt = (again: boolean): Effect.Effect<void, JournalLockedError | JournalIoError> =>
-    Effect.gen(function*() {
-      if (yield* create) return
-      const pid = yield* holder
-      if (pid === undefined || (pid !== null && isProcessAlive(pid))) return yield* locked(pid)
-      if (!again) return yield* locked(pid ?? undefined)
-      if (pid !== null) {
-        yield* Effect.catchIf(fs.remove(lockPath), isNotFound, () => Effect.void).pipe(
-          Effect.mapError(ioError(path, "lock"))
-        )
-      }
-      return yield* attempt(false)
-    })
-  return Effect.acquireRelease(attempt(true), () => Effect.ignore(fs.remove(lockPath)))
-}
+/** `<journal>.lock`, taken for the scope (see `lock.ts`), its refusals as the journal's errors. */
+const lock = (fs: FileSystem.FileSystem, path: string) =>
+  Effect.mapError(Lock.acquire(fs, `${path}.lock`), (error) =>
+    error._tag === "LockHeld"
+      ? new JournalLockedError({ path, lockPath: error.lockPath, ...(error.pid === undefined ? {} : { pid: error.pid }) })
+      : ioError(path, "lock")(error.error))
 
 export const file = (path: string): Effect.Effect<
   Journal,

@@ -12,6 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
+import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { awaitWith } from "../../internal/asyncAction/await.js"
@@ -212,7 +213,11 @@ export const make = (
     )
 
     /** The real service's rules (host, expiry, 404), over the simulator's files. */
-    const readReport = (url: string, options?: Voucherify.ReportOptions): Stream.Stream<Voucherify.ReportRow, ReportError> => {
+    const readReport = (
+      report: string | Redacted.Redacted<string>,
+      options?: Voucherify.ReportOptions
+    ): Stream.Stream<Voucherify.ReportRow, ReportError> => {
+      const url = Redacted.isRedacted(report) ? Redacted.value(report) : report
       const { check, expired } = reportAccess(url, options, reportOrigins)
       const open = Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis

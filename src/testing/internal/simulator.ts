@@ -10,6 +10,7 @@
  *
  * @internal
  */
+import * as Redacted from "effect/Redacted"
 import { AsyncAction, type AsyncActionList, type AsyncActionResult, type AsyncActionStatus, type BulkTarget, type Metadata } from "../../VoucherifySchema.js"
 import { bulkTargets } from "../../internal/bulkTargets.js"
 import type { SeedRecords } from "../MockVoucherifyServer.js"
@@ -179,7 +180,7 @@ export const makeSimulator = (options: SimulatorOptions): Simulator => {
       action.report = report
       action.result = {
         ...metadataUpdateResult(outcome),
-        reports: [options.reportUrl(action.id, report.token)],
+        reports: [Redacted.make(options.reportUrl(action.id, report.token))],
         reports_available_till: iso(report.availableTill)
       }
     }
