@@ -1,6 +1,6 @@
 /**
- * The typed Voucherify endpoints: the three bulk metadata updates, and the
- * async actions they start.
+ * The typed Voucherify endpoints: the three bulk metadata updates, the three
+ * per-record bulk updates, and the async actions they start.
  *
  * @example
  * ```ts
@@ -59,8 +59,9 @@ import {
   type VoucherifyError
 } from "./VoucherifyError.js"
 import * as VoucherifyHttpClient from "./VoucherifyHttpClient.js"
-import { AsyncAction, AsyncActionAccepted, AsyncActionList, type BulkAccepted, type BulkTarget, type SourceIdsMetadataUpdateRequest, type Metadata, type VouchersMetadataUpdateInBulkRequest } from "./VoucherifySchema.js"
+import { AsyncAction, AsyncActionAccepted, AsyncActionList, type BulkAccepted, type BulkRecord, type BulkTarget, type SourceIdsMetadataUpdateRequest, type Metadata, type VouchersMetadataUpdateInBulkRequest } from "./VoucherifySchema.js"
 import { bulkTargets } from "./internal/bulkTargets.js"
+import { encodeRecordsRequest } from "./internal/records/encode.js"
 
 export type {
   /**
@@ -133,8 +134,29 @@ export interface Service {
     request: VouchersMetadataUpdateInBulkRequest
   ) => Effect.Effect<BulkAccepted, VoucherifyError>
   /**
+   * `POST /v1/products/bulk/async`: each record carries its own values
+   * (`VoucherifySchema.BulkRecord.products`); unknown source ids are created
+   * (upsert). Every record is checked first (an unknown field, a `price`
+   * that is not an integer, an id given twice fail with
+   * `InvalidRequestError` naming the record), and a body over the limit
+   * fails with a local `PayloadTooLargeError`: nothing is sent. For more
+   * records than one body holds, `BulkRecords.run`.
+   */
+  readonly updateProductsInBulk: (
+    records: ReadonlyArray<BulkRecord<"products">>
+  ) => Effect.Effect<BulkAccepted, VoucherifyError>
+  /** `POST /v1/customers/bulk/async`: like products, upsert included. */
+  readonly updateCustomersInBulk: (
+    records: ReadonlyArray<BulkRecord<"customers">>
+  ) => Effect.Effect<BulkAccepted, VoucherifyError>
+  /** `POST /v1/vouchers/bulk/async`: each code's own metadata; unknown codes are not created. */
+  readonly updateVouchersInBulk: (
+    records: ReadonlyArray<BulkRecord<"vouchers">>
+  ) => Effect.Effect<BulkAccepted, VoucherifyError>
+  /**
    * Sends a body that was already validated and serialized (by
-   * `BulkMetadata.chunk`), so that millions of ids are not encoded twice.
+   * `BulkMetadata.chunk`, or a per-record body with `kind: "records"`), so
+   * that millions of ids are not encoded twice.
    */
   readonly sendEncodedBulkRequest: (request: EncodedBulkRequest) => Effect.Effect<BulkAccepted, VoucherifyError>
   /** `GET /v1/async-actions/{id}`. */
@@ -260,7 +282,8 @@ export const make: Effect.Effect<
       yield* Effect.annotateCurrentSpan({
         "voucherify.target": request.target,
         "voucherify.ids": request.ids,
-        "voucherify.bytes": request.body.byteLength
+        "voucherify.bytes": request.body.byteLength,
+        "voucherify.kind": request.kind ?? "metadata"
       })
       if (request.body.byteLength > config.maxPayloadBytes) {
         return yield* new PayloadTooLargeError({
@@ -269,7 +292,8 @@ export const make: Effect.Effect<
           limit: config.maxPayloadBytes
         })
       }
-      const http = HttpClientRequest.post(bulkTargets[request.target].path).pipe(
+      const target = bulkTargets[request.target]
+      const http = HttpClientRequest.post(request.kind === "records" ? target.records.path : target.path).pipe(
         HttpClientRequest.bodyUint8Array(request.body, "application/json")
       )
       const [accepted, headers] = yield* executeWithHeaders(http, AsyncActionAccepted)
@@ -281,6 +305,11 @@ export const make: Effect.Effect<
 
   const update = (target: BulkTarget, ids: ReadonlyArray<string>, metadata: Metadata) => {
     const encoded = encodeBulkRequest(target, ids, metadata, config.maxPayloadBytes)
+    return "body" in encoded ? sendEncodedBulkRequest(encoded) : Effect.fail(encoded)
+  }
+
+  const updateRecords = (target: BulkTarget, records: ReadonlyArray<BulkRecord>) => {
+    const encoded = encodeRecordsRequest(target, records, config.maxPayloadBytes)
     return "body" in encoded ? sendEncodedBulkRequest(encoded) : Effect.fail(encoded)
   }
 
@@ -372,6 +401,15 @@ export const make: Effect.Effect<
     ),
     updateVouchersMetadataInBulk: Effect.fn("Voucherify.updateVouchersMetadataInBulk")(
       (request: VouchersMetadataUpdateInBulkRequest) => update("vouchers", request.codes, request.metadata)
+    ),
+    updateProductsInBulk: Effect.fn("Voucherify.updateProductsInBulk")(
+      (records: ReadonlyArray<BulkRecord<"products">>) => updateRecords("products", records)
+    ),
+    updateCustomersInBulk: Effect.fn("Voucherify.updateCustomersInBulk")(
+      (records: ReadonlyArray<BulkRecord<"customers">>) => updateRecords("customers", records)
+    ),
+    updateVouchersInBulk: Effect.fn("Voucherify.updateVouchersInBulk")(
+      (records: ReadonlyArray<BulkRecord<"vouchers">>) => updateRecords("vouchers", records)
     ),
     sendEncodedBulkRequest,
     getAsyncAction,

@@ -10,6 +10,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
+import { isoDateReason, jsonObjectReason, recordIdReason } from "./internal/records/rules.js"
 
 /**
  * The id of an async action, such as `aa_0a875d56c805df6601`: one safe URL
@@ -127,6 +128,105 @@ export const VouchersMetadataUpdateInBulkRequest = Schema.Struct({
  * @category models
  */
 export type VouchersMetadataUpdateInBulkRequest = typeof VouchersMetadataUpdateInBulkRequest.Type
+
+/** A refinement whose message is the reason a rule gives. */
+const ruled = <S extends Schema.Schema<any, any>>(
+  self: S,
+  identifier: string,
+  reason: (value: Schema.Schema.Type<S>) => string | undefined
+) => self.pipe(Schema.filter((value) => reason(value) ?? true, { identifier }))
+
+/** `source_id` or `code`: non-empty, no control character, no whitespace at either end. */
+const RecordId = ruled(Schema.String, "RecordId", recordIdReason)
+
+/** A record's `metadata`: a plain object whose values JSON carries unchanged. */
+const JsonObject = Schema.declare(
+  (u): u is Metadata => jsonObjectReason(u) === undefined,
+  { identifier: "JsonObject", message: (issue) => jsonObjectReason(issue.actual) ?? "must be a JSON object" }
+)
+
+const optional = <S extends Schema.Schema.All>(self: S) => Schema.optionalWith(self, { exact: true })
+
+/** `YYYY-MM-DD`. */
+const IsoDate = ruled(Schema.String, "IsoDate", isoDateReason)
+
+/** A customer's address; `null` clears it. */
+const CustomerAddress = Schema.Struct({
+  city: optional(Schema.String),
+  state: optional(Schema.String),
+  line_1: optional(Schema.String),
+  line_2: optional(Schema.String),
+  country: optional(Schema.String),
+  postal_code: optional(Schema.String)
+})
+
+/**
+ * One record of a per-record bulk update, by target, as the spec defines
+ * the items of each body: `ProductsUpdateInBulkRequestBody`,
+ * `CustomersUpdateInBulkRequestBody` and `VouchersUpdateInBulkItemRequestBody`.
+ * Decode with `onExcessProperty: "error"`, as `BulkRecords` and the
+ * `Voucherify` calls do: an unknown field (a typo such as `metdata`) would
+ * otherwise be sent and ignored.
+ *
+ * - `products` (`POST /v1/products/bulk/async`, upsert): `source_id`, `name`,
+ *   `price` (an integer, in cents), `attributes`, `image_url`, `metadata`.
+ * - `customers` (`POST /v1/customers/bulk/async`, upsert): `source_id`,
+ *   `name`, `description`, `email`, `phone`, `birthday` (deprecated),
+ *   `birthdate` (`YYYY-MM-DD`), `address` (or `null`), `metadata`.
+ * - `vouchers` (`POST /v1/vouchers/bulk/async`, never created): `code` and
+ *   `metadata`, both required; only metadata is updated.
+ *
+ * An id must not be empty, hold a control character, or begin or end with
+ * whitespace; `metadata` must be a JSON object that JSON carries unchanged.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { VoucherifySchema } from "effect-voucherify"
+ *
+ * const product = Schema.decodeUnknownSync(VoucherifySchema.BulkRecord.products, { onExcessProperty: "error" })({
+ *   source_id: "sku-1",
+ *   price: 1999,
+ *   metadata: { tier: "gold" }
+ * })
+ * ```
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const BulkRecord = {
+  products: Schema.Struct({
+    source_id: RecordId,
+    name: optional(Schema.String),
+    price: optional(Schema.Int),
+    attributes: optional(Schema.Array(Schema.String)),
+    image_url: optional(Schema.String),
+    metadata: optional(JsonObject)
+  }).annotations({ identifier: "ProductsUpdateInBulkRequestBody" }),
+  customers: Schema.Struct({
+    source_id: RecordId,
+    name: optional(Schema.String),
+    description: optional(Schema.String),
+    email: optional(Schema.String),
+    phone: optional(Schema.String),
+    birthday: optional(IsoDate),
+    birthdate: optional(IsoDate),
+    address: optional(Schema.NullOr(CustomerAddress)),
+    metadata: optional(JsonObject)
+  }).annotations({ identifier: "CustomersUpdateInBulkRequestBody" }),
+  vouchers: Schema.Struct({
+    code: RecordId,
+    metadata: JsonObject
+  }).annotations({ identifier: "VouchersUpdateInBulkItemRequestBody" })
+} as const
+
+/**
+ * One record of a per-record bulk update of `T`: see {@link BulkRecord}.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export type BulkRecord<T extends BulkTarget = BulkTarget> = Schema.Schema.Type<typeof BulkRecord[T]>
 
 /**
  * The three resources that have a bulk metadata endpoint, with the body field

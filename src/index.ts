@@ -24,3 +24,6 @@ export * as BulkMetadata from "./BulkMetadata.js"
 
 /** @since 0.1.0 */
 export * as BulkJournal from "./BulkJournal.js"
+
+/** @since 0.3.0 */
+export * as BulkRecords from "./BulkRecords.js"

@@ -17,7 +17,9 @@ import * as BulkRun from "../src/cli/BulkRun.js"
 import { InputError } from "../src/cli/CliError.js"
 import { VoucherifyTest } from "../src/testing/index.js"
 import * as VoucherifyConfig from "../src/VoucherifyConfig.js"
+import * as BulkMetadata from "../src/BulkMetadata.js"
 import { IdLineError } from "../src/BulkMetadata.js"
+import * as BulkRecords from "../src/BulkRecords.js"
 
 const dir = mkdtempSync(join(tmpdir(), "cli-run-"))
 
@@ -30,7 +32,8 @@ const testLayer = Layer.merge(
 const options = (ids: Stream.Stream<string, InputError | IdLineError>, report: string): BulkRun.BulkRunOptions => ({
   target: "products",
   source: { ids, fraction: () => undefined, name: "ids.txt", description: { kind: "stream" } },
-  metadata: { a: 1 },
+  what: "ids",
+  start: (shared) => BulkMetadata.run(ids, { ...shared, target: "products", metadata: { a: 1 } }),
   concurrency: 1,
   maxBytes: 10_000,
   awaitCompletion: true,
@@ -85,5 +88,28 @@ describe("the report of a run", () => {
         failure: "ids.txt, line 3: not valid UTF-8",
         totalIds: 2
       })
+    }).pipe(Effect.provide(NodeContext.layer)))
+
+  it.live("of records names the input and the line of a refused record, and calls an empty input one without records", () =>
+    Effect.gen(function*() {
+      const report = join(dir, "records.json")
+      const text = "{\"source_id\":\"p1\"}\n{\"source_id\":\"p2\",\"price\":\"12\"}\n"
+      const records = BulkRecords.ndjson(Stream.make(new TextEncoder().encode(text)))
+      const recordsOptions = (input: typeof records, path: string): BulkRun.BulkRunOptions => ({
+        ...options(Stream.empty, path),
+        source: { bytes: Stream.empty, fraction: () => undefined, name: "products.ndjson", description: { kind: "stream" } },
+        what: "records",
+        start: (shared) => BulkRecords.run(input, { ...shared, target: "products" })
+      })
+      const error = yield* Effect.flip(BulkRun.run(recordsOptions(records, report)).pipe(Effect.provide(testLayer)))
+      expect(error).toMatchObject({
+        _tag: "BulkRunError",
+        error: { _tag: "InputError", message: "products.ndjson, line 2: price: expected number, actual \"12\"" }
+      })
+      const empty = yield* Effect.flip(
+        BulkRun.run(recordsOptions(BulkRecords.ndjson(Stream.empty), join(dir, "empty-records.json"))).pipe(Effect.provide(testLayer))
+      )
+      expect(JSON.parse(readFileSync(report, "utf8"))).toMatchObject({ status: "failed", totalIds: 1 })
+      expect(empty).toMatchObject({ _tag: "InputError", message: "products.ndjson has no records" })
     }).pipe(Effect.provide(NodeContext.layer)))
 })

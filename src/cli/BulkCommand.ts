@@ -15,6 +15,7 @@ import * as Schema from "effect/Schema"
 import { resolve as resolvePath } from "node:path"
 import type * as Voucherify from "../Voucherify.js"
 import * as VoucherifyConfig from "../VoucherifyConfig.js"
+import * as BulkMetadata from "../BulkMetadata.js"
 import { type BulkTarget } from "../VoucherifySchema.js"
 import { bulkTargets } from "../internal/bulkTargets.js"
 import * as BulkRun from "./BulkRun.js"
@@ -147,6 +148,9 @@ export const options = {
 
 type Flags = Command.Command.ParseConfig<typeof options>
 
+/** The flags every bulk command shares: all but the input and what each record gets (`RecordsCommand.ts` takes them too). */
+export type SharedFlags = Omit<Flags, "ids" | "format" | "metadata" | "metadataFile">
+
 /** `--dry-run` sends nothing, so it has no report to write: asking for both is a mistake. */
 export const checkDryRun = (
   flags: { readonly dryRun: boolean; readonly report: Option.Option<string> }
@@ -157,7 +161,10 @@ export const checkDryRun = (
     )
     : Effect.void
 
-/** Options that only mean something beside another one, and files that must be different files. */
+/**
+ * Options that only mean something beside another one, and files that must
+ * be different files. `input` names the option of `flags.ids`, the input file.
+ */
 export const checkCombinations = (
   flags: {
     readonly ids: string
@@ -169,7 +176,8 @@ export const checkCombinations = (
     readonly report: Option.Option<string>
     readonly createdIds: Option.Option<string>
     readonly failedIds: Option.Option<string>
-  }
+  },
+  input = "--ids"
 ): Effect.Effect<void, InputError> => {
   if (flags.dryRun) {
     const unused = [
@@ -186,7 +194,7 @@ export const checkCombinations = (
   }
   // one file for two purposes would be overwritten by the second (an ids file emptied, a journal clobbered)
   const files = [
-    ["--ids", Option.some(flags.ids)],
+    [input, Option.some(flags.ids)],
     ["--report", flags.report],
     ["--journal", flags.journal],
     ["--created-ids", flags.createdIds],
@@ -239,7 +247,7 @@ export const requestBytes = (maxBytes: Option.Option<number>, limit: number): Ef
  * the server and its HTTP stack stay out of every other start of the `bin`.
  */
 const mockLayer = (
-  flags: Flags,
+  flags: SharedFlags,
   env: VoucherifyConfig.Options,
   MockVoucherifyServer: typeof import("../testing/MockVoucherifyServer.js")
 ): Layer.Layer<Voucherify.Voucherify | VoucherifyConfig.VoucherifyConfig, ConfigurationError, HttpClient.HttpClient> =>
@@ -259,8 +267,8 @@ const mockLayer = (
   )
 
 /** The real service, or the one in front of a fresh embedded server. */
-const voucherifyLayer = (
-  flags: Flags,
+export const voucherifyLayer = (
+  flags: SharedFlags,
   env: VoucherifyConfig.Options
 ): Layer.Layer<Voucherify.Voucherify | VoucherifyConfig.VoucherifyConfig, ConfigurationError, HttpClient.HttpClient> =>
   flags.mock
@@ -279,30 +287,33 @@ const handler = (target: BulkTarget) => (flags: Flags) =>
     const maxBytes = yield* requestBytes(flags.maxBytes, yield* Connection.payloadLimit(env))
     const source = yield* IdInput.open(flags.ids, flags.format)
     if (flags.dryRun) {
-      return yield* DryRun.printPlan(source, {
-        metadata,
-        field: bulkTargets[target].field,
-        maxBytes
-      })
+      const chunks = source.ids.pipe(BulkMetadata.chunk({ metadata, field: bulkTargets[target].field, maxBytes }))
+      return yield* DryRun.printPlan(source, chunks, { maxBytes, what: "ids" })
     }
     if (Option.isSome(flags.report)) yield* Report.checkWritable(flags.report.value)
     yield* BulkRun.run({
+      ...runSettings(flags, maxBytes),
       target,
       source,
-      metadata,
-      concurrency: flags.concurrency,
-      maxBytes,
-      awaitCompletion: flags.await,
-      awaitTimeout: Option.getOrUndefined(flags.awaitTimeout),
-      continueOnError: flags.continueOnError,
-      reportPath: flags.report,
-      progress: Progress.modeFor(flags.quiet, process.stderr.isTTY),
-      maxQuotaWait: flags.maxQuotaWait,
-      journal: Option.map(flags.journal, (path) => ({ path, resume: flags.resume })),
-      createdIds: flags.createdIds,
-      failedIds: flags.failedIds
+      what: "ids",
+      start: (shared) => BulkMetadata.run(source.ids, { ...shared, target, metadata })
     }).pipe(Effect.provide(voucherifyLayer(flags, env)))
   })
+
+/** What the shared flags say of a run, whatever its input. */
+export const runSettings = (flags: SharedFlags, maxBytes: number) => ({
+  concurrency: flags.concurrency,
+  maxBytes,
+  awaitCompletion: flags.await,
+  awaitTimeout: Option.getOrUndefined(flags.awaitTimeout),
+  continueOnError: flags.continueOnError,
+  reportPath: flags.report,
+  progress: Progress.modeFor(flags.quiet, process.stderr.isTTY),
+  maxQuotaWait: flags.maxQuotaWait,
+  journal: Option.map(flags.journal, (path) => ({ path, resume: flags.resume })),
+  createdIds: flags.createdIds,
+  failedIds: flags.failedIds
+})
 
 const make = (name: string, target: BulkTarget, description: string) =>
   Command.make(name, options, handler(target)).pipe(Command.withDescription(description))

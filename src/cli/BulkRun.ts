@@ -11,6 +11,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as BulkJournal from "../BulkJournal.js"
 import * as BulkMetadata from "../BulkMetadata.js"
+import type * as BulkRecords from "../BulkRecords.js"
 import type * as Voucherify from "../Voucherify.js"
 import * as VoucherifyConfig from "../VoucherifyConfig.js"
 import type { TransportError } from "../VoucherifyError.js"
@@ -18,15 +19,27 @@ import type { BulkTarget } from "../VoucherifySchema.js"
 import { ConfigurationError, InputError, PartialFailure } from "./CliError.js"
 import { printCause } from "./ErrorOutput.js"
 import * as IdInput from "./IdInput.js"
-import type { Metadata } from "./Metadata.js"
 import * as Progress from "./Progress.js"
 import * as Report from "./Report.js"
 import * as Summary from "./Summary.js"
 
+/** The options every kind of run takes from the command line: all but the target and what each record gets. */
+export type SharedRunOptions = Omit<BulkRecords.RunOptions<BulkTarget, never>, "target">
+
 export interface BulkRunOptions {
   readonly target: BulkTarget
-  readonly source: IdInput.IdSource
-  readonly metadata: Metadata
+  /** The input: its name, how much of it was read, and what a journal records of it. */
+  readonly source: IdInput.IdSource | IdInput.ByteSource
+  /** What the input holds, for a message about an empty one: ids, or records. */
+  readonly what: "ids" | "records"
+  /** Starts the run: `BulkMetadata.run` over the ids, or `BulkRecords.run` over the records. */
+  readonly start: (
+    options: SharedRunOptions
+  ) => Effect.Effect<
+    BulkMetadata.BulkReport,
+    BulkMetadata.BulkRunError<InputError | BulkMetadata.IdLineError | BulkRecords.RecordError>,
+    Voucherify.Voucherify
+  >
   readonly concurrency: number
   /** Checked against the configured limit by the command. */
   readonly maxBytes: number
@@ -159,9 +172,7 @@ export const run = (
         fraction: () => options.source.fraction(),
         awaiting: options.awaitCompletion
       }),
-      BulkMetadata.run(options.source.ids, {
-        target: options.target,
-        metadata: options.metadata,
+      options.start({
         concurrency: options.concurrency,
         maxBytes,
         // with --await, the report files say which records were created and which were not updated
@@ -195,12 +206,10 @@ export const run = (
     )
     // A bad line names the input; an input without a single id is refused, as a failed run.
     const describe = IdInput.describe(options.source)
+    const empty = IdInput.noIds(options.source, options.what)
     const outcome = Either.isRight(ran) && ran.right.totalIds === 0
       ? Either.left(
-        new BulkMetadata.BulkRunError({
-          report: { ...ran.right, status: "failed", failure: IdInput.noIds(options.source).message },
-          error: IdInput.noIds(options.source)
-        })
+        new BulkMetadata.BulkRunError({ report: { ...ran.right, status: "failed", failure: empty.message }, error: empty })
       )
       : Either.mapLeft(ran, (stopped) => {
         const error = describe(stopped.error)

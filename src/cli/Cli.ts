@@ -7,10 +7,11 @@ import * as Layer from "effect/Layer"
 import { version } from "../internal/version.js"
 import * as AsyncActionCommand from "./AsyncActionCommand.js"
 import * as BulkCommand from "./BulkCommand.js"
+import * as RecordsCommand from "./RecordsCommand.js"
 
 const root = Command.make("effect-voucherify").pipe(
-  Command.withDescription("Bulk metadata updates for Voucherify products, customers and vouchers"),
-  Command.withSubcommands([...BulkCommand.commands, AsyncActionCommand.command])
+  Command.withDescription("Bulk metadata and per-record updates for Voucherify products, customers and vouchers"),
+  Command.withSubcommands([...BulkCommand.commands, ...RecordsCommand.commands, AsyncActionCommand.command])
 )
 
 /**

@@ -5,7 +5,8 @@
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import * as BulkMetadata from "../BulkMetadata.js"
+import type * as BulkMetadata from "../BulkMetadata.js"
+import type * as BulkRecords from "../BulkRecords.js"
 import type { InvalidRequestError } from "../VoucherifyError.js"
 import type { InputError } from "./CliError.js"
 import { count, fill, megabytes } from "./Format.js"
@@ -14,14 +15,22 @@ import * as IdInput from "./IdInput.js"
 const columns = (...cells: ReadonlyArray<string>) =>
   cells.map((cell, i) => (i === 0 ? cell.padStart(6) : cell.padStart([12, 10, 12, 9][i - 1]!))).join(" ")
 
+/**
+ * Prints the plan of `chunks`, the bodies a run of `source` would send
+ * (`BulkMetadata.chunk` of its ids, or its records packed): `what` the input
+ * holds, for an empty one.
+ */
 export const printPlan = (
-  source: IdInput.IdSource,
-  options: BulkMetadata.ChunkOptions & { readonly maxBytes: number }
+  source: IdInput.IdSource | IdInput.ByteSource,
+  chunks: Stream.Stream<
+    BulkMetadata.BulkChunk,
+    InputError | InvalidRequestError | BulkMetadata.IdLineError | BulkRecords.RecordError
+  >,
+  options: { readonly maxBytes: number; readonly what: "ids" | "records" }
 ): Effect.Effect<void, InputError | InvalidRequestError> =>
   Effect.gen(function*() {
     yield* Console.log(columns("chunk", "offset", "ids", "bytes", "fill"))
-    const totals = yield* source.ids.pipe(
-      BulkMetadata.chunk(options),
+    const totals = yield* chunks.pipe(
       Stream.runFoldEffect({ chunks: 0, ids: 0, bytes: 0 }, (totals, chunk) =>
         Effect.as(
           Console.log(columns(String(chunk.index), count(chunk.offset), count(chunk.size), count(chunk.bytes), fill(chunk.bytes, options.maxBytes))),
@@ -29,7 +38,7 @@ export const printPlan = (
         )),
       Effect.mapError(IdInput.describe(source))
     )
-    if (totals.ids === 0) return yield* IdInput.noIds(source)
+    if (totals.ids === 0) return yield* IdInput.noIds(source, options.what)
     const average = totals.chunks === 0 ? "-" : fill(totals.bytes / totals.chunks, options.maxBytes)
     yield* Console.log(
       `${count(totals.chunks)} requests for ${count(totals.ids)} ids, ${count(totals.bytes)} bytes (${

@@ -11,6 +11,7 @@ import * as Stream from "effect/Stream"
 import { resolve as resolvePath } from "node:path"
 import type * as BulkJournal from "../BulkJournal.js"
 import * as BulkMetadata from "../BulkMetadata.js"
+import * as BulkRecords from "../BulkRecords.js"
 import { parseIds as parseWith } from "../internal/bulk/idLines.js"
 import { InputError } from "./CliError.js"
 import * as CsvIds from "./CsvIds.js"
@@ -45,27 +46,25 @@ export const parseIds = <E, R>(
 export type Ids<E, R = never> = Stream.Stream<string, E, R> | BulkMetadata.Lines<E, R>
 
 /** An opened input: its ids, and how much of it was read. */
-export interface IdSource {
+export interface IdSource extends Omit<ByteSource, "bytes"> {
   /**
    * The ids. Hand them to the `BulkMetadata` functions as they are (an
    * operator in between would make strings of every id of a plain file),
    * and their failures to {@link describe}.
    */
   readonly ids: Ids<InputError | BulkMetadata.IdLineError>
-  /** Share of the file's bytes read so far, 0 to 1; unknown for stdin. */
-  readonly fraction: () => number | undefined
-  /** The path, or `stdin`: names the input in messages. */
-  readonly name: string
-  /** What the input is, as a journal records it: a file by its absolute path, size and modification time. */
-  readonly description: BulkJournal.InputDescription
 }
 
-/** A failure of the ids of `source` as the terminal shows it: a bad line names the input. */
-export const describe = (source: IdSource) => <E>(error: E | BulkMetadata.IdLineError): E | InputError =>
-  error instanceof BulkMetadata.IdLineError ? new InputError({ message: `${source.name}, ${error.message}` }) : error
+/** A failure of the input `source` as the terminal shows it: a bad line (of ids or records) names the input. */
+export const describe = (source: IdSource | ByteSource) =>
+<E>(error: E | BulkMetadata.IdLineError | BulkRecords.RecordError): E | InputError =>
+  error instanceof BulkMetadata.IdLineError || error instanceof BulkRecords.RecordError
+    ? new InputError({ message: `${source.name}, ${error.message}` })
+    : error
 
 /** "`source` has no ids": a run on such an input would do nothing, which is surely not what was meant. */
-export const noIds = (source: IdSource): InputError => new InputError({ message: `${source.name} has no ids` })
+export const noIds = (source: IdSource | ByteSource, what: "ids" | "records" = "ids"): InputError =>
+  new InputError({ message: `${source.name} has no ${what}` })
 
 /**
  * The bytes of a file, read `readChunk` at a time into two buffers used in
@@ -87,8 +86,52 @@ const readPieces = (file: FileSystem.File): Stream.Stream<Uint8Array, PlatformEr
   }))
 }
 
-const cannotRead = (error: { readonly message: string }) =>
-  new InputError({ message: `cannot read the ids file: ${error.message}` })
+/** An opened input as bytes, before any format reads it. */
+export interface ByteSource {
+  /** The bytes, read as they are pulled: the file is never held whole. */
+  readonly bytes: Stream.Stream<Uint8Array, InputError>
+  /** Share of the file's bytes read so far, 0 to 1; unknown for stdin. */
+  readonly fraction: () => number | undefined
+  /** The path, or `stdin`: names the input in messages. */
+  readonly name: string
+  /** What the input is, as a journal records it: a file by its absolute path, size and modification time. */
+  readonly description: BulkJournal.InputDescription
+}
+
+/**
+ * The bytes of `path` (`-` for stdin), for any input format; `what` names
+ * the input in a read error ("the ids file"). A missing file, or one that
+ * is not a file, fails here, before anything starts.
+ */
+export const openBytes = (path: string, what: string): Effect.Effect<ByteSource, InputError, FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    if (path === "-") {
+      return { bytes: NodeStream.stdin.pipe(Stream.mapError(cannotRead(what))), fraction: () => undefined, name: "stdin", description: { kind: "stdin" } }
+    }
+    const fs = yield* FileSystem.FileSystem
+    const info = yield* Effect.mapError(fs.stat(path), cannotRead(what))
+    if (info.type !== "File") return yield* new InputError({ message: `cannot read ${what}: ${path} is not a file` })
+    const size = Number(info.size)
+    let read = 0
+    const bytes = Stream.unwrapScoped(Effect.map(fs.open(path), readPieces)).pipe(
+      Stream.tap((piece) => Effect.sync(() => (read += piece.length))),
+      Stream.mapError(cannotRead(what))
+    )
+    return {
+      bytes,
+      fraction: () => (size === 0 ? 1 : read / size),
+      name: path,
+      description: {
+        kind: "file",
+        path: resolvePath(path),
+        size,
+        mtimeMs: Option.match(info.mtime, { onNone: () => 0, onSome: (date) => date.getTime() })
+      }
+    }
+  })
+
+const cannotRead = (what: string) => (error: { readonly message: string }) =>
+  new InputError({ message: `cannot read ${what}: ${error.message}` })
 
 /**
  * The ids of `path` (`-` for stdin) in the given format. A missing file, or
@@ -97,30 +140,14 @@ const cannotRead = (error: { readonly message: string }) =>
  */
 export const open = (path: string, format: IdFormat): Effect.Effect<IdSource, InputError, FileSystem.FileSystem> =>
   Effect.gen(function*() {
+    const input = yield* openBytes(path, "the ids file")
+    if (format._tag !== "Csv") return { ...input, ids: parseIds(input.bytes, format, input.name) }
     if (path === "-") {
       // stdin cannot be read twice: the bytes the header check took go first.
-      const bytes = format._tag === "Csv"
-        ? Stream.concat(Stream.fromChunk(yield* CsvIds.readHeader(NodeStream.stdin, format.column, "stdin")), NodeStream.stdin)
-        : NodeStream.stdin
-      return { ids: parseIds(bytes, format, "stdin"), fraction: () => undefined, name: "stdin", description: { kind: "stdin" } }
+      const header = yield* CsvIds.readHeader(input.bytes, format.column, "stdin")
+      return { ...input, ids: parseIds(Stream.concat(Stream.fromChunk(header), input.bytes), format, "stdin") }
     }
     const fs = yield* FileSystem.FileSystem
-    const info = yield* Effect.mapError(fs.stat(path), cannotRead)
-    if (info.type !== "File") return yield* new InputError({ message: `cannot read the ids file: ${path} is not a file` })
-    const size = Number(info.size)
-    const description: BulkJournal.InputDescription = {
-      kind: "file",
-      path: resolvePath(path),
-      size,
-      mtimeMs: Option.match(info.mtime, { onNone: () => 0, onSome: (date) => date.getTime() })
-    }
-    if (format._tag === "Csv") {
-      yield* CsvIds.readHeader(Stream.mapError(fs.stream(path), cannotRead), format.column, path)
-    }
-    let read = 0
-    const bytes = Stream.unwrapScoped(Effect.map(fs.open(path), readPieces)).pipe(
-      Stream.tap((piece) => Effect.sync(() => (read += piece.length))),
-      Stream.mapError(cannotRead)
-    )
-    return { ids: parseIds(bytes, format, path), fraction: () => (size === 0 ? 1 : read / size), name: path, description }
+    yield* CsvIds.readHeader(Stream.mapError(fs.stream(path), cannotRead("the ids file")), format.column, path)
+    return { ...input, ids: parseIds(input.bytes, format, path) }
   })

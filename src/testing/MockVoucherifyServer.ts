@@ -1,7 +1,8 @@
 /**
- * A real HTTP server on loopback that speaks the Voucherify bulk metadata
- * API: the three `POST /v1/{products,customers,vouchers}/metadata/async`
- * endpoints, async actions, OAuth tokens and record look-ups, with the
+ * A real HTTP server on loopback that speaks the Voucherify bulk API: the
+ * three `POST /v1/{products,customers,vouchers}/metadata/async` endpoints,
+ * the three per-record `POST /v1/{products,customers,vouchers}/bulk/async`
+ * ones, async actions, OAuth tokens and record look-ups, with the
  * documented bodies and status codes, optional rate limits, and seeded fault
  * injection. Integration tests, the demo and the benchmarks run against it
  * with no Voucherify account. Run it alone with
@@ -266,6 +267,19 @@ export interface RecordedRequest {
 }
 
 /**
+ * A stored record: the fields per-record updates gave it (`name`, `price`,
+ * `address`, ...: empty for a record only metadata updates touched) and
+ * its metadata.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface StoredRecord {
+  readonly fields: Readonly<Record<string, unknown>>
+  readonly metadata: Metadata
+}
+
+/**
  * The result of {@link Service.checkMetadata}.
  *
  * @since 0.1.0
@@ -293,6 +307,8 @@ export interface Service {
   readonly appToken: Redacted.Redacted<string>
   /** The stored metadata of one record. */
   readonly getMetadata: (target: Target, id: string) => Effect.Effect<Option.Option<Metadata>>
+  /** A whole record: its fields and its metadata. */
+  readonly getRecord: (target: Target, id: string) => Effect.Effect<Option.Option<StoredRecord>>
   /** How many records are stored. */
   readonly count: (target: Target) => Effect.Effect<number>
   /**

@@ -40,6 +40,7 @@ import type * as Option from "effect/Option"
 import * as Voucherify from "../Voucherify.js"
 import type { InvalidRequestError, ReportError, VoucherifyError } from "../VoucherifyError.js"
 import type { AsyncAction, BulkTarget, Metadata } from "../VoucherifySchema.js"
+import type { StoredRecord } from "./MockVoucherifyServer.js"
 import * as internal from "./internal/inMemory.js"
 
 /**
@@ -121,6 +122,8 @@ export interface State {
   readonly calls: Effect.Effect<ReadonlyArray<RecordedCall>>
   /** The metadata of one product, customer or voucher, if it exists. */
   readonly metadata: (target: BulkTarget, id: string) => Effect.Effect<Option.Option<Metadata>>
+  /** A whole record: the fields per-record updates gave it, and its metadata. */
+  readonly record: (target: BulkTarget, id: string) => Effect.Effect<Option.Option<StoredRecord>>
   /** Every record of a kind with its metadata. */
   readonly records: (target: BulkTarget) => Effect.Effect<ReadonlyMap<string, Metadata>>
   /** Every async action, in acceptance order, as `getAsyncAction` would answer now. */

@@ -315,7 +315,9 @@ export const runJob = <E, R, R2>(
   input: Input<E, R>,
   options: EngineOptions<R2>,
   target: BulkTarget,
-  prepare: (voucherify: Voucherify.Service) => Effect.Effect<Job, InvalidRequestError>
+  prepare: (voucherify: Voucherify.Service) => Effect.Effect<Job, InvalidRequestError>,
+  /** The run's span: the public function that started it. */
+  span = "BulkMetadata.run"
 ): Effect.Effect<BulkReport, BulkRunError<E>, R | R2 | Voucherify.Voucherify> =>
   Effect.gen(function*() {
     const voucherify = yield* Voucherify.Voucherify
@@ -353,7 +355,7 @@ export const runJob = <E, R, R2>(
       onNone: () => Effect.failCause(exit.cause as Cause.Cause<never>),
       onSome: (error) => Effect.fail(new BulkRunError<E>({ report, error }))
     })
-  }).pipe(Effect.withSpan("BulkMetadata.run", { attributes: { target } }))
+  }).pipe(Effect.withSpan(span, { attributes: { target } }))
 
 /** `BulkMetadata.run`: the metadata endpoints' job. */
 export const runMetadata = <E, R, R2>(

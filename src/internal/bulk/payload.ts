@@ -8,6 +8,9 @@ import * as Schema from "effect/Schema"
 import { InvalidRequestError, PayloadTooLargeError } from "../../VoucherifyError.js"
 import { AsyncActionId, type BulkTarget, type Metadata } from "../../VoucherifySchema.js"
 import { bulkTargets } from "../bulkTargets.js"
+import { describeValue, isPlainObject, jsonValueIssue } from "../jsonValue.js"
+
+export { isPlainObject } from "../jsonValue.js"
 
 /**
  * A body ready to send: validated, serialized and measured. Only this module
@@ -20,6 +23,12 @@ export interface EncodedBulkRequest {
   readonly body: Uint8Array
   /** How many ids the body names. */
   readonly ids: number
+  /**
+   * The endpoint: `metadata` (default), `POST /v1/{target}/metadata/async`
+   * with `{ids, metadata}`; or `records`, `POST /v1/{target}/bulk/async`
+   * with an array of records.
+   */
+  readonly kind?: "metadata" | "records" | undefined
 }
 
 const printableAscii = /^[\x20\x21\x23-\x5b\x5d-\x7f]*$/
@@ -69,78 +78,6 @@ const escapedBytes = (s: string): number => {
 /** The UTF-8 byte length of a string as `TextEncoder` writes it. */
 export const utf8Bytes = (s: string): number => Buffer.byteLength(s, "utf8")
 
-export const isPlainObject = (u: unknown): u is Record<string, unknown> => {
-  if (typeof u !== "object" || u === null || Array.isArray(u)) return false
-  const proto = Object.getPrototypeOf(u)
-  return proto === Object.prototype || proto === null
-}
-
-const describeValue = (u: unknown): string => {
-  if (u === null) return "null"
-  if (Array.isArray(u)) return "an array"
-  if (typeof u === "object") return `an instance of ${(u as object).constructor?.name ?? "an unknown class"}`
-  if (typeof u === "number") return String(u)
-  return `a ${typeof u}`
-}
-
-/**
- * Checks that a metadata value survives `JSON.stringify` unchanged: plain
- * objects, arrays, strings, finite numbers, booleans and null, no cycles.
- * Anything JSON would drop or mangle silently (undefined, functions, NaN,
- * Maps) is refused, because silently dropping a customer's data is worse
- * than refusing it.
- */
-const checkJsonValue = (
-  value: unknown,
-  path: string,
-  ancestors: Set<object>
-): InvalidRequestError | undefined => {
-  switch (typeof value) {
-    case "string":
-    case "boolean":
-      return undefined
-    case "number":
-      return Number.isFinite(value)
-        ? undefined
-        : new InvalidRequestError({ path, reason: `${value} cannot be encoded as JSON` })
-    case "bigint":
-      return new InvalidRequestError({ path, reason: "a BigInt cannot be encoded as JSON; pass a string or a number" })
-    case "object": {
-      if (value === null) return undefined
-      if (ancestors.has(value)) {
-        return new InvalidRequestError({ path, reason: "the value refers to itself (a cycle), which JSON cannot encode" })
-      }
-      if (value instanceof Date) {
-        return Number.isNaN(value.getTime())
-          ? new InvalidRequestError({ path, reason: "an invalid Date cannot be encoded as JSON" })
-          : undefined
-      }
-      ancestors.add(value)
-      try {
-        if (Array.isArray(value)) {
-          for (let i = 0; i < value.length; i++) {
-            const error = checkJsonValue(value[i], `${path}[${i}]`, ancestors)
-            if (error) return error
-          }
-          return undefined
-        }
-        if (!isPlainObject(value)) {
-          return new InvalidRequestError({ path, reason: `${describeValue(value)} is not a JSON value` })
-        }
-        for (const key of Object.keys(value)) {
-          const error = checkJsonValue(value[key], `${path}.${key}`, ancestors)
-          if (error) return error
-        }
-        return undefined
-      } finally {
-        ancestors.delete(value)
-      }
-    }
-    default:
-      return new InvalidRequestError({ path, reason: `${describeValue(value)} cannot be encoded as JSON` })
-  }
-}
-
 /**
  * Validates bulk metadata and returns its JSON text: it must be a plain JSON
  * object (not null, not an array) whose values JSON encodes faithfully.
@@ -152,8 +89,8 @@ export const encodeMetadata = (metadata: unknown): InvalidRequestError | string 
       reason: `must be a JSON object, got ${describeValue(metadata)}`
     })
   }
-  const error = checkJsonValue(metadata, "metadata", new Set())
-  return error ?? JSON.stringify(metadata)
+  const issue = jsonValueIssue(metadata, "metadata")
+  return issue === undefined ? JSON.stringify(metadata) : new InvalidRequestError(issue)
 }
 
 /** The reason an id is refused, or undefined for a valid id. */

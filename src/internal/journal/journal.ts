@@ -134,10 +134,20 @@ export const InputDescription = Schema.Union(
 )
 
 export const RunDescription = Schema.Struct({
+  /**
+   * `records` for a per-record run; absent for a metadata run (every
+   * journal written before per-record runs existed), so that neither kind
+   * can resume the other's journal.
+   */
+  kind: Schema.optional(Schema.Literal("records")),
   target: Schema.Literal("products", "customers", "vouchers"),
   field: Schema.Literal("source_ids", "codes"),
-  /** SHA-256 of the metadata's canonical JSON: the values themselves may be anything, so they stay out. */
-  metadataSha256: Sha256,
+  /**
+   * A metadata run's SHA-256 of the metadata's canonical JSON: the values
+   * themselves may be anything, so they stay out. A per-record run has none:
+   * its values are in the bodies, which the chunks' hashes cover.
+   */
+  metadataSha256: Schema.optional(Sha256),
   maxBytes: Schema.Positive.pipe(Schema.int()),
   input: InputDescription
 })
@@ -360,6 +370,18 @@ export const describeRun = (options: {
     input: options.input
   }))
 
+/**
+ * What a per-record run is, for its journal: its kind, target, body size
+ * and input. Each record's values are in the bodies, whose hashes the
+ * journal keeps chunk by chunk.
+ */
+export const describeRecordsRun = (options: {
+  readonly target: BulkTarget
+  readonly field: "source_ids" | "codes"
+  readonly maxBytes: number
+  readonly input: InputDescription
+}): Run => ({ kind: "records", ...options })
+
 // ---------------------------------------------------------------------------
 // Reading a journal back
 
@@ -532,6 +554,9 @@ const describeValue = (value: unknown): string => (value === undefined ? "none" 
 const compareRun = (path: string, journal: Run, run: Run): JournalMismatchError | undefined => {
   const mismatch = (field: string, was: unknown, now: unknown) =>
     new JournalMismatchError({ path, field, journal: describeValue(was), run: describeValue(now) })
+  // a journal of before per-record runs has no kind: it is a metadata run's
+  const kind = (description: Run) => description.kind ?? "metadata"
+  if (kind(journal) !== kind(run)) return mismatch("kind", kind(journal), kind(run))
   for (const field of ["target", "field", "metadataSha256", "maxBytes"] as const) {
     if (journal[field] !== run[field]) return mismatch(field, journal[field], run[field])
   }

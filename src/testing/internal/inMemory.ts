@@ -34,12 +34,14 @@ import {
   type ReportError,
   type VoucherifyError
 } from "../../VoucherifyError.js"
-import { AsyncActionAccepted, AsyncActionId, type AsyncActionList, type BulkTarget, type Metadata } from "../../VoucherifySchema.js"
+import { AsyncActionAccepted, AsyncActionId, type AsyncActionList, type BulkRecord, type BulkTarget, type Metadata } from "../../VoucherifySchema.js"
 import { bulkTargets } from "../../internal/bulkTargets.js"
 import type { Method, Options, RecordedCall, State } from "../VoucherifyTest.js"
+import { encodeRecordsRequest } from "../../internal/records/encode.js"
 import { decodeBulkBody } from "./bulkBody.js"
+import { decodeRecordsBody } from "./recordsBody.js"
 import { Count, decode, DurationInput, FiniteDurationInput, PositiveInt, Probability, toDuration } from "./schemas.js"
-import { makeSimulator, parseReportUrl, reportsPath } from "./simulator.js"
+import { makeSimulator, parseReportUrl, reportsPath, storedRecord } from "./simulator.js"
 
 /** The options whose values must hold up, with their defaults. */
 const CheckedOptions = Schema.Struct({
@@ -145,11 +147,15 @@ export const make = (
       Effect.zipRight(
         scriptedFailure(method),
         Effect.flatMap(Clock.currentTimeMillis, (now) => {
-          const decoded = decodeBulkBody(bulkTargets[request.target].field, textDecoder.decode(request.body))
+          const text = textDecoder.decode(request.body)
+          const decoded = request.kind === "records"
+            ? decodeRecordsBody(request.target, text)
+            : decodeBulkBody(bulkTargets[request.target].field, text)
           if (typeof decoded === "string") return Effect.fail(invalidPayload(decoded))
           const fails = actionsToFail > 0
           if (fails) actionsToFail--
-          const id = simulator.accept(now, { target: request.target, ...decoded, fails })
+          const work = "metadata" in decoded ? decoded : { records: decoded }
+          const id = simulator.accept(now, { target: request.target, ...work, fails })
           return Effect.succeed(new AsyncActionAccepted({ async_action_id: AsyncActionId.make(id) }))
         })
       )
@@ -172,6 +178,17 @@ export const make = (
       const info: CallInfo = {
         target,
         ids: ids.length,
+        bytes: encoded._tag === "PayloadTooLargeError" ? encoded.bytes : undefined
+      }
+      return recorded(method, info, Effect.fail(encoded))
+    }
+
+    const updateRecords = (method: Method, target: BulkTarget, records: ReadonlyArray<BulkRecord>) => {
+      const encoded = encodeRecordsRequest(target, records, maxPayloadBytes)
+      if ("body" in encoded) return sendEncoded(method, encoded)
+      const info: CallInfo = {
+        target,
+        ids: records.length,
         bytes: encoded._tag === "PayloadTooLargeError" ? encoded.bytes : undefined
       }
       return recorded(method, info, Effect.fail(encoded))
@@ -253,6 +270,15 @@ export const make = (
       updateVouchersMetadataInBulk: Effect.fn("VoucherifyTest.updateVouchersMetadataInBulk")((request) =>
         update("updateVouchersMetadataInBulk", "vouchers", request.codes, request.metadata)
       ),
+      updateProductsInBulk: Effect.fn("VoucherifyTest.updateProductsInBulk")((records) =>
+        updateRecords("updateProductsInBulk", "products", records)
+      ),
+      updateCustomersInBulk: Effect.fn("VoucherifyTest.updateCustomersInBulk")((records) =>
+        updateRecords("updateCustomersInBulk", "customers", records)
+      ),
+      updateVouchersInBulk: Effect.fn("VoucherifyTest.updateVouchersInBulk")((records) =>
+        updateRecords("updateVouchersInBulk", "vouchers", records)
+      ),
       sendEncodedBulkRequest: Effect.fn("VoucherifyTest.sendEncodedBulkRequest")((request) =>
         sendEncoded("sendEncodedBulkRequest", request)
       ),
@@ -273,6 +299,7 @@ export const make = (
     const state: State = {
       calls: Effect.sync(() => calls.slice()),
       metadata: (target, id) => Effect.map(records, (store) => Option.fromNullable(store.get(target, id))),
+      record: (target, id) => Effect.map(records, (store) => storedRecord(store, target, id)),
       records: (target) => Effect.map(records, (store) => new Map(store.records(target))),
       asyncActions: Effect.map(Clock.currentTimeMillis, simulator.actions),
       failNext: (method, n, error) =>

@@ -1,5 +1,6 @@
 /**
- * Products, customers and vouchers with their metadata, as both test
+ * Products, customers and vouchers with their metadata (and, once a
+ * per-record update gave them, their other fields), as both test
  * doubles keep them (`VoucherifyTest` in memory, `MockVoucherifyServer`
  * behind HTTP), kept small enough for ten million ids: a record is one map
  * entry pointing at a frozen metadata object that every record updated by
@@ -57,8 +58,13 @@ export interface ReportRows {
 /** What became of one id: found and updated, created (not found, updated), or not found and not updated. */
 export const Outcome = { Updated: 0, Created: 1, NotFound: 2 } as const
 
+/** One record of a per-record update, as its body carried it (already checked). */
+export type RecordUpdate = Readonly<Record<string, unknown>>
+
 export interface Store {
   readonly get: (target: Target, id: string) => Metadata | undefined
+  /** A record's fields other than its id and metadata (`name`, `price`, ...), set by per-record updates. */
+  readonly fields: (target: Target, id: string) => Readonly<Record<string, unknown>> | undefined
   /** The records of one kind, read-only. */
   readonly records: (target: Target) => ReadonlyMap<string, Metadata>
   readonly count: (target: Target) => number
@@ -67,6 +73,16 @@ export interface Store {
     target: Target,
     ids: Iterable<string>,
     metadata: Metadata,
+    options: { readonly upsert: boolean; readonly maxUnknown: number }
+  ) => UpdateResult
+  /**
+   * Applies each record in order: its fields replace the stored ones of the
+   * same name, its metadata keys are merged in as a metadata update merges
+   * them. A repeated id is applied again and reported once.
+   */
+  readonly updateRecords: (
+    target: Target,
+    records: ReadonlyArray<RecordUpdate>,
     options: { readonly upsert: boolean; readonly maxUnknown: number }
   ) => UpdateResult
   readonly check: (target: Target, ids: Iterable<string>, expected: Metadata) => MetadataCheck
@@ -88,13 +104,17 @@ const seedMap = (seed: SeedRecords | undefined): Map<string, Metadata> => {
 export const makeStore = (seeds: { readonly [K in Target]?: SeedRecords | undefined } = {}): Store => {
   const seeded = Object.fromEntries(targets.map((t) => [t, seedMap(seeds[t])])) as Record<Target, Map<string, Metadata>>
   let maps = {} as Record<Target, Map<string, Metadata>>
+  // only records a per-record update gave fields to: a metadata-only store stays one map entry a record
+  let fieldMaps = {} as Record<Target, Map<string, Readonly<Record<string, unknown>>>>
   const reset = () => {
     maps = Object.fromEntries(targets.map((t) => [t, new Map(seeded[t])])) as Record<Target, Map<string, Metadata>>
+    fieldMaps = Object.fromEntries(targets.map((t) => [t, new Map()])) as typeof fieldMaps
   }
   reset()
 
   return {
     get: (target, id) => maps[target].get(id),
+    fields: (target, id) => fieldMaps[target].get(id),
     records: (target) => maps[target],
     count: (target) => maps[target].size,
     update: (target, ids, metadata, { maxUnknown, upsert }) => {
@@ -148,6 +168,38 @@ export const makeStore = (seeds: { readonly [K in Target]?: SeedRecords | undefi
         unknown: Array.from(unknown).slice(0, maxUnknown),
         unknownCount: unknown.size,
         report: { ids: reportIds, outcomes: Uint8Array.from(outcomes) }
+      }
+    },
+    updateRecords: (target, records, { maxUnknown, upsert }) => {
+      const map = maps[target]
+      const fieldMap = fieldMaps[target]
+      const idField = target === "vouchers" ? "code" : "source_id"
+      const unknown = new Set<string>()
+      const outcome = new Map<string, number>()
+      for (const record of records) {
+        const { [idField]: id, metadata, ...fields } = record as Record<string, unknown> & { readonly metadata?: Metadata }
+        const key = id as string
+        const previous = map.get(key)
+        if (previous === undefined && !upsert) {
+          unknown.add(key)
+          outcome.set(key, Outcome.NotFound)
+          continue
+        }
+        // an id repeated in one body was found by its second record: it counts once, as its first outcome
+        if (!outcome.has(key)) outcome.set(key, previous === undefined ? Outcome.Created : Outcome.Updated)
+        map.set(
+          key,
+          metadata === undefined
+            ? previous ?? emptyMetadata
+            : deepFreeze(previous === undefined || previous === emptyMetadata ? { ...metadata } : { ...previous, ...metadata })
+        )
+        if (Object.keys(fields).length > 0) fieldMap.set(key, deepFreeze({ ...fieldMap.get(key), ...fields }))
+      }
+      return {
+        done: outcome.size - unknown.size,
+        unknown: Array.from(unknown).slice(0, maxUnknown),
+        unknownCount: unknown.size,
+        report: { ids: Array.from(outcome.keys()), outcomes: Uint8Array.from(outcome.values()) }
       }
     },
     check: (target, ids, expected) => {

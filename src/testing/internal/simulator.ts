@@ -13,8 +13,9 @@
 import * as Redacted from "effect/Redacted"
 import { AsyncAction, type AsyncActionList, type AsyncActionResult, type AsyncActionStatus, type BulkTarget, type Metadata } from "../../VoucherifySchema.js"
 import { bulkTargets } from "../../internal/bulkTargets.js"
-import type { SeedRecords } from "../MockVoucherifyServer.js"
-import { deepFreeze, makeStore, metadataUpdateResult, Outcome, type ReportRows, type Store } from "./recordStore.js"
+import * as Option from "effect/Option"
+import type { SeedRecords, StoredRecord } from "../MockVoucherifyServer.js"
+import { deepFreeze, makeStore, metadataUpdateResult, Outcome, type RecordUpdate, type ReportRows, type Store } from "./recordStore.js"
 import { type ReportIdColumn, renderReportCsv } from "./reportCsv.js"
 
 export interface SimulatorOptions {
@@ -53,23 +54,28 @@ interface StoredAction {
   readonly endsAt: number
   /** Scripted to end `FAILED` without touching the records. */
   readonly fails: boolean
+  /** Which endpoint queued it: the metadata update, or the per-record one (`*.BULK_UPDATE`). */
+  readonly kind: "metadata" | "records"
   /** The work still to do; dropped once applied, so that ids do not linger in memory. */
-  work: { readonly ids: ReadonlyArray<string>; readonly metadata: Metadata } | undefined
+  work: Work | undefined
   result: AsyncActionResult | undefined
   report: StoredReport | undefined
 }
 
+/** What an accepted request asks for: one metadata object onto ids, or records each with its own values. */
+export type Work =
+  | { readonly ids: ReadonlyArray<string>; readonly metadata: Metadata }
+  | { readonly records: ReadonlyArray<RecordUpdate> }
+
 /** The records as reads see them. */
-export type Records = Pick<Store, "get" | "records" | "count" | "check">
+export type Records = Pick<Store, "get" | "fields" | "records" | "count" | "check">
 
 export interface Simulator {
   /** Queues a request behind every earlier one; `fails` ends it `FAILED`, changing nothing. */
   readonly accept: (
     now: number,
-    request: {
+    request: Work & {
       readonly target: BulkTarget
-      readonly ids: ReadonlyArray<string>
-      readonly metadata: Metadata
       readonly fails?: boolean | undefined
     }
   ) => string
@@ -87,6 +93,12 @@ export interface Simulator {
 }
 
 type AsyncActionListEntry = AsyncActionList["async_actions"][number]
+
+/** A record as both doubles show it: its fields (per-record updates set them) and its metadata. */
+export const storedRecord = (records: Records, target: BulkTarget, id: string): Option.Option<StoredRecord> => {
+  const metadata = records.get(target, id)
+  return metadata === undefined ? Option.none() : Option.some({ fields: records.fields(target, id) ?? {}, metadata })
+}
 
 /** Where both doubles serve report files: `<origin><reportsPath>/<action id>.csv?token=…`. */
 export const reportsPath = "/v1/async-actions-reports"
@@ -123,7 +135,7 @@ const entry = (action: StoredAction, now: number): AsyncActionListEntry => {
   const finished = status === "DONE" || status === "FAILED"
   return {
     id: action.id,
-    type: bulkTargets[action.target].actionType,
+    type: action.kind === "records" ? bulkTargets[action.target].records.actionType : bulkTargets[action.target].actionType,
     status,
     ...(finished ? { operation_status: status === "DONE" ? "SUCCESS" : "FAILED" } as const : {}),
     created_at: iso(action.acceptedAt),
@@ -143,6 +155,10 @@ const entry = (action: StoredAction, now: number): AsyncActionListEntry => {
 const view = (action: StoredAction, now: number): AsyncAction =>
   new AsyncAction(action.result === undefined ? entry(action, now) : { ...entry(action, now), result: action.result })
 
+/** The ids a request names: its `ids`, or each record's `source_id` or `code`. */
+const idsOf = (target: BulkTarget, work: Work): ReadonlyArray<string> =>
+  "ids" in work ? work.ids : work.records.map((record) => record[bulkTargets[target].records.idField] as string)
+
 const failedResult = (ids: ReadonlyArray<string>): AsyncActionResult => ({
   done_count: 0,
   failed_count: new Set(ids).size,
@@ -161,16 +177,16 @@ export const makeSimulator = (options: SimulatorOptions): Simulator => {
   const settle = (now: number): void => {
     while (applied < actions.length && isFinishedAt(actions[applied]!, now)) {
       const action = actions[applied++]!
-      const { ids, metadata } = action.work!
+      const work = action.work!
       action.work = undefined
       if (action.fails) {
-        action.result = failedResult(ids)
+        action.result = failedResult(idsOf(action.target, work))
         continue
       }
-      const outcome = store.update(action.target, ids, metadata, {
-        upsert: bulkTargets[action.target].upsert,
-        maxUnknown: options.maxResultErrors
-      })
+      const rules = { upsert: bulkTargets[action.target].upsert, maxUnknown: options.maxResultErrors }
+      const outcome = "ids" in work
+        ? store.update(action.target, work.ids, work.metadata, rules)
+        : store.updateRecords(action.target, work.records, rules)
       const report: StoredReport = {
         rows: outcome.report,
         idColumn: action.target === "vouchers" ? "code" : "source_id",
@@ -199,8 +215,9 @@ export const makeSimulator = (options: SimulatorOptions): Simulator => {
         startsAt,
         endsAt: startsAt + options.processingMillis,
         fails: request.fails === true,
+        kind: "ids" in request ? "metadata" : "records",
         // shared by every record the action updates, so never changed in place
-        work: { ids: request.ids, metadata: deepFreeze(request.metadata) },
+        work: "ids" in request ? { ids: request.ids, metadata: deepFreeze(request.metadata) } : { records: request.records },
         result: undefined,
         report: undefined
       }

@@ -14,6 +14,7 @@ import { AsyncAction, AsyncActionAccepted, AsyncActionId, AsyncActionList } from
 import { bulkTargets } from "../../../internal/bulkTargets.js"
 import type { Outcome, Target } from "../../MockVoucherifyServer.js"
 import { decodeBulkBody } from "../bulkBody.js"
+import { decodeRecordsBody } from "../recordsBody.js"
 import type { Simulator } from "../simulator.js"
 export { reportsPath } from "../simulator.js"
 import { apiErrorBody, type BodyRead, payloadTooLargeBody, randomHex } from "./http.js"
@@ -124,16 +125,28 @@ export const bulkUpdate = (target: Target) => (exchange: Exchange, deps: Deps): 
   withBody(exchange, deps, (text) => {
     const decoded = decodeBulkBody(bulkTargets[target].field, text)
     if (typeof decoded === "string") return Effect.succeed(invalid(decoded))
-    return deps.now.pipe(
-      Effect.map((now) => AsyncActionId.make(deps.simulator.accept(now, { target, ...decoded }))),
-      Effect.flatMap((id) =>
-        Effect.map(
-          respondWith(AsyncActionAccepted, 202, "accepted")(new AsyncActionAccepted({ async_action_id: id })),
-          (reply): Reply => ({ ...reply, asyncActionId: id })
-        )
+    return queued(deps, { target, ...decoded })
+  })
+
+/** `POST /v1/{target}/bulk/async`: records, each with its own values. */
+export const bulkRecords = (target: Target) => (exchange: Exchange, deps: Deps): Effect.Effect<Reply> =>
+  withBody(exchange, deps, (text) => {
+    const records = decodeRecordsBody(target, text)
+    if (typeof records === "string") return Effect.succeed(invalid(records))
+    return queued(deps, { target, records })
+  })
+
+/** Queues the work and answers 202 with the new action's id, through the client's own schema. */
+const queued = (deps: Deps, request: Parameters<Simulator["accept"]>[1]): Effect.Effect<Reply> =>
+  deps.now.pipe(
+    Effect.map((now) => AsyncActionId.make(deps.simulator.accept(now, request))),
+    Effect.flatMap((id) =>
+      Effect.map(
+        respondWith(AsyncActionAccepted, 202, "accepted")(new AsyncActionAccepted({ async_action_id: id })),
+        (reply): Reply => ({ ...reply, asyncActionId: id })
       )
     )
-  })
+  )
 
 /** `GET /v1/async-actions/{id}`. */
 export const getAsyncAction = (exchange: Exchange, deps: Deps): Effect.Effect<Reply> =>
@@ -181,10 +194,17 @@ export const getRecord = (target: Target) => (exchange: Exchange, deps: Deps): E
   Effect.map(deps.now, (now) => {
     const id = exchange.params["id"] ?? ""
     const kind = recordKinds[target]
-    const metadata = deps.simulator.records(now).get(target, id)
+    const records = deps.simulator.records(now)
+    const metadata = records.get(target, id)
     return metadata === undefined
       ? notFound(`Cannot find ${kind.object} with id ${id}`, { id, type: kind.object })
-      : respond(200, { id: fakeId(kind.prefix, id), [kind.idField]: id, object: kind.object, metadata }, "ok")
+      : respond(200, {
+        id: fakeId(kind.prefix, id),
+        [kind.idField]: id,
+        object: kind.object,
+        ...records.fields(target, id),
+        metadata
+      }, "ok")
   })
 
 /** The OAuth scopes the documentation lists for the server-side API. */

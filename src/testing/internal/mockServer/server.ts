@@ -24,7 +24,7 @@ import type { Socket } from "node:net"
 import type { InvalidRequestError } from "../../../VoucherifyError.js"
 import type { Fault, Options, RecordedRequest, Service } from "../../MockVoucherifyServer.js"
 import { decode } from "../schemas.js"
-import { makeSimulator } from "../simulator.js"
+import { makeSimulator, storedRecord } from "../simulator.js"
 import * as Endpoints from "./endpoints.js"
 import { Faults, makeFaultPicker } from "./faults.js"
 import * as Http from "./http.js"
@@ -46,6 +46,7 @@ interface Route {
 const routes: ReadonlyArray<Route> = [
   ...(["products", "customers", "vouchers"] as const).flatMap((target): ReadonlyArray<Route> => [
     { method: "POST", path: `/v1/${target}/metadata/async`, bulk: true, bearer: true, handle: Endpoints.bulkUpdate(target) },
+    { method: "POST", path: `/v1/${target}/bulk/async`, bulk: true, bearer: true, handle: Endpoints.bulkRecords(target) },
     { method: "GET", path: `/v1/${target}/:id`, bulk: false, bearer: true, handle: Endpoints.getRecord(target) }
   ]),
   { method: "GET", path: "/v1/async-actions/:id", bulk: false, bearer: true, handle: Endpoints.getAsyncAction },
@@ -308,6 +309,7 @@ export const make = (
       appId,
       appToken,
       getMetadata: (target, id) => Effect.map(now, (at) => Option.fromNullable(simulator.records(at).get(target, id))),
+      getRecord: (target, id) => Effect.map(now, (at) => storedRecord(simulator.records(at), target, id)),
       count: (target) => Effect.map(now, (at) => simulator.records(at).count(target)),
       checkMetadata: (target, ids, expected) => Effect.map(now, (at) => simulator.records(at).check(target, ids, expected)),
       requests: Effect.sync(() => log.map((entry) => ({ ...entry }))),

@@ -1,0 +1,140 @@
+/**
+ * `products-update`, `customers-update` and `vouchers-update`: each record
+ * of a file with its own values, through the per-record bulk endpoints.
+ * NDJSON in the API's shape by default; CSV for a `.csv` file or `--csv`.
+ * Every option of the metadata commands that applies works the same way:
+ * they are the same options, checked by the same code, run by `BulkRun`.
+ */
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import * as BulkRecords from "../BulkRecords.js"
+import { chunkRecords } from "../internal/records/run.js"
+import type { BulkTarget } from "../VoucherifySchema.js"
+import * as BulkCommand from "./BulkCommand.js"
+import * as BulkRun from "./BulkRun.js"
+import { InputError } from "./CliError.js"
+import * as Connection from "./Connection.js"
+import * as DryRun from "./DryRun.js"
+import * as IdInput from "./IdInput.js"
+import * as Report from "./Report.js"
+
+type ColumnTypes = NonNullable<BulkRecords.CsvOptions["types"]>
+
+const ColumnType = Schema.Literal("number", "boolean", "json")
+const isColumnType = Schema.is(ColumnType)
+
+/** `--types weight=number,active=boolean`: each column once, each type one of three; the message names the option. */
+const Types = Schema.String.pipe(
+  Schema.transformOrFail(Schema.Record({ key: Schema.String, value: ColumnType }), {
+    strict: true,
+    decode: (text, _, ast) => {
+      const types: Record<string, ColumnTypes[string]> = {}
+      for (const entry of text.split(",")) {
+        const [column = "", type = "", ...rest] = entry.split("=").map((part) => part.trim())
+        const refuse = (reason: string) => ParseResult.fail(new ParseResult.Type(ast, text, reason))
+        if (column.length === 0 || rest.length > 0 || !isColumnType(type)) {
+          return refuse(`--types takes column=number|boolean|json pairs separated by commas, got ${JSON.stringify(entry)}`)
+        }
+        if (column in types) return refuse(`--types gives the column "${column}" twice`)
+        types[column] = type
+      }
+      return ParseResult.succeed(types)
+    },
+    encode: (types) => ParseResult.succeed(Object.entries(types).map(([column, type]) => `${column}=${type}`).join(","))
+  }),
+  // one line naming the option, not the schema's tree
+  Schema.annotations({
+    message: (issue) => ({
+      // the decoder's own words, from under this annotation
+      message: issue._tag === "Transformation" && issue.issue._tag === "Type" && issue.issue.message !== undefined
+        ? issue.issue.message
+        : `--types must be column=number|boolean|json pairs, got ${JSON.stringify(issue.actual)}`,
+      override: true
+    })
+  })
+)
+
+// the input and the metadata are what differ; the rest are the metadata commands' own options
+const { format: _format, ids: _ids, metadata: _metadata, metadataFile: _metadataFile, ...shared } = BulkCommand.options
+
+export const options = {
+  records: Options.text("records").pipe(
+    Options.withPseudoName("path|-"),
+    Options.withDescription(
+      "Records, one JSON object a line in the API's shape (NDJSON), or CSV for a .csv file or with --csv; - reads stdin"
+    )
+  ),
+  csv: Options.boolean("csv").pipe(Options.withDescription("Read the records as CSV with a header row, whatever the file's name")),
+  idColumn: Options.text("id-column").pipe(
+    Options.withPseudoName("name"),
+    Options.withDescription("CSV: the column of the ids (default source_id; code for vouchers); every other column is a metadata key"),
+    Options.optional
+  ),
+  types: Options.text("types").pipe(
+    Options.withPseudoName("column=type,..."),
+    Options.withDescription("CSV: columns that are not strings, e.g. weight=number,active=boolean,tags=json (never guessed)"),
+    Options.withSchema(Types),
+    Options.optional
+  ),
+  ...shared
+}
+
+type Flags = Command.Command.ParseConfig<typeof options>
+
+const handler = (target: BulkTarget) => (flags: Flags) =>
+  Effect.gen(function*() {
+    yield* BulkCommand.checkDryRun(flags)
+    yield* BulkCommand.checkCombinations({ ...flags, ids: flags.records }, "--records")
+    const csv = flags.csv || flags.records.toLowerCase().endsWith(".csv")
+    if (!csv && (Option.isSome(flags.idColumn) || Option.isSome(flags.types))) {
+      return yield* new InputError({
+        message: "--id-column and --types read CSV: give a .csv file, or --csv for CSV under another name"
+      })
+    }
+    // One limit for the plan and the run: the one the client is configured with.
+    const env = yield* Connection.environment
+    const maxBytes = yield* BulkCommand.requestBytes(flags.maxBytes, yield* Connection.payloadLimit(env))
+    const source = yield* IdInput.openBytes(flags.records, "the records file")
+    const records = csv
+      ? BulkRecords.csv(source.bytes, {
+        idColumn: Option.getOrUndefined(flags.idColumn),
+        types: Option.getOrUndefined(flags.types)
+      })
+      : BulkRecords.ndjson(source.bytes)
+    if (flags.dryRun) {
+      return yield* DryRun.printPlan(source, chunkRecords(records, target, maxBytes), { maxBytes, what: "records" })
+    }
+    if (Option.isSome(flags.report)) yield* Report.checkWritable(flags.report.value)
+    yield* BulkRun.run({
+      ...BulkCommand.runSettings(flags, maxBytes),
+      target,
+      source,
+      what: "records",
+      start: (settings) => BulkRecords.run(records, { ...settings, target })
+    }).pipe(Effect.provide(BulkCommand.voucherifyLayer(flags, env)))
+  })
+
+const make = (name: string, target: BulkTarget, description: string) =>
+  Command.make(name, options, handler(target)).pipe(Command.withDescription(description))
+
+export const commands = [
+  make(
+    "products-update",
+    "products",
+    "Update products record by record, each with its own fields and metadata (unknown source ids are created)"
+  ),
+  make(
+    "customers-update",
+    "customers",
+    "Update customers record by record, each with its own fields and metadata (unknown source ids are created)"
+  ),
+  make(
+    "vouchers-update",
+    "vouchers",
+    "Set each voucher's own metadata, by code (unknown codes are reported, not created)"
+  )
+] as const

@@ -1,0 +1,87 @@
+/**
+ * The value rules of a per-record update that a type alone does not say: an
+ * id that names a record, a date, metadata that JSON carries unchanged, a
+ * number that JSON text carries exactly. The record schemas
+ * (`VoucherifySchema.BulkRecord`) refine their fields with these, and the
+ * CSV reader uses the number rule for its typed cells. Plain code: they run
+ * once per record.
+ *
+ * @internal
+ */
+import { describeValue, isPlainObject, jsonValueIssue } from "../jsonValue.js"
+
+// Issue 16 gives id files a control-character rule of its own (idLines.ts);
+// this is the records' copy of it until the two are merged into one.
+const controlCharacter = /[\u0000-\u001f\u007f-\u009f]/
+
+/**
+ * Why a record's id (`source_id`, `code`) is refused, or undefined. Products
+ * and customers are upserted: an id with a stray space or a control
+ * character would silently create a record nobody can find.
+ */
+export const recordIdReason = (id: string): string | undefined => {
+  if (id.length === 0) return "must not be empty"
+  const control = controlCharacter.exec(id)
+  if (control !== null) {
+    return `must not contain a control character (U+${
+      control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")
+    } at ${control.index})`
+  }
+  if (/^\s|\s$/.test(id)) return `must not begin or end with whitespace, got ${JSON.stringify(id)}`
+  return undefined
+}
+
+const dateShape = /^(\d{4})-(\d{2})-(\d{2})$/
+
+/** Why a `YYYY-MM-DD` date (a customer's `birthdate`) is refused, or undefined. */
+export const isoDateReason = (text: string): string | undefined => {
+  const match = dateShape.exec(text)
+  if (match === null) return `must be a date as YYYY-MM-DD, got ${JSON.stringify(text)}`
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])]
+  // Date.UTC rolls an impossible day over into the next month: compare it back
+  const date = new Date(Date.UTC(year, month - 1, day))
+  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day
+    ? undefined
+    : `${text} is not a day of the calendar`
+}
+
+/**
+ * Why a record's `metadata` is refused, or undefined: it must be a plain
+ * object whose values JSON carries unchanged (no `undefined`, `NaN`, `Date`
+ * of no time, class instance or cycle), as the metadata endpoints require.
+ */
+export const jsonObjectReason = (value: unknown): string | undefined => {
+  if (!isPlainObject(value)) return `must be a JSON object, got ${describeValue(value)}`
+  const issue = jsonValueIssue(value, "")
+  return issue === undefined ? undefined : `${issue.path.replace(/^\./, "")}: ${issue.reason}`
+}
+
+/** The significant digits of a decimal and the power of ten of its last one: `12.50` is `125`, -1. */
+const digitsOf = (text: string): { readonly digits: string; readonly exponent: number } => {
+  const match = /^-?(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text)!
+  const whole = match[1] ?? ""
+  const fraction = match[2] ?? ""
+  let digits = (whole + fraction).replace(/^0+/, "")
+  let exponent = Number(match[3] ?? 0) - fraction.length
+  const trailing = digits.length - digits.replace(/0+$/, "").length
+  digits = digits.slice(0, digits.length - trailing)
+  exponent += trailing
+  return { digits, exponent }
+}
+
+/**
+ * Why a number written as decimal text cannot be carried exactly, or
+ * undefined. JSON numbers become doubles: `12345678901234567890` would
+ * arrive as `12345678901234567000`. Up to 15 significant digits always come
+ * back as written; more only when the double's shortest form is the same
+ * number (`0.30000000000000004`).
+ */
+export const inexactNumberReason = (text: string, value: number): string | undefined => {
+  if (!Number.isFinite(value)) return `${text} is too large for a JSON number`
+  const written = digitsOf(text)
+  if (written.digits.length <= 15) return undefined
+  const shortest = digitsOf(String(value))
+  return written.digits === shortest.digits && written.exponent === shortest.exponent
+    ? undefined
+    : `${text} cannot be carried exactly by a JSON number (it would arrive as ${value}); write it as a string`
+}

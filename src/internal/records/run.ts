@@ -1,0 +1,139 @@
+/**
+ * `BulkRecords.run`: the per-record endpoints' job on the bulk engine. The
+ * records are checked and encoded one by one (`check.ts`), then packed
+ * as JSON text between `[` and `]`, with the same exact byte accounting,
+ * concurrency, quota waits, journal, await and report as a metadata run.
+ *
+ * @internal
+ */
+import * as Channel from "effect/Channel"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Predicate from "effect/Predicate"
+import * as Stream from "effect/Stream"
+import type { BulkChunk, BulkReport, BulkRunError } from "../../BulkMetadata.js"
+import type { Input, RunOptions, Text } from "../../BulkRecords.js"
+import * as Voucherify from "../../Voucherify.js"
+import { InvalidRequestError } from "../../VoucherifyError.js"
+import type { BulkRecord, BulkTarget } from "../../VoucherifySchema.js"
+import { bulkTargets } from "../bulkTargets.js"
+import { runJob } from "../bulk/engine.js"
+import { packInput } from "../bulk/linePacker.js"
+import { type Frame, fromArray, makePacking, type Packing } from "../bulk/packer.js"
+import * as Journal from "../journal/journal.js"
+import { RecordChecker, type RecordError } from "./check.js"
+import { csvRecords } from "./csv.js"
+import { ndjsonRecords } from "./ndjson.js"
+
+const head = "["
+const tail = "]"
+
+/** The frame of a per-record body: `[record,record,…]`. */
+export const recordsFrame = (target: BulkTarget): Frame => {
+  const { idField } = bulkTargets[target].records
+  return {
+    head,
+    tail,
+    quoted: false,
+    itemPath: "records",
+    beside: "in a body of its own",
+    idsOf: (body) => (body as ReadonlyArray<Readonly<Record<string, string>>>).map((record) => record[idField]!)
+  }
+}
+
+/** The packing of a per-record run: repeated ids are refused by the checker, never dropped. */
+export const recordsPacking = (target: BulkTarget, maxBytes: number, largest?: number): Packing | InvalidRequestError =>
+  makePacking(recordsFrame(target), maxBytes, false, largest)
+
+export const isText = <A, E, R>(input: Input<A, E, R>): input is Text<E, R> =>
+  Predicate.hasProperty(input, "_tag") && input._tag === "RecordText"
+
+/** Checks objects one by one; those before a refused one are emitted before its error. */
+const checkObjects = <A, E, R>(
+  records: Stream.Stream<A, E, R>,
+  checker: () => RecordChecker
+): Stream.Stream<string, E | RecordError, R> =>
+  Stream.suspend(() => {
+    const check = checker()
+    type Check = Channel.Channel<Chunk.Chunk<string>, Chunk.Chunk<A>, E | RecordError, E, unknown, unknown>
+    const read: Check = Channel.readWithCause({
+      onInput: (chunk: Chunk.Chunk<A>) => {
+        const out: Array<string> = []
+        for (const record of chunk) {
+          const json = check.take(record)
+          if (typeof json !== "string") {
+            return Channel.zipRight(out.length === 0 ? Channel.void : Channel.write(Chunk.unsafeFromArray(out)), Channel.fail(json))
+          }
+          out.push(json)
+        }
+        return Channel.zipRight(Channel.write(Chunk.unsafeFromArray(out)), read)
+      },
+      onFailure: Channel.failCause,
+      onDone: () => Channel.void
+    })
+    return Stream.pipeThroughChannelOrFail(records, read)
+  })
+
+/**
+ * The JSON text of every record of `input`, checked for `target` and for
+ * bodies of `maxBytes`, in input order.
+ */
+export const recordItems = <A, E, R>(
+  input: Input<A, E, R>,
+  target: BulkTarget,
+  maxBytes: number
+): Stream.Stream<string, E | RecordError, R> => {
+  // a new checker (and its set of ids) each time the stream runs
+  const checker = () => new RecordChecker(target, maxBytes - head.length - tail.length)
+  if (isText(input)) {
+    return input.format._tag === "Ndjson"
+      ? ndjsonRecords(input.bytes, checker)
+      : csvRecords(input.bytes, target, input.format.options, checker)
+  }
+  const records: Stream.Stream<A, E, R> = Array.isArray(input)
+    ? fromArray(input as ReadonlyArray<A>)
+    : Predicate.hasProperty(input, Stream.StreamTypeId)
+    ? input as Stream.Stream<A, E, R>
+    : Stream.fromIterable(input as Iterable<A>)
+  return checkObjects(records, checker)
+}
+
+/** The bodies a run of `input` would send, without sending: `--dry-run`. */
+export const chunkRecords = <A, E, R>(
+  input: Input<A, E, R>,
+  target: BulkTarget,
+  maxBytes: number
+): Stream.Stream<BulkChunk, E | RecordError | InvalidRequestError, R> =>
+  Stream.suspend(() => {
+    const packing = recordsPacking(target, maxBytes)
+    return packing instanceof InvalidRequestError
+      ? Stream.fail(packing)
+      : packInput(recordItems(input, target, maxBytes), packing)
+  })
+
+/** `BulkRecords.run`. */
+export const runRecords = <T extends BulkTarget, E, R, R2>(
+  input: Input<BulkRecord<T>, E, R>,
+  options: RunOptions<T, R2>
+): Effect.Effect<BulkReport, BulkRunError<E | RecordError>, R | R2 | Voucherify.Voucherify> =>
+  Effect.flatMap(Voucherify.Voucherify, (voucherify) => {
+    const { target } = options
+    const maxBytes = options.maxBytes ?? voucherify.maxPayloadBytes
+    return runJob(recordItems(input, target, maxBytes), options, target, () =>
+      Effect.gen(function*() {
+        const packing = recordsPacking(target, maxBytes, voucherify.maxPayloadBytes)
+        if (packing instanceof InvalidRequestError) return yield* packing
+        return {
+          target,
+          packing,
+          description: Journal.describeRecordsRun({
+            target,
+            field: bulkTargets[target].field,
+            maxBytes: packing.maxBytes,
+            input: options.source ?? { kind: "stream" }
+          }),
+          send: (chunk: BulkChunk) =>
+            voucherify.sendEncodedBulkRequest({ target, body: chunk.body, ids: chunk.size, kind: "records" })
+        }
+      }), "BulkRecords.run")
+  })
