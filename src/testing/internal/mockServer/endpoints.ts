@@ -4,7 +4,6 @@
  *
  * @internal
  */
-import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -17,7 +16,7 @@ import {
   AsyncActionList,
   bulkTargets
 } from "../../../VoucherifySchema.js"
-import type { Outcome, Target } from "../../MockVoucherifyServer.js"
+import type { Fault, Outcome, Target } from "../../MockVoucherifyServer.js"
 import { decodeBulkBody } from "../bulkBody.js"
 import type { Simulator } from "../simulator.js"
 export { reportsPath } from "../simulator.js"
@@ -83,10 +82,14 @@ const notFound = (details: string, resource?: { readonly id: string; readonly ty
 
 /** One request as the endpoints see it. */
 export interface Exchange {
-  readonly request: HttpServerRequest.HttpServerRequest
+  readonly method: string
   readonly path: string
+  /** Lower-case names. */
+  readonly headers: Readonly<Record<string, string>>
   readonly query: URLSearchParams
   readonly params: Readonly<Record<string, string | undefined>>
+  /** The fault drawn for this request; an `ActionFailed` one reaches the endpoint. */
+  readonly fault: Fault | undefined
   /** Reads the body under the size limit, counting it into the request log. */
   readonly readBody: Effect.Effect<BodyRead>
 }
@@ -107,6 +110,8 @@ export interface Deps {
 }
 
 
+const textDecoder = new TextDecoder()
+
 /** Reads the body and hands its text on; answers 413 or drops the connection itself. */
 const withBody = (
   exchange: Exchange,
@@ -120,7 +125,7 @@ const withBody = (
       case "Aborted":
         return Effect.succeed<Reply>({ _tag: "Drop", outcome: "client_aborted" })
       case "Body":
-        return f(read.bytes.toString("utf8"))
+        return f(textDecoder.decode(read.bytes))
     }
   })
 
@@ -130,7 +135,11 @@ export const bulkUpdate = (target: Target) => (exchange: Exchange, deps: Deps): 
     const decoded = decodeBulkBody(bulkTargets[target].field, text)
     if (typeof decoded === "string") return Effect.succeed(invalid(decoded))
     return deps.now.pipe(
-      Effect.map((now) => AsyncActionId.make(deps.simulator.accept(now, { target, ...decoded }))),
+      Effect.map((now) =>
+        AsyncActionId.make(
+          deps.simulator.accept(now, { target, ...decoded, fails: exchange.fault?._tag === "ActionFailed" })
+        )
+      ),
       Effect.flatMap((id) =>
         Effect.map(
           respondWith(AsyncActionAccepted, 202, "accepted")(new AsyncActionAccepted({ async_action_id: id })),
@@ -280,4 +289,4 @@ export const getReport = (exchange: Exchange, deps: Deps): Effect.Effect<Reply> 
 
 /** Anything else. */
 export const routeNotFound = (exchange: Exchange): Effect.Effect<Reply> =>
-  Effect.succeed(notFound(`Cannot ${exchange.request.method} ${exchange.path}`))
+  Effect.succeed(notFound(`Cannot ${exchange.method} ${exchange.path}`))
