@@ -615,7 +615,7 @@ describe("BulkMetadata await with VoucherifyTest", () => {
   it.effect("follows every action to DONE on the TestClock, and reports a FAILED one", () =>
     Effect.gen(function*() {
       const state = yield* VoucherifyTest.VoucherifyTestState
-      yield* state.failNextActions(1)
+      yield* state.setFaults({ rules: [{ fault: { _tag: "ActionFailed" }, method: "POST", first: 1 }] })
       const fiber = yield* BulkMetadata.run(ids(40), {
         target: "products",
         metadata: { origin: "PL" },

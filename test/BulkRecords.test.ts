@@ -174,7 +174,7 @@ describe("the single per-record calls", () => {
       const report = yield* voucherify.getAsyncAction(products.async_action_id)
       const rows = yield* Stream.runCollect(voucherify.readReport(report.result!.reports![0]!))
       expect([...rows].map((r) => [r.id, r.found, r.updated])).toEqual([["p1", true, true], ["p2", false, true]])
-    }).pipe(withTest({ products: { p1: { color: "red" } }, vouchers: ["V1"], processingDelay: "1 second" })))
+    }).pipe(withTest({ records: { products: { p1: { color: "red" } }, vouchers: ["V1"] }, processingDelay: "1 second" })))
 
   it.effect("refuse a record, an id given twice and a body over the limit before anything is sent", () =>
     Effect.gen(function*() {
@@ -199,7 +199,7 @@ describe("the single per-record calls", () => {
     Effect.gen(function*() {
       const voucherify = yield* Voucherify
       const state = yield* VoucherifyTest.VoucherifyTestState
-      yield* state.failNextActions(1)
+      yield* state.setFaults({ rules: [{ fault: { _tag: "ActionFailed" }, method: "POST", first: 1 }] })
       const failed = yield* voucherify.updateProductsInBulk([{ source_id: "p1", metadata: { a: 1 } }])
       const action = yield* voucherify.getAsyncAction(failed.async_action_id)
       expect(action).toMatchObject({ status: "FAILED", result: { done_count: 0, failed_count: 1 } })

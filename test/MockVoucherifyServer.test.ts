@@ -781,6 +781,22 @@ layer(MockVoucherifyServer.layer(), { excludeTestServices: true })("faults", (it
       expect(yield* actionCount).toBe(0)
     }))
 
+  it.effect("ActionFailed: the request is accepted, its action ends FAILED and changes no record (fetch)", () =>
+    Effect.gen(function*() {
+      const server = yield* Server
+      yield* withFaults([{ fault: { _tag: "ActionFailed" }, method: "POST", first: 1 }])
+      const sent = yield* post
+      expect(sent.status).toBe(202)
+      // no processing delay: it has ended already
+      const action = json(yield* send(`/v1/async-actions/${json(sent).async_action_id}`))
+      expect(action).toMatchObject({ status: "FAILED", operation_status: "FAILED", result: { done_count: 0, failed_count: 1 } })
+      expect(yield* server.getMetadata("products", "f1")).toEqual(Option.none())
+      const next = yield* post
+      yield* awaitDone(json(next).async_action_id)
+      expect(yield* server.getMetadata("products", "f1")).toEqual(Option.some({ f: 1 }))
+      expect((yield* server.requests).map((r) => r.fault).filter((fault) => fault !== undefined)).toEqual(["ActionFailed"])
+    }))
+
   it.effect("rules can be limited to a path, a method and the first N matching requests", () =>
     Effect.gen(function*() {
       const server = yield* Server

@@ -4,14 +4,12 @@ import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 import { encodeBulkRequest, type EncodedBulkRequest } from "../src/internal/bulk/payload.js"
-import { VoucherifyTest } from "../src/testing/index.js"
+import * as BulkMetadata from "../src/BulkMetadata.js"
+import { type MockVoucherifyServer, VoucherifyTest } from "../src/testing/index.js"
 import { Voucherify } from "../src/Voucherify.js"
-import { RateLimitError, ServerError } from "../src/VoucherifyError.js"
 import type { Metadata } from "../src/VoucherifySchema.js"
 
-const rateLimited = new RateLimitError({ status: 429, code: "429", serverMessage: "Too many requests hit the API too quickly." })
-const serverError = new ServerError({ status: 503 })
-// Effect hands back a failure as a proxy that carries its span, so errors are compared by shape.
+// errors are compared by shape: the client made them from the handler's answers
 const rateLimitedShape = { _tag: "RateLimitError", status: 429 }
 const serverErrorShape = { _tag: "ServerError", status: 503 }
 
@@ -57,7 +55,7 @@ describe("VoucherifyTest bulk updates", () => {
       expect(done.isTerminal).toBe(true)
       expect(yield* state.metadata("products", "p1")).toEqual(Option.some({ color: "red", origin: "PL", label: true }))
       expect(yield* state.metadata("products", "p2")).toEqual(Option.some({ origin: "PL", label: true }))
-    }).pipe(withTest({ products: { p1: { color: "red" } } })))
+    }).pipe(withTest({ records: { products: { p1: { color: "red" } } } })))
 
   it.effect("creates unknown customers (upsert)", () =>
     Effect.gen(function*() {
@@ -73,7 +71,7 @@ describe("VoucherifyTest bulk updates", () => {
       expect(action.result).toMatchObject({ done_count: 2, failed_count: 0, errors: [] })
       const customers = yield* state.records("customers")
       expect(Object.fromEntries(customers)).toEqual({ c1: { vip: true, tier: 2 }, typo: { tier: 2 } })
-    }).pipe(withTest({ customers: { c1: { vip: true } } })))
+    }).pipe(withTest({ records: { customers: { c1: { vip: true } } } })))
 
   it.effect("does not create unknown vouchers and reports them in result.errors", () =>
     Effect.gen(function*() {
@@ -98,7 +96,7 @@ describe("VoucherifyTest bulk updates", () => {
       })
       expect(yield* state.metadata("vouchers", "SUMMER-10")).toEqual(Option.some({ campaign: "summer" }))
       expect(yield* state.metadata("vouchers", "NOPE")).toEqual(Option.none())
-    }).pipe(withTest({ vouchers: ["SUMMER-10"] })))
+    }).pipe(withTest({ records: { vouchers: ["SUMMER-10"] } })))
 
   it.effect("counts a repeated id once, merged once, and a repeated unknown code once", () =>
     Effect.gen(function*() {
@@ -121,7 +119,7 @@ describe("VoucherifyTest bulk updates", () => {
         failed_count: 1,
         errors: [{ code: "X" }]
       })
-    }).pipe(withTest({ products: { p1: { a: 1 } }, vouchers: ["V"], processingDelay: "1 second" })))
+    }).pipe(withTest({ records: { products: { p1: { a: 1 } }, vouchers: ["V"] }, processingDelay: "1 second" })))
 
   it.effect("stores what JSON carries, not the caller's objects", () =>
     Effect.gen(function*() {
@@ -268,7 +266,7 @@ describe("VoucherifyTest async actions", () => {
         ["1970-01-01T00:00:00.000Z", "1970-01-01T00:00:04.000Z"],
         ["1970-01-01T00:00:00.000Z", "1970-01-01T00:00:06.000Z"]
       ])
-    }).pipe(withTest({ processingDelay: "2 seconds", vouchers: ["V"] })))
+    }).pipe(withTest({ processingDelay: "2 seconds", records: { vouchers: ["V"] } })))
 
   it.effect("starts an action at once when the queue is idle", () =>
     Effect.gen(function*() {
@@ -373,11 +371,11 @@ describe("VoucherifyTest async actions", () => {
       expect((yield* voucherify.getAsyncAction(id)).status).toBe("DONE")
     }).pipe(withTest({ processingDelay: "1 hour" })))
 
-  it.effect("failNextActions ends actions FAILED without touching the records", () =>
+  it.effect("an ActionFailed fault ends the action FAILED without touching the records", () =>
     Effect.gen(function*() {
       const voucherify = yield* Voucherify
       const state = yield* VoucherifyTest.VoucherifyTestState
-      yield* state.failNextActions(1)
+      yield* state.setFaults({ rules: [{ fault: { _tag: "ActionFailed" }, method: "POST", first: 1 }] })
       const failed = yield* voucherify.updateProductsMetadataInBulk({ source_ids: ["p1", "p2"], metadata: { a: 1 } })
       const next = yield* voucherify.updateProductsMetadataInBulk({ source_ids: ["p3"], metadata: { a: 2 } })
       const fiber = yield* Effect.fork(Effect.flip(voucherify.awaitAsyncAction(failed.async_action_id)))
@@ -393,17 +391,19 @@ describe("VoucherifyTest async actions", () => {
     }).pipe(withTest()))
 })
 
-describe("VoucherifyTest scripted failures", () => {
-  it.effect("failNext fails the next N calls of a method and changes nothing", () =>
+describe("VoucherifyTest faults", () => {
+  const productsPath = "/v1/products/metadata/async"
+
+  it.effect("a rule with a path and first: N fails the next N calls that request it, and changes nothing", () =>
     Effect.gen(function*() {
       const voucherify = yield* Voucherify
       const state = yield* VoucherifyTest.VoucherifyTestState
-      yield* state.failNext("updateProductsMetadataInBulk", 2, rateLimited)
+      yield* state.setFaults({ rules: [{ fault: { _tag: "RateLimited" }, path: productsPath, first: 2 }] })
       const request = { source_ids: ["p1"], metadata: { a: 1 } }
 
-      // a call refused locally does not use a scripted failure up
+      // a call refused locally makes no request: it does not use a fault up
       yield* Effect.flip(voucherify.updateProductsMetadataInBulk({ source_ids: [], metadata: {} }))
-      // other methods are not affected
+      // other paths are not affected
       yield* voucherify.updateCustomersMetadataInBulk({ source_ids: ["c1"], metadata: { a: 1 } })
       expect(yield* Effect.flip(voucherify.updateProductsMetadataInBulk(request))).toMatchObject(rateLimitedShape)
       expect(yield* Effect.flip(voucherify.updateProductsMetadataInBulk(request))).toMatchObject(rateLimitedShape)
@@ -420,22 +420,22 @@ describe("VoucherifyTest scripted failures", () => {
       ])
     }).pipe(withTest()))
 
-  it.effect("failNext with \"all\" fails whatever method comes next", () =>
+  it.effect("a rule without a path fails whatever call comes next", () =>
     Effect.gen(function*() {
       const voucherify = yield* Voucherify
       yield* voucherify.updateVouchersMetadataInBulk({ codes: ["V"], metadata: {} })
       const state = yield* VoucherifyTest.VoucherifyTestState
-      yield* state.failNext("all", 1, serverError)
+      yield* state.setFaults({ rules: [{ fault: { _tag: "ServerError" }, first: 1 }] })
       expect(yield* Effect.flip(voucherify.listAsyncActions())).toMatchObject(serverErrorShape)
       expect((yield* voucherify.listAsyncActions()).async_actions).toHaveLength(1)
-    }).pipe(withTest({ vouchers: ["V"] })))
+    }).pipe(withTest({ records: { vouchers: ["V"] } })))
 
   it.effect("a failing poll fails awaitAsyncAction, as with the real service", () =>
     Effect.gen(function*() {
       const voucherify = yield* Voucherify
       const state = yield* VoucherifyTest.VoucherifyTestState
       const { async_action_id: id } = yield* voucherify.updateVouchersMetadataInBulk({ codes: ["V"], metadata: {} })
-      yield* state.failNext("getAsyncAction", 1, serverError)
+      yield* state.setFaults({ rules: [{ fault: { _tag: "ServerError" }, path: `/v1/async-actions/${id}`, first: 1 }] })
       const fiber = yield* Effect.fork(Effect.flip(voucherify.awaitAsyncAction(id)))
       yield* TestClock.adjust("1 second")
       expect(yield* Fiber.join(fiber)).toMatchObject(serverErrorShape)
@@ -443,24 +443,48 @@ describe("VoucherifyTest scripted failures", () => {
         ["getAsyncAction", "failure"],
         ["awaitAsyncAction", "failure"]
       ])
-    }).pipe(withTest({ vouchers: ["V"] })))
+    }).pipe(withTest({ records: { vouchers: ["V"] } })))
 
-  it.effect("clearFailures forgets scripted failures", () =>
+  it.effect("each fault reaches the program as the error its answer maps to; the late ones keep the work", () =>
     Effect.gen(function*() {
       const voucherify = yield* Voucherify
       const state = yield* VoucherifyTest.VoucherifyTestState
-      yield* state.failNext("listAsyncActions", 5, serverError)
-      yield* state.failRandomly("all", 1, serverError)
-      yield* state.clearFailures
+      const update = voucherify.updateProductsMetadataInBulk({ source_ids: ["p1"], metadata: {} })
+      const cases: ReadonlyArray<readonly [MockVoucherifyServer.Fault, object, number]> = [
+        [{ _tag: "ResetBeforeBody" }, { _tag: "TransportError", reason: "Transport" }, 0],
+        [{ _tag: "ResetAfterProcessing" }, { _tag: "TransportError", reason: "Transport" }, 1],
+        [{ _tag: "MalformedJson" }, { _tag: "ResponseDecodeError", status: 202 }, 1],
+        [{ _tag: "Redirect" }, { _tag: "TransportError", reason: "Redirect", status: 307 }, 0],
+        [{ _tag: "ServerError", status: 502 }, { _tag: "ServerError", status: 502 }, 0]
+      ]
+      for (const [fault, expected, created] of cases) {
+        yield* state.setFaults({ rules: [{ fault, first: 1 }] })
+        const before = (yield* state.asyncActions).length
+        expect(yield* Effect.flip(update), fault._tag).toMatchObject(expected)
+        expect((yield* state.asyncActions).length - before, fault._tag).toBe(created)
+      }
+      // a delay runs on the Clock: past the client's timeout (60 s), the call gives up
+      yield* state.setFaults({ rules: [{ fault: { _tag: "Delay", duration: "2 minutes" }, first: 1 }] })
+      const fiber = yield* Effect.fork(Effect.flip(update))
+      yield* TestClock.adjust("1 minute")
+      expect(yield* Fiber.join(fiber)).toMatchObject({ _tag: "TransportError", reason: "Timeout" })
+      expect(yield* state.asyncActions).toHaveLength(3)
+    }).pipe(withTest()))
+
+  it.effect("setFaults(undefined) clears the rules", () =>
+    Effect.gen(function*() {
+      const voucherify = yield* Voucherify
+      const state = yield* VoucherifyTest.VoucherifyTestState
+      yield* state.setFaults({ rules: [{ fault: { _tag: "ServerError" } }] })
+      yield* state.setFaults(undefined)
       expect((yield* voucherify.listAsyncActions()).async_actions).toEqual([])
     }).pipe(withTest()))
 
-  /** The outcomes of `calls` product updates under a 30% random failure rule. */
+  /** The outcomes of `calls` product updates under a 30% fault rate. */
   const randomOutcomes = (seed: number, calls: number) =>
     Effect.gen(function*() {
       const voucherify = yield* Voucherify
       const state = yield* VoucherifyTest.VoucherifyTestState
-      yield* state.failRandomly("updateProductsMetadataInBulk", 0.3, rateLimited)
       const outcomes: Array<boolean> = []
       for (let i = 0; i < calls; i++) {
         const exit = yield* Effect.exit(
@@ -470,9 +494,9 @@ describe("VoucherifyTest scripted failures", () => {
       }
       const accepted = (yield* state.asyncActions).length
       return { outcomes, accepted }
-    }).pipe(withTest({ seed }))
+    }).pipe(withTest({ faults: { seed, rules: [{ fault: { _tag: "RateLimited" }, path: productsPath, rate: 0.3 }] } }))
 
-  it.effect("failRandomly is reproducible from the seed", () =>
+  it.effect("a rate is reproducible from the seed", () =>
     Effect.gen(function*() {
       const first = yield* randomOutcomes(42, 50)
       const again = yield* randomOutcomes(42, 50)
@@ -486,38 +510,84 @@ describe("VoucherifyTest scripted failures", () => {
       expect(first.accepted).toBe(50 - failures)
     }))
 
-  it.effect("a bad count or probability fails with InvalidRequestError and scripts nothing", () =>
+  it.effect("rules that do not hold up fail with InvalidRequestError naming the field, and change nothing", () =>
     Effect.gen(function*() {
       const voucherify = yield* Voucherify
       const state = yield* VoucherifyTest.VoucherifyTestState
-      for (const n of [-1, 1.5, NaN, Infinity]) {
-        expect(yield* Effect.flip(state.failNext("all", n, serverError))).toMatchObject({
-          _tag: "InvalidRequestError",
-          path: "n"
-        })
-        expect(yield* Effect.flip(state.failNextActions(n))).toMatchObject({ _tag: "InvalidRequestError", path: "n" })
+      yield* state.setFaults({ rules: [{ fault: { _tag: "ServerError" }, path: "/v1/async-actions" }] })
+      for (const first of [-1, 1.5, NaN, Infinity]) {
+        expect(yield* Effect.flip(state.setFaults({ rules: [{ fault: { _tag: "ServerError" }, first }] })))
+          .toMatchObject({ _tag: "InvalidRequestError", path: "faults.rules[0].first" })
       }
-      for (const probability of [-0.1, 1.5, NaN]) {
-        expect(yield* Effect.flip(state.failRandomly("all", probability, serverError))).toMatchObject({
-          _tag: "InvalidRequestError",
-          path: "probability"
-        })
+      for (const rate of [-0.1, 1.5, NaN]) {
+        expect(yield* Effect.flip(state.setFaults({ rules: [{ fault: { _tag: "ServerError" }, rate }] })))
+          .toMatchObject({ _tag: "InvalidRequestError", path: "faults.rules[0].rate" })
       }
+      expect(yield* Effect.flip(voucherify.listAsyncActions())).toMatchObject({ _tag: "ServerError", status: 503 })
       const { async_action_id: id } = yield* voucherify.updateProductsMetadataInBulk({ source_ids: ["p1"], metadata: {} })
       yield* TestClock.adjust("1 minute")
       expect((yield* voucherify.getAsyncAction(id)).status).toBe("DONE")
     }).pipe(withTest()))
 
-  it.effect("failRandomly with probability 1 fails every call of the method only", () =>
+  it.effect("a rate of 1 fails every call of the path only", () =>
     Effect.gen(function*() {
       const voucherify = yield* Voucherify
       const state = yield* VoucherifyTest.VoucherifyTestState
-      yield* state.failRandomly("listAsyncActions", 1, serverError)
+      yield* state.setFaults({ rules: [{ fault: { _tag: "ServerError" }, path: "/v1/async-actions", rate: 1 }] })
       for (let i = 0; i < 5; i++) {
         expect(yield* Effect.flip(voucherify.listAsyncActions())).toMatchObject(serverErrorShape)
       }
       yield* voucherify.updateProductsMetadataInBulk({ source_ids: ["p1"], metadata: {} })
     }).pipe(withTest()))
+})
+
+describe("VoucherifyTest rate limits", () => {
+  it.effect("a bulk run waits out the quota windows on the TestClock", () =>
+    Effect.gen(function*() {
+      const state = yield* VoucherifyTest.VoucherifyTestState
+      const ids = Array.from({ length: 100 }, (_, i) => `p${String(i).padStart(4, "0")}`)
+      const fiber = yield* Effect.fork(BulkMetadata.run(ids, { target: "products", metadata: { q: 1 }, concurrency: 1 }))
+      yield* TestClock.adjust("1 minute")
+      const sentBy = (millis: number) =>
+        Effect.map(state.calls, (calls) =>
+          calls.filter((call) => call.method === "sendEncodedBulkRequest" && call.outcome === "success" && call.at <= millis)
+            .length)
+      // two calls a window: the third waits for the next one
+      expect(yield* sentBy(59_999)).toBe(2)
+      yield* TestClock.adjust("2 minutes")
+      const report = yield* Fiber.join(fiber)
+      expect(report.accepted.ids).toBe(100)
+      const sent = (yield* state.calls).filter((call) => call.method === "sendEncodedBulkRequest")
+      expect(sent.map((call) => [call.at, call.outcome])).toEqual([
+        [0, "success"],
+        [0, "success"],
+        [60_000, "success"],
+        [60_000, "success"],
+        [120_000, "success"]
+      ])
+      expect((yield* state.records("products")).size).toBe(100)
+    }).pipe(withTest({ maxPayloadBytes: 200, processingDelay: 0, rateLimits: { bulkQuota: { calls: 2, window: "1 minute" } } })))
+
+  it.effect("a 429 bulk_api_calls fault pauses the run until its Retry-After, then the chunk goes again", () =>
+    Effect.gen(function*() {
+      const state = yield* VoucherifyTest.VoucherifyTestState
+      const fiber = yield* Effect.fork(BulkMetadata.run(["p1", "p2"], { target: "products", metadata: { q: 1 } }))
+      yield* TestClock.adjust("9 minutes")
+      expect((yield* state.calls).map((call) => [call.method, call.at, call.outcome])).toEqual([
+        ["sendEncodedBulkRequest", 0, "failure"]
+      ])
+      yield* TestClock.adjust("1 minute")
+      const report = yield* Fiber.join(fiber)
+      expect(report.accepted.ids).toBe(2)
+      expect((yield* state.calls).map((call) => [call.method, call.at, call.outcome])).toEqual([
+        ["sendEncodedBulkRequest", 0, "failure"],
+        ["sendEncodedBulkRequest", 600_000, "success"]
+      ])
+    }).pipe(withTest({
+      faults: {
+        rules: [{ fault: { _tag: "RateLimited", limitType: "bulk_api_calls", retryAfter: "10 minutes" }, first: 1 }]
+      }
+    })))
 })
 
 describe("VoucherifyTest options", () => {
@@ -530,7 +600,9 @@ describe("VoucherifyTest options", () => {
         [{ processingDelay: -5 }, "processingDelay"],
         [{ processingDelay: "-1 second" }, "processingDelay"],
         [{ processingDelay: NaN }, "processingDelay"],
-        [{ processingDelay: "soon" as any }, "processingDelay"]
+        [{ processingDelay: "soon" as any }, "processingDelay"],
+        [{ faults: { rules: [{ fault: { _tag: "ServerError" }, rate: 2 }] } }, "faults.rules[0].rate"],
+        [{ rateLimits: { bulkCallsPerHour: -1 } }, "rateLimits.bulkCallsPerHour"]
       ]
       for (const [options, path] of cases) {
         const error = yield* Effect.flip(Effect.provide(Voucherify, VoucherifyTest.layer(options)))
@@ -540,7 +612,7 @@ describe("VoucherifyTest options", () => {
     }))
 })
 
-layer(VoucherifyTest.layer({ products: ["p1"] }))("VoucherifyTest as a shared layer", (it) => {
+layer(VoucherifyTest.layer({ records: { products: ["p1"] } }))("VoucherifyTest as a shared layer", (it) => {
   it.effect("keeps its store across the tests of a block", () =>
     Effect.gen(function*() {
       const voucherify = yield* Voucherify

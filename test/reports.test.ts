@@ -111,7 +111,7 @@ describe("report files in memory (VoucherifyTest)", () => {
       yield* TestClock.adjust("2 hours")
       const expired = yield* Effect.flip(rowsOf(action))
       expect(expired._tag).toBe("ReportExpiredError")
-    }).pipe(Effect.provide(VoucherifyTest.layer({ products: ["seed"], reportTtl: "1 hour" }))))
+    }).pipe(Effect.provide(VoucherifyTest.layer({ records: { products: ["seed"] }, reportTtl: "1 hour" }))))
 })
 
 describe("BulkMetadata reconcile", () => {

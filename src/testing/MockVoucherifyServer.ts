@@ -120,6 +120,12 @@ export interface RateLimits {
  * - `MalformedJson`: the request is processed; the 2xx answer is cut-off JSON.
  * - `Redirect`: a 307 (by default) to another address, by default
  *   `http://127.0.0.2:<port><path>`. Nothing is processed.
+ * - `ActionFailed`: the request is processed as usual; the async action a
+ *   bulk request creates ends `FAILED` and changes no record. (Any other
+ *   request that draws it is answered as usual.)
+ *
+ * `VoucherifyTest` takes the same faults: there, a reset is a
+ * `TransportError` and a delay runs on the `Clock`.
  *
  * Durations are `Duration.DurationInput`s of 0 or more: a number is
  * milliseconds, as in the JSON of `npm run mock-server -- --faults`.
@@ -159,7 +165,8 @@ export type FaultRule = Schema.Schema.Type<typeof FaultRule>
  * Fault rules and the seed of the generator their rates draw from (default
  * 1, a finite number): the same seed and requests give the same faults. The
  * one definition behind this type, {@link Service.setFaults}, the `faults`
- * option and `npm run mock-server -- --faults '<json>'`.
+ * option (here and in `VoucherifyTest`) and
+ * `npm run mock-server -- --faults '<json>'`.
  *
  * @example
  * ```ts
@@ -212,8 +219,11 @@ export interface Options {
    * must not send its credentials there.
    */
   readonly reportOrigin?: string | undefined
+  /** The records each kind starts with (and returns to on {@link Service.reset}). Default: none. */
   readonly records?: { readonly [K in Target]?: SeedRecords | undefined } | undefined
+  /** Default: no quota. */
   readonly rateLimits?: RateLimits | undefined
+  /** Default: no fault. */
   readonly faults?: Faults | undefined
   /** The request log keeps this many of the newest entries. Default 10000. */
   readonly maxRecordedRequests?: number | undefined

@@ -1,9 +1,11 @@
 /**
  * An in-memory `Voucherify` for testing programs that use effect-voucherify:
- * no HTTP, no account. It validates and measures bodies like the real
- * service, keeps products, customers and vouchers with their metadata, runs
- * async actions one at a time on the Effect `Clock` (so `TestClock` drives
- * them), records every call, and fails calls on demand.
+ * no socket, no account. It is the real `Voucherify` service talking to
+ * `MockVoucherifyServer`'s own handler through an in-process `HttpClient`,
+ * so it validates, measures, answers and fails exactly as the loopback
+ * server does, with the same options (`records`, `faults`, `rateLimits`,
+ * ...). Its async actions run one at a time on the Effect `Clock` (so
+ * `TestClock` drives them), and it records every call.
  *
  * @example
  * ```ts
@@ -38,14 +40,14 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
 import * as Voucherify from "../Voucherify.js"
-import type { InvalidRequestError, ReportError, VoucherifyError } from "../VoucherifyError.js"
+import type { InvalidRequestError, ReportError } from "../VoucherifyError.js"
 import type { AsyncAction, BulkTarget, Metadata } from "../VoucherifySchema.js"
 import type { StoredRecord } from "./MockVoucherifyServer.js"
 import * as internal from "./internal/inMemory.js"
+import type * as MockVoucherifyServer from "./MockVoucherifyServer.js"
 
 /**
- * The name of a {@link Voucherify.Service} method, as recorded and as
- * scripted failures target it.
+ * The name of a {@link Voucherify.Service} method, as recorded.
  *
  * @since 0.1.0
  * @category models
@@ -53,37 +55,22 @@ import * as internal from "./internal/inMemory.js"
 export type Method = keyof Voucherify.Service
 
 /**
- * Records that exist from the start: ids alone (`["p1", "p2"]`, empty
- * metadata) or ids with their metadata (`{ p1: { color: "red" } }`).
+ * `MockVoucherifyServer`'s options that make sense without a socket, with
+ * their meaning and defaults there, but for `processingDelay`. The service's
+ * client does not retry: the answer of a fault (see
+ * `MockVoucherifyServer.Fault`) reaches the program as the error it maps to.
  *
  * @since 0.1.0
  * @category models
  */
-export type Records = ReadonlyArray<string> | { readonly [id: string]: Metadata }
-
-/**
- * @since 0.1.0
- * @category models
- */
-export interface Options {
-  /** The largest body accepted, as `VoucherifyConfig`'s option. Default 10485760. */
-  readonly maxPayloadBytes?: number | undefined
+export interface Options extends
+  Pick<
+    MockVoucherifyServer.Options,
+    "records" | "maxPayloadBytes" | "reportTtl" | "rateLimits" | "faults" | "maxResultErrors"
+  >
+{
   /** How long each async action stays `IN_PROGRESS`. Default 1 second; with 0 done as soon as it is accepted. */
   readonly processingDelay?: Duration.DurationInput | undefined
-  /** Existing products. Unknown ones are created by updates anyway (upsert). */
-  readonly products?: Records | undefined
-  /** Existing customers. Unknown ones are created by updates anyway (upsert). */
-  readonly customers?: Records | undefined
-  /** Existing vouchers: updates report every other code as not found. */
-  readonly vouchers?: Records | undefined
-  /** Seeds the generator of {@link State.failRandomly}. Default 0. */
-  readonly seed?: number | string | undefined
-  /**
-   * How long the report file of a finished metadata update stays available
-   * (`result.reports_available_till`). Default 24 hours. Reports are served
-   * by `readReport` from memory, under the download host's name.
-   */
-  readonly reportTtl?: Duration.DurationInput | undefined
 }
 
 /**
@@ -110,7 +97,7 @@ export interface RecordedCall {
 }
 
 /**
- * Reads what the in-memory Voucherify saw and holds, and scripts failures.
+ * Reads what the in-memory Voucherify saw and holds, and injects faults.
  * Reads see the store as of the current `Clock` time: actions that have
  * finished by then have been applied.
  *
@@ -129,34 +116,11 @@ export interface State {
   /** Every async action, in acceptance order, as `getAsyncAction` would answer now. */
   readonly asyncActions: Effect.Effect<ReadonlyArray<AsyncAction>>
   /**
-   * Fails the next `n` calls of `method` (or of any method) with `error`,
-   * as if the server had answered it. Local validation comes first: a
-   * call refused locally does not use one up. A failed call changes nothing.
-   * `n` that is not a whole number of 0 or more fails with `InvalidRequestError`.
+   * Replaces the fault rules, as `MockVoucherifyServer`'s `setFaults` does:
+   * rules match the requests the calls make (`path`, `method`), and a call
+   * refused locally makes none. `undefined` clears them.
    */
-  readonly failNext: (
-    method: Method | "all",
-    n: number,
-    error: VoucherifyError
-  ) => Effect.Effect<void, InvalidRequestError>
-  /**
-   * From now on, fails each call of `method` (or of any method) with
-   * `probability`, drawn from the generator seeded by `Options.seed`: the
-   * same seed and calls give the same failures. A `probability` outside 0..1
-   * fails with `InvalidRequestError`.
-   */
-  readonly failRandomly: (
-    method: Method | "all",
-    probability: number,
-    error: VoucherifyError
-  ) => Effect.Effect<void, InvalidRequestError>
-  /**
-   * The next `n` accepted bulk requests end `FAILED` and change no record.
-   * `n` that is not a whole number of 0 or more fails with `InvalidRequestError`.
-   */
-  readonly failNextActions: (n: number) => Effect.Effect<void, InvalidRequestError>
-  /** Forgets every scripted failure not used yet. */
-  readonly clearFailures: Effect.Effect<void>
+  readonly setFaults: MockVoucherifyServer.Service["setFaults"]
 }
 
 /**
@@ -172,13 +136,13 @@ export class VoucherifyTestState extends Context.Tag("effect-voucherify/testing/
 
 /**
  * Provides `Voucherify.Voucherify` in memory, and {@link VoucherifyTestState}
- * to inspect and script it. Each build starts from the records in `options`,
- * with no async action. With `@effect/vitest`,
+ * to inspect it and inject faults. Each build starts from the records in
+ * `options`, with no async action. With `@effect/vitest`,
  * `layer(VoucherifyTest.layer(options))("suite", (it) => ...)` gives the
  * suite's `it.effect` tests one store and one TestClock. Options that do not
  * hold up (a `NaN` or non-positive `maxPayloadBytes`, a negative
- * `processingDelay` or one that is not a duration) fail the layer with
- * `InvalidRequestError` naming the option.
+ * `processingDelay` or one that is not a duration, a fault `rate` outside
+ * 0..1) fail the layer with `InvalidRequestError` naming the option.
  *
  * @example
  * ```ts
@@ -186,7 +150,7 @@ export class VoucherifyTestState extends Context.Tag("effect-voucherify/testing/
  * import { Voucherify } from "effect-voucherify"
  * import { VoucherifyTest } from "effect-voucherify/testing"
  *
- * const TestLive = VoucherifyTest.layer({ vouchers: ["SUMMER-10"], processingDelay: "2 seconds" })
+ * const TestLive = VoucherifyTest.layer({ records: { vouchers: ["SUMMER-10"] }, processingDelay: "2 seconds" })
  *
  * const program = Effect.flatMap(Voucherify.Voucherify, (voucherify) =>
  *   voucherify.updateVouchersMetadataInBulk({ codes: ["SUMMER-10"], metadata: { channel: "email" } })

@@ -1,325 +1,168 @@
 /**
- * `VoucherifyTest`: the `Voucherify` service over the shared simulator, with
- * the real service's local validation and polling, a record of every call,
- * and scripted failures.
+ * `VoucherifyTest`: the real `Voucherify.make` over the mock server's own
+ * handler, reached through an in-process `HttpClient` (no socket), so the
+ * in-memory double and the loopback server cannot disagree. Around it, a
+ * record of every call.
  *
  * @internal
  */
-import * as Cause from "effect/Cause"
+import * as HttpClient from "@effect/platform/HttpClient"
 import * as Clock from "effect/Clock"
+import * as Cause from "effect/Cause"
+import * as ConfigError from "effect/ConfigError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
-import * as Random from "effect/Random"
+import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
-import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { awaitWith } from "../../internal/asyncAction/await.js"
 import { credentialOrigins } from "../../internal/http/credentialHosts.js"
-import { decode as decodeReport, reportAccess } from "../../internal/asyncAction/reportFile.js"
-import { defaultMaxPayloadBytes } from "../../internal/limits.js"
-import {
-  checkAsyncActionId,
-  checkListLimit,
-  encodeBulkRequest,
-  type EncodedBulkRequest
-} from "../../internal/bulk/payload.js"
-import type * as Voucherify from "../../Voucherify.js"
-import {
-  BadRequestError,
-  type InvalidRequestError,
-  NotFoundError,
-  PayloadTooLargeError,
-  type ReportError,
-  type VoucherifyError
-} from "../../VoucherifyError.js"
-import { AsyncActionAccepted, AsyncActionId, type AsyncActionList, type BulkRecord, type BulkTarget, type Metadata } from "../../VoucherifySchema.js"
-import { bulkTargets } from "../../internal/bulkTargets.js"
+import * as Voucherify from "../../Voucherify.js"
+import * as VoucherifyConfig from "../../VoucherifyConfig.js"
+import { InvalidRequestError, type ReportError } from "../../VoucherifyError.js"
+import * as VoucherifyHttpClient from "../../VoucherifyHttpClient.js"
 import type { Method, Options, RecordedCall, State } from "../VoucherifyTest.js"
-import { encodeRecordsRequest } from "../../internal/records/encode.js"
-import { decodeBulkBody } from "./bulkBody.js"
-import { decodeRecordsBody } from "./recordsBody.js"
-import { Count, decode, DurationInput, FiniteDurationInput, PositiveInt, Probability, toDuration } from "./schemas.js"
-import { makeSimulator, parseReportUrl, reportsPath, storedRecord } from "./simulator.js"
-
-/** The options whose values must hold up, with their defaults. */
-const CheckedOptions = Schema.Struct({
-  maxPayloadBytes: Schema.optionalWith(PositiveInt, { default: () => defaultMaxPayloadBytes }),
-  processingDelay: Schema.optionalWith(toDuration(DurationInput), { default: () => Duration.seconds(1) }),
-  reportTtl: Schema.optionalWith(toDuration(FiniteDurationInput), { default: () => Duration.hours(24) })
-})
-
-const checkOptions = decode(CheckedOptions)
-const checkCount = decode(Count, "n")
-const checkProbability = decode(Probability, "probability")
-
-const textDecoder = new TextDecoder()
+import { makeHandler } from "./mockServer/handler.js"
+import { makeClient } from "./mockServer/inProcess.js"
+import { Options as CheckedOptions } from "./mockServer/options.js"
+import { decode } from "./schemas.js"
 
 type CallInfo = Pick<RecordedCall, "target" | "ids" | "bytes" | "asyncActionId">
-type CallOutcome = Pick<RecordedCall, "outcome" | "error" | "asyncActionId">
 
-const invalidPayload = (details: string) =>
-  new BadRequestError({ status: 400, code: 400, key: "invalid_payload", serverMessage: "Invalid payload", details })
+/** The body size the transport saw for the call being recorded. */
+const sentBytes = FiberRef.unsafeMake<{ bytes?: number } | undefined>(undefined)
 
-const actionNotFound = (id: string) =>
-  new NotFoundError({
-    status: 404,
-    code: 404,
-    key: "not_found",
-    serverMessage: "Resource not found",
-    details: `Cannot find async_action with id ${id}`,
-    resource_id: id,
-    resource_type: "async_action"
-  })
+const appId = "mock-app-id"
+const appToken = Redacted.make("mock-app-token")
 
-const invalidEndDate = new BadRequestError({
-  status: 400,
-  code: 400,
-  key: "invalid_query_params",
-  serverMessage: "Invalid query params",
-  details: "Property .end_date cannot be recognized as a ISO-8601 compliant date"
-})
-
-/** The real service's credential hosts for the default cluster: its API and its downloads. */
-const reportOrigins = credentialOrigins({ baseUrl: "https://api.voucherify.io" })
+const fromConfigError = (error: ConfigError.ConfigError) =>
+  new InvalidRequestError({ path: ConfigError.isInvalidData(error) ? error.path.join(".") : "", reason: String(error) })
 
 export const make = (
-  options: Options | undefined
+  options: Options = {}
 ): Effect.Effect<{ readonly service: Voucherify.Service; readonly state: State }, InvalidRequestError> =>
-  Effect.map(checkOptions(options ?? {}), ({ maxPayloadBytes, processingDelay, reportTtl }) => {
-    const simulator = makeSimulator({
-      records: { products: options?.products, customers: options?.customers, vouchers: options?.vouchers },
-      processingMillis: Duration.toMillis(processingDelay),
-      // the in-memory double names every unknown code
-      maxResultErrors: Number.POSITIVE_INFINITY,
-      // never requested: the double serves its reports itself, under the real download host's name
-      reportUrl: (actionId, token) => `${reportOrigins[1]}${reportsPath}/${actionId}.csv?token=${token}`,
-      reportTtlMillis: Duration.toMillis(reportTtl)
+  Effect.gen(function*() {
+    const checked = yield* decode(CheckedOptions)({
+      maxPayloadBytes: options.maxPayloadBytes,
+      processingDelay: options.processingDelay ?? Duration.seconds(1),
+      reportTtl: options.reportTtl,
+      maxResultErrors: options.maxResultErrors,
+      rateLimits: options.rateLimits,
+      faults: options.faults,
+      // the calls are the record here
+      maxRecordedRequests: 0
     })
-    const calls: Array<RecordedCall> = []
-    const random = Random.make(options?.seed ?? 0)
-    const pending: Array<{ readonly method: Method | "all"; readonly error: VoucherifyError }> = []
-    const randomRules: Array<
-      { readonly method: Method | "all"; readonly probability: number; readonly error: VoucherifyError }
-    > = []
-    let actionsToFail = 0
-
-    /** A scripted answer of the server, if one applies to this call. */
-    const scriptedFailure = (method: Method): Effect.Effect<void, VoucherifyError> =>
-      Effect.suspend(() => {
-        const index = pending.findIndex((entry) => entry.method === method || entry.method === "all")
-        if (index >= 0) return Effect.fail(pending.splice(index, 1)[0]!.error)
-        return Effect.forEach(
-          randomRules.filter((rule) => rule.method === method || rule.method === "all"),
-          (rule) => Effect.flatMap(random.next, (draw) => draw < rule.probability ? Effect.fail(rule.error) : Effect.void),
-          { discard: true }
-        )
-      })
-
-    /** Records the call, however it ends. */
-    const recorded = <A, E extends Voucherify.AwaitError | ReportError>(
-      method: Method,
-      info: CallInfo,
-      effect: Effect.Effect<A, E>,
-      acceptedId?: (a: A) => string
-    ): Effect.Effect<A, E> =>
-      Effect.flatMap(Clock.currentTimeMillis, (at) =>
-        Effect.onExit(effect, (exit) =>
-          Effect.sync(() => {
-            const outcome = Exit.match(exit, {
-              onSuccess: (a): CallOutcome => ({
-                outcome: "success",
-                ...(acceptedId ? { asyncActionId: acceptedId(a) } : {})
-              }),
-              onFailure: (cause): CallOutcome =>
-                Option.match(Cause.failureOption(cause), {
-                  onNone: () => ({ outcome: "interrupted" }),
-                  onSome: (error) => ({ outcome: "failure", error })
-                })
-            })
-            calls.push({ method, at, ...info, ...outcome })
-          })
-        ))
-
-    /** The server's side of a bulk request: a scripted failure, or the body decoded and queued. */
-    const accept = (method: Method, request: EncodedBulkRequest): Effect.Effect<AsyncActionAccepted, VoucherifyError> =>
-      Effect.zipRight(
-        scriptedFailure(method),
-        Effect.flatMap(Clock.currentTimeMillis, (now) => {
-          const text = textDecoder.decode(request.body)
-          const decoded = request.kind === "records"
-            ? decodeRecordsBody(request.target, text)
-            : decodeBulkBody(bulkTargets[request.target].field, text)
-          if (typeof decoded === "string") return Effect.fail(invalidPayload(decoded))
-          const fails = actionsToFail > 0
-          if (fails) actionsToFail--
-          const work = "metadata" in decoded ? decoded : { records: decoded }
-          const id = simulator.accept(now, { target: request.target, ...work, fails })
-          return Effect.succeed(new AsyncActionAccepted({ async_action_id: AsyncActionId.make(id) }))
-        })
-      )
-
-    const sendEncoded = (method: Method, request: EncodedBulkRequest) =>
-      recorded(
-        method,
-        { target: request.target, ids: request.ids, bytes: request.body.byteLength },
-        request.body.byteLength > maxPayloadBytes
-          ? Effect.fail(
-            new PayloadTooLargeError({ source: "local", bytes: request.body.byteLength, limit: maxPayloadBytes })
-          )
-          : accept(method, request),
-        (accepted) => accepted.async_action_id
-      )
-
-    const update = (method: Method, target: BulkTarget, ids: ReadonlyArray<string>, metadata: Metadata) => {
-      const encoded = encodeBulkRequest(target, ids, metadata, maxPayloadBytes)
-      if ("body" in encoded) return sendEncoded(method, encoded)
-      const info: CallInfo = {
-        target,
-        ids: ids.length,
-        bytes: encoded._tag === "PayloadTooLargeError" ? encoded.bytes : undefined
-      }
-      return recorded(method, info, Effect.fail(encoded))
-    }
-
-    const updateRecords = (method: Method, target: BulkTarget, records: ReadonlyArray<BulkRecord>) => {
-      const encoded = encodeRecordsRequest(target, records, maxPayloadBytes)
-      if ("body" in encoded) return sendEncoded(method, encoded)
-      const info: CallInfo = {
-        target,
-        ids: records.length,
-        bytes: encoded._tag === "PayloadTooLargeError" ? encoded.bytes : undefined
-      }
-      return recorded(method, info, Effect.fail(encoded))
-    }
-
-    const getAsyncAction = Effect.fn("VoucherifyTest.getAsyncAction")((id: string) => {
-      const invalid = checkAsyncActionId(id)
-      return recorded(
-        "getAsyncAction",
-        { asyncActionId: id },
-        invalid
-          ? Effect.fail(invalid)
-          : Effect.zipRight(
-            scriptedFailure("getAsyncAction"),
-            Effect.flatMap(Clock.currentTimeMillis, (now) => {
-              const action = simulator.getAction(now, id)
-              return action ? Effect.succeed(action) : Effect.fail(actionNotFound(id))
-            })
-          )
-      )
-    })
-
-    const listAsyncActions = Effect.fn("VoucherifyTest.listAsyncActions")(
-      (options?: { readonly limit?: number | undefined; readonly end_date?: string | undefined }) => {
-        const limit = options?.limit
-        const endDate = options?.end_date === undefined ? undefined : Date.parse(options.end_date)
-        const invalid = checkListLimit(limit)
-        const answer: Effect.Effect<AsyncActionList, VoucherifyError> = invalid
-          ? Effect.fail(invalid)
-          : Effect.zipRight(
-            scriptedFailure("listAsyncActions"),
-            Number.isNaN(endDate)
-              ? Effect.fail(invalidEndDate)
-              // the API's default page size for lists
-              : Effect.map(Clock.currentTimeMillis, (now) => simulator.list(now, limit ?? 10, endDate))
-          )
-        return recorded("listAsyncActions", {}, answer)
-      }
+    // a client that does not retry: a fault's answer reaches the program as its error
+    const config = yield* Effect.mapError(
+      VoucherifyConfig.make({ appId, appToken, maxPayloadBytes: checked.maxPayloadBytes, retry: { maxRetries: 0 } }),
+      fromConfigError
     )
+    // reports are named under the real download host, which the client gives the credentials
+    const downloadOrigin = credentialOrigins({ baseUrl: config.baseUrl })[1]!
+    const handler = makeHandler({
+      checked,
+      records: options.records,
+      appId,
+      appToken,
+      reportOrigin: () => downloadOrigin,
+      // the caller's clock: a TestClock drives requests and reads alike
+      now: Clock.currentTimeMillis
+    })
+    const transport = HttpClient.tapRequest(makeClient(handler), (request) =>
+      Effect.map(FiberRef.get(sentBytes), (slot) => {
+        if (slot !== undefined && request.body._tag === "Uint8Array") slot.bytes = request.body.body.byteLength
+      }))
+    const real = yield* Effect.provideServiceEffect(
+      Voucherify.make,
+      VoucherifyHttpClient.VoucherifyHttpClient,
+      Effect.provideService(VoucherifyHttpClient.make, HttpClient.HttpClient, transport)
+    ).pipe(Effect.provideService(VoucherifyConfig.VoucherifyConfig, config))
 
-    /** The real service's rules (host, expiry, 404), over the simulator's files. */
-    const readReport = (
-      report: string | Redacted.Redacted<string>,
-      options?: Voucherify.ReportOptions
-    ): Stream.Stream<Voucherify.ReportRow, ReportError> => {
-      const url = Redacted.isRedacted(report) ? Redacted.value(report) : report
-      const { check, expired } = reportAccess(url, options, reportOrigins)
-      const open = Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
-        const checked = check(now)
-        // refused locally: no scripted failure is used up
-        if (checked._tag === "Left") return yield* checked.left
-        yield* scriptedFailure("readReport")
-        const file = parseReportUrl(checked.right)
-        const found = file === undefined ? { _tag: "NotFound" as const } : simulator.report(now, file.actionId, file.token)
-        switch (found._tag) {
-          case "Found":
-            return found.csv
-          case "Expired":
-            return yield* expired(410)
-          case "NotFound":
-            return yield* expired(404)
-        }
+    const calls: Array<RecordedCall> = []
+
+    /** Records a call that started at `at` once it ends; `slot` holds the size of the body it sent. */
+    const record = (method: Method, at: number, info: CallInfo, slot: { bytes?: number }) =>
+    (exit: Exit.Exit<unknown, Voucherify.AwaitError | ReportError>) =>
+      Effect.sync(() => {
+        const error = Exit.isFailure(exit) ? Option.getOrUndefined(Cause.failureOption(exit.cause)) : undefined
+        const bytes = slot.bytes ?? (error?._tag === "PayloadTooLargeError" ? error.bytes : info.bytes)
+        const accepted = Exit.isSuccess(exit) && Predicate.hasProperty(exit.value, "async_action_id")
+          ? { asyncActionId: String(exit.value.async_action_id) }
+          : {}
+        calls.push({
+          method,
+          at,
+          ...info,
+          ...accepted,
+          ...(bytes !== undefined ? { bytes } : {}),
+          ...(Exit.isSuccess(exit)
+            ? { outcome: "success" }
+            : error === undefined
+            ? { outcome: "interrupted" }
+            : { outcome: "failure", error })
+        })
       })
-      return Stream.unwrap(
-        Effect.map(recorded("readReport", {}, open), (csv) => decodeReport(Stream.make(csv)))
-      )
-    }
+
+    const recorded = <A, E extends Voucherify.AwaitError>(method: Method, info: CallInfo, effect: Effect.Effect<A, E>) =>
+      Effect.flatMap(Clock.currentTimeMillis, (at) => {
+        const slot = {}
+        return Effect.onExit(Effect.locally(effect, sentBytes, slot), record(method, at, info, slot))
+      })
+
+    const getAsyncAction = (id: string) => recorded("getAsyncAction", { asyncActionId: id }, real.getAsyncAction(id))
 
     const service: Voucherify.Service = {
-      maxPayloadBytes,
-      readReport,
-      updateProductsMetadataInBulk: Effect.fn("VoucherifyTest.updateProductsMetadataInBulk")((request) =>
-        update("updateProductsMetadataInBulk", "products", request.source_ids, request.metadata)
-      ),
-      updateCustomersMetadataInBulk: Effect.fn("VoucherifyTest.updateCustomersMetadataInBulk")((request) =>
-        update("updateCustomersMetadataInBulk", "customers", request.source_ids, request.metadata)
-      ),
-      updateVouchersMetadataInBulk: Effect.fn("VoucherifyTest.updateVouchersMetadataInBulk")((request) =>
-        update("updateVouchersMetadataInBulk", "vouchers", request.codes, request.metadata)
-      ),
-      updateProductsInBulk: Effect.fn("VoucherifyTest.updateProductsInBulk")((records) =>
-        updateRecords("updateProductsInBulk", "products", records)
-      ),
-      updateCustomersInBulk: Effect.fn("VoucherifyTest.updateCustomersInBulk")((records) =>
-        updateRecords("updateCustomersInBulk", "customers", records)
-      ),
-      updateVouchersInBulk: Effect.fn("VoucherifyTest.updateVouchersInBulk")((records) =>
-        updateRecords("updateVouchersInBulk", "vouchers", records)
-      ),
-      sendEncodedBulkRequest: Effect.fn("VoucherifyTest.sendEncodedBulkRequest")((request) =>
-        sendEncoded("sendEncodedBulkRequest", request)
-      ),
-      getAsyncAction,
-      listAsyncActions,
-      // The real service's polling loop, over this service's getAsyncAction.
-      awaitAsyncAction: Effect.fn("VoucherifyTest.awaitAsyncAction")((id, awaitOptions) =>
+      maxPayloadBytes: real.maxPayloadBytes,
+      updateProductsMetadataInBulk: (request) =>
         recorded(
-          "awaitAsyncAction",
-          { asyncActionId: id },
-          Effect.zipRight(scriptedFailure("awaitAsyncAction"), awaitWith(getAsyncAction)(id, awaitOptions))
-        )
-      )
+          "updateProductsMetadataInBulk",
+          { target: "products", ids: request.source_ids.length },
+          real.updateProductsMetadataInBulk(request)
+        ),
+      updateCustomersMetadataInBulk: (request) =>
+        recorded(
+          "updateCustomersMetadataInBulk",
+          { target: "customers", ids: request.source_ids.length },
+          real.updateCustomersMetadataInBulk(request)
+        ),
+      updateVouchersMetadataInBulk: (request) =>
+        recorded(
+          "updateVouchersMetadataInBulk",
+          { target: "vouchers", ids: request.codes.length },
+          real.updateVouchersMetadataInBulk(request)
+        ),
+      updateProductsInBulk: (records) =>
+        recorded("updateProductsInBulk", { target: "products", ids: records.length }, real.updateProductsInBulk(records)),
+      updateCustomersInBulk: (records) =>
+        recorded("updateCustomersInBulk", { target: "customers", ids: records.length }, real.updateCustomersInBulk(records)),
+      updateVouchersInBulk: (records) =>
+        recorded("updateVouchersInBulk", { target: "vouchers", ids: records.length }, real.updateVouchersInBulk(records)),
+      sendEncodedBulkRequest: (request) =>
+        recorded(
+          "sendEncodedBulkRequest",
+          { target: request.target, ids: request.ids, bytes: request.body.byteLength },
+          real.sendEncodedBulkRequest(request)
+        ),
+      getAsyncAction,
+      listAsyncActions: (request) => recorded("listAsyncActions", {}, real.listAsyncActions(request)),
+      // the real service's polling loop, over the recorded getAsyncAction: each poll is a call
+      awaitAsyncAction: (id, awaitOptions) =>
+        recorded("awaitAsyncAction", { asyncActionId: id }, awaitWith(getAsyncAction)(id, awaitOptions)),
+      readReport: (url, reportOptions) =>
+        Stream.unwrap(Effect.map(Clock.currentTimeMillis, (at) =>
+          Stream.ensuringWith(real.readReport(url, reportOptions), record("readReport", at, {}, {}))))
     }
-
-    const records = Effect.map(Clock.currentTimeMillis, simulator.records)
 
     const state: State = {
       calls: Effect.sync(() => calls.slice()),
-      metadata: (target, id) => Effect.map(records, (store) => Option.fromNullable(store.get(target, id))),
-      record: (target, id) => Effect.map(records, (store) => storedRecord(store, target, id)),
-      records: (target) => Effect.map(records, (store) => new Map(store.records(target))),
-      asyncActions: Effect.map(Clock.currentTimeMillis, simulator.actions),
-      failNext: (method, n, error) =>
-        Effect.map(checkCount(n), () => {
-          for (let i = 0; i < n; i++) pending.push({ method, error })
-        }),
-      failRandomly: (method, probability, error) =>
-        Effect.map(checkProbability(probability), () => {
-          randomRules.push({ method, probability, error })
-        }),
-      failNextActions: (n) =>
-        Effect.map(checkCount(n), () => {
-          actionsToFail += n
-        }),
-      clearFailures: Effect.sync(() => {
-        pending.length = 0
-        randomRules.length = 0
-        actionsToFail = 0
-      })
+      metadata: handler.inspect.getMetadata,
+      record: handler.inspect.getRecord,
+      records: handler.records,
+      asyncActions: handler.inspect.asyncActions,
+      setFaults: handler.inspect.setFaults
     }
-
     return { service, state }
   })

@@ -1,6 +1,7 @@
 /**
- * The model both test doubles run (`VoucherifyTest` in memory,
- * `MockVoucherifyServer` behind HTTP): records with their metadata, and a
+ * The model behind the mock server's handler, which both test doubles
+ * serve (`MockVoucherifyServer` on loopback, `VoucherifyTest` in process):
+ * records with their metadata, and a
  * queue of async actions, each with its whole timeline fixed when it is
  * accepted (it starts when the action before it ends, and takes the
  * processing delay). Every call passes the current time, and settles
@@ -102,12 +103,6 @@ export const storedRecord = (records: Records, target: BulkTarget, id: string): 
 
 /** Where both doubles serve report files: `<origin><reportsPath>/<action id>.csv?token=…`. */
 export const reportsPath = "/v1/async-actions-reports"
-
-/** The action id and token of a report URL under {@link reportsPath}, if it is one. */
-export const parseReportUrl = (url: URL): { readonly actionId: string; readonly token: string } | undefined => {
-  const match = url.pathname.match(/^\/v1\/async-actions-reports\/([^/]+)\.csv$/)
-  return match === null ? undefined : { actionId: match[1]!, token: url.searchParams.get("token") ?? "" }
-}
 
 const iso = (millis: number) => new Date(millis).toISOString()
 

@@ -4,7 +4,6 @@
  *
  * @internal
  */
-import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -12,7 +11,7 @@ import type * as Schema from "effect/Schema"
 import { checkListLimit } from "../../../internal/bulk/payload.js"
 import { AsyncAction, AsyncActionAccepted, AsyncActionId, AsyncActionList } from "../../../VoucherifySchema.js"
 import { bulkTargets } from "../../../internal/bulkTargets.js"
-import type { Outcome, Target } from "../../MockVoucherifyServer.js"
+import type { Fault, Outcome, Target } from "../../MockVoucherifyServer.js"
 import { decodeBulkBody } from "../bulkBody.js"
 import { decodeRecordsBody } from "../recordsBody.js"
 import type { Simulator } from "../simulator.js"
@@ -79,10 +78,14 @@ const notFound = (details: string, resource?: { readonly id: string; readonly ty
 
 /** One request as the endpoints see it. */
 export interface Exchange {
-  readonly request: HttpServerRequest.HttpServerRequest
+  readonly method: string
   readonly path: string
+  /** Lower-case names. */
+  readonly headers: Readonly<Record<string, string>>
   readonly query: URLSearchParams
   readonly params: Readonly<Record<string, string | undefined>>
+  /** The fault drawn for this request; an `ActionFailed` one reaches the endpoint. */
+  readonly fault: Fault | undefined
   /** Reads the body under the size limit, counting it into the request log. */
   readonly readBody: Effect.Effect<BodyRead>
 }
@@ -103,6 +106,8 @@ export interface Deps {
 }
 
 
+const textDecoder = new TextDecoder()
+
 /** Reads the body and hands its text on; answers 413 or drops the connection itself. */
 const withBody = (
   exchange: Exchange,
@@ -116,7 +121,7 @@ const withBody = (
       case "Aborted":
         return Effect.succeed<Reply>({ _tag: "Drop", outcome: "client_aborted" })
       case "Body":
-        return f(read.bytes.toString("utf8"))
+        return f(textDecoder.decode(read.bytes))
     }
   })
 
@@ -125,7 +130,7 @@ export const bulkUpdate = (target: Target) => (exchange: Exchange, deps: Deps): 
   withBody(exchange, deps, (text) => {
     const decoded = decodeBulkBody(bulkTargets[target].field, text)
     if (typeof decoded === "string") return Effect.succeed(invalid(decoded))
-    return queued(deps, { target, ...decoded })
+    return queued(deps, { target, ...decoded, fails: failsAction(exchange.fault) })
   })
 
 /** `POST /v1/{target}/bulk/async`: records, each with its own values. */
@@ -133,8 +138,11 @@ export const bulkRecords = (target: Target) => (exchange: Exchange, deps: Deps):
   withBody(exchange, deps, (text) => {
     const records = decodeRecordsBody(target, text)
     if (typeof records === "string") return Effect.succeed(invalid(records))
-    return queued(deps, { target, records })
+    return queued(deps, { target, records, fails: failsAction(exchange.fault) })
   })
+
+/** The `ActionFailed` fault: the request is accepted, and its action ends `FAILED`. */
+const failsAction = (fault: Fault | undefined): boolean => fault?._tag === "ActionFailed"
 
 /** Queues the work and answers 202 with the new action's id, through the client's own schema. */
 const queued = (deps: Deps, request: Parameters<Simulator["accept"]>[1]): Effect.Effect<Reply> =>
@@ -295,4 +303,4 @@ export const getReport = (exchange: Exchange, deps: Deps): Effect.Effect<Reply> 
 
 /** Anything else. */
 export const routeNotFound = (exchange: Exchange): Effect.Effect<Reply> =>
-  Effect.succeed(notFound(`Cannot ${exchange.request.method} ${exchange.path}`))
+  Effect.succeed(notFound(`Cannot ${exchange.method} ${exchange.path}`))

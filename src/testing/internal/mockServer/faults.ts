@@ -1,8 +1,8 @@
 /**
  * Fault injection: the one schema of the rules (the library's type, the
- * check of `setFaults` and the server's options, and the `--faults` JSON of
- * `npm run mock-server`), and the picker that draws, reproducibly from a
- * seed, the fault of each request.
+ * check of `setFaults` and of both test doubles' options, and the
+ * `--faults` JSON of `npm run mock-server`), and the picker that draws,
+ * reproducibly from a seed, the fault of each request.
  *
  * @internal
  */
@@ -29,7 +29,8 @@ export const Fault = Schema.Union(
   Schema.TaggedStruct("Redirect", {
     status: Schema.optional(Schema.Literal(301, 302, 307, 308)),
     location: Schema.optional(Schema.String)
-  })
+  }),
+  Schema.TaggedStruct("ActionFailed", {})
 )
 
 /** A pattern a path is tested against; JSON can only give exact paths. */

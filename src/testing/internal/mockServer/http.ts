@@ -1,16 +1,12 @@
 /**
- * The wire-level pieces of the mock server: reading a body under a size
- * limit without buffering more than it, closing or resetting a connection,
- * and the bodies Voucherify answers with.
+ * The bodies Voucherify answers with, and the request log's masking of
+ * secrets: what the mock server's handler sends, whichever edge carries it.
  *
  * @internal
  */
-import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
-import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
-import * as Effect from "effect/Effect"
-import { randomBytes } from "node:crypto"
 
-export const randomHex = (bytes: number): string => randomBytes(bytes).toString("hex")
+export const randomHex = (bytes: number): string =>
+  Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (byte) => byte.toString(16).padStart(2, "0")).join("")
 
 export const newRequestId = (): string => `v-${randomHex(11)}`
 
@@ -35,93 +31,9 @@ export const apiErrorBody = (
 ) => ({ code, key, message, details, request_id: newRequestId(), ...extra })
 
 export type BodyRead =
-  | { readonly _tag: "Body"; readonly bytes: Buffer }
+  | { readonly _tag: "Body"; readonly bytes: Uint8Array }
   | { readonly _tag: "TooLarge" }
   | { readonly _tag: "Aborted" }
-
-/**
- * Reads the request body, counting bytes as they arrive, and stops reading
- * the moment it grows past `limit` (a chunked body has no Content-Length to
- * refuse up front). Nothing beyond `limit` bytes is kept.
- */
-export const readBody = (
-  request: HttpServerRequest.HttpServerRequest,
-  limit: number,
-  onBytes: (bytes: number) => void
-): Effect.Effect<BodyRead> =>
-  Effect.async<BodyRead>((resume) => {
-    const incoming = NodeHttpServerRequest.toIncomingMessage(request)
-    const chunks: Array<Buffer> = []
-    let total = 0
-    const detach = () => {
-      incoming.off("data", onData)
-      incoming.off("end", onEnd)
-      incoming.off("error", onAbort)
-      incoming.off("close", onAbort)
-    }
-    const finish = (result: BodyRead) => {
-      detach()
-      resume(Effect.succeed(result))
-    }
-    const onData = (chunk: Buffer) => {
-      total += chunk.length
-      onBytes(chunk.length)
-      if (total > limit) {
-        incoming.pause()
-        chunks.length = 0
-        finish({ _tag: "TooLarge" })
-      } else {
-        chunks.push(chunk)
-      }
-    }
-    const onEnd = () => finish({ _tag: "Body", bytes: Buffer.concat(chunks, total) })
-    // "close" before "end": the client went away mid-body
-    const onAbort = () => finish({ _tag: "Aborted" })
-    incoming.on("data", onData)
-    incoming.once("end", onEnd)
-    incoming.once("error", onAbort)
-    incoming.once("close", onAbort)
-    return Effect.sync(detach)
-  })
-
-/**
- * Closes the connection as soon as the answer is written, so that the rest
- * of a body refused from its Content-Length is never read off the socket.
- */
-export const closeAfterResponse = (request: HttpServerRequest.HttpServerRequest): void => {
-  const socket = NodeHttpServerRequest.toIncomingMessage(request).socket
-  NodeHttpServerRequest.toServerResponse(request).once("finish", () => socket.destroy())
-}
-
-/**
- * After cutting off a chunked body, reads the rest and drops it (nothing is
- * kept) for at most `lingerBytes` or 5 seconds, then closes. Closing at once
- * would make a client that is still uploading fail on the reset before it
- * reads the 413 already waiting for it.
- */
-export const drainAfterResponse = (request: HttpServerRequest.HttpServerRequest, lingerBytes: number): void => {
-  const incoming = NodeHttpServerRequest.toIncomingMessage(request)
-  const socket = incoming.socket
-  NodeHttpServerRequest.toServerResponse(request).once("finish", () => {
-    let drained = 0
-    const timer = setTimeout(() => socket.destroy(), 5_000).unref()
-    socket.once("close", () => clearTimeout(timer))
-    incoming.on("data", (chunk: Buffer) => {
-      drained += chunk.length
-      if (drained > lingerBytes) socket.destroy()
-    })
-    incoming.resume()
-  })
-}
-
-/** Drops the connection with no answer, as a crashed proxy would. */
-export const resetConnection = (request: HttpServerRequest.HttpServerRequest): void => {
-  NodeHttpServerRequest.toIncomingMessage(request).socket.destroy()
-}
-
-/** The port the request came in on, to build a redirect to another loopback address. */
-export const localPort = (request: HttpServerRequest.HttpServerRequest): number | undefined =>
-  NodeHttpServerRequest.toIncomingMessage(request).socket.localPort
 
 const maskedHeaders: ReadonlySet<string> = new Set(["x-app-token", "authorization"])
 

@@ -1,7 +1,7 @@
 /**
- * The values of `MockVoucherifyServer` options that must hold up, with their
- * defaults, checked before anything starts. The other options are taken as
- * typed.
+ * The values of the test doubles' options that must hold up, with the
+ * server's defaults (`VoucherifyTest` fills in its own first), checked
+ * before anything starts. The other options are taken as typed.
  *
  * @internal
  */
