@@ -429,9 +429,11 @@ export class BulkRunError<out E = never> extends Data.TaggedError("BulkRunError"
 /**
  * Packs ids into request bodies: greedily, in input order, each body at
  * most `maxBytes` and each but the last full (the next id would not have
- * fitted). An empty id, a non-string, or an id too large to fit alone fails
- * with `InvalidRequestError` carrying its `offset`, before any later body is
- * emitted; metadata that leaves no room fails at once.
+ * fitted). An empty id, a non-string, an id with a control character
+ * (U+0000 to U+001F, U+007F to U+009F: the rule every input of ids follows),
+ * or an id too large to fit alone fails with `InvalidRequestError` carrying
+ * its `offset`, before any later body is emitted; metadata that leaves no
+ * room fails at once.
  *
  * Bodies are built one at a time, when the consumer pulls.
  *
@@ -460,8 +462,9 @@ export const chunk: {
 
 /**
  * A line of a {@link lines} input that is not a usable id: it has leading or
- * trailing whitespace, or bytes that are not UTF-8. `line` counts from 1,
- * blank lines included; the message reads `line 7: …`.
+ * trailing whitespace, bytes that are not UTF-8, or a control character;
+ * packed from its bytes, it is longer than any body can hold. `line` counts
+ * from 1, blank lines included; the message reads `line 7: …`.
  *
  * @since 0.1.0
  * @category errors
@@ -478,16 +481,21 @@ export type IdLineError = idLines.IdLineError
  * The ids of UTF-8 text with one id per line (a file, stdin, a socket), as it
  * is read: blank lines and a final line break are skipped, LF and CRLF both
  * end a line, and a BOM at the start is dropped. A line with leading or
- * trailing whitespace (an id with a stray space would upsert a new product)
- * or with bytes that are not UTF-8 fails the stream with an
- * {@link IdLineError} naming the line, after the ids before it.
+ * trailing whitespace (an id with a stray space would upsert a new product),
+ * with bytes that are not UTF-8, or with a control character (a tab: the file
+ * looks delimited; a CR without LF: its line ends are CR only) fails the
+ * stream with an {@link IdLineError} naming the line, after the ids before it.
  *
  * It is a stream of ids like any other. Handed as it is to {@link chunk},
  * {@link run} or {@link updateProducts} and its siblings, it is packed from
  * its bytes: an id of printable ASCII (without `"` or `\`) is copied from
  * the read buffer into the body without becoming a string; any other id is
- * decoded and escaped. Both give exactly the bodies of the decoded ids.
- * Another stream operator in between gives those functions the decoded ids.
+ * decoded and escaped. Both give exactly the bodies of the decoded ids. A
+ * line too large for any body is then an {@link IdLineError}, raised as soon
+ * as it runs past what the limit leaves for an id: it is neither held nor
+ * read to its end. Another stream operator in between gives those functions
+ * the decoded ids (a line is then held up to the largest body there is, and
+ * the packer refuses an id too large with `InvalidRequestError`).
  *
  * @example
  * ```ts

@@ -7,7 +7,7 @@ import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import * as BulkMetadata from "../BulkMetadata.js"
 import type { InvalidRequestError } from "../VoucherifyError.js"
-import type { InputError } from "./CliError.js"
+import type { InputChangedError, InputError } from "./CliError.js"
 import { count, fill, megabytes } from "./Format.js"
 import * as IdInput from "./IdInput.js"
 
@@ -17,7 +17,7 @@ const columns = (...cells: ReadonlyArray<string>) =>
 export const printPlan = (
   source: IdInput.IdSource,
   options: BulkMetadata.ChunkOptions & { readonly maxBytes: number }
-): Effect.Effect<void, InputError | InvalidRequestError> =>
+): Effect.Effect<void, InputError | InputChangedError | InvalidRequestError> =>
   Effect.gen(function*() {
     yield* Console.log(columns("chunk", "offset", "ids", "bytes", "fill"))
     const totals = yield* source.ids.pipe(

@@ -5,6 +5,7 @@
  * compiling the sources with tsx). The bundle is kept in
  * node_modules/.cache and rebuilt only when one of its inputs changed.
  */
+import { createHash } from "node:crypto"
 import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 import type { TestProject } from "vitest/node"
@@ -18,7 +19,8 @@ declare module "vitest" {
 }
 
 const root = resolve(import.meta.dirname, "..", "..")
-const cache = join(root, "node_modules", ".cache", "effect-voucherify-cli")
+// one cache per checkout: git worktrees may share one node_modules, and each must run its own bundle
+const cache = join(root, "node_modules", ".cache", `effect-voucherify-cli-${createHash("sha256").update(root).digest("hex").slice(0, 12)}`)
 const fingerprintFile = join(cache, "inputs.json")
 
 /** Size and modification time of every input, and of the bundler itself. */

@@ -14,13 +14,12 @@ import * as Predicate from "effect/Predicate"
 import * as Stream from "effect/Stream"
 import type { BulkChunk, ChunkOptions } from "../../BulkMetadata.js"
 import { InvalidRequestError } from "../../VoucherifyError.js"
-import { defaultMaxPayloadBytes } from "../limits.js"
+import { defaultMaxPayloadBytes, largestMaxBytes } from "../limits.js"
+import { controlAt, controlReason } from "./idLines.js"
 import { bodyFrame, encodeMetadata, jsonStringBytes } from "./payload.js"
 
-const isValidId = (id: string): boolean => id.length > 0
-
-/** The largest `maxBytes` accepted: ten times Voucherify's limit. */
-const largestMaxBytes = 10 * defaultMaxPayloadBytes
+/** The packer's own check of an id: not empty, no control character (the rule of `idLines.ts`). */
+const isValidId = (id: string): boolean => id.length > 0 && controlAt(id) === -1
 
 /** `"x"`: the smallest id takes three bytes in a body. */
 const smallestIdBytes = 3
@@ -102,8 +101,8 @@ export class Packer {
     this.seen = dedupe ? new Set() : undefined
   }
 
-  /** Room for ids next to the metadata. */
-  private get room(): number {
+  /** Room for ids next to the metadata: the most bytes one id may take in a body. */
+  protected get room(): number {
     return this.maxBytes - this.frameBytes
   }
 
@@ -152,6 +151,7 @@ export class Packer {
     let i = from
     for (; i < input.length; i++) {
       const id = input[i]
+      // an empty id, refused below
       if (id.length === 0) break
       if (seen !== undefined && seen.has(id)) {
         position++
@@ -167,7 +167,8 @@ export class Packer {
       let plain = true
       for (let k = 0; k < n; k++) {
         const c = id.charCodeAt(k)
-        if (c < 0x20 || c > 0x7f || c === QUOTE || c === 0x5c) {
+        // DEL (0x7f) is no printable character: it takes the path below, and is refused there
+        if (c < 0x20 || c > 0x7e || c === QUOTE || c === 0x5c) {
           plain = false
           break
         }
@@ -179,6 +180,8 @@ export class Packer {
         buffer[at + n] = QUOTE
         end = at + n + 1
       } else {
+        // a control character: refused below
+        if (controlAt(id) !== -1) break
         end = writeJson(buffer, length + comma, id, idsEnd)
         if (end < 0) break
       }
@@ -203,10 +206,12 @@ export class Packer {
   /** The error for an id that can never be sent. */
   protected refuse(id: string): InvalidRequestError {
     if (id.length === 0) return this.invalid("must not be empty")
-    const bytes = jsonStringBytes(id)
-    return this.invalid(
-      `takes ${bytes} bytes, more than the ${this.room} left by the limit of ${this.maxBytes} bytes next to the metadata`
-    )
+    return this.invalid(controlReason(id, "the id") ?? this.tooLarge(jsonStringBytes(id)))
+  }
+
+  /** Why an id that takes `bytes` in a body, more than {@link room}, can never be sent. */
+  protected tooLarge(bytes: number): string {
+    return `takes ${bytes} bytes, more than the ${this.room} left by the limit of ${this.maxBytes} bytes next to the metadata`
   }
 
   /** Closes the pending body and returns it; {@link open} starts the next. */

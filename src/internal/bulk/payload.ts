@@ -6,6 +6,7 @@
  */
 import { InvalidRequestError, PayloadTooLargeError } from "../../VoucherifyError.js"
 import { type BulkTarget, bulkTargets, type Metadata } from "../../VoucherifySchema.js"
+import { controlAt, controlReason } from "./idLines.js"
 
 /**
  * A body ready to send: validated, serialized and measured. Only this module
@@ -76,7 +77,15 @@ export const isPlainObject = (u: unknown): u is Record<string, unknown> => {
 const describeValue = (u: unknown): string => {
   if (u === null) return "null"
   if (Array.isArray(u)) return "an array"
-  if (typeof u === "object") return `an instance of ${(u as object).constructor?.name ?? "an unknown class"}`
+  if (typeof u === "object") {
+    const proto: unknown = Object.getPrototypeOf(u)
+    // `{ __proto__: {...} }` in an object literal (or a parse that copies keys
+    // into a new object) sets the prototype: no key is left to send
+    if (proto !== null && Object.getPrototypeOf(proto) === Object.prototype && !Object.hasOwn(proto as object, "constructor")) {
+      return `an object whose prototype is another object (a "__proto__" key sets the prototype in JavaScript, it is not sent as a key)`
+    }
+    return `an instance of ${(u as object).constructor?.name ?? "an unknown class"}`
+  }
   if (typeof u === "number") return String(u)
   return `a ${typeof u}`
 }
@@ -184,8 +193,11 @@ export const encodeBulkRequest = (
   if (ids.length === 0) {
     return new InvalidRequestError({ path: field, reason: "must name at least one id" })
   }
-  const empty = ids.indexOf("")
-  if (empty >= 0) return new InvalidRequestError({ path: `${field}[${empty}]`, reason: "must not be empty", offset: empty })
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!
+    const reason = id.length === 0 ? "must not be empty" : controlAt(id) === -1 ? undefined : controlReason(id, "the id")
+    if (reason !== undefined) return new InvalidRequestError({ path: `${field}[${i}]`, reason, offset: i })
+  }
   const metadataJson = encodeMetadata(metadata)
   if (typeof metadataJson !== "string") return metadataJson
   const frame = bodyFrame(field, metadataJson)
