@@ -346,8 +346,9 @@ export class BulkRunError<out E = never> extends Data.TaggedError("BulkRunError"
 
 /**
  * A line of a {@link lines} input that is not a usable id: it has leading or
- * trailing whitespace, or bytes that are not UTF-8. `line` counts from 1,
- * blank lines included; the message reads `line 7: …`.
+ * trailing whitespace, bytes that are not UTF-8, or a control character;
+ * packed from its bytes, it is longer than any body can hold. `line` counts
+ * from 1, blank lines included; the message reads `line 7: …`.
  *
  * @since 0.1.0
  * @category errors
@@ -364,9 +365,12 @@ export type IdLineError = idLines.IdLineError
  * The input of UTF-8 text with one id per line (a file, stdin, a socket), as
  * it is read: blank lines and a final line break are skipped, LF and CRLF
  * both end a line, and a BOM at the start is dropped. A line with leading or
- * trailing whitespace (an id with a stray space would upsert a new product)
- * or with bytes that are not UTF-8 fails the run with an {@link IdLineError}
- * naming the line, after the ids before it.
+ * trailing whitespace (an id with a stray space would upsert a new product),
+ * with bytes that are not UTF-8, or with a control character (a tab: the file
+ * looks delimited; a CR without LF: its line ends are CR only) fails the run
+ * with an {@link IdLineError} naming the line, after the ids before it. A
+ * line too large for any body is refused as soon as it runs past what the
+ * limit leaves for an id: it is neither held nor read to its end.
  *
  * {@link run} and {@link chunk} pack it from its bytes: an id of printable
  * ASCII (without `"` or `\`) is copied from the read buffer into the body

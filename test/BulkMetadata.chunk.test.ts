@@ -5,7 +5,8 @@ import * as Either from "effect/Either"
 import * as fc from "effect/FastCheck"
 import * as Stream from "effect/Stream"
 import * as BulkMetadata from "../src/BulkMetadata.js"
-import { jsonStringBytes } from "../src/internal/bulk/payload.js"
+import { controlAt } from "../src/internal/bulk/idLines.js"
+import { encodeBulkRequest, jsonStringBytes } from "../src/internal/bulk/payload.js"
 
 /** The independent oracle: what `JSON.stringify` and UTF-8 really give. */
 const oracleBytes = (s: string) => Buffer.byteLength(JSON.stringify(s), "utf8")
@@ -44,11 +45,12 @@ const special = fc.constantFrom(
   "日本語",
   "x"
 )
+/** Any id the packer takes: anything but a control character (refused, tested below) and the empty string. */
 const idArb = fc.oneof(
   fc.string({ unit: "binary", minLength: 1, maxLength: 12 }),
   special,
   fc.tuple(special, fc.string({ unit: "binary", maxLength: 4 }), special).map(([a, b, c]) => a + b + c)
-)
+).filter((id) => id.length > 0 && controlAt(id) === -1)
 
 describe("jsonStringBytes", () => {
   it.prop("equals the UTF-8 length of JSON.stringify for any string", [fc.oneof(fc.string({ unit: "binary" }), special)], ([s]) => {
@@ -112,7 +114,7 @@ describe("BulkMetadata.chunk", () => {
   it.effect("builds large bodies of plain and escaped ids byte for byte", () =>
     Effect.gen(function*() {
       // deterministic mix: plain ids and ids that need escapes or multi-byte UTF-8
-      const specials = ["\"", "\\", "\n", "\u0001", "😀", "\ud800", "ü", "日本"]
+      const specials = ["\"", "\\", "\u2028", "\u00a0", "😀", "\ud800", "ü", "日本"]
       const ids = Array.from({ length: 120_000 }, (_, i) => `id-${i}${i % 7 === 0 ? specials[i % specials.length] : ""}`)
       const limit = 500_000
       const chunks = yield* packAll(ids, { metadata, maxBytes: limit }, 5_000)
@@ -144,6 +146,39 @@ describe("BulkMetadata.chunk", () => {
         value: { _tag: "InvalidRequestError", offset: 3, path: "source_ids[3]", reason: "must not be empty" }
       })
       expect(emitted.flatMap((c) => c.ids)).toEqual(["a", "b"])
+    }))
+
+  it.effect("an id with a control character fails with its offset, whatever the character and wherever it stands", () =>
+    Effect.gen(function*() {
+      const controls = ["\u0000", "\t", "\n", "\r", "\u001b", "\u001f", "\u007f", "\u0080", "\u0085", "\u009f"]
+      for (const control of controls) {
+        for (const id of [`sku${control}1`, control, `zółć${control}`, `${control}"quoted"`]) {
+          const emitted: Array<BulkMetadata.BulkChunk> = []
+          const error = yield* Stream.fromIterable(["a", "b", "c", id, "d"]).pipe(
+            BulkMetadata.chunk({ metadata: {}, maxBytes: frameBytesOf({}) + 7 }),
+            Stream.runForEach((c) => Effect.sync(() => emitted.push(c))),
+            Effect.flip
+          )
+          const code = control.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")
+          expect(error).toMatchObject({ _tag: "InvalidRequestError", path: "source_ids[3]", offset: 3 })
+          expect(error.reason).toContain(`contains a control character`)
+          expect(error.reason).toContain(`U+${code}`)
+          // refused at once, like an empty id: the pending body is not emitted for it
+          expect(emitted.flatMap((c) => c.ids)).toEqual(["a", "b"])
+        }
+      }
+      // the characters just outside the rule are ids like any other
+      const fine = ["\u00a0", "\u00a1", "\u2028", "~", " "].map((c) => `x${c}y`)
+      expect((yield* packAll(fine, { metadata: {} })).flatMap((c) => c.ids)).toEqual(fine)
+      // the single request the library encodes follows the same rule
+      expect(encodeBulkRequest("products", ["a", "b\u0085"], {}, 1000)).toMatchObject({
+        _tag: "InvalidRequestError",
+        path: "source_ids[1]",
+        offset: 1,
+        reason: `the id "b\\u0085" contains a control character, NEL (U+0085)`
+      })
+      expect(encodeBulkRequest("vouchers", ["", "a"], {}, 1000)).toMatchObject({ path: "codes[0]", reason: "must not be empty" })
+      expect(encodeBulkRequest("products", ["a\u00a0b"], {}, 1000)).toHaveProperty("body")
     }))
 
   it.effect("an id too large to fit alone fails with its offset", () =>

@@ -71,6 +71,44 @@ const stringPath = (pieces: ReadonlyArray<Uint8Array>, options: BulkMetadata.Chu
   return outcome(strings.pipe(BulkMetadata.chunk(options)))
 }
 
+/** A refusal of the byte path for a line too large for any body, which it does not read whole. */
+const isTooLarge = (error: Outcome["error"]): boolean =>
+  error?._tag === "IdLineError" && /^the (id takes|line runs past)/.test(String(error.reason))
+
+/** Line `line` (from 1) of `bytes` as the string path sees it: decoded, its CR and (first) BOM dropped. */
+const lineOf = (bytes: Uint8Array, line: number): string => {
+  const text = new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes)
+  const found = text.split("\n")[line - 1]!.replace(/\r$/, "")
+  return line === 1 ? found.replace(/^\uFEFF/, "") : found
+}
+
+/**
+ * The byte path gives what the string path gives, but for a line too large
+ * for any body: from its bytes that is a line that is no id, refused at once
+ * (and one past what a body leaves for an id before it is read whole, blank
+ * or not). As strings the same line fails the same way, or for another
+ * reason found in the rest of it, or the packer refuses its id after the
+ * body before it, or, blank, it is skipped.
+ */
+const expectSameOutcome = (got: Outcome, reference: Outcome, bytes: Uint8Array) => {
+  if (!isTooLarge(got.error)) {
+    expect(got).toEqual(reference)
+    return
+  }
+  expect(reference.bodies.slice(0, got.bodies.length)).toEqual(got.bodies)
+  if (lineOf(bytes, Number(got.error!.line)).trim().length === 0) return
+  const error = reference.error!
+  expect(error).toBeDefined()
+  expect(reference.bodies.slice(0, got.bodies.length)).toEqual(got.bodies)
+  if (error._tag === "IdLineError") {
+    expect(error.line).toBe(got.error!.line)
+    expect(reference.bodies).toEqual(got.bodies)
+  } else {
+    expect(error).toMatchObject({ _tag: "InvalidRequestError" })
+    expect(reference.bodies.length - got.bodies.length).toBeLessThanOrEqual(1)
+  }
+}
+
 /** Printable ASCII without `"` and `\`, no space at either end: what the packer copies as bytes. */
 const plainId = fc.stringMatching(/^[!#-[\]-~]([ !#-[\]-~]{0,14}[!#-[\]-~])?$/)
 
@@ -117,12 +155,12 @@ describe("BulkMetadata.lines, packed from its bytes", () => {
       const pieces = reads(file.bytes, sizes)
       const expected = outcome(Stream.fromIterable(file.ids).pipe(BulkMetadata.chunk(options)))
       const got = bytePath(pieces, options)
-      expect(got).toEqual(expected)
-      expect(got).toEqual(stringPath(pieces, options))
+      expectSameOutcome(got, expected, file.bytes)
+      expectSameOutcome(got, stringPath(pieces, options), file.bytes)
       expect(idsOf(pieces)).toEqual({ ids: file.ids, error: undefined })
       if (got.error !== undefined) {
-        // an id too large for any body, refused by both paths alike
-        expect(got.error).toMatchObject({ _tag: "InvalidRequestError" })
+        // an id too large for any body: the only way these ids can fail
+        expect(isTooLarge(got.error)).toBe(true)
         return
       }
       const kept = options.dedupe ? [...new Set(file.ids)] : file.ids
@@ -170,9 +208,10 @@ describe("BulkMetadata.lines, packed from its bytes", () => {
     ([bytes, sizes, maxBytes, dedupe]) => {
       const options = { metadata, maxBytes, dedupe }
       const pieces = reads(bytes, sizes)
-      expect(bytePath(pieces, options)).toEqual(stringPath(pieces, options))
-      // and the strings do not depend on where the reads cut
+      expectSameOutcome(bytePath(pieces, options), stringPath(pieces, options), bytes)
+      // and neither the strings nor the bodies and errors depend on where the reads cut
       expect(idsOf(pieces)).toEqual(idsOf([bytes]))
+      expect(bytePath(pieces, options)).toEqual(bytePath([bytes], options))
     },
     { fastCheck: { numRuns: 1000 } }
   )
@@ -228,14 +267,23 @@ describe("BulkMetadata.lines", () => {
       }
     }))
 
-  it.effect("refuses an id too large for any body, at its offset", () =>
+  it.effect("refuses a line too large for any body as a line that is no id, naming it", () =>
     Effect.gen(function*() {
       const frame = Buffer.byteLength(JSON.stringify({ source_ids: [], metadata }))
       const text = `a\nb\n${"x".repeat(100 - frame - 1)}\n`
       const error = yield* Effect.flip(
         Stream.runDrain(BulkMetadata.lines(Stream.make(encoder.encode(text))).pipe(BulkMetadata.chunk({ metadata, maxBytes: 100 })))
       )
-      expect(error).toMatchObject({ _tag: "InvalidRequestError", path: "source_ids[2]", offset: 2 })
+      expect(error).toMatchObject({
+        _tag: "IdLineError",
+        line: 3,
+        reason: `the id takes ${100 - frame + 1} bytes, more than the ${100 - frame} left by the limit of 100 bytes next to the metadata`
+      })
+      // read as strings, the packer refuses the id itself, at its offset
+      const asStrings = yield* Effect.flip(
+        Stream.runDrain(parseIds(Stream.make(encoder.encode(text)), linesParser).pipe(BulkMetadata.chunk({ metadata, maxBytes: 100 })))
+      )
+      expect(asStrings).toMatchObject({ _tag: "InvalidRequestError", path: "source_ids[2]", offset: 2 })
       // one byte less fits exactly: a body of 100 bytes
       const fits = yield* Stream.runCollect(
         BulkMetadata.lines(Stream.make(encoder.encode(`${"x".repeat(100 - frame - 2)}\n`))).pipe(
@@ -243,6 +291,99 @@ describe("BulkMetadata.lines", () => {
         )
       )
       expect(Chunk.toReadonlyArray(fits).map((c) => c.bytes)).toEqual([100])
+    }))
+
+  it.effect("refuses a control character with its line, the same from the bytes as from the strings", () =>
+    Effect.gen(function*() {
+      /** The refusal of `text` packed from its bytes, which the string path gives too. */
+      const refusal = (text: string | Uint8Array) =>
+        Effect.gen(function*() {
+          const bytes = typeof text === "string" ? encoder.encode(text) : text
+          const packed = yield* Effect.flip(
+            Stream.runDrain(BulkMetadata.lines(Stream.fromIterable(reads(bytes, [5]))).pipe(BulkMetadata.chunk({ metadata })))
+          )
+          expect(packed).toEqual(idsOf(reads(bytes, [3])).error)
+          return packed
+        })
+      expect(yield* refusal("ok\nsku-1\tRed ball\n")).toMatchObject({
+        _tag: "IdLineError",
+        line: 2,
+        message:
+          `line 2: the id "sku-1\\tRed ball" contains a control character, a tab (U+0009): looks like a delimited file: use --column <name> (with the file saved as CSV)`
+      })
+      expect(yield* refusal("sku-1\rsku-2\rsku-3")).toMatchObject({
+        line: 1,
+        reason:
+          `the id "sku-1\\rsku-2\\rsku-3" contains a control character, a carriage return (U+000D): line ends are CR only? Convert them to LF`
+      })
+      expect(yield* refusal("a\n\nb\u0000c\n")).toMatchObject({ line: 3, reason: `the id "b\\u0000c" contains a control character, NUL (U+0000)` })
+      expect(yield* refusal("a\u001b[31m\n")).toMatchObject({ line: 1, reason: `the id "a\\u001b[31m" contains a control character, ESC (U+001B)` })
+      expect(yield* refusal("a\u007fb\n")).toMatchObject({ line: 1, reason: `the id "a\\u007fb" contains a control character, DEL (U+007F)` })
+      // C1 controls arrive as two UTF-8 bytes
+      expect(yield* refusal(new Uint8Array([0x61, 0x0a, 0x62, 0xc2, 0x85, 0x63]))).toMatchObject({
+        line: 2,
+        reason: `the id "b\\u0085c" contains a control character, NEL (U+0085)`
+      })
+      // escaped in the message: U+009B starts an escape sequence on some terminals
+      expect(yield* refusal("x\u009b\n")).toMatchObject({ reason: `the id "x\\u009b" contains a control character, U+009B` })
+      // a long id is named by its start
+      const long = `${"p".repeat(50)}\u0001`
+      expect(yield* refusal(`${long}\n`)).toMatchObject({ reason: `the id "${"p".repeat(40)}…" contains a control character, U+0001` })
+      // CRLF and LF line ends are no control characters; U+00A0 and U+2028 are not either
+      const fine = yield* Stream.runCollect(
+        BulkMetadata.lines(Stream.make(encoder.encode("a\r\nb\u00a0c\nd\u2028e\n"))).pipe(BulkMetadata.chunk({ metadata }))
+      )
+      expect(Chunk.toReadonlyArray(fine).flatMap((c) => c.ids)).toEqual(["a", "b\u00a0c", "d\u2028e"])
+    }))
+
+  it.effect("refuses a line that runs past what the limit leaves for an id as soon as it gets there, reading no further", () =>
+    Effect.gen(function*() {
+      const piece = 64 * 1024
+      /** An endless input: `head`, then one line that never ends; `read` counts the bytes pulled. */
+      const endless = (head: string, fill: string) => {
+        let read = 0
+        const filler = encoder.encode(fill.repeat(piece / fill.length))
+        const bytes = Stream.concat(
+          Stream.make(encoder.encode(head)),
+          Stream.repeatEffect(Effect.sync(() => {
+            read += filler.length
+            return filler
+          }))
+        )
+        return { bytes, read: () => read }
+      }
+      const maxBytes = 10_485_760
+      const room = maxBytes - Buffer.byteLength(JSON.stringify({ source_ids: [], metadata }))
+      for (const [head, fill, hint] of [["", "x", ""], ["a\nb\n\n", "sku-1\r", "; it holds CRs: line ends are CR only? Convert them to LF"]] as const) {
+        const input = endless(head, fill)
+        const error = yield* Effect.flip(Stream.runDrain(BulkMetadata.lines(input.bytes).pipe(BulkMetadata.chunk({ metadata }))))
+        expect(error).toMatchObject({
+          _tag: "IdLineError",
+          line: head === "" ? 1 : 4,
+          reason: `the line runs past ${room + 2} bytes without a line break: longer than any id can be (the limit of ${maxBytes} bytes leaves ${room} for an id next to the metadata)${hint}`
+        })
+        // refused within one read of the limit: the input is endless, and was not read to an end
+        expect(input.read()).toBeLessThanOrEqual(room + 2 + piece)
+        expect(input.read()).toBeGreaterThan(room)
+      }
+      // in one read longer than the limit, and after ids that fit: the same, those ids not sent for it
+      const small = 200
+      const smallRoom = small - Buffer.byteLength(JSON.stringify({ source_ids: [], metadata }))
+      const emitted: Array<BulkMetadata.BulkChunk> = []
+      const error = yield* BulkMetadata.lines(Stream.make(encoder.encode(`a\nb\n${"y".repeat(1000)}`))).pipe(
+        BulkMetadata.chunk({ metadata, maxBytes: small }),
+        Stream.runForEach((c) => Effect.sync(() => emitted.push(c))),
+        Effect.flip
+      )
+      expect(error).toMatchObject({ _tag: "IdLineError", line: 3, reason: expect.stringMatching(`^the line runs past ${smallRoom + 2} bytes`) })
+      expect(emitted).toEqual([])
+      // a line of exactly what fits, and its CRLF, is taken
+      const fits = yield* Stream.runCollect(
+        BulkMetadata.lines(Stream.fromIterable(reads(encoder.encode(`${"z".repeat(smallRoom - 2)}\r\n`), [7]))).pipe(
+          BulkMetadata.chunk({ metadata, maxBytes: small })
+        )
+      )
+      expect(Chunk.toReadonlyArray(fits).map((c) => c.bytes)).toEqual([small])
     }))
 
   it.live("runs through BulkMetadata.run, counting the ids read before a bad line", () =>

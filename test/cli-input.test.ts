@@ -3,14 +3,14 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import { mkdtempSync, writeFileSync } from "node:fs"
+import { appendFileSync, mkdtempSync, truncateSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as BulkMetadata from "../src/BulkMetadata.js"
 import type { IdFormat } from "../src/cli/IdInput.js"
 import { readHeader } from "../src/cli/CsvIds.js"
 import { describe as describeError, type Ids, open, parseIds as parseInput } from "../src/cli/IdInput.js"
-import { linesParser, parseIds as parseLines } from "../src/internal/bulk/idLines.js"
+import { type LineLimit, linesParser, parseIds as parseLines } from "../src/internal/bulk/idLines.js"
 
 /** The ids of an input as strings: one-id-per-line bytes decoded as the packer's string path does. */
 const strings = <E, R>(ids: Ids<E, R>): Stream.Stream<string, E, R> =>
@@ -18,8 +18,8 @@ const strings = <E, R>(ids: Ids<E, R>): Stream.Stream<string, E, R> =>
     ? parseLines((ids as BulkMetadata.Lines<E, R>).bytes, linesParser) as Stream.Stream<string, E, R>
     : ids as Stream.Stream<string, E, R>
 
-const parseIds = <E, R>(bytes: Stream.Stream<Uint8Array, E, R>, format: IdFormat, source: string) =>
-  strings(parseInput(bytes, format, source))
+const parseIds = <E, R>(bytes: Stream.Stream<Uint8Array, E, R>, format: IdFormat, source: string, maxRecord?: LineLimit) =>
+  strings(parseInput(bytes, format, source, maxRecord))
 
 const encoder = new TextEncoder()
 
@@ -122,7 +122,95 @@ describe("NDJSON", () => {
     }))
 })
 
+describe("records past the limit", () => {
+  const limit = { limit: 1000, why: "longer than a whole request body (1000 bytes), so no record of an id" }
+
+  it.effect("an NDJSON line or a CSV record is refused as soon as it runs past the limit, not read to its end", () =>
+    Effect.gen(function*() {
+      /** `head`, then `x`s without end; `read()` counts the bytes pulled. */
+      const endless = (head: string) => {
+        let read = 0
+        const piece = encoder.encode("x".repeat(256))
+        const bytes = Stream.concat(
+          Stream.make(encoder.encode(head)),
+          Stream.repeatEffect(Effect.sync(() => {
+            read += piece.length
+            return piece
+          }))
+        )
+        return { bytes, read: () => read }
+      }
+      const ndjson = endless(`{"id":"a"}\n\n{"id":"`)
+      const ids: Array<string> = []
+      const byLine = yield* parseIds(ndjson.bytes, { _tag: "Ndjson", field: "id" }, "ids.ndjson", limit).pipe(
+        Stream.runForEach((id) => Effect.sync(() => ids.push(id))),
+        Effect.flip
+      )
+      expect(byLine).toMatchObject({
+        _tag: "IdLineError",
+        line: 3,
+        reason: "the line runs past 1000 characters without a line break: longer than a whole request body (1000 bytes), so no record of an id"
+      })
+      expect(ids).toEqual(["a"])
+      expect(ndjson.read()).toBeLessThanOrEqual(1000 + 256)
+      const csv = endless(`name,id\nx,a\n"`)
+      const byRecord = yield* Effect.flip(Stream.runDrain(parseIds(csv.bytes, { _tag: "Csv", column: "id" }, "ids.csv", limit)))
+      expect(byRecord.message).toBe(
+        "ids.csv, line 3: the record runs past 1000 bytes: longer than a whole request body (1000 bytes), so no record of an id"
+      )
+      expect(csv.read()).toBeLessThanOrEqual(1000 + 256)
+      // CR line ends in NDJSON: said
+      const crOnly = endless(`{"id":"a"}\r{"id":"b"}\r`)
+      expect(yield* Effect.flip(Stream.runDrain(parseIds(crOnly.bytes, { _tag: "Ndjson", field: "id" }, "ids.ndjson", limit))))
+        .toMatchObject({ line: 1, reason: expect.stringMatching(/; it holds CRs: line ends are CR only\? Convert them to LF$/) })
+      // records within the limit are read as ever
+      const fine = yield* parseIds(Stream.make(encoder.encode(`{"id":"${"y".repeat(900)}"}\n`)), { _tag: "Ndjson", field: "id" }, "ids.ndjson", limit)
+        .pipe(Stream.runCollect)
+      expect(Chunk.size(fine)).toBe(1)
+    }))
+})
+
 describe("open", () => {
+  it.effect("fails a file that changes while it is read before the input ends, so its last line is never packed", () =>
+    Effect.gen(function*() {
+      const dir = mkdtempSync(join(tmpdir(), "cli-input-"))
+      // about 1 MB: four reads, the first body built from the first
+      const ids = Array.from({ length: 100_000 }, (_, i) => `sku-${String(i).padStart(6, "0")}`)
+      const formats: ReadonlyArray<readonly [IdFormat, string, string]> = [
+        [lines, `${ids.join("\n")}\n`, "sku-1725"],
+        [ndjson, `${ids.map((id) => JSON.stringify({ id })).join("\n")}\n`, `{"id":"sku-1725`],
+        [csv, `id\n${ids.join("\n")}\n`, "sku-1725"]
+      ]
+      for (const [format, text, cutOff] of formats) {
+        for (const change of ["append", "truncate"] as const) {
+          const path = join(dir, `growing-${format._tag}-${change}`)
+          writeFileSync(path, text)
+          const source = yield* open(path, format, 10_485_760)
+          const sent: Array<string> = []
+          const error = yield* source.ids.pipe(
+            BulkMetadata.chunk({ metadata: {}, maxBytes: 20_000 }),
+            Stream.runForEach((chunk) =>
+              Effect.sync(() => {
+                // the writer goes on once the first body is out
+                if (sent.length === 0 && change === "append") appendFileSync(path, cutOff)
+                if (sent.length === 0 && change === "truncate") truncateSync(path, text.length - 4)
+                sent.push(...chunk.ids)
+              })
+            ),
+            Effect.flip
+          )
+          expect(error).toMatchObject({ _tag: "InputChangedError", path })
+          expect(error.message).toMatch(new RegExp(`^${path} changed while it was read \\(${text.length} bytes when opened, ${
+            change === "append" ? text.length + cutOff.length : text.length - 4
+          } now; `))
+          // what was sent are whole lines of the file as it was; the body of its last line never came
+          expect(sent.length).toBeGreaterThan(0)
+          expect(sent).toEqual(ids.slice(0, sent.length))
+          expect(sent.length).toBeLessThan(ids.length)
+        }
+      }
+    }).pipe(Effect.provide(NodeContext.layer)))
+
   it.effect("streams a file, tracking the share read, and refuses a missing one at once", () =>
     Effect.gen(function*() {
       const dir = mkdtempSync(join(tmpdir(), "cli-input-"))
@@ -130,7 +218,7 @@ describe("open", () => {
       // many reads: the reader reuses its buffers, so every id is compared
       const ids = Array.from({ length: 200_000 }, (_, i) => `prod_${i}`)
       writeFileSync(path, ids.join("\n"))
-      const source = yield* open(path, lines)
+      const source = yield* open(path, lines, 10_485_760)
       expect(source.fraction()).toBe(0)
       expect(Chunk.toReadonlyArray(yield* Stream.runCollect(strings(source.ids)))).toEqual(ids)
       expect(source.fraction()).toBe(1)
@@ -139,14 +227,14 @@ describe("open", () => {
       expect(Chunk.toReadonlyArray(bodies).flatMap((body) => body.ids)).toEqual(ids)
       const ndjson = join(dir, "ids.ndjson")
       writeFileSync(ndjson, ids.map((id) => JSON.stringify({ id })).join("\n"))
-      const parsed = yield* Stream.runCollect(strings((yield* open(ndjson, { _tag: "Ndjson", field: "id" })).ids))
+      const parsed = yield* Stream.runCollect(strings((yield* open(ndjson, { _tag: "Ndjson", field: "id" }, 10_485_760)).ids))
       expect(Chunk.toReadonlyArray(parsed)).toEqual(ids)
-      const missing = yield* Effect.flip(open(join(dir, "nope.txt"), lines))
+      const missing = yield* Effect.flip(open(join(dir, "nope.txt"), lines, 10_485_760))
       expect(missing.message).toMatch(/^cannot read the ids file: .*nope\.txt/)
       for (const [name, text] of [["empty.txt", ""], ["blank.txt", "\n  \r\n\n"]]) {
         const empty = join(dir, name)
         writeFileSync(empty, text)
-        const source = yield* open(empty, lines)
+        const source = yield* open(empty, lines, 10_485_760)
         expect(source.name).toBe(empty)
         // the run refuses it (test/cli-run.test.ts): here it is just empty
         expect(yield* Stream.runCount(strings(source.ids))).toBe(0)
@@ -159,22 +247,22 @@ describe("open", () => {
       const path = join(dir, "ids.csv")
       const rows = Array.from({ length: 20_000 }, (_, i) => `"name ${i}, with ""quotes""\nand a line break",prod_${i}`)
       writeFileSync(path, `name,id\r\n${rows.join("\r\n")}`)
-      const source = yield* open(path, csv)
+      const source = yield* open(path, csv, 10_485_760)
       expect(yield* Stream.runCount(strings(source.ids))).toBe(20_000)
       expect(source.fraction()).toBe(1)
       const wrong = join(dir, "wrong.csv")
       writeFileSync(wrong, "name,code\nx,p1\n")
-      expect((yield* Effect.flip(open(wrong, csv))).message).toBe(
+      expect((yield* Effect.flip(open(wrong, csv, 10_485_760))).message).toBe(
         `${wrong}, line 1: the header has no column "id" (columns: name, code)`
       )
       const empty = join(dir, "empty.csv")
       writeFileSync(empty, "\n\n")
-      expect((yield* Effect.flip(open(empty, csv))).message).toBe(
+      expect((yield* Effect.flip(open(empty, csv, 10_485_760))).message).toBe(
         `${empty}, line 1: the CSV has no header row naming the column "id"`
       )
       const headerOnly = join(dir, "header.csv")
       writeFileSync(headerOnly, "id")
       // no ids at all: the run refuses it (BulkRun, cli-run.test.ts)
-      expect(yield* Stream.runCount(strings((yield* open(headerOnly, csv)).ids))).toBe(0)
+      expect(yield* Stream.runCount(strings((yield* open(headerOnly, csv, 10_485_760)).ids))).toBe(0)
     }).pipe(Effect.provide(NodeContext.layer)))
 })

@@ -42,6 +42,19 @@ describe("metadata", () => {
       expect(yield* message("null")).toMatch(/got null$/)
       expect(yield* message("\"x\"")).toMatch(/got a string$/)
       expect(yield* message("{a:1}")).toMatch(/^--metadata is not valid JSON: \S/)
+      // sent exactly as written, or refused naming the key
+      expect(yield* parse(option, ["--metadata", `{"big":9007199254740991,"x":[1.0,1e2,-0.5e-1]}`])).toEqual(
+        Option.some({ big: 9007199254740991, x: [1, 100, -0.05] })
+      )
+      expect(yield* message(`{"erp_id":9007199254740993}`)).toBe(
+        "--metadata: metadata.erp_id: 9007199254740993 cannot be sent exactly; quote it as a string"
+      )
+      expect(yield* message(`{"a":[{"b":12345678901234567890}]}`)).toBe(
+        "--metadata: metadata.a[0].b: 12345678901234567890 cannot be sent exactly; quote it as a string"
+      )
+      expect(yield* message(`{"a":{"__proto__":{}}}`)).toBe(
+        `--metadata: metadata.a.__proto__: a key named "__proto__" cannot be sent: JavaScript takes it for the object's prototype; rename the key`
+      )
     }).pipe(Effect.provide(NodeContext.layer)))
 
   it.effect("reads --metadata-file and wants exactly one source", () =>
@@ -55,7 +68,10 @@ describe("metadata", () => {
       const path = file("m.json", `{"origin":"PL"}`)
       expect(yield* parse(option, ["--metadata-file", path])).toEqual(Option.some({ origin: "PL" }))
       expect(yield* refusal(option, ["--metadata-file", file("a.json", "[1]")])).toBe(
-        `--metadata-file must be a JSON object like {"key":"value"}, got an array`
+        `--metadata-file ${join(dir, "a.json")} must be a JSON object like {"key":"value"}, got an array`
+      )
+      expect(yield* refusal(option, ["--metadata-file", file("n.json", `{"n": 1e400}`)])).toBe(
+        `--metadata-file ${join(dir, "n.json")}: metadata.n: 1e400 cannot be sent exactly; quote it as a string`
       )
       expect(yield* refusal(option, ["--metadata-file", file("b.json", "{a")])).toMatch(/b\.json/)
       expect(yield* refusal(option, ["--metadata-file", join(dir, "none.json")])).toMatch(/none\.json/)

@@ -284,8 +284,9 @@ const handler = (target: BulkTarget) => (flags: Flags) =>
     const metadata = yield* Metadata.select(flags)
     // One limit for the plan and the run: the one the client is configured with.
     const env = yield* Connection.environment
-    const maxBytes = yield* requestBytes(flags.maxBytes, yield* Connection.payloadLimit(env))
-    const source = yield* IdInput.open(flags.ids, flags.format)
+    const limit = yield* Connection.payloadLimit(env)
+    const maxBytes = yield* requestBytes(flags.maxBytes, limit)
+    const source = yield* IdInput.open(flags.ids, flags.format, limit)
     if (flags.dryRun) {
       const chunks = source.ids.pipe(BulkMetadata.chunk({ metadata, field: bulkTargets[target].field, maxBytes }))
       return yield* DryRun.printPlan(source, chunks, { maxBytes, what: "ids" })

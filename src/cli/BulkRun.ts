@@ -16,7 +16,7 @@ import type * as Voucherify from "../Voucherify.js"
 import * as VoucherifyConfig from "../VoucherifyConfig.js"
 import type { TransportError } from "../VoucherifyError.js"
 import type { BulkTarget } from "../VoucherifySchema.js"
-import { ConfigurationError, InputError, PartialFailure } from "./CliError.js"
+import { ConfigurationError, type InputChangedError, InputError, PartialFailure } from "./CliError.js"
 import { printCause } from "./ErrorOutput.js"
 import * as IdInput from "./IdInput.js"
 import * as Progress from "./Progress.js"
@@ -37,7 +37,7 @@ export interface BulkRunOptions {
     options: SharedRunOptions
   ) => Effect.Effect<
     BulkMetadata.BulkReport,
-    BulkMetadata.BulkRunError<InputError | BulkMetadata.IdLineError | BulkRecords.RecordError>,
+    BulkMetadata.BulkRunError<InputError | InputChangedError | BulkMetadata.IdLineError | BulkRecords.RecordError>,
     Voucherify.Voucherify
   >
   readonly concurrency: number
@@ -134,7 +134,7 @@ export const run = (
   options: BulkRunOptions
 ): Effect.Effect<
   void,
-  BulkMetadata.BulkRunError<InputError> | InputError | PartialFailure | ConfigurationError | BulkJournal.JournalError,
+  BulkMetadata.BulkRunError<InputError | InputChangedError> | InputError | PartialFailure | ConfigurationError | BulkJournal.JournalError,
   Voucherify.Voucherify | VoucherifyConfig.VoucherifyConfig | FileSystem.FileSystem
 > =>
   Effect.scoped(Effect.gen(function*() {

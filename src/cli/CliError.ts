@@ -13,6 +13,16 @@ export class InputError extends Data.TaggedError("InputError")<{
 }> {}
 
 /**
+ * The ids file changed while it was read (it grew, shrank or was written
+ * to): what was read may end in a cut-off id. Found before the chunk that
+ * holds its last line is sent, which then is not. Exit code 1.
+ */
+export class InputChangedError extends Data.TaggedError("InputChangedError")<{
+  readonly path: string
+  readonly message: string
+}> {}
+
+/**
  * Credentials or endpoint are missing or invalid before any request is made.
  * Exit code 3.
  */

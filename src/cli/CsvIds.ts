@@ -56,13 +56,14 @@ const inputError = (source: string) => (error: IdLineError | CsvRecords.CsvSynta
 const isMalformed = (error: unknown): error is IdLineError | CsvRecords.CsvSyntaxError =>
   error instanceof IdLineError || error instanceof CsvRecords.CsvSyntaxError
 
-/** The ids of `column`; `source` names the input in error messages. */
+/** The ids of `column`; `source` names the input in error messages; a record past `maxRecord` fails. */
 export const parse = <E, R>(
   bytes: Stream.Stream<Uint8Array, E, R>,
   column: string,
-  source: string
+  source: string,
+  maxRecord?: CsvRecords.RecordLimit
 ): Stream.Stream<string, E | InputError, R> =>
-  CsvRecords.decode(bytes, decoder(column)).pipe(
+  CsvRecords.decode(bytes, decoder(column), maxRecord).pipe(
     Stream.mapError((error) => (isMalformed(error) ? inputError(source)(error) : error))
   )
 
@@ -79,13 +80,14 @@ class HeaderRead {
 export const readHeader = <E, R>(
   bytes: Stream.Stream<Uint8Array, E, R>,
   column: string,
-  source: string
+  source: string,
+  maxRecord?: CsvRecords.RecordLimit
 ): Effect.Effect<Chunk.Chunk<Uint8Array>, E | InputError, R> =>
   Effect.gen(function*() {
     const reader = CsvRecords.make<IdLineError | HeaderRead>((fields, line) => {
       const header = headerOf(fields, line, column)
       return header instanceof IdLineError ? header : new HeaderRead()
-    })
+    }, maxRecord)
     /** Whether the header was read (and named the column) by the time `effect` ends. */
     const headerIn = <E1>(effect: Effect.Effect<void, E1 | HeaderRead>) =>
       Effect.catchIf(Effect.as(effect, false), (error): error is HeaderRead => error instanceof HeaderRead, () =>

@@ -8,7 +8,7 @@ import * as Stream from "effect/Stream"
 import type * as BulkMetadata from "../BulkMetadata.js"
 import type * as BulkRecords from "../BulkRecords.js"
 import type { InvalidRequestError } from "../VoucherifyError.js"
-import type { InputError } from "./CliError.js"
+import type { InputChangedError, InputError } from "./CliError.js"
 import { count, fill, megabytes } from "./Format.js"
 import * as IdInput from "./IdInput.js"
 
@@ -24,10 +24,10 @@ export const printPlan = (
   source: IdInput.IdSource | IdInput.ByteSource,
   chunks: Stream.Stream<
     BulkMetadata.BulkChunk,
-    InputError | InvalidRequestError | BulkMetadata.IdLineError | BulkRecords.RecordError
+    InputError | InputChangedError | InvalidRequestError | BulkMetadata.IdLineError | BulkRecords.RecordError
   >,
   options: { readonly maxBytes: number; readonly what: "ids" | "records" }
-): Effect.Effect<void, InputError | InvalidRequestError> =>
+): Effect.Effect<void, InputError | InputChangedError | InvalidRequestError> =>
   Effect.gen(function*() {
     yield* Console.log(columns("chunk", "offset", "ids", "bytes", "fill"))
     const totals = yield* chunks.pipe(

@@ -4,7 +4,7 @@
  * | code | meaning |
  * | --- | --- |
  * | 0 | success |
- * | 1 | usage or input error (bad option, malformed ids file, bad metadata), or a bug (a defect) |
+ * | 1 | usage or input error (bad option, malformed ids file or one that changed while read, bad metadata), or a bug (a defect) |
  * | 2 | partial failure: some ids were not updated (the report says which) |
  * | 3 | authentication or configuration error, or a server that could not be reached at all |
  * | 130 | interrupted (Ctrl-C, SIGTERM, or SIGHUP when the terminal closes); the report is still written |
@@ -28,6 +28,7 @@ export type ExitCode = typeof ExitCode[keyof typeof ExitCode]
 
 const byTag: Readonly<Record<string, ExitCode>> = {
   InputError: ExitCode.InputError,
+  InputChangedError: ExitCode.InputError,
   InvalidRequestError: ExitCode.InputError,
   NotFoundError: ExitCode.InputError,
   PayloadTooLargeError: ExitCode.InputError,

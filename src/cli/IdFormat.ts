@@ -4,7 +4,7 @@
  * here, in plain code, on the library's line splitter: text goes in piece by
  * piece (as it is read), ids come out, and nothing but the current line is held.
  */
-import { checkId, IdLineError, type IdParser, isBlank, lineParser } from "../internal/bulk/idLines.js"
+import { checkId, IdLineError, type IdParser, isBlank, type LineLimit, lineParser } from "../internal/bulk/idLines.js"
 
 /**
  * One id per line, a column of a CSV file with a header row, or a field of
@@ -15,7 +15,7 @@ export type IdFormat =
   | { readonly _tag: "Csv"; readonly column: string }
   | { readonly _tag: "Ndjson"; readonly field: string }
 
-const ndjson = (field: string): IdParser =>
+const ndjson = (field: string, maxLine: LineLimit | undefined): IdParser =>
   lineParser((line, lineNo, out) => {
     if (isBlank(line)) return
     let value: unknown
@@ -33,7 +33,11 @@ const ndjson = (field: string): IdParser =>
       throw new IdLineError({ line: lineNo, reason: `field "${field}" must be a string, ${got}` })
     }
     out.push(checkId(id, lineNo, `field "${field}"`))
-  })
+  }, undefined, maxLine)
 
-/** A fresh parser for one NDJSON input (one id per line is `BulkMetadata.lines`, CSV is `CsvIds.ts`). */
-export const makeParser = (format: Extract<IdFormat, { readonly _tag: "Ndjson" }>): IdParser => ndjson(format.field)
+/**
+ * A fresh parser for one NDJSON input (one id per line is `BulkMetadata.lines`,
+ * CSV is `CsvIds.ts`); a line that runs past `maxLine` fails it there.
+ */
+export const makeParser = (format: Extract<IdFormat, { readonly _tag: "Ndjson" }>, maxLine?: LineLimit): IdParser =>
+  ndjson(format.field, maxLine)

@@ -12,8 +12,8 @@ import { resolve as resolvePath } from "node:path"
 import type * as BulkJournal from "../BulkJournal.js"
 import * as BulkMetadata from "../BulkMetadata.js"
 import * as BulkRecords from "../BulkRecords.js"
-import { parseIds as parseWith } from "../internal/bulk/idLines.js"
-import { InputError } from "./CliError.js"
+import { type LineLimit, parseIds as parseWith } from "../internal/bulk/idLines.js"
+import { InputChangedError, InputError } from "./CliError.js"
 import * as CsvIds from "./CsvIds.js"
 import { type IdFormat, makeParser } from "./IdFormat.js"
 
@@ -23,22 +23,37 @@ export type { IdFormat } from "./IdFormat.js"
 const readChunk = 256 * 1024
 
 /**
+ * The longest NDJSON line or CSV record read, in bytes: a whole request body
+ * (`limit`, the configured one). Its id must fit in a body beside the
+ * metadata; a record longer than a body is no id file, and is refused as
+ * soon as it gets there, not held whole. (One id per line needs no such
+ * cap: packed from its bytes, a line is refused once it runs past what the
+ * body limit leaves for an id.)
+ */
+export const recordLimit = (limit: number): LineLimit => ({
+  limit,
+  why: `longer than a whole request body (${limit} bytes), so no record of an id`
+})
+
+/**
  * Parses ids out of raw bytes. One id per line is `BulkMetadata.lines`,
  * which the bulk functions pack straight from the bytes; CSV is read by
- * csv-parse (its errors already name `source`).
+ * csv-parse (its errors already name `source`). An NDJSON line or a CSV
+ * record past `maxRecord` fails the stream there.
  */
 export const parseIds = <E, R>(
   bytes: Stream.Stream<Uint8Array, E, R>,
   format: IdFormat,
-  source: string
+  source: string,
+  maxRecord?: LineLimit
 ): Ids<E | BulkMetadata.IdLineError | InputError, R> => {
   switch (format._tag) {
     case "Lines":
       return BulkMetadata.lines(bytes)
     case "Csv":
-      return CsvIds.parse(bytes, format.column, source)
+      return CsvIds.parse(bytes, format.column, source, maxRecord)
     case "Ndjson":
-      return parseWith(bytes, () => makeParser(format))
+      return parseWith(bytes, () => makeParser(format, maxRecord))
   }
 }
 
@@ -52,7 +67,7 @@ export interface IdSource extends Omit<ByteSource, "bytes"> {
    * operator in between would make strings of every id of a plain file),
    * and their failures to {@link describe}.
    */
-  readonly ids: Ids<InputError | BulkMetadata.IdLineError>
+  readonly ids: Ids<InputError | InputChangedError | BulkMetadata.IdLineError>
 }
 
 /** A failure of the input `source` as the terminal shows it: a bad line (of ids or records) names the input. */
@@ -71,25 +86,67 @@ export const noIds = (source: IdSource | ByteSource, what: "ids" | "records" = "
  * turn rather than a new one each read, which would leave the collector
  * hundreds of megabytes of a large file to free. A piece stays valid until
  * the read after next: the packer and the parsers, its only readers, are
- * done with it before they pull the next one.
+ * done with it before they pull the next one. At the end of the file,
+ * `atEnd` (given the bytes read) runs before the stream ends, and may fail
+ * it instead.
  */
-const readPieces = (file: FileSystem.File): Stream.Stream<Uint8Array, PlatformError.PlatformError> => {
+const readPieces = <E>(
+  file: FileSystem.File,
+  atEnd: (read: number) => Effect.Effect<void, E>
+): Stream.Stream<Uint8Array, PlatformError.PlatformError | E> => {
   // Buffers, like the packer's own: one kind of array in its loop
   const buffers = [Buffer.allocUnsafe(readChunk), Buffer.allocUnsafe(readChunk)]
   let turn = 0
-  return Stream.repeatEffectOption(Effect.suspend(() => {
+  let total = 0
+  return Stream.repeatEffectOption<Uint8Array, PlatformError.PlatformError | E, never>(Effect.suspend(() => {
     const buffer = buffers[turn ^= 1]!
     return file.read(buffer).pipe(
       Effect.mapError(Option.some),
-      Effect.flatMap((read) => (read === 0n ? Effect.fail(Option.none()) : Effect.succeed(buffer.subarray(0, Number(read)))))
+      Effect.flatMap((read) => {
+        if (read === 0n) return Effect.zipRight(Effect.mapError(atEnd(total), Option.some), Effect.fail(Option.none()))
+        total += Number(read)
+        return Effect.succeed(buffer.subarray(0, Number(read)))
+      })
     )
   }))
 }
 
+const mtimeOf = (info: FileSystem.File.Info) => Option.match(info.mtime, { onNone: () => 0, onSome: (date) => date.getTime() })
+
+/**
+ * At the end of a file: the same file as when it was opened (its size and
+ * modification time, as the journal records them) and every byte of it read.
+ * A file still being written fails here, before the end of the input lets the
+ * packer close the body that holds its last line, which may be a cut-off id:
+ * that body is never sent. (Standard input is a stream, taken as it comes.)
+ */
+const unchanged = (
+  file: FileSystem.File,
+  path: string,
+  opened: { readonly size: number; readonly mtimeMs: number }
+) =>
+(read: number): Effect.Effect<void, InputChangedError | PlatformError.PlatformError> =>
+  Effect.flatMap(file.stat, (info) => {
+    const size = Number(info.size)
+    const changes = [
+      ...(size !== opened.size ? [`${opened.size} bytes when opened, ${size} now`] : []),
+      ...(mtimeOf(info) !== opened.mtimeMs ? ["modified since it was opened"] : []),
+      ...(read !== opened.size ? [`${read} bytes read of ${opened.size}`] : [])
+    ]
+    return changes.length === 0 ? Effect.void : Effect.fail(
+      new InputChangedError({
+        path,
+        message: `${path} changed while it was read (${
+          changes.join("; ")
+        }): its last chunk was not sent, so no cut-off id was; run again once the file is complete`
+      })
+    )
+  })
+
 /** An opened input as bytes, before any format reads it. */
 export interface ByteSource {
   /** The bytes, read as they are pulled: the file is never held whole. */
-  readonly bytes: Stream.Stream<Uint8Array, InputError>
+  readonly bytes: Stream.Stream<Uint8Array, InputError | InputChangedError>
   /** Share of the file's bytes read so far, 0 to 1; unknown for stdin. */
   readonly fraction: () => number | undefined
   /** The path, or `stdin`: names the input in messages. */
@@ -113,9 +170,12 @@ export const openBytes = (path: string, what: string): Effect.Effect<ByteSource,
     if (info.type !== "File") return yield* new InputError({ message: `cannot read ${what}: ${path} is not a file` })
     const size = Number(info.size)
     let read = 0
-    const bytes = Stream.unwrapScoped(Effect.map(fs.open(path), readPieces)).pipe(
+    const opened = { size, mtimeMs: mtimeOf(info) }
+    const bytes = Stream.unwrapScoped(
+      Effect.map(fs.open(path), (file) => readPieces(file, unchanged(file, path, opened)))
+    ).pipe(
       Stream.tap((piece) => Effect.sync(() => (read += piece.length))),
-      Stream.mapError(cannotRead(what))
+      Stream.mapError((error) => (error instanceof InputChangedError ? error : cannotRead(what)(error)))
     )
     return {
       bytes,
@@ -125,7 +185,7 @@ export const openBytes = (path: string, what: string): Effect.Effect<ByteSource,
         kind: "file",
         path: resolvePath(path),
         size,
-        mtimeMs: Option.match(info.mtime, { onNone: () => 0, onSome: (date) => date.getTime() })
+        mtimeMs: opened.mtimeMs
       }
     }
   })
@@ -136,18 +196,24 @@ const cannotRead = (what: string) => (error: { readonly message: string }) =>
 /**
  * The ids of `path` (`-` for stdin) in the given format. A missing file, or
  * a CSV header without the column, fails here, before anything starts; the
- * ids are read when the stream runs.
+ * ids are read when the stream runs. `limit`, the configured body limit,
+ * bounds an NDJSON line or a CSV record ({@link recordLimit}).
  */
-export const open = (path: string, format: IdFormat): Effect.Effect<IdSource, InputError, FileSystem.FileSystem> =>
+export const open = (
+  path: string,
+  format: IdFormat,
+  limit: number
+): Effect.Effect<IdSource, InputError | InputChangedError, FileSystem.FileSystem> =>
   Effect.gen(function*() {
+    const maxRecord = recordLimit(limit)
     const input = yield* openBytes(path, "the ids file")
-    if (format._tag !== "Csv") return { ...input, ids: parseIds(input.bytes, format, input.name) }
+    if (format._tag !== "Csv") return { ...input, ids: parseIds(input.bytes, format, input.name, maxRecord) }
     if (path === "-") {
       // stdin cannot be read twice: the bytes the header check took go first.
-      const header = yield* CsvIds.readHeader(input.bytes, format.column, "stdin")
-      return { ...input, ids: parseIds(Stream.concat(Stream.fromChunk(header), input.bytes), format, "stdin") }
+      const header = yield* CsvIds.readHeader(input.bytes, format.column, "stdin", maxRecord)
+      return { ...input, ids: parseIds(Stream.concat(Stream.fromChunk(header), input.bytes), format, "stdin", maxRecord) }
     }
     const fs = yield* FileSystem.FileSystem
-    yield* CsvIds.readHeader(Stream.mapError(fs.stream(path), cannotRead("the ids file")), format.column, path)
-    return { ...input, ids: parseIds(input.bytes, format, path) }
+    yield* CsvIds.readHeader(Stream.mapError(fs.stream(path), cannotRead("the ids file")), format.column, path, maxRecord)
+    return { ...input, ids: parseIds(input.bytes, format, path, maxRecord) }
   })

@@ -1,13 +1,18 @@
 /**
  * The metadata to set, from `--metadata '<json>'` or `--metadata-file <path>`:
- * each option decodes its JSON with one `Schema`, so that anything but a JSON
- * object is refused while the command line is parsed, naming the option.
+ * both decode their text with one `Schema`, so that anything but a JSON
+ * object, or a value that would not be sent as written (a number JavaScript
+ * cannot hold exactly, a `"__proto__"` key), is refused while the command
+ * line is parsed, naming the option and the key.
  */
+import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as Options from "@effect/cli/Options"
+import * as ValidationError from "@effect/cli/ValidationError"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import { firstInexact } from "../internal/bulk/metadataText.js"
 import { InputError } from "./CliError.js"
 
 /** What Voucherify accepts as metadata: a JSON object. */
@@ -17,35 +22,59 @@ export type Metadata = typeof JsonObject.Type
 
 const describe = (value: unknown) => (value === null ? "null" : Array.isArray(value) ? "an array" : `a ${typeof value}`)
 
-const notAnObject = (option: string, value: unknown) =>
-  `${option} must be a JSON object like {"key":"value"}, got ${describe(value)}`
-
-/** `--metadata`'s text: JSON, then a JSON object; either failure in one line naming the option. */
-const FromText = Schema.parseJson(JsonObject).annotations({
-  message: (issue) => ({
-    override: true,
-    message: issue._tag !== "Transformation"
-      ? "--metadata must be text"
-      : issue.kind === "Type"
-      ? notAnObject("--metadata", issue.issue.actual)
-      // the parser's own words, from under this annotation (formatting `issue` itself would come back here)
-      : `--metadata is not valid JSON: ${ParseResult.ArrayFormatter.formatIssueSync(issue.issue)[0]?.message}`
+/**
+ * The text of `option` (`--metadata`, `--metadata-file m.json`) as a JSON
+ * object, sent exactly as written: each failure in one line naming the option.
+ */
+export const FromText = (option: string) =>
+  Schema.transformOrFail(Schema.String, JsonObject, {
+    strict: true,
+    decode: (text, _, ast) => {
+      const refuse = (message: string) => ParseResult.fail(new ParseResult.Type(ast, text, message))
+      let value: unknown
+      try {
+        value = JSON.parse(text)
+      } catch (error) {
+        return refuse(`${option} is not valid JSON: ${(error as Error).message}`)
+      }
+      if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        return refuse(`${option} must be a JSON object like {"key":"value"}, got ${describe(value)}`)
+      }
+      const inexact = firstInexact(text)
+      return inexact === undefined
+        ? ParseResult.succeed(value as Metadata)
+        : refuse(`${option}: ${inexact.path}: ${inexact.reason}`)
+    },
+    encode: (metadata) => ParseResult.succeed(JSON.stringify(metadata))
+  }).annotations({
+    // the one line of the refusal, not the schema's tree
+    message: (issue) => ({
+      override: true,
+      message: issue._tag === "Transformation" && issue.issue._tag === "Type" && typeof issue.issue.message === "string"
+        ? issue.issue.message
+        : `${option} must be text`
+    })
   })
-})
 
-/** `--metadata-file`'s content, already parsed as JSON by `Options.fileSchema`. */
-const FromFile = JsonObject.annotations({ message: (issue) => notAnObject("--metadata-file", issue.actual) })
+/** Decodes `text` as `Options.withSchema` does: a refusal is the command line's. */
+const decodeOption = (option: string, text: string) =>
+  Effect.mapError(
+    ParseResult.decode(FromText(option))(text),
+    (issue) => ValidationError.invalidValue(HelpDoc.p(ParseResult.TreeFormatter.formatIssueSync(issue)))
+  )
 
 export const options = {
   metadata: Options.text("metadata").pipe(
     Options.withPseudoName("json"),
     Options.withDescription("The metadata, a JSON object: '{\"key\":\"value\"}'"),
-    Options.withSchema(FromText),
+    Options.mapEffect((text) => decodeOption("--metadata", text)),
     Options.optional
   ),
-  metadataFile: Options.fileSchema("metadata-file", FromFile, "json").pipe(
+  // the text, not a parse of it: its numbers are checked as written
+  metadataFile: Options.fileText("metadata-file").pipe(
     Options.withPseudoName("path"),
     Options.withDescription("Read the metadata JSON object from a file"),
+    Options.mapEffect(([path, text]) => decodeOption(`--metadata-file ${path}`, text)),
     Options.optional
   )
 }

@@ -21,7 +21,15 @@ export const isPlainObject = (u: unknown): u is Record<string, unknown> => {
 export const describeValue = (u: unknown): string => {
   if (u === null) return "null"
   if (Array.isArray(u)) return "an array"
-  if (typeof u === "object") return `an instance of ${(u as object).constructor?.name ?? "an unknown class"}`
+  if (typeof u === "object") {
+    const proto: unknown = Object.getPrototypeOf(u)
+    // `{ __proto__: {...} }` in an object literal (or a parse that copies keys
+    // into a new object) sets the prototype: no key is left to send
+    if (proto !== null && Object.getPrototypeOf(proto) === Object.prototype && !Object.hasOwn(proto as object, "constructor")) {
+      return `an object whose prototype is another object (a "__proto__" key sets the prototype in JavaScript, it is not sent as a key)`
+    }
+    return `an instance of ${(u as object).constructor?.name ?? "an unknown class"}`
+  }
   if (typeof u === "number") return String(u)
   return `a ${typeof u}`
 }

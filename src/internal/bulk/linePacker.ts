@@ -10,7 +10,12 @@
  * by the end of a read, an id that may not fit) takes the exact path of the
  * string packer: decoded, checked by the rules of `idLines.ts`, measured and
  * escaped. Both give the same bodies and the same errors as the ids
- * decoded first (`BulkMetadata.lines` read as strings) and packed.
+ * decoded first (`BulkMetadata.lines` read as strings) and packed, but for
+ * a line too large for any body: packed from its bytes it is a line that is
+ * no id (`IdLineError`, at once, like any other), and one that runs past
+ * what a body leaves for an id is refused as soon as it gets there, neither
+ * held nor read to its end. As strings, the packer refuses the id itself
+ * once it is read whole (`InvalidRequestError` at its offset).
  *
  * @internal
  */
@@ -21,7 +26,7 @@ import * as Stream from "effect/Stream"
 import type { BulkChunk, ChunkOptions, Input, Lines } from "../../BulkMetadata.js"
 import { InvalidRequestError } from "../../VoucherifyError.js"
 import { defaultMaxPayloadBytes } from "../limits.js"
-import { IdLineError, idReason, isBlank } from "./idLines.js"
+import { IdLineError, idReason, isBlank, lineTooLong } from "./idLines.js"
 import {
   COMMA,
   countRead,
@@ -37,13 +42,14 @@ import {
   type Packing,
   writeJson
 } from "./packer.js"
-import { encodeMetadata } from "./payload.js"
+import { encodeMetadata, jsonStringBytes } from "./payload.js"
 
 const LF = 0x0a
 const CR = 0x0d
 const SPACE = 0x20
 const QUOTE = 0x22
 const BACKSLASH = 0x5c
+const TAB = 0x09
 
 /** What {@link LinePacker.takeLine} did with one whole line. */
 type Taken = "taken" | "full" | IdLineError | InvalidRequestError
@@ -60,6 +66,14 @@ export class LinePacker extends Packer {
   /** Set when the last feed stopped at an id that the open body has no room for. */
   full = false
   private readonly decoder = new TextDecoder("utf-8", { ignoreBOM: true })
+  /**
+   * The most bytes a line (without its LF) can have and still hold an id
+   * that fits a body: the id's JSON takes its UTF-8 bytes and two quotes,
+   * at most {@link room}; a final CR and a BOM add up to four bytes more. A
+   * line past this is refused as soon as it gets there, neither held nor
+   * read to its end: the carry never grows past it.
+   */
+  private readonly maxLine = this.room + 2
 
   /** Whether a line without its line break waits: the input's last line, if the input ends now. */
   get hasPartialLine(): boolean {
@@ -79,6 +93,10 @@ export class LinePacker extends Packer {
     if (this.carried > 0) {
       if (!this.carryComplete) {
         const lf = src.indexOf(LF, i)
+        const end = lf === -1 ? src.length : lf
+        if (this.carried + end - i > this.maxLine) {
+          return this.lineTooLong(this.carry.subarray(0, this.carried), src.subarray(i, end))
+        }
         if (lf === -1) {
           this.keep(src, i, src.length)
           return src.length
@@ -152,6 +170,12 @@ export class LinePacker extends Packer {
       } else {
         // a byte to decode or escape, no room left, or the end of the read
         lineEnd = src.indexOf(LF, i)
+        // past the longest line that can fit, whether its LF is in this read or not: the same refusal wherever reads cut
+        if ((lineEnd === -1 ? n : lineEnd) - start > this.maxLine) {
+          this.lines = lines
+          stop = this.lineTooLong(src.subarray(start, lineEnd === -1 ? n : lineEnd))
+          break
+        }
         if (lineEnd === -1) {
           this.keep(src, start, n)
           break
@@ -196,7 +220,7 @@ export class LinePacker extends Packer {
       this.lines++
       return "taken"
     }
-    const reason = idReason(id, "the id")
+    const reason = idReason(id, "the id", true)
     if (reason !== undefined) return new IdLineError({ line: this.lines + 1, reason })
     if (this.seen?.has(id)) {
       this.lines++
@@ -206,7 +230,11 @@ export class LinePacker extends Packer {
     const buffer = this.buffer!
     const comma = this.size > 0 ? 1 : 0
     const written = writeJson(buffer, this.length + comma, id, this.idsEnd)
-    if (written < 0) return this.size === 0 ? this.refuse(id) : "full"
+    if (written < 0) {
+      // too large for any body: a line that is no id, like the others (a body before it is not cut for it)
+      const bytes = jsonStringBytes(id)
+      return bytes > this.room ? new IdLineError({ line: this.lines + 1, reason: `the id ${this.tooLarge(bytes)}` }) : "full"
+    }
     if (comma === 1) buffer[this.length] = COMMA
     this.length = written
     this.size++
@@ -216,11 +244,33 @@ export class LinePacker extends Packer {
     return "taken"
   }
 
-  /** Appends `src[start..end)` to the carried line. */
+  /**
+   * The refusal of the next line, which runs past {@link maxLine} without a
+   * line break; `parts` are what was read of it. Its hint is judged on its
+   * first `maxLine + 1` bytes only: the same wherever the reads cut.
+   */
+  private lineTooLong(...parts: ReadonlyArray<Uint8Array>): IdLineError {
+    let left = this.maxLine + 1
+    const seen = parts.map((part) => {
+      const kept = part.subarray(0, Math.max(0, left))
+      left -= kept.length
+      return kept
+    })
+    const cr = seen.some((part) => part.includes(CR))
+    return lineTooLong(
+      this.lines + 1,
+      this.maxLine,
+      "bytes",
+      `longer than any id can be (the limit of ${this.maxBytes} bytes leaves ${this.room} for an id next to the metadata)`,
+      { cr, tab: !cr && seen.some((part) => part.includes(TAB)) }
+    )
+  }
+
+  /** Appends `src[start..end)` to the carried line, which stays within {@link maxLine} and its LF. */
   private keep(src: Uint8Array, start: number, end: number): void {
     const carried = this.carried + end - start
     if (carried > this.carry.length) {
-      const larger = Buffer.allocUnsafe(Math.max(carried, 2 * this.carry.length))
+      const larger = Buffer.allocUnsafe(Math.min(Math.max(carried, 2 * this.carry.length), this.maxLine + 1))
       this.carry.copy(larger, 0, 0, this.carried)
       this.carry = larger
     }

@@ -17,7 +17,11 @@ import * as Stream from "effect/Stream"
 import type { BulkChunk } from "../../BulkMetadata.js"
 import { InvalidRequestError } from "../../VoucherifyError.js"
 import { largestMaxPayloadBytes, payloadBytesReason } from "../limits.js"
+import { controlAt, controlReason } from "./idLines.js"
 import { jsonStringBytes } from "./payload.js"
+
+/** The packer's own check of an id: not empty, no control character (the rule of `idLines.ts`). */
+const isValidId = (id: string): boolean => id.length > 0 && controlAt(id) === -1
 
 /** `"x"`: the smallest id takes three bytes in a body. */
 const smallestIdBytes = 3
@@ -166,8 +170,8 @@ export class Packer {
     this.seen = packing.dedupe ? new Set() : undefined
   }
 
-  /** Room for items beside the frame. */
-  private get room(): number {
+  /** Room for items beside the frame: the most bytes one item may take in a body. */
+  protected get room(): number {
     return this.maxBytes - this.head.length - this.tail.length
   }
 
@@ -208,6 +212,7 @@ export class Packer {
     let i = from
     for (; i < input.length; i++) {
       const id = input[i]
+      // an empty id, refused below
       if (id.length === 0) break
       if (seen !== undefined && seen.has(id)) {
         position++
@@ -223,7 +228,8 @@ export class Packer {
       let plain = true
       for (let k = 0; k < n; k++) {
         const c = id.charCodeAt(k)
-        if (c < 0x20 || c > 0x7f || c === QUOTE || c === 0x5c) {
+        // DEL (0x7f) is no printable character: it takes the path below, and is refused there
+        if (c < 0x20 || c > 0x7e || c === QUOTE || c === 0x5c) {
           plain = false
           break
         }
@@ -235,6 +241,8 @@ export class Packer {
         buffer[at + n] = QUOTE
         end = at + n + 1
       } else {
+        // a control character: refused below
+        if (controlAt(id) !== -1) break
         end = writeJson(buffer, length + comma, id, idsEnd)
         if (end < 0) break
       }
@@ -247,7 +255,7 @@ export class Packer {
     this.length = length
     this.size = size
     this.position = position
-    if (i < input.length && (size === 0 || input[i]!.length === 0)) return this.refuse(input[i]!)
+    if (i < input.length && (size === 0 || !isValidId(input[i]!))) return this.refuse(input[i]!)
     return i
   }
 
@@ -277,10 +285,13 @@ export class Packer {
   /** The error for an id that can never be sent. */
   protected refuse(item: string): InvalidRequestError {
     if (item.length === 0) return this.invalid("must not be empty")
-    const bytes = this.frame.quoted ? jsonStringBytes(item) : Buffer.byteLength(item, "utf8")
-    return this.invalid(
-      `takes ${bytes} bytes, more than the ${this.room} left by the limit of ${this.maxBytes} bytes ${this.frame.beside}`
-    )
+    if (!this.frame.quoted) return this.invalid(this.tooLarge(Buffer.byteLength(item, "utf8")))
+    return this.invalid(controlReason(item, "the id") ?? this.tooLarge(jsonStringBytes(item)))
+  }
+
+  /** Why an item that takes `bytes` in a body, more than {@link room}, can never be sent. */
+  protected tooLarge(bytes: number): string {
+    return `takes ${bytes} bytes, more than the ${this.room} left by the limit of ${this.maxBytes} bytes ${this.frame.beside}`
   }
 
   /** Closes the pending body and returns it; {@link open} starts the next. */

@@ -11,6 +11,7 @@ import { bulkTargets } from "../bulkTargets.js"
 import { describeValue, isPlainObject, jsonValueIssue } from "../jsonValue.js"
 
 export { isPlainObject } from "../jsonValue.js"
+import { controlAt, controlReason } from "./idLines.js"
 
 /**
  * A body ready to send: validated, serialized and measured. Only this module
@@ -123,8 +124,11 @@ export const encodeBulkRequest = (
   if (ids.length === 0) {
     return new InvalidRequestError({ path: field, reason: "must name at least one id" })
   }
-  const empty = ids.indexOf("")
-  if (empty >= 0) return new InvalidRequestError({ path: `${field}[${empty}]`, reason: "must not be empty", offset: empty })
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!
+    const reason = id.length === 0 ? "must not be empty" : controlAt(id) === -1 ? undefined : controlReason(id, "the id")
+    if (reason !== undefined) return new InvalidRequestError({ path: `${field}[${i}]`, reason, offset: i })
+  }
   const metadataJson = encodeMetadata(metadata)
   if (typeof metadataJson !== "string") return metadataJson
   const frame = bodyFrame(field, metadataJson)

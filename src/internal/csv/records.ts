@@ -39,8 +39,19 @@ export interface CsvReader<E> {
 
 const isBlank = (fields: Array<string>) => fields.length === 1 && fields[0]!.trim().length === 0
 
-const reasonOf = (error: CsvError): string => {
+/**
+ * The longest record a reader takes, in bytes, and why nothing longer can be
+ * used: a longer one fails as soon as it gets there, not held whole.
+ */
+export interface RecordLimit {
+  readonly limit: number
+  readonly why: string
+}
+
+const reasonOf = (error: CsvError, maxRecord: RecordLimit | undefined): string => {
   switch (error.code) {
+    case "CSV_MAX_RECORD_SIZE":
+      return maxRecord === undefined ? error.message : `the record runs past ${maxRecord.limit} bytes: ${maxRecord.why}`
     case "CSV_QUOTE_NOT_CLOSED":
       return "a quoted field opened here is never closed"
     case "INVALID_OPENING_QUOTE":
@@ -60,14 +71,19 @@ const newlines = (fields: Array<string>): number => {
   return count
 }
 
-/** A reader for one input. */
-export const make = <E>(onRecord: RecordHandler<E>): CsvReader<E> => {
+/** A reader for one input; a record longer than `maxRecord` fails it. */
+export const make = <E>(onRecord: RecordHandler<E>, maxRecord?: RecordLimit): CsvReader<E> => {
   let failure: E | undefined
   // The line the next record starts on. csv-parse's own count is per chunk,
   // not per record; a record spans one line plus one per line break quoted in
   // it. Empty lines come out as blank records, so they are counted too.
   let line = 1
-  const parser = new Parser({ bom: true, relax_column_count: true, record_delimiter: ["\r\n", "\n"] })
+  const parser = new Parser({
+    bom: true,
+    relax_column_count: true,
+    record_delimiter: ["\r\n", "\n"],
+    ...(maxRecord === undefined ? {} : { max_record_size: maxRecord.limit })
+  })
   // Failures are taken from the write and end callbacks; without a listener
   // the stream's own "error" event would crash the process.
   parser.on("error", () => {})
@@ -87,7 +103,7 @@ export const make = <E>(onRecord: RecordHandler<E>): CsvReader<E> => {
     if (failure !== undefined) return resume(Effect.fail(failure))
     if (error === undefined || error === null) return resume(Effect.void)
     if (!(error instanceof CsvError)) return resume(Effect.die(error))
-    resume(Effect.fail(new CsvSyntaxError({ line, reason: reasonOf(error) })))
+    resume(Effect.fail(new CsvSyntaxError({ line, reason: reasonOf(error, maxRecord) })))
   }
   return {
     write: (bytes) =>
@@ -111,16 +127,17 @@ export interface Decoder<A, E> {
 
 /**
  * Decodes `bytes` with a fresh decoder per run; each input chunk becomes one
- * output chunk of what its records gave.
+ * output chunk of what its records gave. A record longer than `maxRecord` fails it.
  */
 export const decode = <A, E, E1, R>(
   bytes: Stream.Stream<Uint8Array, E1, R>,
-  makeDecoder: () => Decoder<A, E>
+  makeDecoder: () => Decoder<A, E>,
+  maxRecord?: RecordLimit
 ): Stream.Stream<A, E | E1 | CsvSyntaxError, R> =>
   Stream.suspend(() => {
     const decoder = makeDecoder()
     let out: Array<A> = []
-    const reader = make<E>((fields, line) => decoder.onRecord(fields, line, out))
+    const reader = make<E>((fields, line) => decoder.onRecord(fields, line, out), maxRecord)
     const drain = Effect.sync(() => {
       const done = out
       out = []
