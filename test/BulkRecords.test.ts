@@ -43,7 +43,9 @@ describe("BulkRecords refuses a record before it is sent, naming its line", () =
     ["a line that is not JSON", `{"source_id":"p",}`, {}, /not valid JSON/],
     ["a line that is not an object", `["p"]`, {}, /a record must be a JSON object, got an array/],
     ["a number a double would round", `{"source_id":"p","metadata":{"n":12345678901234567890}}`, {}, /would arrive as 12345678901234567000/],
-    ["a missing id", `{"metadata":{"tier":"gold"}}`, { field: "source_id" }, /is missing/]
+    ["a missing id", `{"metadata":{"tier":"gold"}}`, { field: "source_id" }, /is missing/],
+    ["a key written twice", `{"source_id":"p","metadata":{"tier":"gold","tier":"silver"}}`, {}, /a key is written twice in one object/],
+    ["a U+FFFD, as bytes that are not UTF-8 decode to", `{"source_id":"p\uFFFD"}`, {}, /not valid UTF-8/]
   ]
   for (const [name, line, fields, reason] of cases) {
     it.effect(name, () =>
@@ -62,11 +64,32 @@ describe("BulkRecords refuses a record before it is sent, naming its line", () =
   it.effect("a record too large for any body", () =>
     Effect.gen(function*() {
       const large = JSON.stringify({ source_id: "big", name: "x".repeat(300) })
-      const failed = yield* refusal(ndjson([good(1), large], "products", 300))
+      const failed = yield* refusal(ndjson([good(1), large, ""], "products", 300))
       expect(failed.error).toMatchObject({ _tag: "RecordError", line: 2 })
       expect(failed.error.message).toBe(
         `line 2: the record takes ${Buffer.byteLength(large)} bytes, more than the 298 a body leaves for it`
       )
+    }).pipe(withTest()))
+
+  it.effect("a line longer than any body is refused as soon as a read shows it, before it is all held", () =>
+    Effect.gen(function*() {
+      // one read a line of 64 bytes: the second line never ends
+      const pieces = [good(1), `\n{"source_id":"p","name":"`, ..."x".repeat(40).split("").map(() => "x".repeat(64))]
+      const failed = yield* refusal(BulkRecords.run(
+        BulkRecords.ndjson(Stream.fromIterable(pieces.map((piece) => new TextEncoder().encode(piece)))),
+        { target: "products", maxBytes: 1000 }
+      ))
+      expect(failed.error.message).toBe("line 2: the line is longer than any record a body takes (998 bytes)")
+      expect(failed.report.totalIds).toBe(1)
+    }).pipe(withTest()))
+
+  it.effect("a line is sent as it was written, spaces and escapes included, once its value is checked", () =>
+    Effect.gen(function*() {
+      const state = yield* VoucherifyTest.VoucherifyTestState
+      const line = String.raw`  { "source_id" : "caf\u00e9", "metadata" : { "n" : 1.50, "s" : "\"q\"" } }  `
+      const report = yield* BulkRecords.run(BulkRecords.ndjson(bytesOf(`\uFEFF${line}\r\n`)), { target: "products" })
+      expect(report.bytes).toBe(Buffer.byteLength(line) + 2)
+      expect(yield* state.metadata("products", "café")).toEqual(Option.some({ n: 1.5, s: "\"q\"" }))
     }).pipe(withTest()))
 
   it.effect("vouchers need their metadata; customers a real birthdate and only the address fields the spec lists", () =>
