@@ -5,6 +5,7 @@
  * per-record endpoints.
  */
 import { describe, expect, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
@@ -12,6 +13,8 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as BulkRecords from "../src/BulkRecords.js"
+import { RecordChecker } from "../src/internal/records/check.js"
+import { ndjsonRecords } from "../src/internal/records/ndjson.js"
 import { shapeOf } from "../src/internal/records/shape.js"
 import { VoucherifyTest } from "../src/testing/index.js"
 import { Voucherify } from "../src/Voucherify.js"
@@ -133,6 +136,29 @@ describe("BulkRecords refuses a record before it is sent, naming its line", () =
       )
       expect(failed.error.message).toBe("records[1]: price: expected an integer, actual NaN")
     }).pipe(withTest()))
+})
+
+describe("NDJSON read from bytes", () => {
+  it.effect("gives the same records wherever the reads cut the text, inside a character, a CRLF or a BOM", () =>
+    Effect.gen(function*() {
+      const lines = [
+        `{"source_id":"a","metadata":{"city":"Zürich","emoji":"🎁"}}`,
+        "",
+        String.raw`{"source_id":"東京","name":"x\\y"}`,
+        `   `,
+        `{"source_id":"c","metadata":{"n":-1.5e-3}}`
+      ]
+      const bytes = new TextEncoder().encode(`\uFEFF${lines.join("\r\n")}`)
+      const expected = [lines[0], lines[2], lines[4]]
+      for (const size of [1, 2, 3, 5, 7, 64, bytes.length]) {
+        const pieces: Array<Uint8Array> = []
+        for (let i = 0; i < bytes.length; i += size) pieces.push(bytes.slice(i, i + size))
+        const records = yield* ndjsonRecords(Stream.fromIterable(pieces), () => new RecordChecker("products", 1000)).pipe(
+          Stream.runCollect
+        )
+        expect(Chunk.toReadonlyArray(records), `pieces of ${size}`).toEqual(expected)
+      }
+    }))
 })
 
 describe("an id given twice in one run", () => {

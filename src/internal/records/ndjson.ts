@@ -83,8 +83,9 @@ const capped = (text: string) => (text.length > 200 ? `${text.slice(0, 200)}…`
 class NdjsonReader {
   /** Lines taken, blank ones included: the next is line `line + 1`. */
   private line = 0
-  /** The start of a line that the end of a read cut off, copied: the reader reuses its buffers. */
-  private carry: Buffer | undefined
+  /** The start of a line that the end of a read cut off, in pieces, copied: the reader reuses its buffers. */
+  private carry: Array<Buffer> = []
+  private carried = 0
 
   constructor(private readonly checker: RecordChecker, private readonly maxLineBytes: number) {}
 
@@ -92,14 +93,13 @@ class NdjsonReader {
   push(piece: Uint8Array, out: Array<string>): void {
     const bytes = Buffer.isBuffer(piece) ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength)
     let start = 0
-    if (this.carry !== undefined) {
+    if (this.carried > 0) {
       const lf = bytes.indexOf(LF)
       if (lf === -1) {
-        this.keep(Buffer.concat([this.carry, bytes]))
+        this.keep(bytes, 0)
         return
       }
-      const line = Buffer.concat([this.carry, bytes.subarray(0, lf)])
-      this.carry = undefined
+      const line = this.joined(bytes.subarray(0, lf))
       this.take(line, 0, line.length, out)
       start = lf + 1
     }
@@ -107,26 +107,36 @@ class NdjsonReader {
       this.take(bytes, start, lf, out)
       start = lf + 1
     }
-    if (start < bytes.length) this.keep(Buffer.from(bytes.subarray(start)))
+    if (start < bytes.length) this.keep(bytes, start)
   }
 
   /** The input ended: a last line without its line break is a line all the same. */
   end(out: Array<string>): void {
-    const carry = this.carry
-    this.carry = undefined
-    if (carry !== undefined) this.take(carry, 0, carry.length, out)
+    if (this.carried === 0) return
+    const line = this.joined(Buffer.alloc(0))
+    this.take(line, 0, line.length, out)
   }
 
-  private keep(carry: Buffer): void {
+  /** Keeps `bytes[start..]`, the start of a line, copied once. */
+  private keep(bytes: Buffer, start: number): void {
+    this.carried += bytes.length - start
     // A line that long can be no record that fits a body (its text is what is sent, but
     // for a BOM and a CR): refused before it is all held.
-    if (carry.length > this.maxLineBytes + 4) {
+    if (this.carried > this.maxLineBytes + 4) {
       throw this.checker.refuse(
         `the line is longer than any record a body takes (${this.maxLineBytes} bytes)`,
         this.line + 1
       )
     }
-    this.carry = carry
+    this.carry.push(Buffer.from(bytes.subarray(start)))
+  }
+
+  /** The kept start of a line and its `end`, as one buffer; nothing is kept after. */
+  private joined(end: Buffer): Buffer {
+    const line = Buffer.concat([...this.carry, end])
+    this.carry = []
+    this.carried = 0
+    return line
   }
 
   private take(bytes: Buffer, start: number, end: number, out: Array<string>): void {
