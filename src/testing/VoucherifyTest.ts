@@ -1,7 +1,8 @@
 /**
  * An in-memory `Voucherify` for testing programs that use effect-voucherify:
  * no HTTP, no account. It validates and measures bodies like the real
- * service, keeps products, customers and vouchers with their metadata, runs
+ * service, keeps products, customers and vouchers with their metadata (and
+ * the fields per-record updates give them), runs
  * async actions one at a time on the Effect `Clock` (so `TestClock` drives
  * them), records every call, and fails calls on demand.
  *
@@ -79,7 +80,7 @@ export interface Options {
   /** Seeds the generator of {@link State.failRandomly}. Default 0. */
   readonly seed?: number | string | undefined
   /**
-   * How long the report file of a finished metadata update stays available
+   * How long the report file of a finished bulk update stays available
    * (`result.reports_available_till`). Default 24 hours. Reports are served
    * by `readReport` from memory, under the download host's name.
    */
