@@ -10,10 +10,9 @@
  *
  * @internal
  */
-import * as Channel from "effect/Channel"
-import * as Chunk from "effect/Chunk"
-import * as Stream from "effect/Stream"
-import { isRecordError, type RecordChecker, type RecordError } from "./check.js"
+import type * as Stream from "effect/Stream"
+import type { RecordChecker, RecordError } from "./check.js"
+import { type Reader, readRecords } from "./reader.js"
 import { inexactNumberReason } from "./rules.js"
 
 const LF = 0x0a
@@ -80,7 +79,7 @@ const membersOf = (value: unknown): number => {
 const capped = (text: string) => (text.length > 200 ? `${text.slice(0, 200)}…` : text)
 
 /** Reads NDJSON lines into checked records' JSON text, throwing a {@link RecordError} at a bad line. */
-class NdjsonReader {
+class NdjsonReader implements Reader<Uint8Array> {
   /** Lines taken, blank ones included: the next is line `line + 1`. */
   private line = 0
   /** The start of a line that the end of a read cut off, in pieces, copied: the reader reuses its buffers. */
@@ -171,36 +170,13 @@ class NdjsonReader {
 
 /**
  * The JSON text of each record of NDJSON bytes, checked; `checker` is made
- * once per run of the stream. The records before a bad line are emitted
- * before its error, so that the report counts them.
+ * once per run of the stream.
  */
 export const ndjsonRecords = <E, R>(
   bytes: Stream.Stream<Uint8Array, E, R>,
   checker: () => RecordChecker
 ): Stream.Stream<string, E | RecordError, R> =>
-  Stream.suspend(() => {
+  readRecords(bytes, () => {
     const check = checker()
-    const reader = new NdjsonReader(check, check.maxBytes)
-    type Read = Channel.Channel<Chunk.Chunk<string>, Chunk.Chunk<Uint8Array>, E | RecordError, E, unknown, unknown>
-    const step = (parse: (out: Array<string>) => void, next: Read): Read => {
-      const out: Array<string> = []
-      let failure: RecordError | undefined
-      try {
-        parse(out)
-      } catch (error) {
-        if (!isRecordError(error)) throw error
-        failure = error
-      }
-      const written: Read = out.length === 0 ? Channel.void : Channel.write(Chunk.unsafeFromArray(out))
-      return Channel.zipRight(written, failure === undefined ? next : Channel.fail(failure))
-    }
-    const read: Read = Channel.readWithCause({
-      onInput: (pieces: Chunk.Chunk<Uint8Array>) =>
-        step((out) => {
-          for (const piece of pieces) reader.push(piece, out)
-        }, read),
-      onFailure: Channel.failCause,
-      onDone: () => step((out) => reader.end(out), Channel.void)
-    })
-    return Stream.pipeThroughChannelOrFail(bytes, read)
+    return new NdjsonReader(check, check.maxBytes)
   })
