@@ -194,12 +194,24 @@ describe("BulkRecords.run against MockVoucherifyServer", () => {
   it.live("waits out the bulk quota's window and sends the refused body again", () =>
     Effect.gen(function*() {
       const records = Array.from({ length: 60 }, (_, i) => ({ source_id: `q${i}`, metadata: { i } }))
-      const report = yield* BulkRecords.run(records, { target: "products", maxBytes: 500, concurrency: 2 })
+      let waited = false
+      const report = yield* BulkRecords.run(records, {
+        target: "products",
+        maxBytes: 200,
+        concurrency: 2,
+        onProgress: (progress) => {
+          waited ||= progress.waitingForQuotaUntil !== undefined
+        }
+      })
       expect(report).toMatchObject({ status: "completed", accepted: { ids: 60 } })
+      // five windows' worth of bodies: the gate closed at least once, on a refusal or on "none left"
+      expect(report.chunks).toBeGreaterThan(12)
+      expect(waited).toBe(true)
       const server = yield* Server
       const log = (yield* server.requests).filter((r) => r.url === "/v1/products/bulk/async")
-      expect(log.filter((r) => r.outcome === "rate_limited").length).toBeGreaterThan(0)
+      // a refused body went again: every body was accepted once
       expect(log.filter((r) => r.outcome === "accepted").length).toBe(report.chunks)
+      expect(log.length - report.chunks).toBe(log.filter((r) => r.outcome === "rate_limited").length)
       expect(yield* server.count("products")).toBe(60)
     }).pipe(
       Effect.provide(MockVoucherifyServer.layerTest({
