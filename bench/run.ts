@@ -9,6 +9,7 @@ import type { Result } from "./measure.js"
 import * as memory from "./memory.js"
 import * as packing from "./packing.js"
 import * as quota from "./quota.js"
+import * as records from "./records.js"
 import * as requestCount from "./requestCount.js"
 import * as startup from "./startup.js"
 
@@ -32,7 +33,8 @@ const all: ReadonlyArray<readonly [string, () => Promise<Result | ReadonlyArray<
   ["e2e", e2e.run],
   ["startup", startup.run],
   ["idfile", idFile.run],
-  ["quota", quota.run]
+  ["quota", quota.run],
+  ["records", records.run]
 ]
 console.log(`node ${process.version}, ${(await import("node:os")).cpus().length} cores`)
 for (const [name, bench] of all) {

@@ -141,9 +141,11 @@ const text = <E, R>(bytes: Stream.Stream<Uint8Array, E, R>, format: Text["format
 /**
  * NDJSON records: one JSON object a line, in the API's shape
  * (`{"source_id":"sku-1","price":1999,"metadata":{"tier":"gold"}}`). Blank
- * lines are skipped, LF and CRLF both end a line, a BOM is dropped. A line
- * that is not UTF-8 or not JSON, or a number that a JSON double would round
- * (`12345678901234567890`), is refused with its line.
+ * lines are skipped, LF and CRLF both end a line, a BOM is dropped. Each
+ * line is sent as it was written once the value it parses to is checked. A
+ * line that is not UTF-8 or not JSON, a key written twice in one object
+ * (parsers differ on which value wins), or a number that a JSON double would
+ * round (`12345678901234567890`) is refused with its line.
  *
  * @example
  * ```ts

@@ -7,7 +7,10 @@
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { describe, expect, it } from "@effect/vitest"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
@@ -191,12 +194,24 @@ describe("BulkRecords.run against MockVoucherifyServer", () => {
   it.live("waits out the bulk quota's window and sends the refused body again", () =>
     Effect.gen(function*() {
       const records = Array.from({ length: 60 }, (_, i) => ({ source_id: `q${i}`, metadata: { i } }))
-      const report = yield* BulkRecords.run(records, { target: "products", maxBytes: 500, concurrency: 2 })
+      let waited = false
+      const report = yield* BulkRecords.run(records, {
+        target: "products",
+        maxBytes: 200,
+        concurrency: 2,
+        onProgress: (progress) => {
+          waited ||= progress.waitingForQuotaUntil !== undefined
+        }
+      })
       expect(report).toMatchObject({ status: "completed", accepted: { ids: 60 } })
+      // five windows' worth of bodies: the gate closed at least once, on a refusal or on "none left"
+      expect(report.chunks).toBeGreaterThan(12)
+      expect(waited).toBe(true)
       const server = yield* Server
       const log = (yield* server.requests).filter((r) => r.url === "/v1/products/bulk/async")
-      expect(log.filter((r) => r.outcome === "rate_limited").length).toBeGreaterThan(0)
+      // a refused body went again: every body was accepted once
       expect(log.filter((r) => r.outcome === "accepted").length).toBe(report.chunks)
+      expect(log.length - report.chunks).toBe(log.filter((r) => r.outcome === "rate_limited").length)
       expect(yield* server.count("products")).toBe(60)
     }).pipe(
       Effect.provide(MockVoucherifyServer.layerTest({
@@ -204,6 +219,37 @@ describe("BulkRecords.run against MockVoucherifyServer", () => {
         client: { ...fastClient, retry: { ...fastClient.retry, maxRetries: 0 } }
       }))
     ), 30_000)
+
+  it.live("interrupted mid-run, the report handed to onReport accounts for every record read", () =>
+    Effect.gen(function*() {
+      const server = yield* Server
+      yield* server.setFaults({ rules: [{ fault: { _tag: "Delay", duration: "200 millis" }, path: "/v1/customers/bulk/async" }] })
+      const reported = yield* Deferred.make<BulkMetadata.BulkReport>()
+      const firstAccepted = yield* Deferred.make<void>()
+      const records = Array.from({ length: 400 }, (_, i) => ({ source_id: `i${i}`, metadata: { i } }))
+      const fiber = yield* Effect.fork(BulkRecords.run(records, {
+        target: "customers",
+        maxBytes: 400,
+        concurrency: 2,
+        onProgress: (progress) => {
+          if (progress.chunksAccepted > 0) Deferred.unsafeDone(firstAccepted, Exit.void)
+        },
+        onReport: (report) => Deferred.succeed(reported, report)
+      }))
+      yield* Deferred.await(firstAccepted)
+      yield* Fiber.interrupt(fiber)
+      const report = yield* Deferred.await(reported)
+      expect(report.status).toBe("interrupted")
+      expectBalanced(report)
+      expect(report.accepted.ids).toBeGreaterThan(0)
+      expect(report.accepted.ids).toBeLessThan(400)
+      // what the report holds as accepted is in the store
+      for (const action of report.accepted.actions) {
+        for (const record of records.slice(action.offset, action.offset + action.count)) {
+          expect(Option.isSome(yield* server.getRecord("customers", record.source_id))).toBe(true)
+        }
+      }
+    }).pipe(Effect.provide(MockVoucherifyServer.layerTest({ client: fastClient }))))
 
   it.live("a journal resumed after a stop sends only what it does not hold; a metadata journal is not a record run's", () =>
     Effect.gen(function*() {

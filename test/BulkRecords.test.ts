@@ -5,6 +5,7 @@
  * per-record endpoints.
  */
 import { describe, expect, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
@@ -12,6 +13,8 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as BulkRecords from "../src/BulkRecords.js"
+import { RecordChecker } from "../src/internal/records/check.js"
+import { ndjsonRecords } from "../src/internal/records/ndjson.js"
 import { shapeOf } from "../src/internal/records/shape.js"
 import { VoucherifyTest } from "../src/testing/index.js"
 import { Voucherify } from "../src/Voucherify.js"
@@ -43,7 +46,9 @@ describe("BulkRecords refuses a record before it is sent, naming its line", () =
     ["a line that is not JSON", `{"source_id":"p",}`, {}, /not valid JSON/],
     ["a line that is not an object", `["p"]`, {}, /a record must be a JSON object, got an array/],
     ["a number a double would round", `{"source_id":"p","metadata":{"n":12345678901234567890}}`, {}, /would arrive as 12345678901234567000/],
-    ["a missing id", `{"metadata":{"tier":"gold"}}`, { field: "source_id" }, /is missing/]
+    ["a missing id", `{"metadata":{"tier":"gold"}}`, { field: "source_id" }, /is missing/],
+    ["a key written twice", `{"source_id":"p","metadata":{"tier":"gold","tier":"silver"}}`, {}, /a key is written twice in one object/],
+    ["a U+FFFD, as bytes that are not UTF-8 decode to", `{"source_id":"p\uFFFD"}`, {}, /not valid UTF-8/]
   ]
   for (const [name, line, fields, reason] of cases) {
     it.effect(name, () =>
@@ -62,11 +67,32 @@ describe("BulkRecords refuses a record before it is sent, naming its line", () =
   it.effect("a record too large for any body", () =>
     Effect.gen(function*() {
       const large = JSON.stringify({ source_id: "big", name: "x".repeat(300) })
-      const failed = yield* refusal(ndjson([good(1), large], "products", 300))
+      const failed = yield* refusal(ndjson([good(1), large, ""], "products", 300))
       expect(failed.error).toMatchObject({ _tag: "RecordError", line: 2 })
       expect(failed.error.message).toBe(
         `line 2: the record takes ${Buffer.byteLength(large)} bytes, more than the 298 a body leaves for it`
       )
+    }).pipe(withTest()))
+
+  it.effect("a line longer than any body is refused as soon as a read shows it, before it is all held", () =>
+    Effect.gen(function*() {
+      // one read a line of 64 bytes: the second line never ends
+      const pieces = [good(1), `\n{"source_id":"p","name":"`, ..."x".repeat(40).split("").map(() => "x".repeat(64))]
+      const failed = yield* refusal(BulkRecords.run(
+        BulkRecords.ndjson(Stream.fromIterable(pieces.map((piece) => new TextEncoder().encode(piece)))),
+        { target: "products", maxBytes: 1000 }
+      ))
+      expect(failed.error.message).toBe("line 2: the line is longer than any record a body takes (998 bytes)")
+      expect(failed.report.totalIds).toBe(1)
+    }).pipe(withTest()))
+
+  it.effect("a line is sent as it was written, spaces and escapes included, once its value is checked", () =>
+    Effect.gen(function*() {
+      const state = yield* VoucherifyTest.VoucherifyTestState
+      const line = String.raw`  { "source_id" : "caf\u00e9", "metadata" : { "n" : 1.50, "s" : "\"q\"" } }  `
+      const report = yield* BulkRecords.run(BulkRecords.ndjson(bytesOf(`\uFEFF${line}\r\n`)), { target: "products" })
+      expect(report.bytes).toBe(Buffer.byteLength(line) + 2)
+      expect(yield* state.metadata("products", "café")).toEqual(Option.some({ n: 1.5, s: "\"q\"" }))
     }).pipe(withTest()))
 
   it.effect("vouchers need their metadata; customers a real birthdate and only the address fields the spec lists", () =>
@@ -110,6 +136,29 @@ describe("BulkRecords refuses a record before it is sent, naming its line", () =
       )
       expect(failed.error.message).toBe("records[1]: price: expected an integer, actual NaN")
     }).pipe(withTest()))
+})
+
+describe("NDJSON read from bytes", () => {
+  it.effect("gives the same records wherever the reads cut the text, inside a character, a CRLF or a BOM", () =>
+    Effect.gen(function*() {
+      const lines = [
+        `{"source_id":"a","metadata":{"city":"Zürich","emoji":"🎁"}}`,
+        "",
+        String.raw`{"source_id":"東京","name":"x\\y"}`,
+        `   `,
+        `{"source_id":"c","metadata":{"n":-1.5e-3}}`
+      ]
+      const bytes = new TextEncoder().encode(`\uFEFF${lines.join("\r\n")}`)
+      const expected = [lines[0], lines[2], lines[4]]
+      for (const size of [1, 2, 3, 5, 7, 64, bytes.length]) {
+        const pieces: Array<Uint8Array> = []
+        for (let i = 0; i < bytes.length; i += size) pieces.push(bytes.slice(i, i + size))
+        const records = yield* ndjsonRecords(Stream.fromIterable(pieces), () => new RecordChecker("products", 1000)).pipe(
+          Stream.runCollect
+        )
+        expect(Chunk.toReadonlyArray(records), `pieces of ${size}`).toEqual(expected)
+      }
+    }))
 })
 
 describe("an id given twice in one run", () => {

@@ -13,12 +13,12 @@ import * as Demo from "../demo/Demo.js"
 const root = resolve(import.meta.dirname, "..")
 
 describe("demo", () => {
-  it("updates, awaits and verifies every product, then prints the summary", () => {
+  it("updates, awaits and verifies every product, then each with its own values, and prints the summaries", () => {
     const run = spawnSync(process.execPath, ["--import", "tsx", "demo/main.ts", "30000"], {
       cwd: root,
       encoding: "utf8",
       // small requests, so that a small run still makes several of them
-      env: { ...process.env, DEMO_MAX_BYTES: "100000" }
+      env: { ...process.env, DEMO_MAX_BYTES: "100000", DEMO_RECORDS: "20000" }
     })
     expect(run.stderr).toMatch(/^MockVoucherifyServer on http:\/\/127\.0\.0\.1:\d+: streaming 30,000 product ids/)
     expect(run.status).toBe(0)
@@ -28,6 +28,11 @@ describe("demo", () => {
     expect(run.stdout).toMatch(/^average fill +\d+\.\d\d% of 100,000 bytes$/m)
     expect(run.stdout).toMatch(/^actions +5 DONE, 0 FAILED$/m)
     expect(run.stdout).toMatch(/^verified +all 30,000 products in the server's store carry the metadata$/m)
+    // then the per-record run: 20,000 products, each with its own tier and price
+    expect(run.stderr).toMatch(/^per-record: streaming 20,000 products as NDJSON, each with its own tier and price$/m)
+    expect(run.stdout).toMatch(/^ids +20,000$/m)
+    expect(run.stdout).toMatch(/^actions +16 DONE, 0 FAILED$/m)
+    expect(run.stdout).toMatch(/^verified +all 20,000 products in the server's store carry their own tier and price$/m)
   }, 120_000)
 
   it.effect("refuses an id count or DEMO_MAX_BYTES that is not a whole number of at least 1", () =>

@@ -86,9 +86,9 @@ export type RateLimitType = "api_calls" | "bulk_api_calls" | "api_calls_cycle"
 export interface RateLimits {
   /** Authenticated requests of any kind per minute (`api_calls`). */
   readonly apiCallsPerMinute?: number | undefined
-  /** Bulk metadata requests per minute (`bulk_api_calls`). */
+  /** Bulk requests (metadata and per-record) per minute (`bulk_api_calls`). */
   readonly bulkCallsPerMinute?: number | undefined
-  /** Bulk metadata requests per hour (`bulk_api_calls`), like the real plan quota. */
+  /** Bulk requests (metadata and per-record) per hour (`bulk_api_calls`), like the real plan quota. */
   readonly bulkCallsPerHour?: number | undefined
   /**
    * A bulk quota (`bulk_api_calls`) of `calls` per `window` of any length,
@@ -209,7 +209,7 @@ export interface Options {
   /** Lifetime of OAuth tokens. Default 15 minutes (`expires_in: 900`). */
   readonly tokenTtl?: Duration.DurationInput | undefined
   /**
-   * How long the report file of a finished metadata update stays available
+   * How long the report file of a finished bulk update stays available
    * (`result.reports_available_till`); later it answers 410. Default 24 hours.
    */
   readonly reportTtl?: Duration.DurationInput | undefined

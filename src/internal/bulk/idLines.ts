@@ -240,31 +240,18 @@ export const parseIds = <E, R>(
   bytes: Stream.Stream<Uint8Array, E, R>,
   makeParser: () => IdParser
 ): Stream.Stream<string, E | IdLineError, R> =>
-  parseLines(bytes, makeParser, (error): error is IdLineError => error instanceof IdLineError)
-
-/**
- * What a line parser finds in UTF-8 bytes, for any parser built on
- * {@link lineParser} (ids here, records in `records/ndjson.ts`): what it
- * pushed before a line it refused is emitted before the error it threw,
- * which `isRefusal` tells from a defect.
- */
-export const parseLines = <F, E, R>(
-  bytes: Stream.Stream<Uint8Array, E, R>,
-  makeParser: () => IdParser,
-  isRefusal: (error: unknown) => error is F
-): Stream.Stream<string, E | F, R> =>
   Stream.suspend(() => {
     const parser = makeParser()
     // the parser drops the BOM itself, once; a sequence cut at the end is flushed, and refused
     const decoder = new TextDecoder("utf-8", { ignoreBOM: true })
-    type Parse = Channel.Channel<Chunk.Chunk<string>, Chunk.Chunk<Uint8Array>, E | F, E, unknown, unknown>
+    type Parse = Channel.Channel<Chunk.Chunk<string>, Chunk.Chunk<Uint8Array>, E | IdLineError, E, unknown, unknown>
     const step = (parse: (out: Array<string>) => void, next: Parse): Parse => {
       const out: Array<string> = []
-      let failure: F | undefined
+      let failure: IdLineError | undefined
       try {
         parse(out)
       } catch (error) {
-        if (!isRefusal(error)) throw error
+        if (!(error instanceof IdLineError)) throw error
         failure = error
       }
       const written: Parse = out.length === 0 ? Channel.void : Channel.write(Chunk.unsafeFromArray(out))

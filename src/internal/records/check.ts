@@ -48,7 +48,7 @@ export class RecordChecker {
   constructor(
     target: BulkTarget,
     /** The most a record's JSON may take: the room a body leaves beside its brackets. */
-    private readonly maxBytes: number
+    readonly maxBytes: number
   ) {
     this.shape = shapeOf(target)
   }
@@ -68,6 +68,19 @@ export class RecordChecker {
    * input has it; `idColumn` the CSV column its id came from.
    */
   take(value: unknown, line?: number, idColumn?: string): string | RecordError {
+    return this.admit(value, line, idColumn) ?? this.sized(JSON.stringify(value), line)
+  }
+
+  /**
+   * {@link take} for a record read as JSON text (an NDJSON line): once the
+   * value parsed from `text` is checked, `text` itself is sent.
+   */
+  takeText(value: unknown, text: string, line: number): string | RecordError {
+    return this.admit(value, line, undefined) ?? this.sized(text, line)
+  }
+
+  /** Counts the record and checks its shape and id: undefined when it may go. */
+  private admit(value: unknown, line: number | undefined, idColumn: string | undefined): RecordError | undefined {
     const offset = this.records++
     const { idField } = this.shape
     const refused = this.shape.check(value)
@@ -84,7 +97,11 @@ export class RecordChecker {
       )
     }
     this.seen.set(id, line ?? offset)
-    const json = JSON.stringify(value)
+    return undefined
+  }
+
+  /** The record's JSON, if it fits a body. */
+  private sized(json: string, line: number | undefined): string | RecordError {
     // a UTF-16 unit takes at most three bytes: most records need no measuring here
     if (json.length * 3 > this.maxBytes) {
       const bytes = Buffer.byteLength(json, "utf8")

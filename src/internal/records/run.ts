@@ -6,8 +6,6 @@
  *
  * @internal
  */
-import * as Channel from "effect/Channel"
-import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Predicate from "effect/Predicate"
 import * as Stream from "effect/Stream"
@@ -24,6 +22,7 @@ import * as Journal from "../journal/journal.js"
 import { RecordChecker, type RecordError } from "./check.js"
 import { csvRecords } from "./csv.js"
 import { ndjsonRecords } from "./ndjson.js"
+import { readRecords } from "./reader.js"
 
 const head = "["
 const tail = "]"
@@ -48,32 +47,6 @@ export const recordsPacking = (target: BulkTarget, maxBytes: number, largest?: n
 export const isText = <A, E, R>(input: Input<A, E, R>): input is Text<E, R> =>
   Predicate.hasProperty(input, "_tag") && input._tag === "RecordText"
 
-/** Checks objects one by one; those before a refused one are emitted before its error. */
-const checkObjects = <A, E, R>(
-  records: Stream.Stream<A, E, R>,
-  checker: () => RecordChecker
-): Stream.Stream<string, E | RecordError, R> =>
-  Stream.suspend(() => {
-    const check = checker()
-    type Check = Channel.Channel<Chunk.Chunk<string>, Chunk.Chunk<A>, E | RecordError, E, unknown, unknown>
-    const read: Check = Channel.readWithCause({
-      onInput: (chunk: Chunk.Chunk<A>) => {
-        const out: Array<string> = []
-        for (const record of chunk) {
-          const json = check.take(record)
-          if (typeof json !== "string") {
-            return Channel.zipRight(out.length === 0 ? Channel.void : Channel.write(Chunk.unsafeFromArray(out)), Channel.fail(json))
-          }
-          out.push(json)
-        }
-        return Channel.zipRight(Channel.write(Chunk.unsafeFromArray(out)), read)
-      },
-      onFailure: Channel.failCause,
-      onDone: () => Channel.void
-    })
-    return Stream.pipeThroughChannelOrFail(records, read)
-  })
-
 /**
  * The JSON text of every record of `input`, checked for `target` and for
  * bodies of `maxBytes`, in input order.
@@ -95,7 +68,17 @@ export const recordItems = <A, E, R>(
     : Predicate.hasProperty(input, Stream.StreamTypeId)
     ? input as Stream.Stream<A, E, R>
     : Stream.fromIterable(input as Iterable<A>)
-  return checkObjects(records, checker)
+  return readRecords(records, () => {
+    const check = checker()
+    return {
+      push: (record, out) => {
+        const json = check.take(record)
+        if (typeof json !== "string") throw json
+        out.push(json)
+      },
+      end: () => {}
+    }
+  })
 }
 
 /** The bodies a run of `input` would send, without sending: `--dry-run`. */

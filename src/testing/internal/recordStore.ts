@@ -8,6 +8,7 @@
  *
  * @internal
  */
+import { bulkTargets } from "../../internal/bulkTargets.js"
 import type { AsyncActionResult, Metadata } from "../../VoucherifySchema.js"
 import type { MetadataCheck, SeedRecords, Target } from "../MockVoucherifyServer.js"
 
@@ -173,7 +174,7 @@ export const makeStore = (seeds: { readonly [K in Target]?: SeedRecords | undefi
     updateRecords: (target, records, { maxUnknown, upsert }) => {
       const map = maps[target]
       const fieldMap = fieldMaps[target]
-      const idField = target === "vouchers" ? "code" : "source_id"
+      const { idField } = bulkTargets[target].records
       const unknown = new Set<string>()
       const outcome = new Map<string, number>()
       for (const record of records) {
