@@ -41,7 +41,7 @@ describe("BulkRecords refuses a record before it is sent, naming its line", () =
     ["a price that is not an integer", `{"source_id":"p","price":12.5}`, { field: "price" }, /expected an integer, actual 12\.5/],
     ["metadata that is not an object", `{"source_id":"p","metadata":["gold"]}`, { field: "metadata" }, /must be a JSON object, got an array/],
     ["an empty id", `{"source_id":"","metadata":{}}`, { field: "source_id" }, /must not be empty/],
-    ["an id with a control character", `{"source_id":"p\\u0007","metadata":{}}`, { field: "source_id" }, /control character \(U\+0007 at 1\)/],
+    ["an id with a control character", `{"source_id":"p\\u0007","metadata":{}}`, { field: "source_id" }, /the id "p\\u0007" contains a control character.*U\+0007/],
     ["an id with a space at an end", `{"source_id":"p ","metadata":{}}`, { field: "source_id" }, /must not begin or end with whitespace/],
     ["a line that is not JSON", `{"source_id":"p",}`, {}, /not valid JSON/],
     ["a line that is not an object", `["p"]`, {}, /a record must be a JSON object, got an array/],

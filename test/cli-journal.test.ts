@@ -11,21 +11,12 @@ import * as Schedule from "effect/Schedule"
 import { appendFileSync, existsSync, readdirSync, readFileSync, unlinkSync, utimesSync, writeFileSync } from "node:fs"
 import type { BulkReport } from "../src/BulkMetadata.js"
 import * as MockVoucherifyServer from "../src/testing/MockVoucherifyServer.js"
-import { cli, idList, scratch, start } from "./support/cli.js"
+import { cli, flagsOf, idList, scratch, start } from "./support/cli.js"
 
 const { file, path } = scratch("cli-journal-")
 const timeout = 120_000
 const metadata = JSON.stringify({ season: "winter" })
 const bulkPath = /\/metadata\/async$/
-
-const flagsOf = (server: MockVoucherifyServer.Service) => [
-  "--base-url",
-  server.baseUrl,
-  "--app-id",
-  server.appId,
-  "--app-token",
-  Redacted.value(server.appToken)
-]
 
 const journalLines = (journal: string) =>
   existsSync(journal)

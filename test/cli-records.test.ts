@@ -8,24 +8,14 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import { existsSync, readFileSync } from "node:fs"
 import type { BulkReport } from "../src/BulkMetadata.js"
 import * as MockVoucherifyServer from "../src/testing/MockVoucherifyServer.js"
-import { cli, scratch, start } from "./support/cli.js"
+import { cli, flagsOf, scratch, start } from "./support/cli.js"
 
 const { file, path } = scratch("cli-records-")
 const timeout = 120_000
-
-const flagsOf = (server: MockVoucherifyServer.Service) => [
-  "--base-url",
-  server.baseUrl,
-  "--app-id",
-  server.appId,
-  "--app-token",
-  Redacted.value(server.appToken)
-]
 
 const bulkRequests = (target: string) =>
   Effect.flatMap(MockVoucherifyServer.MockVoucherifyServer, (server) =>

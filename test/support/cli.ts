@@ -4,10 +4,12 @@
  */
 import { inject } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
 import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
+import type * as MockVoucherifyServer from "../../src/testing/MockVoucherifyServer.js"
 
 export const root = resolve(import.meta.dirname, "../..")
 
@@ -58,3 +60,13 @@ export const scratch = (prefix: string) => {
 
 export const idList = (prefix: string, n: number) =>
   Array.from({ length: n }, (_, i) => `${prefix}_${String(i).padStart(5, "0")}`)
+
+/** The flags that point the command at a running mock server, with its keys. */
+export const flagsOf = (server: MockVoucherifyServer.Service) => [
+  "--base-url",
+  server.baseUrl,
+  "--app-id",
+  server.appId,
+  "--app-token",
+  Redacted.value(server.appToken)
+]

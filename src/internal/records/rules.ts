@@ -8,11 +8,8 @@
  *
  * @internal
  */
+import { controlReason } from "../bulk/idLines.js"
 import { describeValue, isPlainObject, jsonValueIssue } from "../jsonValue.js"
-
-// Issue 16 gives id files a control-character rule of its own (idLines.ts);
-// this is the records' copy of it until the two are merged into one.
-const controlCharacter = /[\u0000-\u001f\u007f-\u009f]/
 
 /**
  * Why a record's id (`source_id`, `code`) is refused, or undefined. Products
@@ -21,12 +18,9 @@ const controlCharacter = /[\u0000-\u001f\u007f-\u009f]/
  */
 export const recordIdReason = (id: string): string | undefined => {
   if (id.length === 0) return "must not be empty"
-  const control = controlCharacter.exec(id)
-  if (control !== null) {
-    return `must not contain a control character (U+${
-      control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")
-    } at ${control.index})`
-  }
+  // the one rule every input of ids follows (`idLines.ts`)
+  const control = controlReason(id, "the id")
+  if (control !== undefined) return control
   if (/^\s|\s$/.test(id)) return `must not begin or end with whitespace, got ${JSON.stringify(id)}`
   return undefined
 }
