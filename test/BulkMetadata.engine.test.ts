@@ -30,6 +30,7 @@ import {
   type VoucherifyError
 } from "../src/VoucherifyError.js"
 import { AsyncActionId, type RateLimitHeaders } from "../src/VoucherifySchema.js"
+import { joinAdvancing } from "./support/clock.js"
 
 const decoder = new TextDecoder()
 /** Ids of 7 bytes each in a body: `"p0000"`. */
@@ -105,18 +106,6 @@ const makeDouble = (
     maxActive: () => maxActive
   }
 }
-
-/**
- * Moves the TestClock a second at a time until the fiber ends, then joins it:
- * no assumption on how far the forked fiber got before the clock moved.
- */
-const joinAdvancing = <A, E>(fiber: Fiber.RuntimeFiber<A, E>) =>
-  Effect.gen(function*() {
-    for (let second = 0; second < 3600 && Option.isNone(yield* Fiber.poll(fiber)); second++) {
-      yield* TestClock.adjust("1 second")
-    }
-    return yield* Fiber.join(fiber)
-  })
 
 const expectBalanced = (report: BulkMetadata.BulkReport) => {
   const sum = (xs: ReadonlyArray<{ readonly count: number }>) => xs.reduce((n, x) => n + x.count, 0)

@@ -8,6 +8,7 @@ import * as BulkMetadata from "../src/BulkMetadata.js"
 import { type MockVoucherifyServer, VoucherifyTest } from "../src/testing/index.js"
 import { Voucherify } from "../src/Voucherify.js"
 import type { Metadata } from "../src/VoucherifySchema.js"
+import { joinAdvancing } from "./support/clock.js"
 
 // errors are compared by shape: the client made them from the handler's answers
 const rateLimitedShape = { _tag: "RateLimitError", status: 429 }
@@ -347,8 +348,7 @@ describe("VoucherifyTest async actions", () => {
         metadata: { a: 1 }
       })
       const fiber = yield* Effect.fork(voucherify.awaitAsyncAction(id))
-      yield* TestClock.adjust("5 seconds")
-      const action = yield* Fiber.join(fiber)
+      const action = yield* joinAdvancing(fiber)
       expect(action).toMatchObject({ id, status: "DONE", result: { done_count: 1 } })
       const calls = yield* state.calls
       const polls = calls.filter((call) => call.method === "getAsyncAction")
@@ -365,8 +365,7 @@ describe("VoucherifyTest async actions", () => {
         metadata: { a: 1 }
       })
       const fiber = yield* Effect.fork(Effect.flip(voucherify.awaitAsyncAction(id, { timeout: "1 minute" })))
-      yield* TestClock.adjust("2 minutes")
-      expect(yield* Fiber.join(fiber)).toMatchObject({ _tag: "AsyncActionTimeoutError", id, lastStatus: "IN_PROGRESS" })
+      expect(yield* joinAdvancing(fiber)).toMatchObject({ _tag: "AsyncActionTimeoutError", id, lastStatus: "IN_PROGRESS" })
       yield* TestClock.adjust("1 hour")
       expect((yield* voucherify.getAsyncAction(id)).status).toBe("DONE")
     }).pipe(withTest({ processingDelay: "1 hour" })))
@@ -379,8 +378,9 @@ describe("VoucherifyTest async actions", () => {
       const failed = yield* voucherify.updateProductsMetadataInBulk({ source_ids: ["p1", "p2"], metadata: { a: 1 } })
       const next = yield* voucherify.updateProductsMetadataInBulk({ source_ids: ["p3"], metadata: { a: 2 } })
       const fiber = yield* Effect.fork(Effect.flip(voucherify.awaitAsyncAction(failed.async_action_id)))
+      const error = yield* joinAdvancing(fiber)
+      // and time for the next action, queued behind it, to run
       yield* TestClock.adjust("10 seconds")
-      const error = yield* Fiber.join(fiber)
       expect(error._tag).toBe("AsyncActionFailedError")
       expect(error).toMatchObject({
         action: { status: "FAILED", operation_status: "FAILED", result: { done_count: 0, failed_count: 2 } }
@@ -437,8 +437,7 @@ describe("VoucherifyTest faults", () => {
       const { async_action_id: id } = yield* voucherify.updateVouchersMetadataInBulk({ codes: ["V"], metadata: {} })
       yield* state.setFaults({ rules: [{ fault: { _tag: "ServerError" }, path: `/v1/async-actions/${id}`, first: 1 }] })
       const fiber = yield* Effect.fork(Effect.flip(voucherify.awaitAsyncAction(id)))
-      yield* TestClock.adjust("1 second")
-      expect(yield* Fiber.join(fiber)).toMatchObject(serverErrorShape)
+      expect(yield* joinAdvancing(fiber)).toMatchObject(serverErrorShape)
       expect((yield* state.calls).slice(-2).map((call) => [call.method, call.outcome])).toEqual([
         ["getAsyncAction", "failure"],
         ["awaitAsyncAction", "failure"]
@@ -466,8 +465,7 @@ describe("VoucherifyTest faults", () => {
       // a delay runs on the Clock: past the client's timeout (60 s), the call gives up
       yield* state.setFaults({ rules: [{ fault: { _tag: "Delay", duration: "2 minutes" }, first: 1 }] })
       const fiber = yield* Effect.fork(Effect.flip(update))
-      yield* TestClock.adjust("1 minute")
-      expect(yield* Fiber.join(fiber)).toMatchObject({ _tag: "TransportError", reason: "Timeout" })
+      expect(yield* joinAdvancing(fiber)).toMatchObject({ _tag: "TransportError", reason: "Timeout" })
       expect(yield* state.asyncActions).toHaveLength(3)
     }).pipe(withTest()))
 
