@@ -88,7 +88,7 @@ export const run = (options: {
         JSON.stringify(stored.value.metadata) === JSON.stringify(expected.metadata)
       if (!same && wrong.push(expected.source_id) >= 5) break
     }
-    yield* Console.log(Summary.table(report, { maxBytes, awaited: true }))
+    yield* Console.log(Summary.table(report, { maxBytes, awaited: true, item: "record" }))
     const ok = Summary.isComplete(report, true) && wrong.length === 0
     yield* Console.log(
       ok

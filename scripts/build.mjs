@@ -1,7 +1,9 @@
 // `npm run build`: the library's ES modules and .d.ts files into dist/ from src/
 // with tsconfig.build.json (effect and @effect/platform stay imports: they are
-// peers), then the CLI bundled into dist/cli/ with everything it needs inlined,
-// made executable as the package's `bin`.
+// peers), each with its source map and declaration map pointing into src/,
+// which the package ships (but src/cli/ and src/testing/bin/); then the CLI
+// bundled into dist/cli/ with everything it needs inlined, made executable as
+// the package's `bin`.
 import { execFileSync } from "node:child_process"
 import { chmodSync, rmSync } from "node:fs"
 import { createRequire } from "node:module"

@@ -207,9 +207,12 @@ export interface RunOptions<R2 = never> {
    */
   readonly resume?: boolean | undefined
   /**
-   * Receives a {@link BulkProgress} snapshot after each chunk event (packed,
-   * sent, settled, awaited) and a quota wait, and at most every 4,096 ids
-   * read: about one call a chunk, a few hundred in a run of millions.
+   * Receives {@link BulkProgress} snapshots. A function is called at once
+   * when a chunk's outcome is known (accepted, refused, its action awaited)
+   * or a quota wait starts, and for the other steps (items read, a chunk
+   * packed or sent) at most once a second; the last state always: a
+   * `console.log` in it prints a line per chunk and about one a second. A
+   * `SubscriptionRef` is set at every step, for a display that samples it.
    */
   readonly onProgress?: SubscriptionRef.SubscriptionRef<BulkProgress> | ((progress: BulkProgress) => void) | undefined
   /** Called once with the final report, however the run ends: success, failure or interruption. */

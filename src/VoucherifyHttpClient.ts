@@ -21,12 +21,12 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
-import * as Predicate from "effect/Predicate"
 import { makeAuthenticator } from "./internal/http/auth.js"
 import { checkUrl, credentialOrigins } from "./internal/http/credentialHosts.js"
 import * as ErrorRules from "./internal/http/errorRules.js"
 import { withoutRedirects } from "./internal/http/noRedirects.js"
 import * as ResponseError from "./internal/http/responseError.js"
+import { codeOf, innermost, isNotConnected } from "./internal/http/connectFailure.js"
 import * as RetryPolicy from "./internal/http/retryPolicy.js"
 import * as Secrets from "./internal/http/secrets.js"
 import { VoucherifyConfig } from "./VoucherifyConfig.js"
@@ -59,32 +59,13 @@ export class VoucherifyHttpClient extends Context.Tag("effect-voucherify/Voucher
  */
 const redactedHeaderNames: ReadonlyArray<string> = ["x-app-token", "authorization"]
 
-/** The innermost error of a transport failure: undici's own, or the one behind fetch's "fetch failed". */
-const innermost = (cause: unknown): unknown => {
-  let inner = cause
-  for (let depth = 0; depth < 3 && Predicate.hasProperty(inner, "cause") && inner.cause !== undefined; depth++) {
-    inner = inner.cause
-  }
-  return inner
-}
-
-/** Node's codes for a connection that was never made: nothing was sent. */
-const notConnected: ReadonlySet<string> = new Set([
-  "ECONNREFUSED",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "UND_ERR_CONNECT_TIMEOUT"
-])
-
 const toTransportError = (error: HttpClientError.HttpClientError): TransportError => {
   // Only the message: a platform error also holds the request, headers included.
   const inner = innermost(error.cause)
   const message = inner instanceof Error ? inner.message : String(inner)
-  const code = Predicate.hasProperty(inner, "code") && typeof inner.code === "string" ? inner.code : undefined
+  const code = codeOf(inner)
   return new TransportError({
-    reason: code !== undefined && notConnected.has(code) ? "Connect" : "Transport",
+    reason: isNotConnected(code) ? "Connect" : "Transport",
     description: `${error.request.method} ${new URL(error.request.url).pathname}: ${message}${
       code !== undefined ? ` (${code})` : ""
     }`

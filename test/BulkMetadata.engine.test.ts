@@ -420,6 +420,44 @@ describe("BulkMetadata.run against a double", () => {
     }).pipe(Effect.provide(double.layer))
   })
 
+  it.effect("calls a progress function at each chunk's outcome, and between them at most once a second", () => {
+    // each request takes 5 seconds of the test clock
+    let calls = 0
+    const double = makeDouble(() => Effect.zipRight(Effect.sync(() => calls++), Effect.sleep("5 seconds")))
+    /** Lets the forked run go on, without moving the clock, until `done` (bounded: a test that cannot pass fails). */
+    const until = (done: () => boolean) => Effect.repeat(Effect.yieldNow(), { until: done, times: 100_000 })
+    return Effect.gen(function*() {
+      const seen: Array<BulkMetadata.BulkProgress> = []
+      const fiber = yield* BulkMetadata.run(ids(10_000), {
+        target: "products",
+        metadata: {},
+        maxBytes: fitting(1_000, 7),
+        concurrency: 1,
+        onProgress: (p) => seen.push(p)
+      }).pipe(Effect.fork)
+      // no time passed: the first chunk is sent, and the first step told only, not one call per id read or chunk packed
+      yield* until(() => calls === 1)
+      yield* Effect.yieldNow().pipe(Effect.repeatN(200))
+      expect(seen).toHaveLength(1)
+      // the chunk sent and the ids read since are told within a second
+      yield* TestClock.adjust("1 second")
+      yield* until(() => seen.length > 1)
+      expect(seen).toHaveLength(2)
+      expect(seen.at(-1)!.chunksSent).toBe(1)
+      // then nothing new to tell until the answer
+      yield* TestClock.adjust("3 seconds")
+      yield* Effect.yieldNow().pipe(Effect.repeatN(200))
+      expect(seen).toHaveLength(2)
+      yield* TestClock.adjust("1 second")
+      yield* until(() => seen.at(-1)!.chunksAccepted === 1)
+      const report = yield* joinAdvancing(fiber)
+      expect(report.accepted.ids).toBe(10_000)
+      // 10 chunks over 50 seconds: an outcome each, and about a step a second
+      expect(seen.length).toBeLessThanOrEqual(10 + 50 + 2)
+      expect(seen.at(-1)).toMatchObject({ idsRead: 10_000, chunksAccepted: 10, idsAccepted: 10_000 })
+    }).pipe(Effect.provide(double.layer))
+  })
+
   /** Thirty ids in three chunks, the second refused with `error`, the run going on. */
   const secondChunkRefused = (error: VoucherifyError, extra: Partial<BulkMetadata.RunOptions> = {}) => {
     const double = makeDouble((call) => call === 1 ? Effect.fail(error) : Effect.void)

@@ -96,7 +96,7 @@ describe("secrets a server echoes back", () => {
         runs.push(run)
         // the run went through it all: one failed record, its report read
         expect(run.code).toBe(2)
-        expect(run.stdout).toMatch(/^records +2 updated, 1 failed$/m)
+        expect(run.stdout).toMatch(/^results +2 done, 1 failed$/m)
         expect(readReport(`${mode}.json`).reconciliation).toEqual({ created: 1, updated: 1, notUpdated: 1, unread: [] })
         expect(readFileSync(path(`${mode}.created`), "utf8")).toMatch(/^<redacted>( <redacted>)?\n$/)
         for (const id of ["aa_echo1", "aa_failed"]) {
@@ -272,9 +272,9 @@ describe("SIGHUP", () => {
         const resumed = yield* cli([...args, "--resume", ...connect(server)])
         expect(resumed.code).toBe(0)
         const sentNow = (yield* bulkRequests(server)) - before
-        const total = Number(resumed.stdout.match(/^requests +(\d+)$/m)![1])
+        const total = Number(resumed.stdout.match(/^chunks +(\d+)$/m)![1])
         expect(sentNow).toBe(total - held)
-        expect(resumed.stdout).toMatch(new RegExp(`^journal +${held} requests already accepted before, ${sentNow} sent now$`, "m"))
+        expect(resumed.stdout).toMatch(new RegExp(`^journal +${held} chunks already accepted before, ${sentNow} sent now$`, "m"))
       }).pipe(Effect.provide(slow)), timeout)
   }
 })

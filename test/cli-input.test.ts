@@ -230,15 +230,18 @@ describe("open", () => {
       const parsed = yield* Stream.runCollect(strings((yield* open(ndjson, { _tag: "Ndjson", field: "id" }, 10_485_760)).ids))
       expect(Chunk.toReadonlyArray(parsed)).toEqual(ids)
       const missing = yield* Effect.flip(open(join(dir, "nope.txt"), lines, 10_485_760))
-      expect(missing.message).toMatch(/^cannot read the ids file: .*nope\.txt/)
-      for (const [name, text] of [["empty.txt", ""], ["blank.txt", "\n  \r\n\n"]]) {
+      expect(missing.message).toBe(`cannot read the ids file ${join(dir, "nope.txt")}: no such file or directory`)
+      // an input without an id is refused before anything starts (stdin's by the run, test/cli-run.test.ts)
+      for (const [name, text] of [["empty.txt", ""], ["blank.txt", "\uFEFF\n  \r\n\n"]]) {
         const empty = join(dir, name)
         writeFileSync(empty, text)
-        const source = yield* open(empty, lines, 10_485_760)
-        expect(source.name).toBe(empty)
-        // the run refuses it (test/cli-run.test.ts): here it is just empty
-        expect(yield* Stream.runCount(strings(source.ids))).toBe(0)
+        expect((yield* Effect.flip(open(empty, lines, 10_485_760))).message).toBe(`${empty} has no ids`)
       }
+      // a malformed first id is the run's to refuse, with its report (test/cli-input-checks.test.ts)
+      const bad = join(dir, "bad.txt")
+      writeFileSync(bad, "\n\n a\nb\n")
+      const badSource = yield* open(bad, lines, 10_485_760)
+      expect((yield* Effect.flip(Stream.runDrain(strings(badSource.ids)))).message).toBe(`line 3: the id " a" has leading or trailing whitespace`)
     }).pipe(Effect.provide(NodeContext.layer)))
 
   it.effect("checks a CSV header when it opens the file, then reads every id", () =>
@@ -262,7 +265,6 @@ describe("open", () => {
       )
       const headerOnly = join(dir, "header.csv")
       writeFileSync(headerOnly, "id")
-      // no ids at all: the run refuses it (BulkRun, cli-run.test.ts)
-      expect(yield* Stream.runCount(strings((yield* open(headerOnly, csv, 10_485_760)).ids))).toBe(0)
+      expect((yield* Effect.flip(open(headerOnly, csv, 10_485_760))).message).toBe(`${headerOnly} has no ids`)
     }).pipe(Effect.provide(NodeContext.layer)))
 })

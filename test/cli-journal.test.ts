@@ -24,7 +24,7 @@ const journalLines = (journal: string) =>
     : []
 
 /** The `requests` row of a summary: how many bodies the input packs into. */
-const requestsOf = (stdout: string) => Number(stdout.match(/^requests +([\d,]+)$/m)![1]!.replace(/,/g, ""))
+const requestsOf = (stdout: string) => Number(stdout.match(/^chunks +([\d,]+)$/m)![1]!.replace(/,/g, ""))
 
 const accepted = (journal: string) => journalLines(journal).filter((line) => line.type === "chunk_accepted").length
 
@@ -79,7 +79,7 @@ describe("the journal and --resume", () => {
       const sentNow = (yield* bulkRequests).length - sentBefore
       expect(sentNow).toBeLessThanOrEqual(total - held + 2)
       expect(sentNow).toBeGreaterThanOrEqual(total - held)
-      expect(resumed.stdout).toMatch(new RegExp(`^journal +${held} requests already accepted before, ${sentNow} sent now$`, "m"))
+      expect(resumed.stdout).toMatch(new RegExp(`^journal +${held} chunks? already accepted before, ${sentNow} sent now$`, "m"))
       // the store holds every id (the mock's actions end as they are accepted)
       const check = yield* server.checkMetadata("products", ids, JSON.parse(metadata))
       expect(check).toMatchObject({ checked: 4000, missing: 0, mismatched: 0 })
@@ -87,7 +87,7 @@ describe("the journal and --resume", () => {
       // resuming a finished run sends nothing and exits 0
       const again = yield* cli(runArgs(server, idsFile, journal, ["--resume"]))
       expect(again.code).toBe(0)
-      expect(again.stdout).toMatch(new RegExp(`^journal +${total} requests already accepted before, 0 sent now$`, "m"))
+      expect(again.stdout).toMatch(new RegExp(`^journal +${total} chunks? already accepted before, 0 sent now$`, "m"))
       expect((yield* bulkRequests).length).toBe(sentBefore + sentNow)
     }).pipe(Effect.provide(MockVoucherifyServer.layer())), timeout)
 
@@ -121,7 +121,7 @@ describe("the journal and --resume", () => {
       const sentNow = (yield* bulkRequests).length - sentBefore
       expect(sentNow).toBeGreaterThanOrEqual(total - held)
       expect(sentNow).toBeLessThanOrEqual(total - held + 2)
-      expect(winner.stdout).toMatch(new RegExp(`^journal +${held} requests already accepted before, ${sentNow} sent now$`, "m"))
+      expect(winner.stdout).toMatch(new RegExp(`^journal +${held} chunks already accepted before, ${sentNow} sent now$`, "m"))
       const check = yield* server.checkMetadata("products", ids, JSON.parse(metadata))
       expect(check).toMatchObject({ checked: 4000, missing: 0, mismatched: 0 })
       // one run wrote the journal after the kill: one "resumed" line, no claim or staging file left
@@ -165,7 +165,7 @@ describe("the journal and --resume", () => {
       expect(torn.stderr).toBe("")
       expect(torn.code).toBe(0)
       expect(torn.stdout).toMatch(
-        new RegExp(`^journal +${requestsOf(torn.stdout)} requests already accepted before, 0 sent now$`, "m")
+        new RegExp(`^journal +${requestsOf(torn.stdout)} chunks? already accepted before, 0 sent now$`, "m")
       )
       expect((yield* bulkRequests).length).toBe(sent * 2)
 
@@ -268,8 +268,8 @@ describe("reconciliation: --created-ids and --failed-ids", () => {
         Effect.provide(MockVoucherifyServer.layer({ reportOrigin: elsewhere.baseUrl }))
       )
       expect(run.code).toBe(2)
-      expect(run.stdout).toMatch(/^report not read +action aa_\w+ \(request 0\): .*not on a host that gets the credentials/m)
-      expect(run.stderr).toMatch(/report files were not read/)
+      expect(run.stdout).toMatch(/^report not read +action aa_\w+ \(chunk 0\): .*not on a host that gets the credentials/m)
+      expect(run.stderr).toMatch(/report files? (was|were) not read/)
       expect(`${run.stdout}${run.stderr}`).not.toContain("token=")
       expect(yield* elsewhere.requests).toEqual([])
       // what it could write, it wrote: the file exists, empty
@@ -367,6 +367,6 @@ describe("files the options name", () => {
       expect(directory.stderr).toContain("is not a file")
       const wait = yield* cli([...base, "--max-quota-wait", "-5m"])
       expect(wait.code).toBe(1)
-      expect(wait.stderr.trim()).toBe("--max-quota-wait must be a duration such as 0, 90s, 65m or 1h, got \"-5m\"")
+      expect(wait.stderr.trim()).toBe("error: --max-quota-wait must be a duration such as 0, 90s, 65m or 1h, got \"-5m\"")
     }).pipe(Effect.provide(MockVoucherifyServer.layer())), timeout)
 })

@@ -31,7 +31,79 @@ describe("progress", () => {
       "[████████████░░░░░░░░░░░░] actions 1/2 done · 1,000,000 ids · 2 chunks · 21.0 MB"
     )
     expect(Progress.formatBar(snapshot, 2000, { fraction: undefined, awaiting: false })).toBe(
-      "1,000,000 ids · 2 chunks · 21.0 MB · 500,000 ids/s · 1 actions done"
+      "1,000,000 ids · 2 chunks · 21.0 MB · 500,000 ids/s · 1 action done"
+    )
+  })
+
+  it("fits the bar to a width: the bar narrows, then the least useful pieces go, then the bar", () => {
+    const sending = { fraction: 0.25, awaiting: true }
+    const at = (width: number) => Progress.formatBar(snapshot, 2000, sending, width)
+    expect(at(120)).toBe("[██████░░░░░░░░░░░░░░░░░░] 25% · 1,000,000 ids · 2 chunks · 21.0 MB · 500,000 ids/s · ETA 6s")
+    expect(at(71)).toBe("[███░░░░░░░░░░] 25% · 1,000,000 ids · 2 chunks · 500,000 ids/s · ETA 6s")
+    expect(at(39)).toBe("[██████░░░░░░░░░░░░░░░░░░] 25% · ETA 6s")
+    expect(at(20)).toBe("[████░░░░░░░░░░] 25%")
+    expect(at(8)).toBe("25%")
+    expect(Progress.formatBar(snapshot, 2000, { fraction: undefined, awaiting: false }, 8)).toBe("1,000,0…")
+    for (let width = 8; width <= 130; width++) {
+      for (const phase of [sending, { fraction: 1, awaiting: true }, { fraction: undefined, awaiting: false }]) {
+        expect(Progress.columnsOf(Progress.formatBar(snapshot, 2000, phase, width))).toBeLessThanOrEqual(width)
+      }
+      const waiting = { ...snapshot, waitingForQuotaUntil: 60_000 }
+      expect(Progress.columnsOf(Progress.formatQuotaBar(waiting, 0, width))).toBeLessThanOrEqual(width)
+    }
+  })
+
+  it("goes back over the rows the last bar takes once a narrower terminal rewraps it", () => {
+    expect(Progress.backOver(71, 120)).toBe("\r\x1b[2K")
+    expect(Progress.backOver(71, 72)).toBe("\r\x1b[2K")
+    // 71 columns at 40: two rows, the cursor on the second
+    expect(Progress.backOver(71, 40)).toBe("\r\x1b[1A\x1b[2K\x1b[1B\x1b[2K\x1b[1A")
+    expect(Progress.backOver(119, 40)).toBe("\r\x1b[2A\x1b[2K\x1b[1B\x1b[2K\x1b[1B\x1b[2K\x1b[2A")
+  })
+
+  it.effect("draws the bar in the screen's width, redraws it on a resize, and ends its line", () =>
+    Effect.gen(function*() {
+      let columns = 120
+      let resized: (() => void) | undefined
+      const written: Array<string> = []
+      const screen: Progress.Screen = {
+        write: (text) => written.push(text),
+        columns: () => columns,
+        onResize: (listener) => {
+          resized = listener
+          return () => (resized = undefined)
+        }
+      }
+      yield* Effect.scoped(Effect.gen(function*() {
+        yield* Progress.render({
+          mode: "bar",
+          snapshot: () => snapshot,
+          fraction: () => 0.25,
+          awaiting: true,
+          screen
+        })
+        yield* TestClock.adjust("100 millis")
+        columns = 40
+        resized!()
+      }))
+      expect(resized).toBeUndefined()
+      const lines = written.map((text) => text.replace(/\x1b\[\??\d*[A-Za-z]|\r|\n/g, ""))
+      // written with the terminal's automatic wrap off, and on again after
+      expect(written[0]).toMatch(/^\r\x1b\[\?7l.+\x1b\[\?7h$/)
+      expect(lines[0]).toMatch(/^\[█+░+\] 25% · 1,000,000 ids · 2 chunks · 21\.0 MB · [\d,]+ ids\/s · ETA \d+s$/)
+      // the resize: at once, in 39 columns, over the two rows the old line now takes
+      expect(written[1]!.startsWith("\r\x1b[2A")).toBe(true)
+      expect(Progress.columnsOf(lines[1]!)).toBeLessThan(40)
+      expect(written.at(-1)).toBe("\n")
+    }))
+
+  it("agrees its words with their numbers", () => {
+    const one = { ...snapshot, idsRead: 1, chunksSent: 1, actionsCompleted: 1 }
+    expect(Progress.formatBar(one, 1000, { fraction: undefined, awaiting: false })).toBe(
+      "1 id · 1 chunk · 21.0 MB · 1 ids/s · 1 action done"
+    )
+    expect(Progress.formatLine(one, 1000)).toBe(
+      "progress: 1 id read, 1 chunk sent (21.0 MB), 2 accepted, 1 action done, 1 ids/s, 1s elapsed"
     )
   })
 
@@ -53,8 +125,8 @@ describe("progress", () => {
       }))
       expect(lines).toEqual([
         "progress: 0 ids read, 0 chunks sent (0.0 MB), 0 accepted, 0 actions done, 0 ids/s, 5s elapsed\n",
-        "progress: 1000000 ids read, 2 chunks sent (21.0 MB), 2 accepted, 1 actions done, 100000 ids/s, 10s elapsed\n",
-        "progress: 1000000 ids read, 2 chunks sent (21.0 MB), 2 accepted, 1 actions done, 100000 ids/s, 10s elapsed\n"
+        "progress: 1000000 ids read, 2 chunks sent (21.0 MB), 2 accepted, 1 action done, 100000 ids/s, 10s elapsed\n",
+        "progress: 1000000 ids read, 2 chunks sent (21.0 MB), 2 accepted, 1 action done, 100000 ids/s, 10s elapsed\n"
       ])
     }))
 })
@@ -110,14 +182,14 @@ describe("summary", () => {
       [
         "status         completed",
         "ids            30",
-        "requests       3",
+        "chunks         3",
         "average fill   50.00% of 2,000 bytes",
         "bytes          3,000 (0.0 MB)",
         "wall time      2.00s",
         "ids/s          15",
-        "accepted       20 ids in 2 requests",
-        "rejected       0 ids in 0 requests",
-        "unknown        0 ids in 0 requests",
+        "accepted       20 ids in 2 chunks",
+        "rejected       0 ids in 0 chunks",
+        "unknown        0 ids in 0 chunks",
         "not attempted  10 ids",
         "actions        1 DONE, 1 FAILED"
       ].join("\n")
@@ -129,7 +201,7 @@ describe("summary", () => {
     const records = { done: 28, failed: 2 }
     const noFailedActions = { ...allDone, accepted: { ...allDone.accepted, actions: [allDone.accepted.actions[0]!] } }
     expect(Summary.table(noFailedActions, { maxBytes: 2000, awaited: true, records })).toMatch(
-      /^records {8}28 updated, 2 failed$/m
+      /^results +28 done, 2 failed$/m
     )
     expect(Summary.isComplete(noFailedActions, true, { ...records, failed: 0 })).toBe(true)
     expect(Summary.isComplete(noFailedActions, true, records)).toBe(false)

@@ -57,7 +57,7 @@ layer(MockVoucherifyServer.layer({ records: { vouchers: idList("CODE", 300) } })
         expect(run.stderr).not.toContain("error")
         expect(run.code).toBe(0)
         expect(run.stdout).toMatch(/^actions +\d+ DONE, 0 FAILED$/m)
-        expect(run.stdout).toMatch(/^records +2,000 updated, 0 failed$/m)
+        expect(run.stdout).toMatch(/^results +2,000 done, 0 failed$/m)
         expect(run.stderr).not.toContain(Redacted.value(server.appToken))
         expect(run.stdout).not.toContain(Redacted.value(server.appToken))
         const written = readReport(report)
@@ -90,9 +90,9 @@ layer(MockVoucherifyServer.layer({ records: { vouchers: idList("CODE", 300) } })
           "vouchers-metadata", "--ids", ndjson, "--field", "code", "--metadata", JSON.stringify(metadata),
           "--max-bytes", "2000", "--await", "--quiet", ...flags
         ])
-        expect(byNdjson.stdout).toMatch(/^records +300 updated, 2 failed$/m)
+        expect(byNdjson.stdout).toMatch(/^results +300 done, 2 failed$/m)
         expect(byNdjson.code).toBe(2)
-        expect(byNdjson.stderr).toContain("error: 2 records were not updated")
+        expect(byNdjson.stderr).toContain("error: 2 records were not updated\n")
         expect(yield* server.checkMetadata("vouchers", codes.slice(0, 300), metadata)).toMatchObject({
           missing: 0,
           mismatched: 0
@@ -110,7 +110,7 @@ layer(MockVoucherifyServer.layer({ records: { vouchers: idList("CODE", 300) } })
         expect(run.code).toBe(0)
         expect(run.stdout).toMatch(/^ +chunk +offset +ids +bytes +fill$/m)
         expect(run.stdout).toMatch(/^ +0 +0 +\d+ +4,9\d\d +99\.\d\d%$/m)
-        expect(run.stdout).toMatch(/requests for 1,000 ids/)
+        expect(run.stdout).toMatch(/chunks for 1,000 ids/)
         expect(run.stdout).toContain("dry run: nothing was sent")
         expect(run.stdout).toMatch(/of 5,000 bytes$/m)
         expect(yield* server.requests).toEqual([])
@@ -144,8 +144,8 @@ layer(MockVoucherifyServer.layer({ records: { vouchers: idList("CODE", 300) } })
           "products-metadata", "--ids", file("ok.txt", "a\n"), "--metadata", "[1,2]", ...flags
         ])
         expect(badMetadata.code).toBe(1)
-        // refused while the command line is parsed, in @effect/cli's words (no "error:" prefix)
-        expect(badMetadata.stderr.trim()).toBe(`--metadata must be a JSON object like {"key":"value"}, got an array`)
+        // refused while the command line is parsed, in the CLI's one style
+        expect(badMetadata.stderr).toBe(`error: --metadata must be a JSON object like {"key":"value"}, got an array\n`)
         // The bad ids stopped the run before any body was complete; bad metadata before anything.
         expect((yield* server.requests).length).toBe(0)
       }), timeout)
@@ -184,7 +184,7 @@ layer(MockVoucherifyServer.layer({ records: { vouchers: idList("CODE", 300) } })
           csv
         )
         expect(plan.code).toBe(0)
-        expect(plan.stdout).toMatch(/requests for 50,000 ids/)
+        expect(plan.stdout).toMatch(/^1 chunk for 50,000 ids, /m)
       }), timeout)
 
     it.effect("a refused token exits 3 without echoing it", () =>
@@ -216,7 +216,10 @@ layer(MockVoucherifyServer.layer({ records: { vouchers: idList("CODE", 300) } })
         expect(goingOn.stderr).toContain("cannot reach http://127.0.0.1:1: ")
         expect(unreachable.stderr).toContain("ECONNREFUSED")
         expect(unreachable.stdout + unreachable.stderr).not.toContain(secret)
-        expect(missing.stderr).toMatch(/^error: invalid configuration, --app-id \/ VOUCHERIFY_APP_ID: /)
+        expect(missing.stderr).toBe(
+          "error: no credentials: --app-id and --app-token are not given\n" +
+            "hint: give --app-id and --app-token, or set VOUCHERIFY_APP_ID and VOUCHERIFY_APP_TOKEN\n"
+        )
       }), timeout)
 
     it.effect("with --continue-on-error, refused chunks exit 2 and are named in the report", () =>
@@ -235,7 +238,7 @@ layer(MockVoucherifyServer.layer({ records: { vouchers: idList("CODE", 300) } })
         ], { VOUCHERIFY_MAX_RETRIES: "0" })
         yield* server.setFaults(undefined)
         expect(run.code).toBe(2)
-        expect(run.stderr).toContain(`error: not every id was updated: see ${report}`)
+        expect(run.stderr).toContain(`error: not every id was accepted\nhint: ${report} names the ranges of ids that were not\n`)
         const written = readReport(report)
         expectBalanced(written)
         expect(written.status).toBe("completed")

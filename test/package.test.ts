@@ -1,16 +1,20 @@
 /**
  * The published package, as a user gets it: build, `npm pack`, install the
  * tarball into a fresh project (from the local npm cache), type-check and run
- * a program against `effect-voucherify` and `effect-voucherify/testing`; and
- * in another fresh project, with the tarball alone, run the installed CLI.
+ * a program against `effect-voucherify` and `effect-voucherify/testing` (as
+ * an ES module, and with `require()` from CommonJS); and
+ * in another fresh project, with the tarball alone, run the installed CLI
+ * and its mock server.
  * Slow: it builds and installs for real.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { execFile } from "node:child_process"
+import { execFile, spawn } from "node:child_process"
+import { once } from "node:events"
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { builtinModules } from "node:module"
 import { tmpdir } from "node:os"
-import { join, relative } from "node:path"
+import { dirname, join, relative } from "node:path"
+import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
 import { promisify } from "node:util"
 
@@ -72,6 +76,48 @@ Effect.runPromise(Effect.all({ overHttp, inMemory })).then(
 )
 `
 
+/**
+ * The same job from CommonJS: `require` of both entry points (Node 20.19+
+ * loads the package's ES modules), over HTTP against the mock server and in
+ * memory.
+ */
+const commonJsProgram = `
+const { ConfigProvider, Effect, Layer, Redacted } = require("effect")
+const NodeHttpClient = require("@effect/platform-node/NodeHttpClient")
+const { BulkMetadata, Voucherify } = require("effect-voucherify")
+const { MockVoucherifyServer, VoucherifyTest } = require("effect-voucherify/testing")
+
+const ids = ["p1", "p2", "p3"]
+const update = BulkMetadata.run(ids, { target: "products", metadata: { season: "summer" }, awaitCompletion: true })
+const Live = Voucherify.layerConfig().pipe(Layer.provide(NodeHttpClient.layerUndici))
+
+const overHttp = Effect.gen(function*() {
+  const server = yield* MockVoucherifyServer.MockVoucherifyServer
+  const env = ConfigProvider.fromMap(new Map([
+    ["VOUCHERIFY_APP_ID", server.appId],
+    ["VOUCHERIFY_APP_TOKEN", Redacted.value(server.appToken)],
+    ["VOUCHERIFY_BASE_URL", server.baseUrl]
+  ]))
+  const report = yield* update.pipe(Effect.provide(Live), Effect.withConfigProvider(env))
+  const check = yield* server.checkMetadata("products", ids, { season: "summer" })
+  return { status: report.status, checked: check.checked, missing: check.missing }
+}).pipe(Effect.provide(MockVoucherifyServer.layer()))
+
+const inMemory = Effect.gen(function*() {
+  const report = yield* update
+  const state = yield* VoucherifyTest.VoucherifyTestState
+  return { status: report.status, records: (yield* state.records("products")).size }
+}).pipe(Effect.provide(VoucherifyTest.layer({ processingDelay: "10 millis" })))
+
+Effect.runPromise(Effect.all({ overHttp, inMemory })).then(
+  (result) => console.log(JSON.stringify(result)),
+  (error) => {
+    console.error(error)
+    process.exit(1)
+  }
+)
+`
+
 /** Every module a bundled file imports or requires, by its specifier. */
 const importedSpecifiers = (code: string): Array<string> =>
   Array.from(
@@ -111,20 +157,37 @@ describe("the packed package", () => {
     if (work !== "") rmSync(work, { recursive: true, force: true })
   })
 
-  it("ships the built modules and nothing test-only", () => {
+  it("ships the built modules, their maps and sources, the changelog, and nothing test-only", () => {
     const paths = packed.files.map((file) => file.path)
     expect(paths).toEqual(expect.arrayContaining([
       "package.json",
+      "CHANGELOG.md",
       "dist/index.js",
+      "dist/index.js.map",
       "dist/index.d.ts",
+      "dist/index.d.ts.map",
       "dist/testing/index.js",
       "dist/testing/index.d.ts",
-      "dist/cli/main.js"
+      "dist/cli/main.js",
+      "src/index.ts",
+      "src/BulkMetadata.ts"
     ]))
+    // every map of a module points at sources the package has
+    const maps = paths.filter((path) => path.endsWith(".map"))
+    expect(maps.length).toBeGreaterThan(10)
+    const installed = join(project, "node_modules", "effect-voucherify")
+    for (const map of maps) {
+      const { sources } = JSON.parse(readFileSync(join(installed, map), "utf8")) as { sources: Array<string> }
+      for (const source of sources) expect(paths, `${map}: ${source}`).toContain(relative(installed, join(installed, dirname(map), source)))
+    }
+    // the CLI's sources are not shipped: it is bundled
+    expect(paths.filter((path) => /^src\/(cli|testing\/bin)\//.test(path))).toEqual([])
     // the CLI is bundled: none of its sources ships as a module of its own
     expect(paths.filter((path) => path.startsWith("dist/cli/") && !/^dist\/cli\/(main|chunks\/[\w-]+)\.js$/.test(path)))
       .toEqual([])
-    const unexpected = paths.filter((path) => !path.startsWith("dist/") && !/^(package\.json|README\.md|LICENSE)$/.test(path))
+    const unexpected = paths.filter((path) =>
+      !path.startsWith("dist/") && !path.startsWith("src/") && !/^(package\.json|README\.md|LICENSE|CHANGELOG\.md)$/.test(path)
+    )
     expect(unexpected).toEqual([])
     expect(paths.filter((path) => /\.test\.|(^|\/)(test|bench|demo)\//.test(path))).toEqual([])
   })
@@ -172,6 +235,18 @@ describe("the packed package", () => {
     })
   }, 300_000)
 
+  it("loads with require() from a CommonJS program", async () => {
+    writeFileSync(join(project, "main.cjs"), commonJsProgram)
+    const { stdout } = await run(process.execPath, ["main.cjs"], { cwd: project })
+    expect(JSON.parse(stdout)).toEqual({
+      overHttp: { status: "completed", checked: 3, missing: 0 },
+      inMemory: { status: "completed", records: 3 }
+    })
+    const manifest = JSON.parse(readFileSync(join(project, "node_modules", "effect-voucherify", "package.json"), "utf8"))
+    expect(manifest.repository.url).toMatch(/^git\+https:\/\/github\.com\/.+\.git$/)
+    expect(manifest.bugs.url).toMatch(/^https:\/\/github\.com\/.+\/issues$/)
+  }, 120_000)
+
   it("ships the CLI as a bundle that imports nothing but Node's own modules and its chunks", () => {
     const cli = join(cliProject, "node_modules", "effect-voucherify", "dist", "cli")
     expect(statSync(join(cli, "main.js")).mode & 0o111).not.toBe(0)
@@ -193,10 +268,43 @@ describe("the packed package", () => {
     const help = await npx(["--help"])
     expect(help.stdout).toContain("products-metadata")
     const version = await npx(["--version"])
-    expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(join(repo, "package.json"), "utf8")).version)
+    expect(version.stdout).toBe(`${JSON.parse(readFileSync(join(repo, "package.json"), "utf8")).version}\n`)
     writeFileSync(join(cliProject, "ids.txt"), Array.from({ length: 1000 }, (_, i) => `prod_${i}`).join("\n"))
     const mock = await npx(["products-metadata", "--ids", "ids.txt", "--metadata", "{\"season\":\"summer\"}", "--mock", "--await", "--quiet"])
-    expect(mock.stdout).toMatch(/^accepted +1,000 ids in 1 requests$/m)
-    expect(mock.stdout).toMatch(/^records +1,000 updated, 0 failed$/m)
+    expect(mock.stdout).toMatch(/^accepted +1,000 ids in 1 chunk$/m)
+    expect(mock.stdout).toMatch(/^results +1,000 done, 0 failed$/m)
+  }, 120_000)
+
+  it("runs the mock server from the installed bin, with the options of npm run mock-server", async () => {
+    const bin = join(cliProject, "node_modules", ".bin", "effect-voucherify")
+    const help = await run(bin, ["mock-server", "--help"], { cwd: cliProject })
+    for (const flag of ["--port <n>", "--processing-delay <ms>", "--bulk-quota <calls/seconds>", "--faults <json>", "--json"]) {
+      expect(help.stdout).toContain(`  ${flag}`)
+    }
+    const server = spawn(bin, ["mock-server", "--port", "0", "--processing-delay", "5", "--json"], {
+      cwd: cliProject,
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    try {
+      const [line] = await once(createInterface({ input: server.stdout }), "line")
+      const printed = JSON.parse(line as string)
+      expect(printed).toEqual({
+        baseUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
+        appId: "mock-app-id",
+        appToken: "mock-app-token"
+      })
+      // the installed CLI against it
+      writeFileSync(join(cliProject, "few.txt"), "p1\np2\n")
+      const updated = await run(bin, [
+        "products-metadata", "--ids", "few.txt", "--metadata", "{\"a\":1}", "--await", "--quiet",
+        "--base-url", printed.baseUrl, "--app-id", printed.appId, "--app-token", printed.appToken
+      ], { cwd: cliProject })
+      expect(updated.stdout).toMatch(/^results +2 done, 0 failed$/m)
+    } finally {
+      const exited = once(server, "exit")
+      server.kill("SIGINT")
+      const [code] = await exited
+      expect(code).toBe(130)
+    }
   }, 120_000)
 })

@@ -4,7 +4,6 @@
  */
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
-import * as Options from "@effect/cli/Options"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
@@ -16,9 +15,11 @@ import * as AsyncActionView from "./AsyncActionView.js"
 import * as BulkCommand from "./BulkCommand.js"
 import type { ConfigurationError } from "./CliError.js"
 import * as Connection from "./Connection.js"
+import { docsOf, flag } from "./Flag.js"
+import type { CommandDoc } from "./Help.js"
 
 const id = Args.text({ name: "id" }).pipe(Args.withDescription("The async action id, e.g. aa_0a875d56c805df6601"))
-const json = Options.boolean("json").pipe(Options.withDescription("Print the action as JSON"))
+const json = flag("json", "Print the action as JSON")
 
 const show = (action: AsyncAction, asJson: boolean) =>
   Console.log(asJson ? AsyncActionView.toJson(action) : AsyncActionView.toText(action))
@@ -30,16 +31,32 @@ const withVoucherify = <A, E>(
   Effect.flatMap(Connection.resolve(flags), (config) =>
     Effect.flatMap(Voucherify.Voucherify, use).pipe(Effect.provide(Connection.layer(config))))
 
+const summaries = {
+  get: "Print an async action once",
+  await: "Poll async actions until each is DONE or FAILED, then print them",
+  group: "Look up the async actions that bulk updates start"
+}
+
+/** The options of `get`, and of `await` (whose help the tests hold to them). */
+export const getOptions = { json, ...Connection.options }
+
 const get = Command.make(
   "get",
-  { id, json, ...Connection.options },
+  { id, ...getOptions },
   ({ id, json, ...flags }) => withVoucherify(flags, (voucherify) => Effect.flatMap(voucherify.getAsyncAction(id), (a) => show(a, json)))
-).pipe(Command.withDescription("Print an async action once"))
+).pipe(Command.withDescription(summaries.get))
 
 const ids = Args.text({ name: "id" }).pipe(
   Args.atLeast(1),
   Args.withDescription("The async action ids, e.g. aa_0a875d56c805df6601 (those a run's report lists)")
 )
+
+export const awaitOptions = {
+  ids,
+  json,
+  awaitTimeout: BulkCommand.awaitTimeout("How long each action is followed before giving up on it"),
+  ...Connection.options
+}
 
 /**
  * Follows every action at once, then prints them in the order given; a
@@ -48,12 +65,7 @@ const ids = Args.text({ name: "id" }).pipe(
  */
 const await_ = Command.make(
   "await",
-  {
-    ids,
-    json,
-    awaitTimeout: BulkCommand.awaitTimeout("How long each action is followed before giving up on it (default 10m)"),
-    ...Connection.options
-  },
+  awaitOptions,
   ({ awaitTimeout, ids, json, ...flags }) =>
     withVoucherify(flags, (voucherify) =>
       Effect.gen(function*() {
@@ -81,9 +93,31 @@ const await_ = Command.make(
         for (const error of failures.slice(1)) yield* Console.error(`error: ${error.message}`)
         if (failures.length > 0) return yield* Effect.fail(failures[0]!)
       }))
-).pipe(Command.withDescription("Poll async actions until each is DONE or FAILED, then print them"))
+).pipe(Command.withDescription(summaries.await))
 
 export const command = Command.make("async-action").pipe(
-  Command.withDescription("Look up the async actions that bulk updates start"),
+  Command.withDescription(summaries.group),
   Command.withSubcommands([get, await_])
 )
+
+/** The help of `async-action` and its commands. */
+export const doc: CommandDoc = {
+  name: "async-action",
+  summary: summaries.group,
+  subcommands: [
+    {
+      name: "get",
+      summary: summaries.get,
+      usage: ["<id> [--json] [options]"],
+      args: [{ name: "<id>", description: "The async action id, e.g. aa_0a875d56c805df6601" }],
+      flags: docsOf(getOptions)
+    },
+    {
+      name: "await",
+      summary: summaries.await,
+      usage: ["<id>... [--json] [--await-timeout <duration>] [options]"],
+      args: [{ name: "<id>...", description: "The async action ids, e.g. aa_0a875d56c805df6601 (those a run's report lists)" }],
+      flags: docsOf(awaitOptions)
+    }
+  ]
+}

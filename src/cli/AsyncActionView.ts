@@ -31,8 +31,9 @@ export const toText = (action: AsyncAction): string => {
     ["type", action.type],
     ["status", action.operation_status ? `${action.status} (${action.operation_status})` : action.status],
     ["progress", action.progress === undefined ? undefined : `${action.progress}%`],
-    ["created", action.created_at],
-    ["updated", action.updated_at],
+    // "created" and "updated" alone are counts of records in the bulk summary: these are times
+    ["created at", action.created_at],
+    ["updated at", action.updated_at],
     ["processing", action.processing_time === undefined ? undefined : `${action.processing_time} ms`],
     ["request id", action.request_id],
     ["done", result?.done_count],

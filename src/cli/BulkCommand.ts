@@ -3,7 +3,10 @@
  * metadata object onto every id of a file, in full bulk requests.
  */
 import * as Command from "@effect/cli/Command"
+import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as Options from "@effect/cli/Options"
+import * as ValidationError from "@effect/cli/ValidationError"
+import * as FileSystem from "@effect/platform/FileSystem"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
@@ -13,32 +16,26 @@ import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { resolve as resolvePath } from "node:path"
+import * as BulkJournal from "../BulkJournal.js"
 import type * as Voucherify from "../Voucherify.js"
 import * as VoucherifyConfig from "../VoucherifyConfig.js"
 import * as BulkMetadata from "../BulkMetadata.js"
-import { type BulkTarget } from "../VoucherifySchema.js"
 import { bulkTargets } from "../internal/bulkTargets.js"
+import type { BulkTarget } from "../VoucherifySchema.js"
 import * as BulkRun from "./BulkRun.js"
 import { ConfigurationError, InputError } from "./CliError.js"
 import * as Connection from "./Connection.js"
 import * as DryRun from "./DryRun.js"
+import { fileProblem } from "./ErrorOutput.js"
+import { docsOf, document, flag, integer } from "./Flag.js"
+import type { CommandDoc } from "./Help.js"
 import * as IdInput from "./IdInput.js"
 import * as Metadata from "./Metadata.js"
 import * as Progress from "./Progress.js"
 import * as Report from "./Report.js"
 
-const optionalText = (name: string, pseudoName: string, description: string) =>
-  Options.text(name).pipe(Options.withPseudoName(pseudoName), Options.withDescription(description), Options.optional)
-
-/** `--<option>`'s text as a whole number of at least 1; the message names the option. */
-const PositiveInteger = (option: string) =>
-  Schema.compose(Schema.String.pipe(Schema.pattern(/^\d+$/)), Schema.NumberFromString).pipe(
-    Schema.int(),
-    Schema.positive(),
-    Schema.annotations({
-      message: (issue) => ({ message: `--${option} must be a positive integer, got ${JSON.stringify(issue.actual)}`, override: true })
-    })
-  )
+const optionalPath = (name: string, description: string) =>
+  document(Options.text(name).pipe(Options.optional), { flag: `--${name}`, value: "path", type: "file path", description })
 
 const durationUnits: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }
 
@@ -76,73 +73,83 @@ export const DurationOption = (option: string, zero: boolean) =>
     })
   )
 
-/** `--max-quota-wait`: `0` stops at the first wait. */
-const QuotaWait = DurationOption("max-quota-wait", true)
-
 /** `--await-timeout`: how long the actions are followed (by `--await`, and by `async-action await`). */
 export const awaitTimeout = (description: string) =>
-  Options.text("await-timeout").pipe(
-    Options.withPseudoName("duration"),
-    Options.withDescription(description),
-    Options.withSchema(DurationOption("await-timeout", false)),
-    Options.optional
-  )
+  document(Options.text("await-timeout").pipe(Options.withSchema(DurationOption("await-timeout", false)), Options.optional), {
+    flag: "--await-timeout",
+    value: "duration",
+    type: "duration: 90s, 10m, 1h",
+    default: "10m",
+    description
+  })
 
-const idFormat: Options.Options<IdInput.IdFormat> = Options.text("column").pipe(
-  Options.withPseudoName("name"),
-  Options.withDescription("Read a CSV file with a header row; ids are in this column"),
-  Options.map((column) => ({ _tag: "Csv", column } as const)),
-  Options.orElse(Options.text("field").pipe(
-    Options.withPseudoName("name"),
-    Options.withDescription("Read NDJSON; ids are this field of each object"),
-    Options.map((field) => ({ _tag: "Ndjson", field } as const))
-  )),
-  Options.withDefault({ _tag: "Lines" } as const)
+/** `--column` or `--field`, or neither (one id a line); both is a mistake said in the options' words. */
+const idFormat: Options.Options<IdInput.IdFormat> = document(
+  Options.all({
+    column: Options.optional(Options.text("column")),
+    field: Options.optional(Options.text("field"))
+  }).pipe(
+    Options.mapEffect(({ column, field }) =>
+      Option.isSome(column) && Option.isSome(field)
+        ? Effect.fail(ValidationError.invalidValue(HelpDoc.p("give either --column or --field, not both")))
+        : Effect.succeed<IdInput.IdFormat>(
+          Option.isSome(column)
+            ? { _tag: "Csv", column: column.value }
+            : Option.isSome(field)
+            ? { _tag: "Ndjson", field: field.value }
+            : { _tag: "Lines" }
+        )
+    )
+  ),
+  { flag: "--column", value: "name", type: "text", description: "Read --ids as CSV with a header row; the ids are in this column" },
+  { flag: "--field", value: "name", type: "text", description: "Read --ids as NDJSON; the ids are this field of each object" }
 )
 
 export const options = {
-  ids: Options.text("ids").pipe(
-    Options.withPseudoName("path|-"),
-    Options.withDescription("File of ids, one per line (or CSV with --column, NDJSON with --field); - reads stdin")
-  ),
+  ids: document(Options.text("ids"), {
+    flag: "--ids",
+    value: "path|-",
+    type: "file path, or - for stdin",
+    required: true,
+    description: "The ids, one per line (blank lines, CRLF and a BOM are fine); or CSV with --column, NDJSON with --field"
+  }),
   format: idFormat,
   ...Metadata.options,
-  // Text decoded by a schema rather than `Options.integer`, whose own message for "abc" cannot name the option.
-  concurrency: Options.text("concurrency").pipe(
-    Options.withPseudoName("n"),
-    Options.withDescription("Requests in flight at the same time"),
-    Options.withSchema(PositiveInteger("concurrency")),
-    Options.withDefault(2)
+  concurrency: document(
+    integer("concurrency", 1).pipe(Options.withDefault(2)),
+    { flag: "--concurrency", value: "n", type: "integer, at least 1", default: "2", description: "Requests in flight at the same time" }
   ),
-  maxBytes: Options.text("max-bytes").pipe(
-    Options.withPseudoName("bytes"),
-    Options.withDescription("Largest request body in bytes (default and maximum: $VOUCHERIFY_MAX_PAYLOAD_BYTES, else 10485760)"),
-    Options.withSchema(PositiveInteger("max-bytes")),
-    Options.optional
+  maxBytes: document(
+    integer("max-bytes", 1).pipe(Options.optional),
+    {
+      flag: "--max-bytes",
+      value: "bytes",
+      type: "integer, at least 1",
+      default: "the configured limit",
+      description: "Largest request body, at most the configured limit: VOUCHERIFY_MAX_PAYLOAD_BYTES, else 10485760"
+    }
   ),
-  await: Options.boolean("await").pipe(Options.withDescription("Follow every async action until it is DONE or FAILED")),
-  awaitTimeout: awaitTimeout("With --await: how long each action is followed before giving up on it (default 10m)"),
-  continueOnError: Options.boolean("continue-on-error").pipe(
-    Options.withDescription("Report a refused request and go on (bad credentials still stop the run)")
+  await: flag("await", "Follow every async action until it is DONE or FAILED, and read its report file"),
+  awaitTimeout: awaitTimeout("With --await: how long each action is followed before giving up on it"),
+  continueOnError: flag("continue-on-error", "Report a refused request and go on (bad credentials still stop the run)"),
+  dryRun: flag("dry-run", "Print the chunk plan and send nothing"),
+  report: optionalPath("report", "Write the JSON report, accounting for every id, also on failure or Ctrl-C"),
+  mock: flag("mock", "Run against a freshly started embedded mock server instead of Voucherify"),
+  quiet: flag("quiet", "No progress (errors are still printed)"),
+  maxQuotaWait: document(
+    Options.text("max-quota-wait").pipe(Options.withSchema(DurationOption("max-quota-wait", true)), Options.withDefault(Duration.minutes(65))),
+    {
+      flag: "--max-quota-wait",
+      value: "duration",
+      type: "duration: 0, 90s, 65m, 1h",
+      default: "65m",
+      description: "Longest wait for the hourly bulk quota worth making (0 stops at the first refusal)"
+    }
   ),
-  dryRun: Options.boolean("dry-run").pipe(Options.withDescription("Print the chunk plan and send nothing")),
-  report: optionalText("report", "path", "Write the JSON report, accounting for every id, also on failure or Ctrl-C"),
-  mock: Options.boolean("mock").pipe(
-    Options.withDescription("Run against a freshly started embedded mock server instead of Voucherify")
-  ),
-  quiet: Options.boolean("quiet").pipe(Options.withDescription("No progress output")),
-  maxQuotaWait: Options.text("max-quota-wait").pipe(
-    Options.withPseudoName("duration"),
-    Options.withDescription("Longest wait for the hourly bulk quota worth making (0 stops at the first refusal)"),
-    Options.withSchema(QuotaWait),
-    Options.withDefault(Duration.minutes(65))
-  ),
-  journal: optionalText("journal", "path", "Write every request's outcome to this journal, to resume after a crash"),
-  resume: Options.boolean("resume").pipe(
-    Options.withDescription("With --journal: resume its run, sending only what it does not hold as accepted")
-  ),
-  createdIds: optionalText("created-ids", "path", "With --await: write the ids that did not exist and were created"),
-  failedIds: optionalText("failed-ids", "path", "With --await: write the ids that were not updated (unknown voucher codes)"),
+  journal: optionalPath("journal", "Write every request's outcome to this journal (a new file), to resume after a crash"),
+  resume: flag("resume", "With --journal: resume its run, sending only what it does not hold as accepted"),
+  createdIds: optionalPath("created-ids", "With --await: write the ids that did not exist and were created"),
+  failedIds: optionalPath("failed-ids", "With --await: write the ids that were not updated (unknown voucher codes)"),
   ...Connection.options
 }
 
@@ -277,28 +284,22 @@ export const voucherifyLayer = (
     )
     : Connection.layer(Connection.apply(env, flags))
 
-const handler = (target: BulkTarget) => (flags: Flags) =>
+/**
+ * `--journal` without `--resume` starts a new journal: one that exists
+ * already is refused here, before a mock server starts or an ids file is
+ * read (the journal itself refuses it too, under its lock).
+ */
+export const checkJournal = (
+  journal: Option.Option<string>,
+  resume: boolean
+): Effect.Effect<void, BulkJournal.JournalExistsError | InputError, FileSystem.FileSystem> =>
   Effect.gen(function*() {
-    yield* checkDryRun(flags)
-    yield* checkCombinations(flags)
-    const metadata = yield* Metadata.select(flags)
-    // One limit for the plan and the run: the one the client is configured with.
-    const env = yield* Connection.environment
-    const limit = yield* Connection.payloadLimit(env)
-    const maxBytes = yield* requestBytes(flags.maxBytes, limit)
-    const source = yield* IdInput.open(flags.ids, flags.format, limit)
-    if (flags.dryRun) {
-      const chunks = source.ids.pipe(BulkMetadata.chunk({ metadata, field: bulkTargets[target].field, maxBytes }))
-      return yield* DryRun.printPlan(source, chunks, { maxBytes, what: "ids" })
-    }
-    if (Option.isSome(flags.report)) yield* Report.checkWritable(flags.report.value)
-    yield* BulkRun.run({
-      ...runSettings(flags, maxBytes),
-      target,
-      source,
-      what: "ids",
-      start: (shared) => BulkMetadata.run(source.ids, { ...shared, target, metadata })
-    }).pipe(Effect.provide(voucherifyLayer(flags, env)))
+    if (Option.isNone(journal) || resume) return
+    const fs = yield* FileSystem.FileSystem
+    const exists = yield* fs.exists(journal.value).pipe(
+      Effect.mapError((error) => new InputError({ message: `cannot read the journal ${journal.value}: ${fileProblem(error)}` }))
+    )
+    if (exists) return yield* new BulkJournal.JournalExistsError({ path: journal.value })
   })
 
 /** What the shared flags say of a run, whatever its input. */
@@ -316,19 +317,86 @@ export const runSettings = (flags: SharedFlags, maxBytes: number) => ({
   failedIds: flags.failedIds
 })
 
-const make = (name: string, target: BulkTarget, description: string) =>
-  Command.make(name, options, handler(target)).pipe(Command.withDescription(description))
+/**
+ * Runs `run` (an opened input, its job) as the shared flags say, once the
+ * checks that need no server pass: the report's folder, the journal, the
+ * credentials. Only then does a mock server start or a request go out.
+ */
+export const runChecked = (
+  flags: SharedFlags,
+  env: VoucherifyConfig.Settings,
+  maxBytes: number,
+  run: Pick<BulkRun.BulkRunOptions, "target" | "source" | "what" | "start">
+) =>
+  Effect.gen(function*() {
+    if (Option.isSome(flags.report)) yield* Report.checkWritable(flags.report.value)
+    yield* checkJournal(flags.journal, flags.resume)
+    if (!flags.mock) yield* Connection.checkCredentials(Connection.apply(env, flags))
+    yield* BulkRun.run({ ...runSettings(flags, maxBytes), ...run }).pipe(Effect.provide(voucherifyLayer(flags, env)))
+  })
 
-export const commands = [
-  make(
-    "products-metadata",
-    "products",
-    "Set metadata on products by source id (unknown ids are created: check them first)"
-  ),
-  make(
-    "customers-metadata",
-    "customers",
-    "Set metadata on customers by source id (unknown ids are created: check them first)"
-  ),
-  make("vouchers-metadata", "vouchers", "Set metadata on vouchers by code (unknown codes are reported, not created)")
-] as const
+/**
+ * Every check that needs no server runs first, in this order: the flags,
+ * the configuration, the ids (the file is there and holds an id), the
+ * report's folder, the journal, the credentials (`runChecked`).
+ */
+const handler = (target: BulkTarget) => (flags: Flags) =>
+  Effect.gen(function*() {
+    yield* checkDryRun(flags)
+    yield* checkCombinations(flags)
+    const metadata = yield* Metadata.select(flags)
+    // One limit for the plan and the run: the one the client is configured with.
+    const env = yield* Connection.environment
+    const limit = yield* Connection.payloadLimit(env)
+    const maxBytes = yield* requestBytes(flags.maxBytes, limit)
+    const source = yield* IdInput.open(flags.ids, flags.format, limit)
+    if (flags.dryRun) {
+      const chunks = source.ids.pipe(BulkMetadata.chunk({ metadata, field: bulkTargets[target].field, maxBytes }))
+      return yield* DryRun.printPlan(source, chunks, { maxBytes, what: "ids" })
+    }
+    yield* runChecked(flags, env, maxBytes, {
+      target,
+      source,
+      what: "ids",
+      start: (shared) => BulkMetadata.run(source.ids, { ...shared, target, metadata })
+    })
+  })
+
+const summaries: Readonly<Record<BulkTarget, string>> = {
+  products: "Set metadata on products by source id (unknown ids are created: check them first)",
+  customers: "Set metadata on customers by source id (unknown ids are created: check them first)",
+  vouchers: "Set metadata on vouchers by code (unknown codes are reported, not created)"
+}
+
+const names: Readonly<Record<BulkTarget, string>> = {
+  products: "products-metadata",
+  customers: "customers-metadata",
+  vouchers: "vouchers-metadata"
+}
+
+const make = (target: BulkTarget) =>
+  Command.make(names[target], options, handler(target)).pipe(Command.withDescription(summaries[target]))
+
+export const commands = [make("products"), make("customers"), make("vouchers")] as const
+
+/** The help of each command. */
+export const docs: ReadonlyArray<CommandDoc> = (["products", "customers", "vouchers"] as const).map((target) => ({
+  name: names[target],
+  summary: summaries[target],
+  usage: [
+    "--ids <path|-> --metadata <json> [options]",
+    "--ids <path|-> --metadata-file <path> [options]"
+  ],
+  details: [
+    "The ids are packed into bulk requests (chunks) as close to the size limit as they go. Credentials come from " +
+    "--app-id and --app-token or their variables; --mock needs none. Exit codes: 0 every id accepted (and with " +
+    "--await every record done), 1 bad input or options, 2 some ids not updated (the report says which), " +
+    "3 credentials, configuration or an unreachable server, 130 interrupted."
+  ],
+  flags: docsOf(options),
+  examples: [
+    `--ids ids.txt --metadata '{"season":"summer"}' --dry-run`,
+    `--ids ids.txt --metadata '{"season":"summer"}' --await --report report.json`,
+    `--ids ${target === "vouchers" ? "codes.csv --column code" : "ids.csv --column source_id"} --metadata-file m.json --mock`
+  ]
+}))

@@ -4,6 +4,7 @@
  * failure that sets the exit code.
  */
 import * as FileSystem from "@effect/platform/FileSystem"
+import * as Cause from "effect/Cause"
 import * as Console from "effect/Console"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -17,7 +18,8 @@ import * as VoucherifyConfig from "../VoucherifyConfig.js"
 import type { TransportError } from "../VoucherifyError.js"
 import type { BulkTarget } from "../VoucherifySchema.js"
 import { ConfigurationError, type InputChangedError, InputError, PartialFailure } from "./CliError.js"
-import { printCause } from "./ErrorOutput.js"
+import { fileProblem, printCause } from "./ErrorOutput.js"
+import { counted, type Item } from "./Format.js"
 import * as IdInput from "./IdInput.js"
 import * as Progress from "./Progress.js"
 import * as Report from "./Report.js"
@@ -68,7 +70,7 @@ const idsFile = (path: Option.Option<string>, append: boolean) =>
     if (Option.isNone(path)) return undefined
     const fs = yield* FileSystem.FileSystem
     const file = yield* fs.open(path.value, { flag: append ? "a" : "w" }).pipe(
-      Effect.mapError((error) => new InputError({ message: `cannot write ${path.value}: ${error.message}` }))
+      Effect.mapError((error) => new InputError({ message: `cannot write ${path.value}: ${fileProblem(error)}` }))
     )
     let failure: InputError | undefined
     const encoder = new TextEncoder()
@@ -78,7 +80,7 @@ const idsFile = (path: Option.Option<string>, append: boolean) =>
         failure !== undefined || ids.length === 0 ? Effect.void : file.writeAll(encoder.encode(`${ids.join("\n")}\n`)).pipe(
           Effect.catchAll((error) =>
             Effect.sync(() => {
-              failure = new InputError({ message: `cannot write ${path.value}: ${error.message}` })
+              failure = new InputError({ message: `cannot write ${path.value}: ${fileProblem(error)}` })
             })
           )
         ),
@@ -100,7 +102,34 @@ const neverReached = (report: BulkMetadata.BulkReport): TransportError | undefin
 
 const cannotReach = (error: TransportError) =>
   Effect.flatMap(VoucherifyConfig.VoucherifyConfig, ({ baseUrl }) =>
-    Effect.fail(new ConfigurationError({ message: `cannot reach ${baseUrl}: ${error.description}` })))
+    Effect.fail(
+      new ConfigurationError({
+        // the platform's words without the request line: `connect ECONNREFUSED 127.0.0.1:1 (ECONNREFUSED)`
+        message: `cannot reach ${baseUrl}: ${error.description.replace(/^[A-Z]+ \S+: /, "")}`,
+        hint: "check --base-url/VOUCHERIFY_BASE_URL (or --cluster) and the network"
+      })
+    ))
+
+/**
+ * Whether no request reached Voucherify: nothing accepted, nothing that may
+ * have arrived, and no refusal but for connections never made. Such a run
+ * gets no summary table, only its error.
+ */
+const nothingReached = (report: BulkMetadata.BulkReport): boolean =>
+  report.accepted.ids === 0 && report.unknown.length === 0 &&
+  (report.rejected.length === 0 || neverReached(report) !== undefined)
+
+/**
+ * The share of the ids accepted, for the bar: the ids read so far over the
+ * share of the file read gives the file's count (exact once it is read to
+ * its end; the packer reads a few bodies ahead of the network). Unknown
+ * for stdin.
+ */
+export const acceptedShare = (s: Progress.ProgressSnapshot, read: number | undefined): number | undefined => {
+  if (read === undefined) return undefined
+  if (read <= 0 || s.idsRead === 0) return 0
+  return Math.min(1, s.idsAccepted / (s.idsRead / read))
+}
 
 /** The accepted actions that `--await` did not see end (a timeout, polls that failed). */
 const unfinished = (report: BulkMetadata.BulkReport) =>
@@ -113,8 +142,8 @@ const unfinished = (report: BulkMetadata.BulkReport) =>
  */
 export const followAdvice = (
   actions: ReadonlyArray<BulkMetadata.BulkReport["accepted"]["actions"][number]>,
-  options: Pick<BulkRunOptions, "journal" | "reportPath">
-): string => {
+  options: Pick<BulkRunOptions, "journal" | "reportPath" | "what">
+): PartialFailure => {
   const why = actions.find((action) => action.awaitError !== undefined)?.awaitError
   const ids = actions.map((action) => action.asyncActionId).join(" ")
   const resume = Option.match(options.journal, {
@@ -125,9 +154,13 @@ export const followAdvice = (
     onNone: () => "",
     onSome: (path) => `; ${path} lists them under accepted.actions`
   })
-  return `${actions.length} accepted actions were not followed to their end${why === undefined ? "" : ` (${why})`}; ` +
-    `their ids were accepted, so do not send them again: follow the actions with ` +
-    `effect-voucherify async-action await ${ids} [--await-timeout <duration>]${resume}${listed}`
+  return new PartialFailure({
+    message: `${counted(actions.length, "accepted action")} ${actions.length === 1 ? "was" : "were"} not followed to the end${
+      why === undefined ? "" : ` (${why})`
+    }`,
+    hint: `their ${options.what} were accepted, so do not send them again: follow the actions with ` +
+      `effect-voucherify async-action await ${ids} [--await-timeout <duration>]${resume}${listed}`
+  })
 }
 
 export const run = (
@@ -144,11 +177,13 @@ export const run = (
         onNone: () => Effect.void,
         onSome: (path) => Effect.zipRight(Report.write(path, report), Console.error(`report written to ${path}`))
       })
+    const item: Item = options.what === "ids" ? "id" : "record"
     const showSummary = (report: BulkMetadata.BulkReport, records?: Summary.RecordCounts) =>
       Console.log(Summary.table(report, {
         maxBytes,
         awaited: options.awaitCompletion,
         records,
+        item,
         createdIdsPath: Option.getOrUndefined(options.createdIds),
         failedIdsPath: Option.getOrUndefined(options.failedIds)
       }))
@@ -169,8 +204,9 @@ export const run = (
       Progress.render({
         mode: options.progress,
         snapshot: () => latest,
-        fraction: () => options.source.fraction(),
-        awaiting: options.awaitCompletion
+        fraction: (s) => acceptedShare(s, options.source.fraction()),
+        awaiting: options.awaitCompletion,
+        item
       }),
       options.start({
         concurrency: options.concurrency,
@@ -199,7 +235,7 @@ export const run = (
           if (last === undefined) return
           yield* writeReport(last).pipe(Effect.catchAllCause(printCause))
           yield* showSummary(last)
-          yield* Console.error("interrupted: the report accounts for every id read so far")
+          yield* Console.error(`interrupted: the report accounts for every ${item} read so far`)
         })
       ),
       Effect.either
@@ -219,10 +255,10 @@ export const run = (
     const report = Either.isRight(outcome) ? outcome.right : outcome.left.report
     const written = yield* Effect.uninterruptible(Effect.either(writeReport(report)))
     const records = options.awaitCompletion ? Summary.recordCounts(report) : undefined
-    yield* showSummary(report, records)
+    if (!nothingReached(report)) yield* showSummary(report, records)
     if (Either.isLeft(outcome)) {
       // The run's own failure sets the exit code; a report that could not be written is still said.
-      if (Either.isLeft(written)) yield* Console.error(`error: ${written.left.message}`)
+      if (Either.isLeft(written)) yield* printCause(Cause.fail(written.left))
       // Input that failed before a single id was read: its own message says it all.
       const { error } = outcome.left
       if (report.totalIds === 0 && error._tag === "InputError") return yield* error
@@ -239,21 +275,32 @@ export const run = (
     const unread = report.reconciliation?.unread.length ?? 0
     if (unread > 0) {
       return yield* new PartialFailure({
-        message: `${unread} report files were not read, so the created and not-updated ids are not all known (see "report not read" above)`
+        message: `${counted(unread, "report file")} ${unread === 1 ? "was" : "were"} not read, so the created and not-updated ids are not all known`,
+        hint: `the "report not read" ${unread === 1 ? "line says" : "lines say"} why`
       })
     }
     const unfollowed = options.awaitCompletion ? unfinished(report) : []
-    if (unfollowed.length > 0) return yield* new PartialFailure({ message: followAdvice(unfollowed, options) })
+    if (unfollowed.length > 0) return yield* followAdvice(unfollowed, options)
     if (!Summary.isComplete(report, options.awaitCompletion, records)) {
-      const details = records !== undefined && records.failed > 0
-        ? `${records.failed} records were not updated; each action lists them: effect-voucherify async-action get <id>`
-        : Option.match(options.reportPath, {
-          // not "rerun": a plain rerun sends the accepted ids again
-          onNone: () =>
-            "not every id was updated (the summary counts them); next time, --report <path> names every id range " +
-            "and --journal <path> lets --resume send only what was not accepted",
-          onSome: (path) => `not every id was updated: see ${path}`
+      if (records !== undefined && records.failed > 0) {
+        return yield* new PartialFailure({
+          message: `${counted(records.failed, "record")} ${records.failed === 1 ? "was" : "were"} not updated`,
+          hint: Option.match(options.failedIds, {
+            onNone: () => "each action lists them: effect-voucherify async-action get <id>, or use --failed-ids <path> next time",
+            onSome: (path) => `${path} lists them`
+          })
         })
-      return yield* new PartialFailure({ message: details })
+      }
+      return yield* new PartialFailure({
+        // every one accepted, and an action FAILED or did not say what it did
+        message: `not every ${item} was ${report.accepted.ids === report.totalIds ? "updated" : "accepted"}`,
+        hint: Option.match(options.reportPath, {
+          // not "rerun": a plain rerun sends the accepted ones again
+          onNone: () =>
+            `next time, --report <path> names the ranges of ${options.what} that were not, ` +
+            "and --journal <path> lets --resume send only those",
+          onSome: (path) => `${path} names the ranges of ${options.what} that were not`
+        })
+      })
     }
   }))

@@ -1,15 +1,18 @@
 /**
  * The failures the CLI itself raises, besides the library's
- * `VoucherifyError`s. Each one maps to an exit code in `ExitCode.ts`.
+ * `VoucherifyError`s. Each one maps to an exit code in `ExitCode.ts`, and is
+ * printed as `error: <message>`, then `hint: <hint>` when it has one.
  */
 import * as Data from "effect/Data"
 
 /**
  * The user's input cannot be used: a malformed ids file, metadata that is not
- * a JSON object, conflicting options. Exit code 1.
+ * a JSON object, conflicting or unknown options. Exit code 1.
  */
 export class InputError extends Data.TaggedError("InputError")<{
   readonly message: string
+  /** What to do about it, in one line. */
+  readonly hint?: string | undefined
 }> {}
 
 /**
@@ -28,6 +31,7 @@ export class InputChangedError extends Data.TaggedError("InputChangedError")<{
  */
 export class ConfigurationError extends Data.TaggedError("ConfigurationError")<{
   readonly message: string
+  readonly hint?: string | undefined
 }> {}
 
 /**
@@ -37,4 +41,5 @@ export class ConfigurationError extends Data.TaggedError("ConfigurationError")<{
  */
 export class PartialFailure extends Data.TaggedError("PartialFailure")<{
   readonly message: string
+  readonly hint?: string | undefined
 }> {}

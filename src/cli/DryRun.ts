@@ -1,6 +1,7 @@
 /**
  * `--dry-run`: packs the ids exactly as a real run would and prints the
- * chunk plan, one line per request, without sending anything.
+ * chunk plan, one line per chunk (one bulk request each), without sending
+ * anything.
  */
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
@@ -9,7 +10,7 @@ import type * as BulkMetadata from "../BulkMetadata.js"
 import type * as BulkRecords from "../BulkRecords.js"
 import type { InvalidRequestError } from "../VoucherifyError.js"
 import type { InputChangedError, InputError } from "./CliError.js"
-import { count, fill, megabytes } from "./Format.js"
+import { count, counted, fill, megabytes } from "./Format.js"
 import * as IdInput from "./IdInput.js"
 
 const columns = (...cells: ReadonlyArray<string>) =>
@@ -29,7 +30,7 @@ export const printPlan = (
   options: { readonly maxBytes: number; readonly what: "ids" | "records" }
 ): Effect.Effect<void, InputError | InputChangedError | InvalidRequestError> =>
   Effect.gen(function*() {
-    yield* Console.log(columns("chunk", "offset", "ids", "bytes", "fill"))
+    yield* Console.log(columns("chunk", "offset", options.what, "bytes", "fill"))
     const totals = yield* chunks.pipe(
       Stream.runFoldEffect({ chunks: 0, ids: 0, bytes: 0 }, (totals, chunk) =>
         Effect.as(
@@ -41,7 +42,7 @@ export const printPlan = (
     if (totals.ids === 0) return yield* IdInput.noIds(source, options.what)
     const average = totals.chunks === 0 ? "-" : fill(totals.bytes / totals.chunks, options.maxBytes)
     yield* Console.log(
-      `${count(totals.chunks)} requests for ${count(totals.ids)} ids, ${count(totals.bytes)} bytes (${
+      `${counted(totals.chunks, "chunk")} for ${counted(totals.ids, options.what === "ids" ? "id" : "record")}, ${count(totals.bytes)} bytes (${
         megabytes(totals.bytes)
       }), average fill ${average} of ${count(options.maxBytes)} bytes`
     )

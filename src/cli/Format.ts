@@ -5,6 +5,12 @@
 /** `1,234,567` */
 export const count = (n: number): string => n.toLocaleString("en-US")
 
+/** `chunk` for 1, `chunks` otherwise (`ids` → `id`): the word that goes with `n`. */
+export const noun = (n: number, singular: string, plural = `${singular}s`): string => (n === 1 ? singular : plural)
+
+/** `1 chunk`, `1,024 chunks`: the count and its word. */
+export const counted = (n: number, singular: string, plural?: string): string => `${count(n)} ${noun(n, singular, plural)}`
+
 /** `12.3 MB`: decimal megabytes, as the 10 MB limit is usually quoted. */
 export const megabytes = (bytes: number): string => `${(bytes / 1_000_000).toFixed(1)} MB`
 
@@ -16,3 +22,6 @@ export const duration = (ms: number): string => {
 
 /** `99.87%` of a limit */
 export const fill = (bytes: number, limit: number): string => `${((bytes / limit) * 100).toFixed(2)}%`
+
+/** What a run's input holds, in the words of the summary and the bar: ids, or whole records. */
+export type Item = "id" | "record"

@@ -5,6 +5,7 @@
 import type * as PlatformError from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as NodeStream from "@effect/platform-node/NodeStream"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
@@ -15,6 +16,7 @@ import * as BulkRecords from "../BulkRecords.js"
 import { type LineLimit, parseIds as parseWith } from "../internal/bulk/idLines.js"
 import { InputChangedError, InputError } from "./CliError.js"
 import * as CsvIds from "./CsvIds.js"
+import { fileProblem } from "./ErrorOutput.js"
 import { type IdFormat, makeParser } from "./IdFormat.js"
 
 export type { IdFormat } from "./IdFormat.js"
@@ -35,6 +37,17 @@ export const recordLimit = (limit: number): LineLimit => ({
   why: `longer than a whole request body (${limit} bytes), so no record of an id`
 })
 
+/** The ids of a format with records (CSV, NDJSON), as strings; a record past `maxRecord` fails the stream there. */
+const parseRecords = <E, R>(
+  bytes: Stream.Stream<Uint8Array, E, R>,
+  format: Exclude<IdFormat, { readonly _tag: "Lines" }>,
+  source: string,
+  maxRecord?: LineLimit
+): Stream.Stream<string, E | BulkMetadata.IdLineError | InputError, R> =>
+  format._tag === "Csv"
+    ? CsvIds.parse(bytes, format.column, source, maxRecord)
+    : parseWith(bytes, () => makeParser(format, maxRecord))
+
 /**
  * Parses ids out of raw bytes. One id per line is `BulkMetadata.lines`,
  * which the bulk functions pack straight from the bytes; CSV is read by
@@ -46,16 +59,8 @@ export const parseIds = <E, R>(
   format: IdFormat,
   source: string,
   maxRecord?: LineLimit
-): Ids<E | BulkMetadata.IdLineError | InputError, R> => {
-  switch (format._tag) {
-    case "Lines":
-      return BulkMetadata.lines(bytes)
-    case "Csv":
-      return CsvIds.parse(bytes, format.column, source, maxRecord)
-    case "Ndjson":
-      return parseWith(bytes, () => makeParser(format, maxRecord))
-  }
-}
+): Ids<E | BulkMetadata.IdLineError | InputError, R> =>
+  format._tag === "Lines" ? BulkMetadata.lines(bytes) : parseRecords(bytes, format, source, maxRecord)
 
 /** Ids as the bulk functions take them: one-id-per-line bytes, or a stream of ids parsed from another format. */
 export type Ids<E, R = never> = Stream.Stream<string, E, R> | BulkMetadata.Lines<E, R>
@@ -163,11 +168,11 @@ export interface ByteSource {
 export const openBytes = (path: string, what: string): Effect.Effect<ByteSource, InputError, FileSystem.FileSystem> =>
   Effect.gen(function*() {
     if (path === "-") {
-      return { bytes: NodeStream.stdin.pipe(Stream.mapError(cannotRead(what))), fraction: () => undefined, name: "stdin", description: { kind: "stdin" } }
+      return { bytes: NodeStream.stdin.pipe(Stream.mapError(cannotRead(what, "stdin"))), fraction: () => undefined, name: "stdin", description: { kind: "stdin" } }
     }
     const fs = yield* FileSystem.FileSystem
-    const info = yield* Effect.mapError(fs.stat(path), cannotRead(what))
-    if (info.type !== "File") return yield* new InputError({ message: `cannot read ${what}: ${path} is not a file` })
+    const info = yield* Effect.mapError(fs.stat(path), cannotRead(what, path))
+    if (info.type !== "File") return yield* new InputError({ message: `cannot read ${what} ${path}: it is not a file` })
     const size = Number(info.size)
     let read = 0
     const opened = { size, mtimeMs: mtimeOf(info) }
@@ -175,7 +180,7 @@ export const openBytes = (path: string, what: string): Effect.Effect<ByteSource,
       Effect.map(fs.open(path), (file) => readPieces(file, unchanged(file, path, opened)))
     ).pipe(
       Stream.tap((piece) => Effect.sync(() => (read += piece.length))),
-      Stream.mapError((error) => (error instanceof InputChangedError ? error : cannotRead(what)(error)))
+      Stream.mapError((error) => (error instanceof InputChangedError ? error : cannotRead(what, path)(error)))
     )
     return {
       bytes,
@@ -190,13 +195,65 @@ export const openBytes = (path: string, what: string): Effect.Effect<ByteSource,
     }
   })
 
-const cannotRead = (what: string) => (error: { readonly message: string }) =>
-  new InputError({ message: `cannot read ${what}: ${error.message}` })
+/**
+ * Refuses a file without a single item before the run starts (a mock server
+ * included): its first item is read apart with `parse`. A failure of that
+ * read is left to the run, whose report names it; stdin, which cannot be
+ * read twice, is left to the run too.
+ */
+export const requireItem = <A, E>(
+  source: ByteSource,
+  parse: (bytes: Stream.Stream<Uint8Array, InputError>) => Stream.Stream<A, E>,
+  what: "ids" | "records"
+): Effect.Effect<void, InputError, FileSystem.FileSystem> =>
+  source.description.kind !== "file" ? Effect.void : Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const found = yield* Stream.runHead(parse(Stream.mapError(fs.stream(source.name), cannotRead(what, source.name)))).pipe(
+      Effect.map(Option.isSome),
+      Effect.orElseSucceed(() => true)
+    )
+    if (!found) return yield* noIds(source, what)
+  })
+
+/** `cannot read the ids file missing.txt: no such file or directory`, without the platform's text repeated. */
+const cannotRead = (what: string, path: string) => (error: PlatformError.PlatformError) =>
+  new InputError({ message: `cannot read ${what} ${path}: ${fileProblem(error)}` })
+
+const isBlank = (byte: number) => byte === 0x20 || byte === 0x09 || byte === 0x0a || byte === 0x0d
+
+/** Whether `piece` holds anything but white space (and, at the start of the input, a BOM). */
+const hasContent = (piece: Uint8Array, atStart: boolean): boolean => {
+  const bom = atStart && piece[0] === 0xef && piece[1] === 0xbb && piece[2] === 0xbf ? 3 : 0
+  for (let i = bom; i < piece.length; i++) if (!isBlank(piece[i]!)) return true
+  return false
+}
 
 /**
- * The ids of `path` (`-` for stdin) in the given format. A missing file, or
- * a CSV header without the column, fails here, before anything starts; the
- * ids are read when the stream runs. `limit`, the configured body limit,
+ * Reads `bytes` up to the first piece with content, and returns the pieces
+ * read (for stdin, which cannot be read twice) and whether there was any.
+ */
+const readToContent = <E, R>(bytes: Stream.Stream<Uint8Array, E, R>) =>
+  Effect.gen(function*() {
+    const read: Array<Chunk.Chunk<Uint8Array>> = []
+    let atStart = true
+    const found = yield* Stream.runFoldWhile(Stream.chunks(bytes), false, (found) => !found, (_, chunk) => {
+      read.push(chunk)
+      return Chunk.some(chunk, (piece) => {
+        const content = hasContent(piece, atStart)
+        atStart = false
+        return content
+      })
+    })
+    return { read: Chunk.flatten(Chunk.unsafeFromArray(read)), found }
+  })
+
+/**
+ * The ids of `path` (`-` for stdin) in the given format. A missing file, an
+ * input without a single id, or a CSV header without the column, fails
+ * here, before anything starts (a mock server included); the ids are read
+ * when the stream runs, and a bad line fails the run, which reports it.
+ * Stdin without content fails here too; stdin with content but no id (a
+ * CSV header alone) is refused by the run. `limit`, the configured body limit,
  * bounds an NDJSON line or a CSV record ({@link recordLimit}).
  */
 export const open = (
@@ -207,13 +264,26 @@ export const open = (
   Effect.gen(function*() {
     const maxRecord = recordLimit(limit)
     const input = yield* openBytes(path, "the ids file")
-    if (format._tag !== "Csv") return { ...input, ids: parseIds(input.bytes, format, input.name, maxRecord) }
     if (path === "-") {
-      // stdin cannot be read twice: the bytes the header check took go first.
-      const header = yield* CsvIds.readHeader(input.bytes, format.column, "stdin", maxRecord)
-      return { ...input, ids: parseIds(Stream.concat(Stream.fromChunk(header), input.bytes), format, "stdin", maxRecord) }
+      // stdin cannot be read twice: the bytes the checks took go first. A
+      // CSV header alone, or NDJSON of blank objects, is refused by the run.
+      if (format._tag === "Csv") {
+        const header = yield* CsvIds.readHeader(input.bytes, format.column, "stdin", maxRecord)
+        return { ...input, ids: parseIds(Stream.concat(Stream.fromChunk(header), input.bytes), format, "stdin", maxRecord) }
+      }
+      const { found, read } = yield* readToContent(input.bytes)
+      if (!found) return yield* noIds(input)
+      return { ...input, ids: parseIds(Stream.concat(Stream.fromChunk(read), input.bytes), format, "stdin", maxRecord) }
     }
     const fs = yield* FileSystem.FileSystem
-    yield* CsvIds.readHeader(Stream.mapError(fs.stream(path), cannotRead("the ids file")), format.column, path, maxRecord)
+    const again = Stream.mapError(fs.stream(path), cannotRead("the ids file", path))
+    if (format._tag === "Csv") yield* CsvIds.readHeader(again, format.column, path, maxRecord)
+    // An input without an id is refused before the run. One id a line: any
+    // content is an id. CSV and NDJSON: the first record, read apart (at
+    // most maxRecord). A failure here is left to the run, whose report names it.
+    const hasId = format._tag === "Lines"
+      ? Effect.map(readToContent(again), ({ found }) => found)
+      : Effect.map(Stream.runHead(parseRecords(again, format, path, maxRecord)), Option.isSome)
+    if (!(yield* Effect.orElseSucceed(hasId, () => true))) return yield* noIds(input)
     return { ...input, ids: parseIds(input.bytes, format, path, maxRecord) }
   })

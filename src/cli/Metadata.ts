@@ -8,12 +8,15 @@
 import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as Options from "@effect/cli/Options"
 import * as ValidationError from "@effect/cli/ValidationError"
+import * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { firstInexact } from "../internal/bulk/metadataText.js"
 import { InputError } from "./CliError.js"
+import { fileProblem } from "./ErrorOutput.js"
+import { document } from "./Flag.js"
 
 /** What Voucherify accepts as metadata: a JSON object. */
 const JsonObject = Schema.Record({ key: Schema.String, value: Schema.Unknown })
@@ -56,27 +59,44 @@ export const FromText = (option: string) =>
     })
   })
 
-/** Decodes `text` as `Options.withSchema` does: a refusal is the command line's. */
+const refused = (message: string) => ValidationError.invalidValue(HelpDoc.p(message))
+
+/** Decodes `text` as `Options.withSchema` does: a refusal is the command line's, in one line. */
 const decodeOption = (option: string, text: string) =>
   Effect.mapError(
     ParseResult.decode(FromText(option))(text),
-    (issue) => ValidationError.invalidValue(HelpDoc.p(ParseResult.TreeFormatter.formatIssueSync(issue)))
+    (issue) => refused(ParseResult.TreeFormatter.formatIssueSync(issue))
   )
 
+/**
+ * `--metadata-file`: the file's text (not a parse of it: its numbers are
+ * checked as written), each failure in one line naming the option and the file.
+ */
+const readFile = (path: string): Effect.Effect<Metadata, ValidationError.ValidationError, FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const text = yield* fs.readFileString(path).pipe(
+      Effect.mapError((error) => refused(`cannot read --metadata-file ${path}: ${fileProblem(error)}`))
+    )
+    return yield* decodeOption(`--metadata-file ${path}`, text)
+  })
+
 export const options = {
-  metadata: Options.text("metadata").pipe(
-    Options.withPseudoName("json"),
-    Options.withDescription("The metadata, a JSON object: '{\"key\":\"value\"}'"),
-    Options.mapEffect((text) => decodeOption("--metadata", text)),
-    Options.optional
+  metadata: document(
+    Options.text("metadata").pipe(Options.mapEffect((text) => decodeOption("--metadata", text)), Options.optional),
+    {
+      flag: "--metadata",
+      value: "json",
+      type: "JSON object",
+      description: "The metadata to set, such as '{\"season\":\"summer\"}'; this or --metadata-file"
+    }
   ),
-  // the text, not a parse of it: its numbers are checked as written
-  metadataFile: Options.fileText("metadata-file").pipe(
-    Options.withPseudoName("path"),
-    Options.withDescription("Read the metadata JSON object from a file"),
-    Options.mapEffect(([path, text]) => decodeOption(`--metadata-file ${path}`, text)),
-    Options.optional
-  )
+  metadataFile: document(Options.text("metadata-file").pipe(Options.mapEffect(readFile), Options.optional), {
+    flag: "--metadata-file",
+    value: "path",
+    type: "existing JSON file",
+    description: "Read the metadata, a JSON object, from a file"
+  })
 }
 
 /** Exactly one of the two options must be given. */
@@ -89,7 +109,10 @@ export const select = (flags: {
   }
   return Option.orElse(flags.metadata, () => flags.metadataFile).pipe(
     Effect.mapError(() =>
-      new InputError({ message: "the metadata is required: give --metadata '<json object>' or --metadata-file <path>" })
+      new InputError({
+        message: "no metadata given",
+        hint: "give --metadata '<json object>' or --metadata-file <path>"
+      })
     )
   )
 }

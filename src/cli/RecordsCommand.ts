@@ -11,16 +11,17 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import * as BulkRecords from "../BulkRecords.js"
-import { chunkRecords } from "../internal/records/run.js"
+import { chunkRecords, recordItems } from "../internal/records/run.js"
 import type { BulkTarget } from "../VoucherifySchema.js"
 import * as BulkCommand from "./BulkCommand.js"
-import * as BulkRun from "./BulkRun.js"
 import { InputError } from "./CliError.js"
 import * as Connection from "./Connection.js"
 import * as DryRun from "./DryRun.js"
 import * as IdInput from "./IdInput.js"
-import * as Report from "./Report.js"
+import { docsOf, document, flag } from "./Flag.js"
+import type { CommandDoc } from "./Help.js"
 
 type ColumnTypes = NonNullable<BulkRecords.CsvOptions["types"]>
 
@@ -62,24 +63,28 @@ const Types = Schema.String.pipe(
 const { format: _format, ids: _ids, metadata: _metadata, metadataFile: _metadataFile, ...shared } = BulkCommand.options
 
 export const options = {
-  records: Options.text("records").pipe(
-    Options.withPseudoName("path|-"),
-    Options.withDescription(
-      "Records, one JSON object a line in the API's shape (NDJSON), or CSV for a .csv file or with --csv; - reads stdin"
-    )
-  ),
-  csv: Options.boolean("csv").pipe(Options.withDescription("Read the records as CSV with a header row, whatever the file's name")),
-  idColumn: Options.text("id-column").pipe(
-    Options.withPseudoName("name"),
-    Options.withDescription("CSV: the column of the ids (default source_id; code for vouchers); every other column is a metadata key"),
-    Options.optional
-  ),
-  types: Options.text("types").pipe(
-    Options.withPseudoName("column=type,..."),
-    Options.withDescription("CSV: columns that are not strings, e.g. weight=number,active=boolean,tags=json (never guessed)"),
-    Options.withSchema(Types),
-    Options.optional
-  ),
+  records: document(Options.text("records"), {
+    flag: "--records",
+    value: "path|-",
+    type: "file path, or - for stdin",
+    required: true,
+    description: "The records: one JSON object a line in the API's shape (NDJSON), or CSV for a .csv file or with --csv"
+  }),
+  csv: flag("csv", "Read the records as CSV with a header row, whatever the file's name"),
+  idColumn: document(Options.text("id-column").pipe(Options.optional), {
+    flag: "--id-column",
+    value: "name",
+    type: "text",
+    default: "source_id; code for vouchers",
+    description: "CSV: the column of the ids; every other column is a metadata key"
+  }),
+  types: document(Options.text("types").pipe(Options.withSchema(Types), Options.optional), {
+    flag: "--types",
+    value: "column=type,...",
+    type: "number, boolean or json per column",
+    default: "every column a string",
+    description: "CSV: the columns that are not strings, e.g. weight=number,active=boolean,tags=json (never guessed)"
+  }),
   ...shared
 }
 
@@ -99,42 +104,56 @@ const handler = (target: BulkTarget) => (flags: Flags) =>
     const env = yield* Connection.environment
     const maxBytes = yield* BulkCommand.requestBytes(flags.maxBytes, yield* Connection.payloadLimit(env))
     const source = yield* IdInput.openBytes(flags.records, "the records file")
-    const records = csv
-      ? BulkRecords.csv(source.bytes, {
-        idColumn: Option.getOrUndefined(flags.idColumn),
-        types: Option.getOrUndefined(flags.types)
-      })
-      : BulkRecords.ndjson(source.bytes)
+    const parse = <E>(bytes: Stream.Stream<Uint8Array, E>) =>
+      csv
+        ? BulkRecords.csv(bytes, { idColumn: Option.getOrUndefined(flags.idColumn), types: Option.getOrUndefined(flags.types) })
+        : BulkRecords.ndjson(bytes)
+    yield* IdInput.requireItem(source, (bytes) => recordItems(parse(bytes), target, maxBytes), "records")
+    const records = parse(source.bytes)
     if (flags.dryRun) {
       return yield* DryRun.printPlan(source, chunkRecords(records, target, maxBytes), { maxBytes, what: "records" })
     }
-    if (Option.isSome(flags.report)) yield* Report.checkWritable(flags.report.value)
-    yield* BulkRun.run({
-      ...BulkCommand.runSettings(flags, maxBytes),
+    yield* BulkCommand.runChecked(flags, env, maxBytes, {
       target,
       source,
       what: "records",
       start: (settings) => BulkRecords.run(records, { ...settings, target })
-    }).pipe(Effect.provide(BulkCommand.voucherifyLayer(flags, env)))
+    })
   })
 
-const make = (name: string, target: BulkTarget, description: string) =>
-  Command.make(name, options, handler(target)).pipe(Command.withDescription(description))
+const summaries: Readonly<Record<BulkTarget, string>> = {
+  products: "Update products record by record, each with its own fields and metadata (unknown source ids are created)",
+  customers: "Update customers record by record, each with its own fields and metadata (unknown source ids are created)",
+  vouchers: "Set each voucher's own metadata, by code (unknown codes are reported, not created)"
+}
 
-export const commands = [
-  make(
-    "products-update",
-    "products",
-    "Update products record by record, each with its own fields and metadata (unknown source ids are created)"
-  ),
-  make(
-    "customers-update",
-    "customers",
-    "Update customers record by record, each with its own fields and metadata (unknown source ids are created)"
-  ),
-  make(
-    "vouchers-update",
-    "vouchers",
-    "Set each voucher's own metadata, by code (unknown codes are reported, not created)"
-  )
-] as const
+const names: Readonly<Record<BulkTarget, string>> = {
+  products: "products-update",
+  customers: "customers-update",
+  vouchers: "vouchers-update"
+}
+
+const make = (target: BulkTarget) =>
+  Command.make(names[target], options, handler(target)).pipe(Command.withDescription(summaries[target]))
+
+export const commands = [make("products"), make("customers"), make("vouchers")] as const
+
+/** The help of each command. */
+export const docs: ReadonlyArray<CommandDoc> = (["products", "customers", "vouchers"] as const).map((target) => ({
+  name: names[target],
+  summary: summaries[target],
+  usage: ["--records <path|-> [options]", "--records <path.csv> [--id-column <name>] [--types <column=type,...>] [options]"],
+  details: [
+    "Each record goes as it is, with its own values, packed into bulk requests (chunks) as close to the size limit " +
+    "as they go. Every other option works as for the metadata commands. Exit codes: 0 every record accepted (and " +
+    "with --await every record done), 1 bad input or options, 2 some records not updated (the report says which), " +
+    "3 credentials, configuration or an unreachable server, 130 interrupted."
+  ],
+  flags: docsOf(options),
+  examples: target === "vouchers"
+    ? [`--records codes.csv --id-column code --types max=number --dry-run`, `--records vouchers.ndjson --await --report report.json`]
+    : [
+      `--records ${target}.ndjson --await --report report.json`,
+      `--records ${target}.csv --types weight=number,active=boolean --mock`
+    ]
+}))

@@ -9,6 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import * as BulkMetadata from "../BulkMetadata.js"
 import { InputError } from "./CliError.js"
+import { fileProblem } from "./ErrorOutput.js"
 
 const encode = Schema.encode(BulkMetadata.BulkReportFromJson)
 
@@ -30,8 +31,8 @@ export const checkWritable = (path: string): Effect.Effect<void, InputError, Fil
     yield* fs.access(dir, { writable: true })
   }).pipe(
     Effect.catchTags({
-      SystemError: (error) => Effect.fail(cannotWrite(path, error.message)),
-      BadArgument: (error) => Effect.fail(cannotWrite(path, error.message))
+      SystemError: (error) => Effect.fail(cannotWrite(path, fileProblem(error))),
+      BadArgument: (error) => Effect.fail(cannotWrite(path, fileProblem(error)))
     })
   )
 
@@ -48,5 +49,5 @@ export const write = (
       Effect.tapError(() => Effect.ignore(fs.remove(temporary)))
     )
   }).pipe(
-    Effect.mapError((error) => cannotWrite(path, error.message))
+    Effect.mapError((error) => cannotWrite(path, error._tag === "ParseError" ? error.message : fileProblem(error)))
   )

@@ -2,7 +2,10 @@
  * The end-of-run summary table, shared by the CLI and the demo.
  */
 import type { BulkReport } from "../BulkMetadata.js"
-import { count, duration, fill, megabytes } from "./Format.js"
+import { count, counted, duration, fill, type Item, megabytes } from "./Format.js"
+
+/** `20 ids in 2 chunks`, `1 record in 1 chunk` */
+const itemsIn = (item: Item, n: number, chunks: number) => `${counted(n, item)} in ${counted(chunks, "chunk")}`
 
 const sum = (ranges: ReadonlyArray<{ readonly count: number }>) => ranges.reduce((total, r) => total + r.count, 0)
 
@@ -52,13 +55,21 @@ export const isComplete = (report: BulkReport, awaited: boolean, records?: Recor
     (report.reconciliation === undefined || (report.reconciliation.unread.length === 0 && report.reconciliation.notUpdated === 0))
 }
 
-/** Rows of `label value`, aligned. `maxBytes` is the limit the fill is measured against. */
+/**
+ * Rows of `label value`, aligned. `maxBytes` is the limit the fill is
+ * measured against. The labels are the report's own words: a chunk is one
+ * bulk request; `results` are Voucherify's counts of the records the
+ * awaited actions did (`done`, `failed`); `updated` records existed and were changed, `created` ones
+ * did not exist (the upsert made them).
+ */
 export const table = (
   report: BulkReport,
   options: {
     readonly maxBytes: number
     readonly awaited: boolean
     readonly records?: RecordCounts | undefined
+    /** What the input holds; `id` by default. */
+    readonly item?: Item | undefined
     /** Where `--created-ids` / `--failed-ids` wrote the ids, for the hints. */
     readonly createdIdsPath?: string | undefined
     readonly failedIdsPath?: string | undefined
@@ -66,10 +77,11 @@ export const table = (
 ): string => {
   const seconds = report.durationMs / 1000
   const actions = actionCounts(report)
+  const item = options.item ?? "id"
   const rows: Array<readonly [string, string]> = [
     ["status", report.status],
-    ["ids", count(report.totalIds)],
-    ["requests", count(report.chunks)],
+    [`${item}s`, count(report.totalIds)],
+    ["chunks", count(report.chunks)],
     [
       "average fill",
       report.chunks === 0
@@ -78,11 +90,11 @@ export const table = (
     ],
     ["bytes", `${count(report.bytes)} (${megabytes(report.bytes)})`],
     ["wall time", seconds < 60 ? `${seconds.toFixed(2)}s` : duration(report.durationMs)],
-    ["ids/s", seconds > 0 ? count(Math.round(report.totalIds / seconds)) : "-"],
-    ["accepted", `${count(report.accepted.ids)} ids in ${count(report.accepted.chunks)} requests`],
-    ["rejected", `${count(sum(report.rejected))} ids in ${count(report.rejected.length)} requests`],
-    ["unknown", `${count(sum(report.unknown))} ids in ${count(report.unknown.length)} requests`],
-    ["not attempted", `${count(sum(report.notAttempted))} ids`],
+    [`${item}s/s`, seconds > 0 ? count(Math.round(report.totalIds / seconds)) : "-"],
+    ["accepted", itemsIn(item, report.accepted.ids, report.accepted.chunks)],
+    ["rejected", itemsIn(item, sum(report.rejected), report.rejected.length)],
+    ["unknown", itemsIn(item, sum(report.unknown), report.unknown.length)],
+    ["not attempted", counted(sum(report.notAttempted), item)],
     [
       "actions",
       options.awaited
@@ -94,12 +106,13 @@ export const table = (
   ]
   const records = options.records
   if (records !== undefined) {
-    rows.push(["records", `${count(records.done)} updated, ${count(records.failed)} failed`])
+    // Voucherify's done_count: records changed, whether they existed before or not
+    rows.push(["results", `${count(records.done)} done, ${count(records.failed)} failed`])
   }
   if (report.journal !== undefined) {
     rows.push([
       "journal",
-      `${count(report.journal.chunksHeld)} requests already accepted before, ${count(report.journal.chunksSent)} sent now`
+      `${counted(report.journal.chunksHeld, "chunk")} already accepted before, ${count(report.journal.chunksSent)} sent now`
     ])
   }
   const reconciled = report.reconciliation
@@ -107,13 +120,14 @@ export const table = (
     const hint = reconciled.created > 0
       ? ` (did not exist before; check them for typos${options.createdIdsPath ? `: ${options.createdIdsPath}` : ""})`
       : ""
+    rows.push(["updated", `${count(reconciled.updated)}${reconciled.updated > 0 ? " (existed before)" : ""}`])
     rows.push(["created", `${count(reconciled.created)}${hint}`])
     rows.push([
       "not updated",
       `${count(reconciled.notUpdated)}${reconciled.notUpdated > 0 && options.failedIdsPath ? `: ${options.failedIdsPath}` : ""}`
     ])
     for (const unread of reconciled.unread) {
-      rows.push(["report not read", `action ${unread.asyncActionId} (request ${unread.chunkIndex}): ${unread.reason}`])
+      rows.push(["report not read", `action ${unread.asyncActionId} (chunk ${unread.chunkIndex}): ${unread.reason}`])
     }
   }
   if (report.failure !== undefined) rows.push(["stopped by", report.failure])

@@ -133,7 +133,7 @@ const results = <E, R, R2>(
   settings: Settings,
   voucherify: Voucherify.Service,
   tracker: Tracker,
-  publish: Effect.Effect<void>
+  publish: Publish
 ): Stream.Stream<ChunkResult, E | BulkError, R> =>
   Stream.unwrap(Effect.gen(function*() {
     const { concurrency, onChunkError } = settings
@@ -155,7 +155,7 @@ const results = <E, R, R2>(
 
     const gate = makeQuotaGate({
       maxWait: settings.maxQuotaWait,
-      onWait: (until) => Effect.zipRight(Effect.sync(() => tracker.waitingForQuota(until)), publish)
+      onWait: (until) => Effect.zipRight(Effect.sync(() => tracker.waitingForQuota(until)), publish.outcome)
     })
     // A wait past the cap ends the run whatever onChunkError says: every later chunk would wait as long.
     const stops = (error: VoucherifyError) =>
@@ -181,7 +181,7 @@ const results = <E, R, R2>(
         if (!(yield* turn)) return undefined
         yield* ledger.sending(facts)
         tracker.sending(chunk.index)
-        yield* publish
+        yield* publish.step
         const outcome = yield* Effect.either(
           job.send(chunk).pipe(Effect.withSpan("BulkMetadata.sendChunk", { attributes: { ...at, target: job.target } }))
         )
@@ -194,7 +194,7 @@ const results = <E, R, R2>(
         if (wait !== undefined && (yield* gate.refused(wait))) {
           // refused before anything was queued: the same body goes again once the quota allows
           tracker.refusedForQuota(chunk.index, error)
-          yield* publish
+          yield* publish.outcome
           return yield* attempt(chunk, facts, at)
         }
         return { _tag: mayHaveArrived(error) ? "Unknown" : "Rejected", ...at, error }
@@ -216,7 +216,7 @@ const results = <E, R, R2>(
           // that one to the collector rather than overwrite it.
           if (result._tag === "Accepted") recycle(recycled, chunk.body, maxBytes)
           tracker.settled(result)
-          return Effect.zipRight(result._tag !== "Accepted" && stops(result.error) ? stopRun : Effect.void, publish)
+          return Effect.zipRight(result._tag !== "Accepted" && stops(result.error) ? stopRun : Effect.void, publish.outcome)
         })
       ))
 
@@ -247,7 +247,7 @@ const results = <E, R, R2>(
             ...(held.finalStatus !== undefined ? { status: held.finalStatus } : {})
           }
           tracker.fromJournal(result)
-          yield* publish
+          yield* publish.step
           return result
         }
         const result = yield* attempt(chunk, facts, at)
@@ -257,9 +257,9 @@ const results = <E, R, R2>(
       }).pipe(Effect.ensuring(slots.release(1)))
 
     const sent = packInput(input, job.packing, {
-      onRead: (ids) => Effect.zipRight(Effect.sync(() => tracker.read(ids)), publish),
+      onRead: (ids) => Effect.zipRight(Effect.sync(() => tracker.read(ids)), publish.step),
       beforeBody: slots.take(1),
-      onChunk: (chunk) => Effect.zipRight(Effect.sync(() => tracker.packed(chunk)), publish),
+      onChunk: (chunk) => Effect.zipRight(Effect.sync(() => tracker.packed(chunk)), publish.step),
       recycled
     }).pipe(
       Stream.mapEffect(check),
@@ -288,7 +288,7 @@ const results = <E, R, R2>(
         : followOne(result).pipe(
           Effect.tap((awaited) => {
             tracker.awaited(awaited)
-            return publish
+            return publish.outcome
           }),
           // then its end in the journal, so that a resume need not follow it again
           Effect.tap((awaited) =>
@@ -299,10 +299,58 @@ const results = <E, R, R2>(
         ), { concurrency: settings.awaitConcurrency })
   }))
 
-const publisher = (progress: RunOptions["onProgress"], tracker: Tracker): Effect.Effect<void> => {
-  if (progress === undefined) return Effect.void
-  if (typeof progress === "function") return Effect.sync(() => progress(tracker.progress()))
-  return Effect.suspend(() => SubscriptionRef.set(progress, tracker.progress() satisfies BulkProgress))
+/**
+ * How the engine tells of its progress: `step` after ids are read or a
+ * chunk is packed, sent or found in the journal; `outcome` when a chunk's
+ * outcome is known (accepted, refused, awaited), a quota wait starts, or
+ * the run ends. `tick` runs beside the run, for what must be said on time.
+ */
+export interface Publish {
+  readonly step: Effect.Effect<void>
+  readonly outcome: Effect.Effect<void>
+  readonly tick: Effect.Effect<void>
+}
+
+const silent: Publish = { step: Effect.void, outcome: Effect.void, tick: Effect.void }
+
+/**
+ * The rate of a `progress` function: called at once for every outcome, and
+ * for the steps between outcomes at most once per `every` (a step not
+ * passed on yet is by the `tick` that follows, so that the state a slow
+ * request leaves is shown on time). A naive `console.log` in it prints a
+ * line per chunk and about one a second, not one per 4,096 ids read.
+ */
+export const throttled = (call: () => void, every: Duration.Duration = Duration.seconds(1)): Publish => {
+  const interval = Duration.toMillis(every)
+  let last = Number.NEGATIVE_INFINITY
+  let behind = false
+  const now = (at: number) => {
+    last = at
+    behind = false
+    call()
+  }
+  return {
+    step: Effect.map(Clock.currentTimeMillis, (at) => {
+      if (at - last >= interval) now(at)
+      else behind = true
+    }),
+    outcome: Effect.map(Clock.currentTimeMillis, now),
+    tick: Effect.forever(Effect.delay(
+      Effect.flatMap(Clock.currentTimeMillis, (at) => Effect.sync(() => behind && at - last >= interval && now(at))),
+      every
+    ))
+  }
+}
+
+/** A function gets the throttled rate; a `SubscriptionRef` every step, for a display that samples it at its own. */
+const publisher = (
+  progress: RunOptions["onProgress"],
+  tracker: Tracker
+): Publish => {
+  if (progress === undefined) return silent
+  if (typeof progress === "function") return throttled(() => progress(tracker.progress()))
+  const set = Effect.suspend(() => SubscriptionRef.set(progress, tracker.progress() satisfies BulkProgress))
+  return { step: set, outcome: set, tick: Effect.void }
 }
 
 /**
@@ -328,7 +376,14 @@ export const runJob = <E, R, R2>(
       const settings = yield* settingsOf(options)
       // the job before the journal: a run refused for its options leaves no journal behind
       const job = yield* prepare(voucherify)
-      yield* Stream.runDrain(results(input, job, options, settings, voucherify, tracker, publish))
+      // The progress ticker runs as long as the run, no longer. Forked into the
+      // run's scope, not raced: an interruption then waits for the drain's
+      // uninterruptible steps (a chunk settled in the journal and the report),
+      // so that the report made after it says what the journal says.
+      yield* Effect.scoped(Effect.zipRight(
+        Effect.forkScoped(publish.tick),
+        Stream.runDrain(results(input, job, options, settings, voucherify, tracker, publish))
+      ))
     })
     const reportOf = (exit: Exit.Exit<void, E | BulkError>) =>
       Effect.map(Clock.currentTimeMillis, (now) => {
@@ -346,7 +401,7 @@ export const runJob = <E, R, R2>(
       Effect.flatMap(reportOf(exit), (report) =>
         Effect.zipRight(
           Deferred.succeed(made, report),
-          Effect.zipRight(publish, options.onReport?.(report) ?? Effect.void)
+          Effect.zipRight(publish.outcome, options.onReport?.(report) ?? Effect.void)
         ))).pipe(Effect.exit)
     const report = yield* Deferred.await(made)
     if (Exit.isSuccess(exit)) return report
