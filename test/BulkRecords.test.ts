@@ -46,6 +46,8 @@ describe("BulkRecords refuses a record before it is sent, naming its line", () =
     ["a line that is not JSON", `{"source_id":"p",}`, {}, /not valid JSON/],
     ["a line that is not an object", `["p"]`, {}, /a record must be a JSON object, got an array/],
     ["a number a double would round", `{"source_id":"p","metadata":{"n":12345678901234567890}}`, {}, /would arrive as 12345678901234567000/],
+    ["a number too small for a double, which would arrive as 0", `{"source_id":"p","metadata":{"n":1e-400}}`, {}, /1e-400 cannot be sent exactly \(it would arrive as 0\)/],
+    ["a number too large for a double", `{"source_id":"p","price":1e400}`, {}, /1e400 cannot be sent exactly \(too large for a JSON number\)/],
     ["a missing id", `{"metadata":{"tier":"gold"}}`, { field: "source_id" }, /is missing/],
     ["a key written twice", `{"source_id":"p","metadata":{"tier":"gold","tier":"silver"}}`, {}, /a key is written twice in one object/],
     ["a U+FFFD, as bytes that are not UTF-8 decode to", `{"source_id":"p\uFFFD"}`, {}, /not valid UTF-8/]
@@ -123,7 +125,7 @@ describe("BulkRecords refuses a record before it is sent, naming its line", () =
       const width = yield* run("source_id,tier\np,gold,extra\n", {})
       expect(width.error.message).toBe("line 2: 3 fields where the header has 2")
       const big = yield* run("source_id,n\np,12345678901234567890\n", { types: { n: "number" } })
-      expect(big.error.message).toMatch(/line 2, column "n": 12345678901234567890 cannot be carried exactly/)
+      expect(big.error.message).toMatch(/line 2, column "n": 12345678901234567890 cannot be sent exactly \(it would arrive as 12345678901234567000\)/)
     }).pipe(withTest()))
 
   it.effect("records of a stream are named by their offset", () =>

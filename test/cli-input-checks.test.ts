@@ -166,14 +166,14 @@ layer(MockVoucherifyServer.layer(), { excludeTestServices: true })("against the 
         cli(["products-metadata", "--ids", ids, ...metadata, "--quiet", ...flags])
       const unsafe = yield* refused(["--metadata", `{"erp_id":9007199254740993}`])
       expect(unsafe.code).toBe(1)
-      expect(unsafe.stderr.trim()).toBe(`error: --metadata: metadata.erp_id: 9007199254740993 cannot be sent exactly; quote it as a string`)
+      expect(unsafe.stderr.trim()).toBe(`error: --metadata: metadata.erp_id: 9007199254740993 cannot be sent exactly (it would arrive as 9007199254740992); quote it as a string`)
       const nested = yield* refused(["--metadata", `{"a":{"list":[1,2,0.30000000000000001]}}`])
-      expect(nested.stderr.trim()).toBe(`error: --metadata: metadata.a.list[2]: 0.30000000000000001 cannot be sent exactly; quote it as a string`)
+      expect(nested.stderr.trim()).toBe(`error: --metadata: metadata.a.list[2]: 0.30000000000000001 cannot be sent exactly (it would arrive as 0.3); quote it as a string`)
       const fromFile = file("big.json", `{\n  "erp_id": 12345678901234567890\n}\n`)
       const byFile = yield* refused(["--metadata-file", fromFile])
       expect(byFile.code).toBe(1)
       expect(byFile.stderr.trim()).toBe(
-        `error: --metadata-file ${fromFile}: metadata.erp_id: 12345678901234567890 cannot be sent exactly; quote it as a string`
+        `error: --metadata-file ${fromFile}: metadata.erp_id: 12345678901234567890 cannot be sent exactly (it would arrive as 12345678901234567000); quote it as a string`
       )
       const proto = yield* refused(["--metadata", `{"__proto__":{"admin":true}}`])
       expect(proto.code).toBe(1)

@@ -51,10 +51,10 @@ describe("metadata", () => {
         Option.some({ big: 9007199254740991, x: [1, 100, -0.05] })
       )
       expect(yield* message(`{"erp_id":9007199254740993}`)).toBe(
-        "--metadata: metadata.erp_id: 9007199254740993 cannot be sent exactly; quote it as a string"
+        "--metadata: metadata.erp_id: 9007199254740993 cannot be sent exactly (it would arrive as 9007199254740992); quote it as a string"
       )
       expect(yield* message(`{"a":[{"b":12345678901234567890}]}`)).toBe(
-        "--metadata: metadata.a[0].b: 12345678901234567890 cannot be sent exactly; quote it as a string"
+        "--metadata: metadata.a[0].b: 12345678901234567890 cannot be sent exactly (it would arrive as 12345678901234567000); quote it as a string"
       )
       expect(yield* message(`{"a":{"__proto__":{}}}`)).toBe(
         `--metadata: metadata.a.__proto__: a key named "__proto__" cannot be sent: JavaScript takes it for the object's prototype; rename the key`
@@ -75,7 +75,7 @@ describe("metadata", () => {
         `--metadata-file ${join(dir, "a.json")} must be a JSON object like {"key":"value"}, got an array`
       )
       expect(yield* refusal(option, ["--metadata-file", file("n.json", `{"n": 1e400}`)])).toBe(
-        `--metadata-file ${join(dir, "n.json")}: metadata.n: 1e400 cannot be sent exactly; quote it as a string`
+        `--metadata-file ${join(dir, "n.json")}: metadata.n: 1e400 cannot be sent exactly (too large for a JSON number); quote it as a string`
       )
       const broken = file("b.json", "{a")
       expect(yield* refusal(option, ["--metadata-file", broken])).toMatch(new RegExp(`^--metadata-file ${broken} is not valid JSON: \\S`))

@@ -8,7 +8,8 @@ import * as Effect from "effect/Effect"
 import * as fc from "effect/FastCheck"
 import * as Stream from "effect/Stream"
 import * as BulkMetadata from "../src/BulkMetadata.js"
-import { firstInexact, isExactNumber } from "../src/internal/bulk/metadataText.js"
+import { firstInexact } from "../src/internal/bulk/metadataText.js"
+import { inexactNumberReason, isExactNumber } from "../src/internal/exactNumber.js"
 
 describe("isExactNumber", () => {
   it("tells the numbers a double holds as written from those it changes", () => {
@@ -39,6 +40,13 @@ describe("isExactNumber", () => {
     { fastCheck: { numRuns: 2000 } }
   )
 
+  it("takes a spreadsheet's spellings, and says what an inexact number would arrive as", () => {
+    for (const exact of ["+5", ".5", "5.", "+.25e1", "12.50"]) expect(isExactNumber(exact), exact).toBe(true)
+    expect(inexactNumberReason("1e-400")).toBe("1e-400 cannot be sent exactly (it would arrive as 0); quote it as a string")
+    expect(inexactNumberReason("-1e400")).toBe("-1e400 cannot be sent exactly (too large for a JSON number); quote it as a string")
+    expect(inexactNumberReason("0.30000000000000004")).toBeUndefined()
+  })
+
   it.prop("what JSON.stringify writes is exact", [fc.double({ noNaN: true, noDefaultInfinity: true })], ([x]) => {
     expect(isExactNumber(JSON.stringify(x))).toBe(true)
   })
@@ -48,7 +56,7 @@ describe("firstInexact", () => {
   it("names the first value that would not be sent as written, by its path", () => {
     expect(firstInexact(`{"a":1,"b":[1,{"c":"9007199254740993","d":9007199254740993}]}`)).toEqual({
       path: "metadata.b[1].d",
-      reason: "9007199254740993 cannot be sent exactly; quote it as a string"
+      reason: "9007199254740993 cannot be sent exactly (it would arrive as 9007199254740992); quote it as a string"
     })
     // keys and strings that look like numbers, brackets or escapes are no values
     expect(firstInexact(`{"9007199254740993":"x","q\\"[1,":"]}{","e\\u0031":[[],[[0.1]]],"n":null,"t":true}`)).toBeUndefined()

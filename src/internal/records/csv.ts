@@ -14,7 +14,7 @@ import { bulkTargets } from "../bulkTargets.js"
 import * as CsvRecords from "../csv/records.js"
 import type { RecordChecker, RecordError } from "./check.js"
 import { inexactNumberIn } from "./ndjson.js"
-import { inexactNumberReason } from "./rules.js"
+import { inexactNumberReason } from "../exactNumber.js"
 
 /** The type of a column's cells, when it is not a string. */
 type ColumnType = NonNullable<CsvOptions["types"]>[string]
@@ -29,7 +29,7 @@ const convert = (type: ColumnType, cell: string): { readonly value: unknown } | 
     case "number": {
       if (!decimal.test(text)) return `${JSON.stringify(cell)} is not a number`
       const value = Number(text)
-      return inexactNumberReason(text.replace(/^\+/, ""), value) ?? { value }
+      return inexactNumberReason(text) ?? { value }
     }
     case "boolean": {
       const lower = text.toLowerCase()

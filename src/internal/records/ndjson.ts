@@ -13,7 +13,7 @@
 import type * as Stream from "effect/Stream"
 import type { RecordChecker, RecordError } from "./check.js"
 import { type Reader, readRecords } from "./reader.js"
-import { inexactNumberReason } from "./rules.js"
+import { inexactNumberReason } from "../exactNumber.js"
 
 const LF = 0x0a
 const CR = 0x0d
@@ -44,14 +44,9 @@ export const scanJson = (json: string): number | string => {
       members++
     } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
       const start = i
-      let digits = 0
-      for (; i < n && isNumberPart(json.charCodeAt(i)); i++) if (json.charCodeAt(i) >= 0x30 && json.charCodeAt(i) <= 0x39) digits++
-      // up to 15 significant digits always come back as written
-      if (digits > 15) {
-        const token = json.slice(start, i)
-        const reason = inexactNumberReason(token, Number(token))
-        if (reason !== undefined) return reason
-      }
+      while (i < n && isNumberPart(json.charCodeAt(i))) i++
+      const reason = inexactNumberReason(json.slice(start, i))
+      if (reason !== undefined) return reason
       i--
     }
   }

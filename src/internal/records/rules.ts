@@ -1,9 +1,8 @@
 /**
  * The value rules of a per-record update that a type alone does not say: an
- * id that names a record, a date, metadata that JSON carries unchanged, a
- * number that JSON text carries exactly. The record schemas
- * (`VoucherifySchema.BulkRecord`) refine their fields with these, and the
- * CSV reader uses the number rule for its typed cells. Plain code: they run
+ * id that names a record, a date, metadata that JSON carries unchanged (a
+ * number that JSON text carries exactly is `exactNumber.ts`'s rule). The
+ * record schemas (`VoucherifySchema.BulkRecord`) refine their fields with these. Plain code: they run
  * once per record.
  *
  * @internal
@@ -50,32 +49,3 @@ export const jsonObjectReason = (value: unknown): string | undefined => {
   return issue === undefined ? undefined : `${issue.path.replace(/^\./, "")}: ${issue.reason}`
 }
 
-/** The significant digits of a decimal and the power of ten of its last one: `12.50` is `125`, -1. */
-const digitsOf = (text: string): { readonly digits: string; readonly exponent: number } => {
-  const match = /^-?(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text)!
-  const whole = match[1] ?? ""
-  const fraction = match[2] ?? ""
-  let digits = (whole + fraction).replace(/^0+/, "")
-  let exponent = Number(match[3] ?? 0) - fraction.length
-  const trailing = digits.length - digits.replace(/0+$/, "").length
-  digits = digits.slice(0, digits.length - trailing)
-  exponent += trailing
-  return { digits, exponent }
-}
-
-/**
- * Why a number written as decimal text cannot be carried exactly, or
- * undefined. JSON numbers become doubles: `12345678901234567890` would
- * arrive as `12345678901234567000`. Up to 15 significant digits always come
- * back as written; more only when the double's shortest form is the same
- * number (`0.30000000000000004`).
- */
-export const inexactNumberReason = (text: string, value: number): string | undefined => {
-  if (!Number.isFinite(value)) return `${text} is too large for a JSON number`
-  const written = digitsOf(text)
-  if (written.digits.length <= 15) return undefined
-  const shortest = digitsOf(String(value))
-  return written.digits === shortest.digits && written.exponent === shortest.exponent
-    ? undefined
-    : `${text} cannot be carried exactly by a JSON number (it would arrive as ${value}); write it as a string`
-}
