@@ -11,11 +11,9 @@
  * order; the best of each counts. Targets: wall <= 1.5x and peak RSS
  * <= 1.3x the byte copy's.
  */
-import { execFile } from "node:child_process"
-import { promisify } from "node:util"
 import { bin, build } from "./build.js"
 import type { Result } from "./measure.js"
-import { ratioResult } from "./measure.js"
+import { acceptedOf, bestOfRounds, ratioResult, runProcess } from "./measure.js"
 import { ensureIdsFile, file } from "./memory.js"
 import { startDiscardServer } from "./server.js"
 
@@ -38,43 +36,14 @@ const argsOf = (client: Client, baseUrl: string): ReadonlyArray<string> => {
   }
 }
 
-const measure = async (client: Client, baseUrl: string) => {
-  const started = performance.now()
-  const { stderr, stdout } = await promisify(execFile)(
-    process.execPath,
-    ["--import", "./bench/rssOnExit.mjs", ...argsOf(client, baseUrl)],
-    {
-      maxBuffer: 16 << 20,
-      env: { ...process.env, VOUCHERIFY_APP_ID: "bench", VOUCHERIFY_APP_TOKEN: "bench", VOUCHERIFY_BASE_URL: baseUrl }
-    }
-  )
-  const ms = performance.now() - started
-  const sent = await (await fetch(`${baseUrl}/stats`)).json() as { requests: number; bytes: number }
-  const accepted = client === "cli" ? Number(/accepted\s+([\d,]+) ids/.exec(stdout)?.[1]?.replaceAll(",", "")) : n
-  return { ms, maxRssMB: Number(/maxRssMB=(\d+)/.exec(stderr)?.[1]), sent: `${sent.requests} requests, ${sent.bytes} bytes`, accepted }
-}
-
 export const run = async (): Promise<ReadonlyArray<Result>> => {
   await Promise.all([build(), ensureIdsFile()])
   const server = await startDiscardServer()
   try {
     const clients: ReadonlyArray<Client> = ["byteCopy", "cli", "byteCopyNative", "readline"]
-    const best = Object.fromEntries(clients.map((client) => [client, { ms: Infinity, rss: Infinity }])) as Record<
-      Client,
-      { ms: number; rss: number }
-    >
-    const sent = new Set<string>()
-    let allAccepted = true
-    for (let r = 0; r < rounds; r++) {
-      for (let k = 0; k < clients.length; k++) {
-        const client = clients[(r + k) % clients.length]!
-        const m = await measure(client, server.baseUrl)
-        if (process.env["BENCH_VERBOSE"]) console.error(`  ${client} ${m.ms.toFixed(0)} ms ${m.maxRssMB} MB, ${m.sent}`)
-        best[client] = { ms: Math.min(best[client].ms, m.ms), rss: Math.min(best[client].rss, m.maxRssMB) }
-        sent.add(m.sent)
-        allAccepted &&= m.accepted === n
-      }
-    }
+    const { best, runs } = await bestOfRounds(clients, rounds, (client) => runProcess(argsOf(client, server.baseUrl), server.baseUrl))
+    const sent = new Set(runs.map(({ run }) => `${run.sent.requests} requests, ${run.sent.bytes} bytes`))
+    const allAccepted = runs.every(({ client, run }) => client !== "cli" || acceptedOf(run.stdout) === n)
     // the three clients packed the same bodies, or the comparison means nothing
     const same = sent.size === 1 && allAccepted
     const { byteCopy, byteCopyNative, cli, readline } = best

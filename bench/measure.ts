@@ -1,4 +1,6 @@
 /** Timing helpers shared by the benchmarks. */
+import { execFile } from "node:child_process"
+import { promisify } from "node:util"
 import { setFlagsFromString } from "node:v8"
 import { runInNewContext } from "node:vm"
 
@@ -60,3 +62,69 @@ export const ratioResult = (
   pass: times.subject / times.baseline <= target,
   notes
 })
+
+/** One whole client process against a discarding server (bench/discardServer.mjs). */
+export interface ProcessRun {
+  /** Wall time from spawn to exit. */
+  readonly ms: number
+  /** Peak RSS, from bench/rssOnExit.mjs. */
+  readonly maxRssMB: number
+  /** What the server received from this process. */
+  readonly sent: { readonly requests: number; readonly bytes: number }
+  readonly stdout: string
+}
+
+/**
+ * Runs `node <args>` with the app keys and `baseUrl` in its environment,
+ * measured whole; `baseUrl`'s `/stats` says what it received.
+ */
+export const runProcess = async (args: ReadonlyArray<string>, baseUrl: string): Promise<ProcessRun> => {
+  const started = performance.now()
+  const { stderr, stdout } = await promisify(execFile)(
+    process.execPath,
+    ["--import", "./bench/rssOnExit.mjs", ...args],
+    {
+      maxBuffer: 16 << 20,
+      env: { ...process.env, VOUCHERIFY_APP_ID: "bench", VOUCHERIFY_APP_TOKEN: "bench", VOUCHERIFY_BASE_URL: baseUrl }
+    }
+  )
+  const ms = performance.now() - started
+  const sent = await (await fetch(`${baseUrl}/stats`)).json() as { requests: number; bytes: number }
+  return { ms, maxRssMB: Number(/maxRssMB=(\d+)/.exec(stderr)?.[1]), sent, stdout }
+}
+
+/** The count on the `accepted` row of the CLI's summary (`accepted  1,000 ids in 1 chunk`, or records). */
+export const acceptedOf = (stdout: string): number =>
+  Number(/^accepted\s+([\d,]+) (?:ids?|records?) /m.exec(stdout)?.[1]?.replaceAll(",", ""))
+
+/**
+ * Runs every client `rounds` times, the order rotated each round (so that a
+ * busy moment hits them alike); the fastest time and the smallest peak RSS
+ * of each count. `runs` keeps every run, for checks on what was sent.
+ */
+export const bestOfRounds = async <C extends string>(
+  clients: ReadonlyArray<C>,
+  rounds: number,
+  run: (client: C) => Promise<ProcessRun>
+): Promise<{
+  readonly best: Record<C, { ms: number; rss: number }>
+  readonly runs: ReadonlyArray<{ readonly client: C; readonly run: ProcessRun }>
+}> => {
+  const best = Object.fromEntries(clients.map((client) => [client, { ms: Infinity, rss: Infinity }])) as Record<
+    C,
+    { ms: number; rss: number }
+  >
+  const runs: Array<{ client: C; run: ProcessRun }> = []
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 0; k < clients.length; k++) {
+      const client = clients[(r + k) % clients.length]!
+      const m = await run(client)
+      if (process.env["BENCH_VERBOSE"]) {
+        console.error(`  ${client} ${m.ms.toFixed(0)} ms ${m.maxRssMB} MB, ${m.sent.requests} requests, ${m.sent.bytes} bytes`)
+      }
+      best[client] = { ms: Math.min(best[client].ms, m.ms), rss: Math.min(best[client].rss, m.maxRssMB) }
+      runs.push({ client, run: m })
+    }
+  }
+  return { best, runs }
+}

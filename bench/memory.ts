@@ -14,6 +14,7 @@ import { promisify } from "node:util"
 import { bin, build } from "./build.js"
 import { writeIdsFile } from "./ids.js"
 import type { Result } from "./measure.js"
+import { acceptedOf } from "./measure.js"
 import { startServer } from "./server.js"
 
 const n = 10_000_000
@@ -69,7 +70,7 @@ const cli = async (server: { baseUrl: string; appId: string; appToken: string })
       }
     }
   )
-  const accepted = Number(/accepted\s+([\d,]+) ids/.exec(stdout)?.[1]?.replaceAll(",", ""))
+  const accepted = acceptedOf(stdout)
   return {
     ms: Math.round(performance.now() - started),
     maxRssMB: Number(/maxRssMB=(\d+)/.exec(stderr)?.[1]),

@@ -10,15 +10,13 @@
  * wall <= 1.0x and peak RSS <= 1.0x the baseline's, and the request count
  * at the lower bound (or one more).
  */
-import { execFile } from "node:child_process"
 import { once } from "node:events"
 import { createWriteStream, existsSync, statSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { promisify } from "node:util"
 import { bin, build } from "./build.js"
 import type { Result } from "./measure.js"
-import { ratioResult } from "./measure.js"
+import { acceptedOf, bestOfRounds, ratioResult, runProcess } from "./measure.js"
 import { startDiscardServer } from "./server.js"
 
 const n = 1_000_000
@@ -68,44 +66,15 @@ const argsOf = (client: Client, baseUrl: string): ReadonlyArray<string> =>
     ? ["bench/recordsBaseline.mjs", file, `${baseUrl}/v1/products/bulk/async`]
     : [bin, "products-update", "--records", file, "--quiet"]
 
-const measure = async (client: Client, baseUrl: string) => {
-  const started = performance.now()
-  const { stderr, stdout } = await promisify(execFile)(
-    process.execPath,
-    ["--import", "./bench/rssOnExit.mjs", ...argsOf(client, baseUrl)],
-    {
-      maxBuffer: 16 << 20,
-      env: { ...process.env, VOUCHERIFY_APP_ID: "bench", VOUCHERIFY_APP_TOKEN: "bench", VOUCHERIFY_BASE_URL: baseUrl }
-    }
-  )
-  const ms = performance.now() - started
-  const sent = await (await fetch(`${baseUrl}/stats`)).json() as { requests: number; bytes: number }
-  const accepted = client === "cli" ? Number(/accepted\s+([\d,]+) ids/.exec(stdout)?.[1]?.replaceAll(",", "")) : n
-  return { ms, maxRssMB: Number(/maxRssMB=(\d+)/.exec(stderr)?.[1]), sent, accepted }
-}
-
 export const run = async (): Promise<ReadonlyArray<Result>> => {
   const [, bound] = await Promise.all([build(), ensureFile()])
   const server = await startDiscardServer()
   try {
     const clients: ReadonlyArray<Client> = ["baseline", "cli"]
-    const best = { baseline: { ms: Infinity, rss: Infinity }, cli: { ms: Infinity, rss: Infinity } }
-    const sent = new Set<string>()
-    let requests = 0
-    let allAccepted = true
-    for (let r = 0; r < rounds; r++) {
-      for (let k = 0; k < clients.length; k++) {
-        const client = clients[(r + k) % clients.length]!
-        const m = await measure(client, server.baseUrl)
-        if (process.env["BENCH_VERBOSE"]) {
-          console.error(`  ${client} ${m.ms.toFixed(0)} ms ${m.maxRssMB} MB, ${m.sent.requests} requests, ${m.sent.bytes} bytes`)
-        }
-        best[client] = { ms: Math.min(best[client].ms, m.ms), rss: Math.min(best[client].rss, m.maxRssMB) }
-        sent.add(`${m.sent.requests} requests, ${m.sent.bytes} bytes`)
-        requests = m.sent.requests
-        allAccepted &&= m.accepted === n
-      }
-    }
+    const { best, runs } = await bestOfRounds(clients, rounds, (client) => runProcess(argsOf(client, server.baseUrl), server.baseUrl))
+    const sent = new Set(runs.map(({ run }) => `${run.sent.requests} requests, ${run.sent.bytes} bytes`))
+    const requests = runs.at(-1)!.run.sent.requests
+    const allAccepted = runs.every(({ client, run }) => client !== "cli" || acceptedOf(run.stdout) === n)
     // both clients packed the same bodies, or the comparison means nothing
     const same = sent.size === 1 && allAccepted
     const atBound = requests <= bound + 1
