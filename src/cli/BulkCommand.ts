@@ -15,6 +15,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import type * as Types from "effect/Types"
 import { resolve as resolvePath } from "node:path"
 import * as BulkJournal from "../BulkJournal.js"
 import type * as Voucherify from "../Voucherify.js"
@@ -374,15 +375,41 @@ const names: Readonly<Record<BulkTarget, string>> = {
   vouchers: "vouchers-metadata"
 }
 
-const make = (target: BulkTarget) =>
-  Command.make(names[target], options, handler(target)).pipe(Command.withDescription(summaries[target]))
+/**
+ * The three commands of a kind (one a target) and their help: the metadata
+ * and the per-record commands are made alike, from their names, summaries,
+ * options and handler.
+ */
+export const commandsFor = <Config extends Command.Command.Config, E, R>(
+  kind: {
+    readonly names: Readonly<Record<BulkTarget, string>>
+    readonly summaries: Readonly<Record<BulkTarget, string>>
+    readonly options: Config
+    readonly handler: (
+      target: BulkTarget
+    ) => (flags: Types.Simplify<Command.Command.ParseConfig<Config>>) => Effect.Effect<void, E, R>
+  }
+) => {
+  const make = (target: BulkTarget) =>
+    Command.make(kind.names[target], kind.options, kind.handler(target)).pipe(Command.withDescription(kind.summaries[target]))
+  return [make("products"), make("customers"), make("vouchers")] as const
+}
 
-export const commands = [make("products"), make("customers"), make("vouchers")] as const
+/** The help of each command of a kind: the fields every one has, and what `rest` says of each target. */
+export const docsFor = (
+  kind: { readonly names: Readonly<Record<BulkTarget, string>>; readonly summaries: Readonly<Record<BulkTarget, string>> },
+  rest: (target: BulkTarget) => Omit<CommandDoc, "name" | "summary">
+): ReadonlyArray<CommandDoc> =>
+  (["products", "customers", "vouchers"] as const).map((target) => ({
+    name: kind.names[target],
+    summary: kind.summaries[target],
+    ...rest(target)
+  }))
+
+export const commands = commandsFor({ names, summaries, options, handler })
 
 /** The help of each command. */
-export const docs: ReadonlyArray<CommandDoc> = (["products", "customers", "vouchers"] as const).map((target) => ({
-  name: names[target],
-  summary: summaries[target],
+export const docs: ReadonlyArray<CommandDoc> = docsFor({ names, summaries }, (target) => ({
   usage: [
     "--ids <path|-> --metadata <json> [options]",
     "--ids <path|-> --metadata-file <path> [options]"

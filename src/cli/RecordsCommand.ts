@@ -133,15 +133,10 @@ const names: Readonly<Record<BulkTarget, string>> = {
   vouchers: "vouchers-update"
 }
 
-const make = (target: BulkTarget) =>
-  Command.make(names[target], options, handler(target)).pipe(Command.withDescription(summaries[target]))
-
-export const commands = [make("products"), make("customers"), make("vouchers")] as const
+export const commands = BulkCommand.commandsFor({ names, summaries, options, handler })
 
 /** The help of each command. */
-export const docs: ReadonlyArray<CommandDoc> = (["products", "customers", "vouchers"] as const).map((target) => ({
-  name: names[target],
-  summary: summaries[target],
+export const docs: ReadonlyArray<CommandDoc> = BulkCommand.docsFor({ names, summaries }, (target) => ({
   usage: ["--records <path|-> [options]", "--records <path.csv> [--id-column <name>] [--types <column=type,...>] [options]"],
   details: [
     "Each record goes as it is, with its own values, packed into bulk requests (chunks) as close to the size limit " +
