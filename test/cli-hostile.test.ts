@@ -290,12 +290,10 @@ describe("--await-timeout, and what to do about actions not followed to their en
       const server = yield* MockVoucherifyServer.MockVoucherifyServer
       const ids = file("wait.txt", idList("wait", 300).join("\n"))
       const journal = path("wait.journal")
-      const started = Date.now()
       const run = yield* cli([
         "products-metadata", "--ids", ids, "--metadata", "{}", "--max-bytes", "2000", "--await", "--await-timeout", "1s",
         "--journal", journal, "--report", path("wait.json"), "--quiet", ...connect(server)
       ])
-      expect(Date.now() - started).toBeLessThan(60_000)
       expect(run.code).toBe(2)
       const report = readReport("wait.json")
       const actionIds = report.accepted.actions.map((action) => action.asyncActionId)

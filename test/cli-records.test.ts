@@ -80,6 +80,18 @@ describe("the per-record commands", () => {
       expect((yield* stored("vouchers", "V1"))?.metadata).toEqual({ channel: "email", uses: 3 })
     }).pipe(Effect.provide(MockVoucherifyServer.layer({ records: { vouchers: ["V1"] } }))), timeout)
 
+  it.live("a file without a record is refused before a mock server starts or a journal is written: exit 1", () =>
+    Effect.gen(function*() {
+      for (const [name, text] of [["none.ndjson", "\n\n"], ["header.csv", "source_id,tier\n"]] as const) {
+        const journal = path(`${name}.journal`)
+        const run = yield* cli(["products-update", "--records", file(name, text), "--mock", "--journal", journal, "--quiet"])
+        expect(run.code).toBe(1)
+        expect(run.stderr).toBe(`error: ${path(name)} has no records\n`)
+        expect(run.stdout).toBe("")
+        expect(existsSync(journal)).toBe(false)
+      }
+    }), timeout)
+
   it.live("refuses a record with its line (and column), before it is sent: exit 1", () =>
     Effect.gen(function*() {
       const server = yield* MockVoucherifyServer.MockVoucherifyServer
