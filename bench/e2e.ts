@@ -50,7 +50,7 @@ export const run = async (): Promise<ReadonlyArray<Result>> => {
     }
     const engine = async () => {
       const report = await runtime.runPromise(BulkMetadata.run(ids, { target: "products", metadata }))
-      if (report.accepted.ids !== n) throw new Error("not every id was accepted")
+      if (report.accepted.items !== n) throw new Error("not every id was accepted")
     }
     const prebuilt = () =>
       runtime.runPromise(Effect.flatMap(Voucherify.Voucherify, (voucherify) =>

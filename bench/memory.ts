@@ -35,7 +35,7 @@ const client = async (mode: "stream" | "array", server: string) => {
   )
   const result = JSON.parse(stdout.trim().split("\n").pop()!) as {
     ms: number
-    totalIds: number
+    total: number
     accepted: number
     requests: number
   }

@@ -18,8 +18,8 @@ const report = await runtime.runPromise(
 console.log(JSON.stringify({
   mode,
   ms: Math.round(performance.now() - started),
-  totalIds: report.totalIds,
-  accepted: report.accepted.ids,
+  total: report.total,
+  accepted: report.accepted.items,
   requests: report.chunks
 }))
 await runtime.dispose()

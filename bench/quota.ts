@@ -42,11 +42,11 @@ export const run = async (): Promise<Result> => {
     subjectMs: wallMs,
     ratio,
     target: 1.1,
-    pass: report.accepted.ids === ids.length && report.chunks === calls && ratio <= 1.1 && refused <= windows,
+    pass: report.accepted.items === ids.length && report.chunks === calls && ratio <= 1.1 && refused <= windows,
     notes: [
       `${windows} windows: floor ${(floorMs / 1000).toFixed(1)} s, wall ${(wallMs / 1000).toFixed(2)} s`,
       `${refused} refused calls (target at most ${windows}, one per window), every id accepted: ${
-        report.accepted.ids === ids.length
+        report.accepted.items === ids.length
       }`
     ]
   }

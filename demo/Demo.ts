@@ -10,6 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as BulkMetadata from "../src/BulkMetadata.js"
+import * as BulkRun from "../src/BulkRun.js"
 import { InputError } from "../src/cli/CliError.js"
 import { count } from "../src/cli/Format.js"
 import * as Progress from "../src/cli/Progress.js"
@@ -54,7 +55,7 @@ function* allIds(total: number) {
 
 export interface DemoResult {
   readonly ok: boolean
-  readonly report: BulkMetadata.BulkReport
+  readonly report: BulkRun.Report
   readonly check: MockVoucherifyServer.MetadataCheck
 }
 
@@ -69,7 +70,7 @@ export const run = (
   { progress, total, ...options }: DemoOptions
 ): Effect.Effect<
   DemoResult,
-  BulkMetadata.BulkRunError,
+  BulkRun.BulkRunError,
   Voucherify.Voucherify | VoucherifyConfig | MockVoucherifyServer.MockVoucherifyServer
 > =>
   Effect.gen(function*() {
@@ -86,7 +87,7 @@ export const run = (
         mode: progress,
         snapshot: () => latest,
         // ids are read a few bodies ahead of the network: count the accepted ones
-        fraction: (s) => (total === 0 ? 1 : s.idsAccepted / total),
+        fraction: (s) => (total === 0 ? 1 : s.itemsAccepted / total),
         awaiting: true,
         every: "2 seconds"
       }),

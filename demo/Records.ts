@@ -8,7 +8,7 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import type * as BulkMetadata from "../src/BulkMetadata.js"
+import * as BulkRun from "../src/BulkRun.js"
 import * as BulkRecords from "../src/BulkRecords.js"
 import { count } from "../src/cli/Format.js"
 import * as Progress from "../src/cli/Progress.js"
@@ -43,7 +43,7 @@ const ndjsonBytes = (total: number): Stream.Stream<Uint8Array> =>
 
 export interface RecordsResult {
   readonly ok: boolean
-  readonly report: BulkMetadata.BulkReport
+  readonly report: BulkRun.Report
   /** Products whose stored price or metadata differ from their line, or that are missing. */
   readonly wrong: ReadonlyArray<string>
 }
@@ -54,7 +54,7 @@ export const run = (options: {
   readonly progress: Progress.ProgressMode
 }): Effect.Effect<
   RecordsResult,
-  BulkMetadata.BulkRunError<BulkRecords.RecordError>,
+  BulkRun.BulkRunError<BulkRecords.RecordError>,
   Voucherify.Voucherify | VoucherifyConfig | MockVoucherifyServer.MockVoucherifyServer
 > =>
   Effect.gen(function*() {
@@ -67,7 +67,7 @@ export const run = (options: {
       Progress.render({
         mode: options.progress,
         snapshot: () => latest,
-        fraction: (s) => (total === 0 ? 1 : s.idsAccepted / total),
+        fraction: (s) => (total === 0 ? 1 : s.itemsAccepted / total),
         awaiting: true,
         every: "2 seconds"
       }),

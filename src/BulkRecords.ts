@@ -2,10 +2,10 @@
  * Per-record bulk updates: each product, customer or voucher gets its own
  * values (a tier per customer, a price per product), through the
  * `POST /v1/{products,customers,vouchers}/bulk/async` endpoints, with every
- * guarantee of `BulkMetadata.run` on the same engine: bodies packed exactly
+ * guarantee of `BulkMetadata.run` on the same engine (`BulkRun`): bodies packed exactly
  * to the limit, bounded concurrency, bulk-quota waits, a journal to resume
  * from, awaited actions, the report files' created and not-updated ids, and
- * a `BulkReport` that accounts for every record, also on failure.
+ * a `BulkRun.Report` that accounts for every record, also on failure.
  *
  * Every record is checked once, before it is packed, against the spec's
  * schema (`VoucherifySchema.BulkRecord`): an unknown field (`metdata`), a
@@ -43,10 +43,11 @@
  */
 import type * as Effect from "effect/Effect"
 import { dual } from "effect/Function"
-import { type Pipeable, pipeArguments } from "effect/Pipeable"
+import { pipeArguments } from "effect/Pipeable"
 import type * as Stream from "effect/Stream"
-import type * as BulkMetadata from "./BulkMetadata.js"
+import type * as BulkRun from "./BulkRun.js"
 import * as check from "./internal/records/check.js"
+import type * as model from "./internal/records/model.js"
 import * as internal from "./internal/records/run.js"
 import type * as Voucherify from "./Voucherify.js"
 import type { BulkRecord, BulkTarget } from "./VoucherifySchema.js"
@@ -63,12 +64,7 @@ import type { BulkRecord, BulkTarget } from "./VoucherifySchema.js"
  * @since 0.3.0
  * @category models
  */
-export interface CsvOptions {
-  /** The column of the ids. */
-  readonly idColumn?: string | undefined
-  /** The columns whose cells are not strings: `{ weight: "number", active: "boolean", tags: "json" }`. */
-  readonly types?: Readonly<Record<string, "number" | "boolean" | "json">> | undefined
-}
+export type CsvOptions = model.CsvOptions
 
 /**
  * Records as text, made by {@link ndjson} or {@link csv}: read, checked and
@@ -77,12 +73,7 @@ export interface CsvOptions {
  * @since 0.3.0
  * @category models
  */
-export interface Text<out E = never, out R = never> extends Pipeable {
-  readonly _tag: "RecordText"
-  readonly format: { readonly _tag: "Ndjson" } | { readonly _tag: "Csv"; readonly options: CsvOptions }
-  /** The text, as it is read (UTF-8). */
-  readonly bytes: Stream.Stream<Uint8Array, E, R>
-}
+export type Text<E = never, R = never> = model.Text<E, R>
 
 /**
  * What {@link run} takes: records as a `Stream` or an array (any
@@ -91,25 +82,17 @@ export interface Text<out E = never, out R = never> extends Pipeable {
  * @since 0.3.0
  * @category models
  */
-export type Input<A, E = never, R = never> = Stream.Stream<A, E, R> | Iterable<A> | Text<E, R>
+export type Input<A, E = never, R = never> = model.Input<A, E, R>
 
 /**
- * The options of {@link run}: those of `BulkMetadata.run`, without
- * `metadata` (each record carries its own) and `dedupe` (an id given twice
- * is refused). `target` also types the records.
+ * The options of {@link run}: the target, which also types the records,
+ * beside the options every run takes (`BulkRun.Options`: concurrency,
+ * await, journal, progress…). An id given twice is refused, never dropped.
  *
  * @since 0.3.0
  * @category models
  */
-export interface RunOptions<T extends BulkTarget = BulkTarget, R2 = never>
-  extends Omit<BulkMetadata.RunOptions<R2>, "target" | "metadata" | "dedupe">
-{
-  /**
-   * `products`, `customers` (both upserted: unknown ids are created) or
-   * `vouchers` (by code; never created, and only metadata is updated).
-   */
-  readonly target: T
-}
+export type RunOptions<T extends BulkTarget = BulkTarget, R2 = never> = model.RunOptions<T, R2>
 
 /**
  * A record that cannot be sent, or a line that is not one: `line` (and
@@ -175,8 +158,8 @@ export const csv = <E, R>(bytes: Stream.Stream<Uint8Array, E, R>, options: CsvOp
   text(bytes, { _tag: "Csv", options })
 
 /**
- * Updates every record and returns the `BulkReport` (its offsets count
- * records). When the run stops early it fails with `BulkRunError`, which
+ * Updates every record and returns the `BulkRun.Report` (its unit is
+ * `records`). When the run stops early it fails with `BulkRun.BulkRunError`, which
  * holds the report; a refused record stops it with a {@link RecordError},
  * after the records before it. `dual`:
  * `records.pipe(BulkRecords.run(options))` or `BulkRecords.run(records, options)`.
@@ -187,9 +170,9 @@ export const csv = <E, R>(bytes: Stream.Stream<Uint8Array, E, R>, options: CsvOp
 export const run: {
   <T extends BulkTarget, R2 = never>(options: RunOptions<T, R2>): <E = never, R = never>(
     self: Input<BulkRecord<T>, E, R>
-  ) => Effect.Effect<BulkMetadata.BulkReport, BulkMetadata.BulkRunError<E | RecordError>, R | R2 | Voucherify.Voucherify>
+  ) => Effect.Effect<BulkRun.Report, BulkRun.BulkRunError<E | RecordError>, R | R2 | Voucherify.Voucherify>
   <T extends BulkTarget, E = never, R = never, R2 = never>(
     self: Input<BulkRecord<T>, E, R>,
     options: RunOptions<T, R2>
-  ): Effect.Effect<BulkMetadata.BulkReport, BulkMetadata.BulkRunError<E | RecordError>, R | R2 | Voucherify.Voucherify>
+  ): Effect.Effect<BulkRun.Report, BulkRun.BulkRunError<E | RecordError>, R | R2 | Voucherify.Voucherify>
 } = dual(2, internal.runRecords)

@@ -27,3 +27,6 @@ export * as BulkJournal from "./BulkJournal.js"
 
 /** @since 0.3.0 */
 export * as BulkRecords from "./BulkRecords.js"
+
+/** @since 0.4.0 */
+export * as BulkRun from "./BulkRun.js"

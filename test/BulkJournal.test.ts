@@ -742,7 +742,7 @@ describe("BulkJournal under BulkMetadata.run", () => {
 
       const journal = yield* BulkJournal.memory()
       const report = yield* BulkMetadata.run(["V-1", "V-2"], { target: "vouchers", metadata, journal })
-      expect(report.accepted.ids).toBe(2)
+      expect(report.accepted.items).toBe(2)
       const text = yield* journal.text
       expect(linesOf(text)[0]).toEqual({
         type: "run",
@@ -783,13 +783,13 @@ describe("BulkJournal under BulkMetadata.run", () => {
         journal: hashOf(yield* metadataJsonSent(metadata)),
         run: hashOf(yield* metadataJsonSent(reordered))
       })
-      expect(failure.report).toMatchObject({ status: "failed", accepted: { ids: 0 } })
+      expect(failure.report).toMatchObject({ status: "failed", accepted: { items: 0 } })
       expect(yield* bulkRequests).toBe(sent)
       expect(yield* journal.text).toBe(text)
 
       // the metadata as it was sent resumes: the accepted chunk is not sent again
       const resumed = yield* BulkMetadata.run(ids, { target: "products", metadata, journal, resume: true })
-      expect(resumed.accepted.ids).toBe(3)
+      expect(resumed.accepted.items).toBe(3)
       expect(resumed.journal).toEqual({ chunksHeld: 1, chunksSent: 0 })
       expect(yield* bulkRequests).toBe(sent)
     }).pipe(Effect.provide(VoucherifyTest.layer())))

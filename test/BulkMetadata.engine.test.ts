@@ -14,6 +14,7 @@ import * as SubscriptionRef from "effect/SubscriptionRef"
 import * as TestClock from "effect/TestClock"
 import * as BulkJournal from "../src/BulkJournal.js"
 import * as BulkMetadata from "../src/BulkMetadata.js"
+import * as BulkRun from "../src/BulkRun.js"
 import { mayHaveArrived } from "../src/internal/http/errorRules.js"
 import type { EncodedBulkRequest } from "../src/internal/bulk/payload.js"
 import * as VoucherifyTest from "../src/testing/VoucherifyTest.js"
@@ -107,13 +108,13 @@ const makeDouble = (
   }
 }
 
-const expectBalanced = (report: BulkMetadata.BulkReport) => {
+const expectBalanced = (report: BulkRun.Report) => {
   const sum = (xs: ReadonlyArray<{ readonly count: number }>) => xs.reduce((n, x) => n + x.count, 0)
-  expect(report.accepted.ids + sum(report.rejected) + sum(report.unknown) + sum(report.notAttempted)).toBe(
-    report.totalIds
+  expect(report.accepted.items + sum(report.rejected) + sum(report.unknown) + sum(report.notAttempted)).toBe(
+    report.total
   )
-  expect(report.accepted.ids).toBe(sum(report.accepted.actions))
-  // the ranges tile [0, totalIds): no id counted twice
+  expect(report.accepted.items).toBe(sum(report.accepted.actions))
+  // the ranges tile [0, total): no id counted twice
   const ranges = [...report.accepted.actions, ...report.rejected, ...report.unknown, ...report.notAttempted]
     .map((r) => [r.offset, r.offset + r.count] as const)
     .sort((a, b) => a[0] - b[0])
@@ -122,7 +123,7 @@ const expectBalanced = (report: BulkMetadata.BulkReport) => {
     expect(from).toBe(at)
     at = to
   }
-  expect(at).toBe(report.totalIds)
+  expect(at).toBe(report.total)
 }
 
 const badRequest = new BadRequestError({ status: 400, key: "invalid_payload" })
@@ -141,8 +142,8 @@ describe("BulkMetadata.run against a double", () => {
       expectBalanced(report)
       expect(report).toMatchObject({
         status: "completed",
-        totalIds: 1000,
-        accepted: { ids: 1000 },
+        total: 1000,
+        accepted: { items: 1000 },
         rejected: [],
         unknown: [],
         notAttempted: []
@@ -169,20 +170,20 @@ describe("BulkMetadata.run against a double", () => {
       expect(actions.length).toBe(report.chunks)
       expect(actions.map((a) => a.chunkIndex)).toEqual(actions.map((_, i) => i))
       expect(actions.map((a) => a.offset)).toEqual(actions.map((_, i) => Math.min(i * 7, 200)))
-      expect(report.accepted.ids).toBe(200)
+      expect(report.accepted.items).toBe(200)
     }).pipe(Effect.provide(double.layer))
   })
 
   it.effect("at most concurrency + 1 bodies exist while requests are in flight", () =>
     Effect.gen(function*() {
       const double = makeDouble(() => Effect.never)
-      const progress = yield* SubscriptionRef.make<BulkMetadata.BulkProgress | undefined>(undefined)
+      const progress = yield* SubscriptionRef.make<BulkRun.Progress | undefined>(undefined)
       const fiber = yield* BulkMetadata.run(Stream.fromIterable(ids(10_000)), {
         target: "products",
         metadata: {},
         maxBytes: fitting(5, 7),
         concurrency: 2,
-        onProgress: progress as SubscriptionRef.SubscriptionRef<BulkMetadata.BulkProgress>
+        onProgress: progress as SubscriptionRef.SubscriptionRef<BulkRun.Progress>
       }).pipe(Effect.provide(double.layer), Effect.fork)
       // until both requests hang in flight, then long enough for any third body to be built
       yield* Effect.yieldNow().pipe(Effect.repeat({ until: () => double.calls() >= 2 }))
@@ -192,7 +193,7 @@ describe("BulkMetadata.run against a double", () => {
       expect(seen.chunksSent).toBe(2)
       expect(seen.chunksPacked).toBe(3)
       // the input is read with back-pressure too: far from all 10,000 ids
-      expect(seen.idsRead).toBeLessThan(10_000)
+      expect(seen.itemsRead).toBeLessThan(10_000)
       yield* Fiber.interrupt(fiber)
     }))
 
@@ -207,7 +208,7 @@ describe("BulkMetadata.run against a double", () => {
       const report = error.report
       expectBalanced(report)
       expect(report.status).toBe("failed")
-      expect(report.accepted.ids).toBe(20)
+      expect(report.accepted.items).toBe(20)
       expect(report.rejected).toMatchObject([{ chunkIndex: 2, offset: 20, count: 10, error: { _tag: "BadRequestError" } }])
       expect(report.notAttempted[0]!.offset).toBe(30)
       expect(double.calls()).toBe(3)
@@ -230,7 +231,7 @@ describe("BulkMetadata.run against a double", () => {
       expect(report.status).toBe("completed")
       expect(report.accepted.actions.map((a) => a.chunkIndex)).toEqual([0, 2, 3, 5, 6, 7, 8, 9])
       expectBalanced(report)
-      expect(report).toMatchObject({ totalIds: 100, accepted: { ids: 80, chunks: 8 } })
+      expect(report).toMatchObject({ total: 100, accepted: { items: 80, chunks: 8 } })
       expect(report.rejected).toMatchObject([{ chunkIndex: 1, offset: 10, count: 10 }])
       expect(report.unknown).toMatchObject([{ chunkIndex: 4, offset: 40, count: 10, error: { reason: "Timeout" } }])
     }).pipe(Effect.provide(double.layer))
@@ -254,7 +255,7 @@ describe("BulkMetadata.run against a double", () => {
       )
       expect(error.error).toMatchObject({ _tag: failure._tag })
       expectBalanced(error.report)
-      expect(error.report.accepted.ids).toBe(30)
+      expect(error.report.accepted.items).toBe(30)
       expect(error.report.rejected).toHaveLength(1)
       expect(double.calls()).toBe(4)
     }).pipe(Effect.provide(double.layer))
@@ -285,7 +286,7 @@ describe("BulkMetadata.run against a double", () => {
       )
       expect(error.error).toMatchObject({ _tag: "InvalidRequestError", offset: 25 })
       expectBalanced(error.report)
-      expect(error.report.accepted.ids).toBe(20)
+      expect(error.report.accepted.items).toBe(20)
       expect(double.sent.flatMap((s) => s.ids)).toEqual(ids(20))
     }).pipe(Effect.provide(double.layer))
   })
@@ -297,10 +298,10 @@ describe("BulkMetadata.run against a double", () => {
       const error = yield* Effect.flip(
         BulkMetadata.run(input, { target: "products", metadata: {}, maxBytes: fitting(10, 7) })
       )
-      const cause: "disk on fire" | BulkMetadata.BulkError = error.error
+      const cause: "disk on fire" | BulkRun.BulkRunError["error"] = error.error
       expect(cause).toBe("disk on fire")
       expectBalanced(error.report)
-      expect(error.report.totalIds).toBe(35)
+      expect(error.report.total).toBe(35)
       expect(error.report.failure).toBe("disk on fire")
     }).pipe(Effect.provide(double.layer))
   })
@@ -315,7 +316,7 @@ describe("BulkMetadata.run against a double", () => {
           ? Effect.void
           : Effect.zipRight(Effect.suspend(() => ++blocked === 2 ? Deferred.succeed(started, void 0) : Effect.void), Effect.never)
       )
-      const reported = yield* Deferred.make<BulkMetadata.BulkReport>()
+      const reported = yield* Deferred.make<BulkRun.Report>()
       const fiber = yield* BulkMetadata.run(ids(1000), {
         target: "vouchers",
         metadata: {},
@@ -329,11 +330,11 @@ describe("BulkMetadata.run against a double", () => {
       const report = yield* Deferred.await(reported)
       expectBalanced(report)
       expect(report.status).toBe("interrupted")
-      expect(report.accepted.ids).toBe(30)
+      expect(report.accepted.items).toBe(30)
       // the two requests in flight may have arrived
       expect(report.unknown.map((u) => u.chunkIndex)).toEqual([3, 4])
       expect(report.unknown.every((u) => u.error === undefined)).toBe(true)
-      expect(report.totalIds).toBeGreaterThan(50)
+      expect(report.total).toBeGreaterThan(50)
       expect(report.notAttempted[0]!.offset).toBe(50)
     }))
 
@@ -362,7 +363,7 @@ describe("BulkMetadata.run against a double", () => {
         path: "maxBytes",
         reason: "must be an integer from 1 to 1000, got 2000"
       })
-      expect(tooBig.report).toMatchObject({ status: "failed", totalIds: 0, chunks: 0 })
+      expect(tooBig.report).toMatchObject({ status: "failed", total: 0, chunks: 0 })
       const zero = yield* Effect.flip(
         BulkMetadata.run(Stream.never, { target: "products", metadata: {}, concurrency: 0 })
       )
@@ -391,8 +392,8 @@ describe("BulkMetadata.run against a double", () => {
         dedupe: true
       })
       expectBalanced(report)
-      expect(report.totalIds).toBe(60)
-      expect(report.accepted.ids).toBe(60)
+      expect(report.total).toBe(60)
+      expect(report.accepted.items).toBe(60)
       expect(double.sent.flatMap((s) => s.ids).sort()).toEqual(ids(30))
     }).pipe(Effect.provide(double.layer))
   })
@@ -400,7 +401,7 @@ describe("BulkMetadata.run against a double", () => {
   it.effect("reports progress to a callback, ending with the report's figures", () => {
     const double = makeDouble()
     return Effect.gen(function*() {
-      const seen: Array<BulkMetadata.BulkProgress> = []
+      const seen: Array<BulkRun.Progress> = []
       const report = yield* BulkMetadata.run(ids(100), {
         target: "products",
         metadata: {},
@@ -409,11 +410,11 @@ describe("BulkMetadata.run against a double", () => {
       })
       const last = seen[seen.length - 1]!
       expect(last).toMatchObject({
-        idsRead: 100,
+        itemsRead: 100,
         chunksPacked: 10,
         chunksSent: 10,
         chunksAccepted: 10,
-        idsAccepted: 100,
+        itemsAccepted: 100,
         bytesSent: report.bytes
       })
       expect(seen.length).toBeGreaterThan(10)
@@ -427,7 +428,7 @@ describe("BulkMetadata.run against a double", () => {
     /** Lets the forked run go on, without moving the clock, until `done` (bounded: a test that cannot pass fails). */
     const until = (done: () => boolean) => Effect.repeat(Effect.yieldNow(), { until: done, times: 100_000 })
     return Effect.gen(function*() {
-      const seen: Array<BulkMetadata.BulkProgress> = []
+      const seen: Array<BulkRun.Progress> = []
       const fiber = yield* BulkMetadata.run(ids(10_000), {
         target: "products",
         metadata: {},
@@ -451,10 +452,10 @@ describe("BulkMetadata.run against a double", () => {
       yield* TestClock.adjust("1 second")
       yield* until(() => seen.at(-1)!.chunksAccepted === 1)
       const report = yield* joinAdvancing(fiber)
-      expect(report.accepted.ids).toBe(10_000)
+      expect(report.accepted.items).toBe(10_000)
       // 10 chunks over 50 seconds: an outcome each, and about a step a second
       expect(seen.length).toBeLessThanOrEqual(10 + 50 + 2)
-      expect(seen.at(-1)).toMatchObject({ idsRead: 10_000, chunksAccepted: 10, idsAccepted: 10_000 })
+      expect(seen.at(-1)).toMatchObject({ itemsRead: 10_000, chunksAccepted: 10, itemsAccepted: 10_000 })
     }).pipe(Effect.provide(double.layer))
   })
 
@@ -474,9 +475,9 @@ describe("BulkMetadata.run against a double", () => {
   it.effect("the report survives a JSON round trip", () =>
     Effect.gen(function*() {
       const report = yield* secondChunkRefused(badRequest)
-      const json = Schema.encodeSync(BulkMetadata.BulkReportFromJson)(report)
+      const json = Schema.encodeSync(BulkRun.ReportFromJson)(report)
       expect(JSON.parse(json).rejected[0].error).toEqual({ _tag: "BadRequestError", status: 400, key: "invalid_payload" })
-      expect(Schema.decodeSync(BulkMetadata.BulkReportFromJson)(json)).toEqual(report)
+      expect(Schema.decodeSync(BulkRun.ReportFromJson)(json)).toEqual(report)
     }))
 
   it.effect("a report holding a rate limit's wait survives a JSON round trip too", () =>
@@ -486,8 +487,8 @@ describe("BulkMetadata.run against a double", () => {
         new RateLimitError({ status: 429, retryAfter: Duration.seconds(3600), limitType: "bulk_api_calls" }),
         { maxQuotaWait: "30 minutes" }
       ))
-      const json = Schema.encodeSync(BulkMetadata.BulkReportFromJson)(report)
-      const decoded = Schema.decodeSync(BulkMetadata.BulkReportFromJson)(json)
+      const json = Schema.encodeSync(BulkRun.ReportFromJson)(report)
+      const decoded = Schema.decodeSync(BulkRun.ReportFromJson)(json)
       expect(decoded).toEqual(report)
       const error = decoded.rejected[0]!.error
       expect(error._tag === "RateLimitError" && Duration.toSeconds(error.retryAfter!)).toBe(3600)
@@ -503,7 +504,7 @@ describe("BulkMetadata and the bulk quota (TestClock)", () => {
     // call 1 is refused for 10 minutes; with 2 in flight, call 0 may still be accepted
     const double = makeDouble((call) => call === 1 ? Effect.fail(quotaRefusal("10 minutes")) : Effect.void)
     return Effect.gen(function*() {
-      const seen: Array<BulkMetadata.BulkProgress> = []
+      const seen: Array<BulkRun.Progress> = []
       const fiber = yield* BulkMetadata.run(ids(60), {
         target: "products",
         metadata: {},
@@ -526,7 +527,7 @@ describe("BulkMetadata and the bulk quota (TestClock)", () => {
       const report = yield* Fiber.join(fiber)
       expectBalanced(report)
       expect(report.status).toBe("completed")
-      expect(report.accepted.ids).toBe(60)
+      expect(report.accepted.items).toBe(60)
       // every later call came after the wait, the refused chunk among them
       expect(double.calledAt.slice(beforeTheWait).every((at) => at >= tenMinutes)).toBe(true)
       expect(double.calls()).toBe(7)
@@ -555,7 +556,7 @@ describe("BulkMetadata and the bulk quota (TestClock)", () => {
       expect(double.calls()).toBe(2)
       yield* TestClock.adjust("5 minutes")
       const report = yield* Fiber.join(fiber)
-      expect(report.accepted.ids).toBe(40)
+      expect(report.accepted.items).toBe(40)
       expect(double.calledAt).toEqual([0, 0, tenMinutes, tenMinutes])
     }).pipe(Effect.provide(double.layer))
   })
@@ -598,7 +599,7 @@ describe("BulkMetadata and the bulk quota (TestClock)", () => {
   it.effect("interrupted during a wait: the waiting chunk stands rejected in the report", () => {
     const double = makeDouble((call) => call === 0 ? Effect.fail(quotaRefusal("30 minutes")) : Effect.void)
     return Effect.gen(function*() {
-      const reports: Array<BulkMetadata.BulkReport> = []
+      const reports: Array<BulkRun.Report> = []
       const fiber = yield* BulkMetadata.run(ids(20), {
         target: "products",
         metadata: {},
@@ -614,7 +615,7 @@ describe("BulkMetadata and the bulk quota (TestClock)", () => {
       expect(report!.status).toBe("interrupted")
       expectBalanced(report!)
       expect(report!.rejected).toMatchObject([{ chunkIndex: 0, error: { _tag: "RateLimitError" } }])
-      expect(report!.accepted.ids).toBe(0)
+      expect(report!.accepted.items).toBe(0)
     }).pipe(Effect.provide(double.layer))
   })
 })
@@ -628,7 +629,7 @@ describe("BulkMetadata await with VoucherifyTest", () => {
         BulkMetadata.run({ target: "products", metadata: { origin: "PL" } })
       )
       expectBalanced(report)
-      expect(report.accepted.ids).toBe(1000)
+      expect(report.accepted.items).toBe(1000)
       const bulkCalls = (yield* state.calls).filter((call) => call.method === "sendEncodedBulkRequest")
       expect(bulkCalls.length).toBeGreaterThan(1)
       for (const call of bulkCalls) {
@@ -684,7 +685,7 @@ describe("BulkMetadata with a journal", () => {
       const journal = yield* BulkJournal.memory()
       const first = makeDouble()
       const report = yield* runWith(ids(45), { journal }).pipe(Effect.provide(first.layer))
-      expect(report.accepted.ids).toBe(45)
+      expect(report.accepted.items).toBe(45)
       const written = lines(yield* journal.text)
       expect(written[0]).toMatchObject({ type: "run", target: "products", field: "source_ids", maxBytes: fitting(10, 7) })
       // the metadata's hash, never its values
@@ -696,13 +697,13 @@ describe("BulkMetadata with a journal", () => {
       )
 
       const second = makeDouble()
-      const seen: Array<BulkMetadata.BulkProgress> = []
+      const seen: Array<BulkRun.Progress> = []
       const resumed = yield* runWith(ids(45), { journal, resume: true }, { onProgress: (p) => seen.push(p) }).pipe(
         Effect.provide(second.layer)
       )
       expect(second.calls()).toBe(0)
       expectBalanced(resumed)
-      expect(resumed.accepted.ids).toBe(45)
+      expect(resumed.accepted.items).toBe(45)
       expect(resumed.accepted.actions.map((a) => a.asyncActionId)).toEqual(accepted.map((line) => line.asyncActionId))
       expect(seen.at(-1)).toMatchObject({ chunksFromJournal: 5, chunksSent: 0, chunksAccepted: 5 })
     }))
@@ -718,7 +719,7 @@ describe("BulkMetadata with a journal", () => {
       const second = makeDouble()
       const resumed = yield* runWith(ids(50), { journal, resume: true }).pipe(Effect.provide(second.layer))
       expect(second.sent.map((s) => s.ids)).toEqual([ids(50).slice(20, 30)])
-      expect(resumed.accepted.ids).toBe(50)
+      expect(resumed.accepted.items).toBe(50)
       expect(resumed.rejected).toEqual([])
     }))
 
@@ -796,7 +797,7 @@ describe("BulkMetadata with a journal", () => {
       const failure = yield* Effect.flip(runWith(ids(30), { journal: broken }, { concurrency: 1 }).pipe(Effect.provide(double.layer)))
       expect(failure.error).toMatchObject({ _tag: "JournalIoError", operation: "sync" })
       expectBalanced(failure.report)
-      expect(failure.report.accepted.ids).toBe(10)
+      expect(failure.report.accepted.items).toBe(10)
       expect(double.calls()).toBe(1)
     }))
 })

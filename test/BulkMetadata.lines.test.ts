@@ -259,7 +259,7 @@ describe("BulkMetadata.lines", () => {
         const report = yield* BulkMetadata.run(BulkMetadata.lines(Stream.fromIterable(pieces)), { target: "products", metadata }).pipe(
           Effect.provide(accepting)
         )
-        expect(report.accepted.ids).toBe(plain.length)
+        expect(report.accepted.items).toBe(plain.length)
         expect(decode).not.toHaveBeenCalled()
         expect(bodies.flatMap((body) => JSON.parse(Buffer.from(body).toString("utf8")).source_ids)).toEqual(plain)
       } finally {
@@ -395,7 +395,7 @@ describe("BulkMetadata.lines", () => {
         maxBytes: 2000,
         await: { schedule: Schedule.spaced("5 millis") }
       })
-      expect(done).toMatchObject({ status: "completed", totalIds: 3000, accepted: { ids: 3000 } })
+      expect(done).toMatchObject({ status: "completed", total: 3000, accepted: { items: 3000 } })
       const state = yield* VoucherifyTest.VoucherifyTestState
       expect((yield* state.records("products")).size).toBe(3000)
 
@@ -408,8 +408,8 @@ describe("BulkMetadata.lines", () => {
       )
       expect(stopped.error).toMatchObject({ _tag: "IdLineError", line: 3001 })
       const { report } = stopped
-      expect(report).toMatchObject({ status: "failed", totalIds: 3000 })
+      expect(report).toMatchObject({ status: "failed", total: 3000 })
       const sum = (ranges: ReadonlyArray<{ readonly count: number }>) => ranges.reduce((n, r) => n + r.count, 0)
-      expect(report.accepted.ids + sum(report.notAttempted) + sum(report.unknown) + sum(report.rejected)).toBe(3000)
+      expect(report.accepted.items + sum(report.notAttempted) + sum(report.unknown) + sum(report.rejected)).toBe(3000)
     }).pipe(Effect.provide(VoucherifyTest.layer({ processingDelay: "0 millis" }))), { timeout: 30_000 })
 })

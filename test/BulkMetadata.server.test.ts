@@ -16,6 +16,7 @@ import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import * as BulkMetadata from "../src/BulkMetadata.js"
+import * as BulkRun from "../src/BulkRun.js"
 import { emptyProgress } from "../src/internal/bulk/report.js"
 import * as MockVoucherifyServer from "../src/testing/MockVoucherifyServer.js"
 import type { Metadata } from "../src/VoucherifySchema.js"
@@ -39,15 +40,15 @@ const serverAndClient = (
 ) =>
   MockVoucherifyServer.layerTest({ ...server, client, httpClient: http })
 
-const expectBalanced = (report: BulkMetadata.BulkReport) => {
+const expectBalanced = (report: BulkRun.Report) => {
   const sum = (xs: ReadonlyArray<{ readonly count: number }>) => xs.reduce((n, x) => n + x.count, 0)
-  expect(report.accepted.ids + sum(report.rejected) + sum(report.unknown) + sum(report.notAttempted)).toBe(
-    report.totalIds
+  expect(report.accepted.items + sum(report.rejected) + sum(report.unknown) + sum(report.notAttempted)).toBe(
+    report.total
   )
 }
 
 /** Every id of the accepted chunks carries the metadata in the server's store. */
-const expectAcceptedStored = (report: BulkMetadata.BulkReport, ids: ReadonlyArray<string>, metadata: Metadata) =>
+const expectAcceptedStored = (report: BulkRun.Report, ids: ReadonlyArray<string>, metadata: Metadata) =>
   Effect.gen(function*() {
     const server = yield* Server
     for (const action of report.accepted.actions) {
@@ -75,7 +76,7 @@ describe("BulkMetadata against MockVoucherifyServer", () => {
         await: settle
       })
       expectBalanced(report)
-      expect(report).toMatchObject({ status: "completed", totalIds: 200_000, accepted: { ids: 200_000 } })
+      expect(report).toMatchObject({ status: "completed", total: 200_000, accepted: { items: 200_000 } })
       expect(report.accepted.actions.every((a) => a.status === "DONE")).toBe(true)
       // 17 bytes an id with its comma: the fewest bodies that can hold them all
       const room = maxBytes - Buffer.byteLength(JSON.stringify({ source_ids: [], metadata })) + 1
@@ -101,7 +102,7 @@ describe("BulkMetadata against MockVoucherifyServer", () => {
         await: settle
       })
       expectBalanced(report)
-      expect(report).toMatchObject({ status: "completed", accepted: { ids: 60_000 }, rejected: [], unknown: [] })
+      expect(report).toMatchObject({ status: "completed", accepted: { items: 60_000 }, rejected: [], unknown: [] })
       const server = yield* Server
       expect(yield* server.checkMetadata("products", ids, metadata)).toMatchObject({ missing: 0, mismatched: 0 })
       const requests = (yield* server.requests).filter((r) => r.url.endsWith("/metadata/async"))
@@ -138,7 +139,7 @@ describe("BulkMetadata against MockVoucherifyServer", () => {
       const server = yield* Server
       const ids = productIds(2_000)
       const metadata = { quota: "waited" }
-      const seen: Array<BulkMetadata.BulkProgress> = []
+      const seen: Array<BulkRun.Progress> = []
       // 17 bytes an id: about 200 ids a body, 10 or 11 bodies, 3 calls a window of 1 second
       const report = yield* BulkMetadata.run(ids, {
         target: "products",
@@ -148,7 +149,7 @@ describe("BulkMetadata against MockVoucherifyServer", () => {
         onProgress: (p) => seen.push(p)
       })
       expectBalanced(report)
-      expect(report).toMatchObject({ status: "completed", accepted: { ids: 2_000 } })
+      expect(report).toMatchObject({ status: "completed", accepted: { items: 2_000 } })
       expect(report.chunks).toBeGreaterThanOrEqual(10)
       yield* expectAcceptedStored(report, ids, metadata)
       const bulk = (yield* server.requests).filter((r) => bulkPath.test(r.url))
@@ -212,8 +213,8 @@ describe("BulkMetadata against MockVoucherifyServer", () => {
   it.live("interrupting the run mid-way hands a balanced report to onReport", () =>
     Effect.gen(function*() {
       const ids = productIds(50_000)
-      const progress = yield* SubscriptionRef.make<BulkMetadata.BulkProgress>(emptyProgress)
-      const reported = yield* Deferred.make<BulkMetadata.BulkReport>()
+      const progress = yield* SubscriptionRef.make<BulkRun.Progress>(emptyProgress("ids"))
+      const reported = yield* Deferred.make<BulkRun.Report>()
       const fiber = yield* BulkMetadata.run(ids, {
         target: "products",
         metadata: { partial: true },

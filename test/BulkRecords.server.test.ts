@@ -17,6 +17,7 @@ import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as BulkJournal from "../src/BulkJournal.js"
 import * as BulkMetadata from "../src/BulkMetadata.js"
+import * as BulkRun from "../src/BulkRun.js"
 import * as BulkRecords from "../src/BulkRecords.js"
 import * as MockVoucherifyServer from "../src/testing/MockVoucherifyServer.js"
 import * as Voucherify from "../src/Voucherify.js"
@@ -52,8 +53,8 @@ const bytesOf = (text: string) => Stream.make(new TextEncoder().encode(text))
 
 const sum = (xs: ReadonlyArray<{ readonly count: number }>) => xs.reduce((n, x) => n + x.count, 0)
 
-const expectBalanced = (report: BulkMetadata.BulkReport) =>
-  expect(report.accepted.ids + sum(report.rejected) + sum(report.unknown) + sum(report.notAttempted)).toBe(report.totalIds)
+const expectBalanced = (report: BulkRun.Report) =>
+  expect(report.accepted.items + sum(report.rejected) + sum(report.unknown) + sum(report.notAttempted)).toBe(report.total)
 
 const tiers = ["gold", "silver", "bronze", "Złoty", "金"]
 
@@ -99,7 +100,7 @@ describe("BulkRecords.run against MockVoucherifyServer", () => {
           await: settle
         })
         expectBalanced(report)
-        expect(report).toMatchObject({ status: "completed", totalIds: n, accepted: { ids: n } })
+        expect(report).toMatchObject({ status: "completed", total: n, accepted: { items: n } })
         expect(report.accepted.actions.every((a) => a.status === "DONE" && a.done !== undefined)).toBe(true)
 
         // on the wire: every body a JSON array of records, within the limit, to the target's endpoint
@@ -154,7 +155,7 @@ describe("BulkRecords.run against MockVoucherifyServer", () => {
         }),
         { target: "products", await: settle }
       )
-      expect(report).toMatchObject({ status: "completed", totalIds: 3 })
+      expect(report).toMatchObject({ status: "completed", total: 3 })
       const sent = JSON.parse(wire.bodies[0]!.body.toString("utf8"))
       expect(sent).toEqual([
         { source_id: "sku-1", metadata: { tier: "gold", weight: 12.5, active: true, tags: ["a", 1], zip: "00123" } },
@@ -203,7 +204,7 @@ describe("BulkRecords.run against MockVoucherifyServer", () => {
           waited ||= progress.waitingForQuotaUntil !== undefined
         }
       })
-      expect(report).toMatchObject({ status: "completed", accepted: { ids: 60 } })
+      expect(report).toMatchObject({ status: "completed", accepted: { items: 60 } })
       // five windows' worth of bodies: the gate closed at least once, on a refusal or on "none left"
       expect(report.chunks).toBeGreaterThan(12)
       expect(waited).toBe(true)
@@ -224,7 +225,7 @@ describe("BulkRecords.run against MockVoucherifyServer", () => {
     Effect.gen(function*() {
       const server = yield* Server
       yield* server.setFaults({ rules: [{ fault: { _tag: "Delay", duration: "200 millis" }, path: "/v1/customers/bulk/async" }] })
-      const reported = yield* Deferred.make<BulkMetadata.BulkReport>()
+      const reported = yield* Deferred.make<BulkRun.Report>()
       const firstAccepted = yield* Deferred.make<void>()
       const records = Array.from({ length: 400 }, (_, i) => ({ source_id: `i${i}`, metadata: { i } }))
       const fiber = yield* Effect.fork(BulkRecords.run(records, {
@@ -241,8 +242,8 @@ describe("BulkRecords.run against MockVoucherifyServer", () => {
       const report = yield* Deferred.await(reported)
       expect(report.status).toBe("interrupted")
       expectBalanced(report)
-      expect(report.accepted.ids).toBeGreaterThan(0)
-      expect(report.accepted.ids).toBeLessThan(400)
+      expect(report.accepted.items).toBeGreaterThan(0)
+      expect(report.accepted.items).toBeLessThan(400)
       // what the report holds as accepted is in the store
       for (const action of report.accepted.actions) {
         for (const record of records.slice(action.offset, action.offset + action.count)) {
@@ -272,11 +273,11 @@ describe("BulkRecords.run against MockVoucherifyServer", () => {
       )
       expect(calls).toBe(4)
       expect(stopped.report.accepted.chunks).toBe(3)
-      const held = stopped.report.accepted.ids
+      const held = stopped.report.accepted.items
       const before = (yield* server.requests).length
 
       const resumed = yield* BulkRecords.run(records, { target: "products", maxBytes: 300, concurrency: 1, journal, resume: true })
-      expect(resumed).toMatchObject({ status: "completed", accepted: { ids: 50 }, journal: { chunksHeld: 3 } })
+      expect(resumed).toMatchObject({ status: "completed", accepted: { items: 50 }, journal: { chunksHeld: 3 } })
       const sent = (yield* server.requests).slice(before).filter((r) => r.url === "/v1/products/bulk/async")
       expect(sent.length).toBe(resumed.chunks - 3)
       expect(resumed.journal!.chunksSent).toBe(resumed.chunks - 3)

@@ -60,7 +60,7 @@ describe("BulkRecords refuses a record before it is sent, naming its line", () =
         expect(failed.error.message).toMatch(/^line 4: /)
         expect(failed.error.message).toMatch(reason)
         // the records before it were read; nothing after it
-        expect(failed.report).toMatchObject({ status: "failed", totalIds: 2 })
+        expect(failed.report).toMatchObject({ status: "failed", total: 2 })
         const sent = yield* bulkCalls
         expect(sent.reduce((n, call) => n + (call.ids ?? 0), 0)).toBeLessThanOrEqual(2)
       }).pipe(withTest()))
@@ -85,7 +85,7 @@ describe("BulkRecords refuses a record before it is sent, naming its line", () =
         { target: "products", maxBytes: 1000 }
       ))
       expect(failed.error.message).toBe("line 2: the line is longer than any record a body takes (998 bytes)")
-      expect(failed.report.totalIds).toBe(1)
+      expect(failed.report.total).toBe(1)
     }).pipe(withTest()))
 
   it.effect("a line is sent as it was written, spaces and escapes included, once its value is checked", () =>
@@ -178,7 +178,11 @@ describe("an id given twice in one run", () => {
       )
       expect(failed.error).toMatchObject({ _tag: "RecordError", line: 41, field: "source_id", offset: 40 })
       expect(failed.error.message).toMatch(/^line 41: source_id: "d3" is also on line 4: a run takes each record once/)
-      expect(failed.report.totalIds).toBe(40)
+      expect(failed.report.total).toBe(40)
+      // the engine's words are the run's: records, not ids
+      expect(failed.report.unit).toBe("records")
+      expect(failed.report.accepted.items).toBeGreaterThan(0)
+      expect(failed.message).toMatch(/^bulk run stopped after \d+ of 40 records were accepted: line 41: /)
       // the first value is the only one the store ever saw
       expect(yield* state.metadata("products", "d3")).toEqual(Option.some({ v: 1 }))
     }).pipe(withTest()))

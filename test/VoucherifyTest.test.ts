@@ -556,7 +556,7 @@ describe("VoucherifyTest rate limits", () => {
       expect(yield* sentBy(59_999)).toBe(2)
       yield* TestClock.adjust("2 minutes")
       const report = yield* Fiber.join(fiber)
-      expect(report.accepted.ids).toBe(100)
+      expect(report.accepted.items).toBe(100)
       const sent = (yield* state.calls).filter((call) => call.method === "sendEncodedBulkRequest")
       expect(sent.map((call) => [call.at, call.outcome])).toEqual([
         [0, "success"],
@@ -580,7 +580,7 @@ describe("VoucherifyTest rate limits", () => {
       ])
       yield* TestClock.adjust("1 minute")
       const report = yield* Fiber.join(fiber)
-      expect(report.accepted.ids).toBe(2)
+      expect(report.accepted.items).toBe(2)
       expect((yield* state.calls).map((call) => [call.method, call.at, call.outcome])).toEqual([
         ["sendEncodedBulkRequest", 0, "failure"],
         ["sendEncodedBulkRequest", 600_000, "success"]

@@ -184,7 +184,7 @@ layer(MockVoucherifyServer.layer(), { excludeTestServices: true })("a server", (
       ]))
       // the report's fields carry the same words
       const written = JSON.parse(readFileSync(report, "utf8"))
-      expect(written).toMatchObject({ chunks: 1, accepted: { ids: 1, chunks: 1 }, reconciliation: { created: 1, updated: 0, notUpdated: 0 } })
+      expect(written).toMatchObject({ chunks: 1, accepted: { items: 1, chunks: 1 }, reconciliation: { created: 1, updated: 0, notUpdated: 0 } })
       // again: the product exists now, and is updated
       const again = yield* cli([
         "products-metadata", "--ids", one, "--metadata", metadata, "--await", "--quiet", "--base-url", server.baseUrl, ...keys(server)

@@ -10,7 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import { existsSync, readFileSync } from "node:fs"
-import type { BulkReport } from "../src/BulkMetadata.js"
+import type { Report as BulkReport } from "../src/BulkRun.js"
 import * as MockVoucherifyServer from "../src/testing/MockVoucherifyServer.js"
 import { cli, idList, type Run, scratch, start } from "./support/cli.js"
 import { hostile, huge, json } from "./support/hostile.js"
@@ -28,7 +28,7 @@ const sum = (ranges: ReadonlyArray<{ readonly count: number }>) => ranges.reduce
 
 /** Every id read is in exactly one place. */
 const expectBalanced = (report: BulkReport) =>
-  expect(report.accepted.ids + sum(report.rejected) + sum(report.unknown) + sum(report.notAttempted)).toBe(report.totalIds)
+  expect(report.accepted.items + sum(report.rejected) + sum(report.unknown) + sum(report.notAttempted)).toBe(report.total)
 
 const readReport = (name: string): BulkReport => JSON.parse(readFileSync(path(name), "utf8"))
 
@@ -144,7 +144,7 @@ describe("answers without a size limit", () => {
       expect(run.stderr).toContain("the answer is larger than 1048576 bytes (maxResponseBytes); it was not read further")
       const report = readReport("huge.json")
       expect(report.unknown).toMatchObject([{ count: 50, error: { _tag: "ResponseDecodeError", status: 202, limit: 1048576 } }])
-      expect(report.accepted.ids).toBe(0)
+      expect(report.accepted.items).toBe(0)
       expectBalanced(report)
       // the connection was closed early: what the server got out is the socket buffers' worth, not 200 MB
       yield* Effect.sleep("200 millis")
@@ -261,7 +261,7 @@ describe("SIGHUP", () => {
         if (terminal === "open") expect(ended.stderr).toContain("interrupted: the report accounts for every id read so far")
         const report = readReport(`hup-${terminal}.json`)
         expect(report.status).toBe("interrupted")
-        expect(report.accepted.ids).toBeGreaterThan(0)
+        expect(report.accepted.items).toBeGreaterThan(0)
         expectBalanced(report)
         // the journal holds what the report says was accepted, and the lock is gone with the run
         const held = accepted()

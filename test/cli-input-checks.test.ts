@@ -13,7 +13,7 @@ import { appendFileSync, readFileSync, writeFileSync } from "node:fs"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { join } from "node:path"
-import type { BulkReport } from "../src/BulkMetadata.js"
+import type { Report as BulkReport } from "../src/BulkRun.js"
 import * as MockVoucherifyServer from "../src/testing/MockVoucherifyServer.js"
 import { cli, idList, root, scratch } from "./support/cli.js"
 
@@ -26,7 +26,7 @@ const sum = (ranges: ReadonlyArray<{ readonly count: number }>) => ranges.reduce
 
 /** Every id read is in exactly one place. */
 const expectBalanced = (report: BulkReport) =>
-  expect(report.accepted.ids + sum(report.rejected) + sum(report.unknown) + sum(report.notAttempted)).toBe(report.totalIds)
+  expect(report.accepted.items + sum(report.rejected) + sum(report.unknown) + sum(report.notAttempted)).toBe(report.total)
 
 const bulkPath = /\/metadata\/async$/
 
@@ -100,8 +100,8 @@ layer(MockVoucherifyServer.layer(), { excludeTestServices: true })("against the 
       expect(late.code).toBe(1)
       expect(late.stderr).toContain(`line 3001: the id "prod\\tshadow" contains a control character, a tab (U+0009)`)
       const written = readReport(report)
-      expect(written).toMatchObject({ status: "failed", totalIds: 3000 })
-      expect(written.accepted.ids).toBeGreaterThan(0)
+      expect(written).toMatchObject({ status: "failed", total: 3000 })
+      expect(written.accepted.items).toBeGreaterThan(0)
       expectBalanced(written)
       expect(yield* server.getMetadata("products", "prod\tshadow")).toEqual(Option.none())
     }), timeout)
@@ -137,7 +137,7 @@ layer(MockVoucherifyServer.layer(), { excludeTestServices: true })("against the 
       expect(measured.stderr).toContain(`error: ${big}, ${refusal}`)
       const peak = Number(/maxRssMB=(\d+)/.exec(measured.stderr)![1])
       expect(peak).toBeLessThan(200)
-      expect(readReport(report)).toMatchObject({ status: "failed", totalIds: 0 })
+      expect(readReport(report)).toMatchObject({ status: "failed", total: 0 })
       expectBalanced(readReport(report))
 
       // NDJSON and CSV records are bounded by a whole request body: the same, earlier with a smaller limit
@@ -276,7 +276,7 @@ describe("case 3: an ids file that changes while it is read", () => {
           const written = readReport(report)
           expect(written.status).toBe("failed")
           expect(written.failure).toContain("changed while it was read")
-          expect(written.accepted.ids).toBe(sent.length)
+          expect(written.accepted.items).toBe(sent.length)
           expectBalanced(written)
         })), timeout)
   }

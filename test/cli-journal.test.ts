@@ -9,7 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import { appendFileSync, existsSync, readdirSync, readFileSync, unlinkSync, utimesSync, writeFileSync } from "node:fs"
-import type { BulkReport } from "../src/BulkMetadata.js"
+import type { Report as BulkReport } from "../src/BulkRun.js"
 import * as MockVoucherifyServer from "../src/testing/MockVoucherifyServer.js"
 import { cli, flagsOf, idList, scratch, start } from "./support/cli.js"
 

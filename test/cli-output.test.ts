@@ -1,18 +1,18 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as TestClock from "effect/TestClock"
-import type { BulkReport } from "../src/BulkMetadata.js"
+import type { Report as BulkReport } from "../src/BulkRun.js"
 import * as AsyncActionView from "../src/cli/AsyncActionView.js"
 import * as Progress from "../src/cli/Progress.js"
 import * as Summary from "../src/cli/Summary.js"
 import { AsyncAction } from "../src/VoucherifySchema.js"
 
 const snapshot: Progress.ProgressSnapshot = {
-  idsRead: 1_000_000,
+  itemsRead: 1_000_000,
   chunksSent: 2,
   bytesSent: 20_971_000,
   chunksAccepted: 2,
-  idsAccepted: 500_000,
+  itemsAccepted: 500_000,
   actionsCompleted: 1
 }
 
@@ -98,7 +98,7 @@ describe("progress", () => {
     }))
 
   it("agrees its words with their numbers", () => {
-    const one = { ...snapshot, idsRead: 1, chunksSent: 1, actionsCompleted: 1 }
+    const one = { ...snapshot, itemsRead: 1, chunksSent: 1, actionsCompleted: 1 }
     expect(Progress.formatBar(one, 1000, { fraction: undefined, awaiting: false })).toBe(
       "1 id · 1 chunk · 21.0 MB · 1 ids/s · 1 action done"
     )
@@ -159,11 +159,12 @@ describe("progress during a bulk-quota wait", () => {
 
 const report: BulkReport = {
   status: "completed",
-  totalIds: 30,
+  unit: "ids",
+  total: 30,
   chunks: 3,
   bytes: 3000,
   accepted: {
-    ids: 20,
+    items: 20,
     chunks: 2,
     actions: [
       { asyncActionId: "aa_1", chunkIndex: 0, offset: 0, count: 10, status: "DONE" },
@@ -195,7 +196,7 @@ describe("summary", () => {
       ].join("\n")
     )
     expect(Summary.isComplete(report, true)).toBe(false)
-    const allDone = { ...report, accepted: { ...report.accepted, ids: 30 }, notAttempted: [] }
+    const allDone = { ...report, accepted: { ...report.accepted, items: 30 }, notAttempted: [] }
     expect(Summary.isComplete(allDone, false)).toBe(true)
     expect(Summary.isComplete(allDone, true)).toBe(false)
     const records = { done: 28, failed: 2 }

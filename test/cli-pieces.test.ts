@@ -13,7 +13,7 @@ import * as Redacted from "effect/Redacted"
 import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import type { BulkReport } from "../src/BulkMetadata.js"
+import type { Report as BulkReport } from "../src/BulkRun.js"
 import { ConfigurationError, InputError, PartialFailure } from "../src/cli/CliError.js"
 import { checkDryRun, options, requestBytes } from "../src/cli/BulkCommand.js"
 import * as Connection from "../src/cli/Connection.js"
@@ -177,10 +177,11 @@ describe("connection options", () => {
 describe("--report", () => {
   const report: BulkReport = {
     status: "completed",
-    totalIds: 1,
+    unit: "ids",
+    total: 1,
     chunks: 1,
     bytes: 100,
-    accepted: { ids: 1, chunks: 1, actions: [] },
+    accepted: { items: 1, chunks: 1, actions: [] },
     rejected: [],
     unknown: [],
     notAttempted: [],

@@ -10,7 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import { existsSync, readFileSync } from "node:fs"
-import type { BulkReport } from "../src/BulkMetadata.js"
+import type { Report as BulkReport } from "../src/BulkRun.js"
 import * as MockVoucherifyServer from "../src/testing/MockVoucherifyServer.js"
 import { cli, flagsOf, scratch, start } from "./support/cli.js"
 
@@ -194,7 +194,7 @@ describe("the per-record commands", () => {
       expect(run.code).toBe(0)
       expect(readFileSync(created, "utf8")).toBe("new\n")
       const report: BulkReport = JSON.parse(readFileSync(path("reconcile.json"), "utf8"))
-      expect(report).toMatchObject({ status: "completed", totalIds: 2, reconciliation: { created: 1, updated: 1 } })
+      expect(report).toMatchObject({ status: "completed", total: 2, reconciliation: { created: 1, updated: 1 } })
 
       const failed = path("failed.txt")
       const codes = yield* cli([

@@ -1,5 +1,5 @@
 /**
- * `BulkRun.run` in process, against the in-memory Voucherify: what happens
+ * `RunCommand.run` in process, against the in-memory Voucherify: what happens
  * to the report when the run is cut short after its outcome is known.
  */
 import { NodeContext } from "@effect/platform-node"
@@ -13,7 +13,7 @@ import * as Stream from "effect/Stream"
 import { existsSync, mkdtempSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import * as BulkRun from "../src/cli/BulkRun.js"
+import * as RunCommand from "../src/cli/RunCommand.js"
 import { InputError } from "../src/cli/CliError.js"
 import { VoucherifyTest } from "../src/testing/index.js"
 import * as VoucherifyConfig from "../src/VoucherifyConfig.js"
@@ -29,7 +29,7 @@ const testLayer = Layer.merge(
   VoucherifyConfig.layer({ appId: "a", appToken: Redacted.make("t") }).pipe(Layer.orDie)
 )
 
-const options = (ids: Stream.Stream<string, InputError | IdLineError>, report: string): BulkRun.BulkRunOptions => ({
+const options = (ids: Stream.Stream<string, InputError | IdLineError>, report: string): RunCommand.RunOptions => ({
   target: "products",
   source: { ids, fraction: () => undefined, name: "ids.txt", description: { kind: "stream" } },
   what: "ids",
@@ -52,7 +52,7 @@ describe("the report of a run", () => {
       const report = join(dir, "no-such-dir", "r.json")
       const ids = Stream.concat(Stream.make("p1"), Stream.fail(new InputError({ message: "ids.txt, line 2: bad" })))
       const error = yield* Effect.flip(
-        BulkRun.run(options(ids, report)).pipe(Effect.provide(testLayer))
+        RunCommand.run(options(ids, report)).pipe(Effect.provide(testLayer))
       )
       expect(error).toMatchObject({ _tag: "BulkRunError", error: { _tag: "InputError", message: "ids.txt, line 2: bad" } })
       expect(existsSync(report)).toBe(false)
@@ -62,13 +62,13 @@ describe("the report of a run", () => {
     Effect.gen(function*() {
       const report = join(dir, "empty.json")
       const error = yield* Effect.flip(
-        BulkRun.run(options(Stream.empty, report)).pipe(Effect.provide(testLayer))
+        RunCommand.run(options(Stream.empty, report)).pipe(Effect.provide(testLayer))
       )
       expect(error).toMatchObject({ _tag: "InputError", message: "ids.txt has no ids" })
       expect(JSON.parse(readFileSync(report, "utf8"))).toMatchObject({
         status: "failed",
         failure: "ids.txt has no ids",
-        totalIds: 0
+        total: 0
       })
     }).pipe(Effect.provide(NodeContext.layer)))
 
@@ -77,7 +77,7 @@ describe("the report of a run", () => {
       const report = join(dir, "bad-line.json")
       const ids = Stream.concat(Stream.make("p1", "p2"), Stream.fail(new IdLineError({ line: 3, reason: "not valid UTF-8" })))
       const error = yield* Effect.flip(
-        BulkRun.run(options(ids, report)).pipe(Effect.provide(testLayer))
+        RunCommand.run(options(ids, report)).pipe(Effect.provide(testLayer))
       )
       expect(error).toMatchObject({
         _tag: "BulkRunError",
@@ -86,7 +86,7 @@ describe("the report of a run", () => {
       expect(JSON.parse(readFileSync(report, "utf8"))).toMatchObject({
         status: "failed",
         failure: "ids.txt, line 3: not valid UTF-8",
-        totalIds: 2
+        total: 2
       })
     }).pipe(Effect.provide(NodeContext.layer)))
 
@@ -95,21 +95,21 @@ describe("the report of a run", () => {
       const report = join(dir, "records.json")
       const text = "{\"source_id\":\"p1\"}\n{\"source_id\":\"p2\",\"price\":\"12\"}\n"
       const records = BulkRecords.ndjson(Stream.make(new TextEncoder().encode(text)))
-      const recordsOptions = (input: typeof records, path: string): BulkRun.BulkRunOptions => ({
+      const recordsOptions = (input: typeof records, path: string): RunCommand.RunOptions => ({
         ...options(Stream.empty, path),
         source: { bytes: Stream.empty, fraction: () => undefined, name: "products.ndjson", description: { kind: "stream" } },
         what: "records",
         start: (shared) => BulkRecords.run(input, { ...shared, target: "products" })
       })
-      const error = yield* Effect.flip(BulkRun.run(recordsOptions(records, report)).pipe(Effect.provide(testLayer)))
+      const error = yield* Effect.flip(RunCommand.run(recordsOptions(records, report)).pipe(Effect.provide(testLayer)))
       expect(error).toMatchObject({
         _tag: "BulkRunError",
         error: { _tag: "InputError", message: "products.ndjson, line 2: price: expected number, actual \"12\"" }
       })
       const empty = yield* Effect.flip(
-        BulkRun.run(recordsOptions(BulkRecords.ndjson(Stream.empty), join(dir, "empty-records.json"))).pipe(Effect.provide(testLayer))
+        RunCommand.run(recordsOptions(BulkRecords.ndjson(Stream.empty), join(dir, "empty-records.json"))).pipe(Effect.provide(testLayer))
       )
-      expect(JSON.parse(readFileSync(report, "utf8"))).toMatchObject({ status: "failed", totalIds: 1 })
+      expect(JSON.parse(readFileSync(report, "utf8"))).toMatchObject({ status: "failed", total: 1 })
       expect(empty).toMatchObject({ _tag: "InputError", message: "products.ndjson has no records" })
     }).pipe(Effect.provide(NodeContext.layer)))
 })

@@ -9,7 +9,7 @@ import * as Schedule from "effect/Schedule"
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import type { BulkReport } from "../src/BulkMetadata.js"
+import type { Report as BulkReport } from "../src/BulkRun.js"
 import * as MockVoucherifyServer from "../src/testing/MockVoucherifyServer.js"
 import { cli, idList, start } from "./support/cli.js"
 
@@ -29,8 +29,8 @@ const sum = (ranges: ReadonlyArray<{ readonly count: number }>) => ranges.reduce
 
 /** Every id read is in exactly one place. */
 const expectBalanced = (report: BulkReport) =>
-  expect(report.accepted.ids + sum(report.rejected) + sum(report.unknown) + sum(report.notAttempted)).toBe(
-    report.totalIds
+  expect(report.accepted.items + sum(report.rejected) + sum(report.unknown) + sum(report.notAttempted)).toBe(
+    report.total
   )
 
 const metadata = { season: "summer", tier: 2 }
@@ -61,7 +61,7 @@ layer(MockVoucherifyServer.layer({ records: { vouchers: idList("CODE", 300) } })
         expect(run.stderr).not.toContain(Redacted.value(server.appToken))
         expect(run.stdout).not.toContain(Redacted.value(server.appToken))
         const written = readReport(report)
-        expect(written).toMatchObject({ status: "completed", totalIds: 2000, accepted: { ids: 2000 } })
+        expect(written).toMatchObject({ status: "completed", total: 2000, accepted: { items: 2000 } })
         expect(written.chunks).toBeGreaterThan(10)
         expect(written.accepted.actions.every((action) => action.status === "DONE")).toBe(true)
         expectBalanced(written)
@@ -278,8 +278,8 @@ layer(MockVoucherifyServer.layer({ records: { vouchers: idList("CODE", 300) } })
         const written = readReport(report)
         expect(written.status).toBe("interrupted")
         expectBalanced(written)
-        expect(written.accepted.ids).toBeGreaterThan(0)
-        expect(written.accepted.ids).toBeLessThan(3000)
+        expect(written.accepted.items).toBeGreaterThan(0)
+        expect(written.accepted.items).toBeLessThan(3000)
       }), timeout)
 
     it.effect("async-action get and await print the action", () =>

@@ -36,7 +36,7 @@ const peers = ["effect", "@effect/platform", "@effect/platform-node"].map((name)
 const program = `
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { ConfigProvider, Effect, Layer, Redacted } from "effect"
-import { BulkMetadata, Voucherify } from "effect-voucherify"
+import { BulkMetadata, BulkRun, Voucherify } from "effect-voucherify"
 import { MockVoucherifyServer, VoucherifyTest } from "effect-voucherify/testing"
 
 // The production wiring: config from the environment, the undici transport.
@@ -54,9 +54,9 @@ const overHttp = Effect.gen(function*() {
     ["VOUCHERIFY_BASE_URL", server.baseUrl],
     ["VOUCHERIFY_OAUTH_SCOPES", "products async-actions"]
   ]))
-  const report: BulkMetadata.BulkReport = yield* update.pipe(Effect.provide(Live), Effect.withConfigProvider(env))
+  const report: BulkRun.Report = yield* update.pipe(Effect.provide(Live), Effect.withConfigProvider(env))
   const check = yield* server.checkMetadata("products", ids, { season: "summer" })
-  return { status: report.status, accepted: report.accepted.ids, checked: check.checked, missing: check.missing }
+  return { status: report.status, accepted: report.accepted.items, checked: check.checked, missing: check.missing }
 }).pipe(Effect.provide(MockVoucherifyServer.layer()))
 
 // Against the in-memory double.

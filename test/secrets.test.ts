@@ -13,6 +13,7 @@ import { inspect } from "node:util"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as BulkMetadata from "../src/BulkMetadata.js"
+import * as BulkRun from "../src/BulkRun.js"
 import * as MockVoucherifyServer from "../src/testing/MockVoucherifyServer.js"
 import { Voucherify } from "../src/Voucherify.js"
 import { type Auth, VoucherifyConfig } from "../src/VoucherifyConfig.js"
@@ -183,7 +184,7 @@ describe("report tokens", () => {
                 texts.push(...renderings(action), ...renderings(fetched), JSON.stringify([action, fetched]))
                 yield* Effect.log("action", action, fetched)
               }
-              texts.push(...renderings(report), Schema.encodeSync(BulkMetadata.BulkReportFromJson)(report))
+              texts.push(...renderings(report), Schema.encodeSync(BulkRun.ReportFromJson)(report))
               yield* Effect.log("report", report)
             })
           ),

@@ -10,6 +10,7 @@ import { BatchSpanProcessor, ConsoleSpanExporter, InMemorySpanExporter, SimpleSp
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as BulkMetadata from "../src/BulkMetadata.js"
+import * as BulkRecords from "../src/BulkRecords.js"
 import * as Voucherify from "../src/Voucherify.js"
 import { clientWith, TOKEN } from "./support/client.js"
 
@@ -53,9 +54,10 @@ describe("tracing", () => {
         "Voucherify.sendEncodedBulkRequest",
         "http.client POST"
       ]))
-      expect(byName("BulkMetadata.run")?.attributes).toMatchObject({ target: "products" })
+      expect(byName("BulkMetadata.run")?.attributes).toMatchObject({ target: "products", unit: "ids" })
       expect(byName("BulkMetadata.sendChunk")?.attributes).toMatchObject({
         target: "products",
+        unit: "ids",
         index: 0,
         offset: 0,
         count: 2
@@ -74,5 +76,28 @@ describe("tracing", () => {
       })
       expect(Object.keys(http?.attributes ?? {})).not.toContain("http.request.header.traceparent")
       expect(JSON.stringify(spans.map((span) => span.attributes))).not.toContain(TOKEN)
+    }))
+
+  it.effect("a per-record run's spans are BulkRecords' and count records", () =>
+    Effect.gen(function*() {
+      const exporter = new InMemorySpanExporter()
+      const { layer } = clientWith([{ status: 202, body: { async_action_id: "aa_1" } }])
+      const spans = yield* BulkRecords.run([{ source_id: "sku-1", metadata: { tier: "gold" } }], { target: "products" })
+        .pipe(
+          Effect.provide(layer),
+          Effect.andThen(() => exporter.getFinishedSpans()),
+          Effect.provide(NodeSdk.layer(() => ({
+            resource: { serviceName: "catalog-sync" },
+            spanProcessor: new SimpleSpanProcessor(exporter)
+          })))
+        )
+      const names = spans.map((span) => span.name)
+      expect(names).toEqual(expect.arrayContaining(["BulkRecords.run", "BulkRecords.sendChunk"]))
+      expect(names.filter((name) => name.startsWith("BulkMetadata."))).toEqual([])
+      expect(spans.find((span) => span.name === "BulkRecords.sendChunk")?.attributes).toMatchObject({
+        target: "products",
+        unit: "records",
+        count: 1
+      })
     }))
 })

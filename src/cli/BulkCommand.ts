@@ -23,7 +23,7 @@ import * as VoucherifyConfig from "../VoucherifyConfig.js"
 import * as BulkMetadata from "../BulkMetadata.js"
 import { bulkTargets } from "../internal/bulkTargets.js"
 import type { BulkTarget } from "../VoucherifySchema.js"
-import * as BulkRun from "./BulkRun.js"
+import * as RunCommand from "./RunCommand.js"
 import { ConfigurationError, InputError } from "./CliError.js"
 import * as Connection from "./Connection.js"
 import * as DryRun from "./DryRun.js"
@@ -327,13 +327,13 @@ export const runChecked = (
   flags: SharedFlags,
   env: VoucherifyConfig.Settings,
   maxBytes: number,
-  run: Pick<BulkRun.BulkRunOptions, "target" | "source" | "what" | "start">
+  run: Pick<RunCommand.RunOptions, "target" | "source" | "what" | "start">
 ) =>
   Effect.gen(function*() {
     if (Option.isSome(flags.report)) yield* Report.checkWritable(flags.report.value)
     yield* checkJournal(flags.journal, flags.resume)
     if (!flags.mock) yield* Connection.checkCredentials(Connection.apply(env, flags))
-    yield* BulkRun.run({ ...runSettings(flags, maxBytes), ...run }).pipe(Effect.provide(voucherifyLayer(flags, env)))
+    yield* RunCommand.run({ ...runSettings(flags, maxBytes), ...run }).pipe(Effect.provide(voucherifyLayer(flags, env)))
   })
 
 /**

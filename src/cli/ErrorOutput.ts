@@ -46,10 +46,10 @@ export const describe = (error: unknown): Described => {
       return { message: messageOf(error), hint: "to start a new run, give --journal another path" }
     case "BulkRunError": {
       // the summary above says how far it got: the cause is what to act on
-      const { error: cause, report } = error as unknown as { error: unknown; report: { accepted: { ids: number } } }
+      const { error: cause, report } = error as unknown as { error: unknown; report: { accepted: { items: number } } }
       const inner = describe(cause)
       // stopped before anything was accepted: the cause says it all
-      return report.accepted.ids === 0 ? inner : { message: messageOf(error), hint: inner.hint }
+      return report.accepted.items === 0 ? inner : { message: messageOf(error), hint: inner.hint }
     }
   }
   return { message: messageOf(error), hint }

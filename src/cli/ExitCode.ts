@@ -13,7 +13,7 @@ import * as ValidationError from "@effect/cli/ValidationError"
 import * as Cause from "effect/Cause"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
-import * as BulkMetadata from "../BulkMetadata.js"
+import * as BulkRun from "../BulkRun.js"
 import { TransportError } from "../VoucherifyError.js"
 
 export const ExitCode = {
@@ -51,10 +51,10 @@ const byTag: Readonly<Record<string, ExitCode>> = {
 export const exitCodeOf = (error: unknown): ExitCode => {
   // no connection could be made: a wrong base URL or no network, not a partial failure
   if (error instanceof TransportError && error.reason === "Connect") return ExitCode.AuthOrConfig
-  if (error instanceof BulkMetadata.BulkRunError) {
+  if (error instanceof BulkRun.BulkRunError) {
     // ...unless some ids got through before the connection went
     const unreachable = error.error instanceof TransportError && error.error.reason === "Connect"
-    return unreachable && error.report.accepted.ids > 0 ? ExitCode.PartialFailure : exitCodeOf(error.error)
+    return unreachable && error.report.accepted.items > 0 ? ExitCode.PartialFailure : exitCodeOf(error.error)
   }
   if (Predicate.hasProperty(error, "_tag") && typeof error._tag === "string" && error._tag in byTag) {
     return byTag[error._tag]!

@@ -17,22 +17,22 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import type { BulkProgress } from "../BulkMetadata.js"
+import type { Progress as BulkProgress } from "../BulkRun.js"
 import { count, counted, duration, type Item, megabytes, noun } from "./Format.js"
 
 export type ProgressMode = "bar" | "lines" | "none"
 
 export type ProgressSnapshot = Pick<
   BulkProgress,
-  "idsRead" | "chunksSent" | "bytesSent" | "chunksAccepted" | "idsAccepted" | "actionsCompleted" | "waitingForQuotaUntil"
+  "itemsRead" | "chunksSent" | "bytesSent" | "chunksAccepted" | "itemsAccepted" | "actionsCompleted" | "waitingForQuotaUntil"
 >
 
 export const emptySnapshot: ProgressSnapshot = {
-  idsRead: 0,
+  itemsRead: 0,
   chunksSent: 0,
   bytesSent: 0,
   chunksAccepted: 0,
-  idsAccepted: 0,
+  itemsAccepted: 0,
   actionsCompleted: 0
 }
 
@@ -114,10 +114,10 @@ export const fit = (fraction: number | undefined, pieces: ReadonlyArray<Piece>, 
  */
 export const formatBar = (s: ProgressSnapshot, elapsedMs: number, phase: Phase, width = Infinity): string => {
   const item = phase.item ?? "id"
-  const ids = { text: counted(s.idsRead, item), keep: 6 }
+  const ids = { text: counted(s.itemsRead, item), keep: 6 }
   const chunks = { text: counted(s.chunksSent, "chunk"), keep: 3 }
   const bytes = { text: megabytes(s.bytesSent), keep: 2 }
-  const rate = { text: `${count(perSecond(s.idsRead, elapsedMs))} ${item}s/s`, keep: 4 }
+  const rate = { text: `${count(perSecond(s.itemsRead, elapsedMs))} ${item}s/s`, keep: 4 }
   const { fraction } = phase
   if (fraction === undefined) {
     return fit(undefined, [ids, chunks, bytes, rate, {
@@ -142,15 +142,15 @@ export const formatBar = (s: ProgressSnapshot, elapsedMs: number, phase: Phase, 
 export const formatQuotaBar = (s: ProgressSnapshot, now: number, width = Infinity, item: Item = "id"): string =>
   fit(undefined, [
     { text: formatQuotaWait(s.waitingForQuotaUntil ?? now, now), keep: 9 },
-    { text: `${counted(s.idsAccepted, item)} accepted`, keep: 5 }
+    { text: `${counted(s.itemsAccepted, item)} accepted`, keep: 5 }
   ], width)
 
 /** One plain log line. */
 export const formatLine = (s: ProgressSnapshot, elapsedMs: number, item: Item = "id"): string =>
-  `progress: ${s.idsRead} ${noun(s.idsRead, item)} read, ${s.chunksSent} ${noun(s.chunksSent, "chunk")} sent (${
+  `progress: ${s.itemsRead} ${noun(s.itemsRead, item)} read, ${s.chunksSent} ${noun(s.chunksSent, "chunk")} sent (${
     megabytes(s.bytesSent)
   }), ${s.chunksAccepted} accepted, ${s.actionsCompleted} ${noun(s.actionsCompleted, "action")} done, ${
-    perSecond(s.idsRead, elapsedMs)
+    perSecond(s.itemsRead, elapsedMs)
   } ${item}s/s, ${duration(elapsedMs)} elapsed`
 
 /** Where the bar is drawn: stderr, or a test's own. */
@@ -249,7 +249,7 @@ export const render = (options: RenderOptions): Effect.Effect<void, never, Scope
       }
       if (quotaLineAt === undefined || now - quotaLineAt >= 60_000) {
         quotaLineAt = now
-        write(`progress: ${formatQuotaWait(waiting, now)}, ${s.idsAccepted} ${noun(s.idsAccepted, options.item ?? "id")} accepted so far\n`)
+        write(`progress: ${formatQuotaWait(waiting, now)}, ${s.itemsAccepted} ${noun(s.itemsAccepted, options.item ?? "id")} accepted so far\n`)
       }
     })
     // Finalizers run last-in first-out: the ticker stops before the final draw.

@@ -1,5 +1,5 @@
 /**
- * `--report <path>`: the `BulkReport` as JSON. The path is checked before
+ * `--report <path>`: the `BulkRun.Report` as JSON. The path is checked before
  * anything is sent, and the file is replaced in one rename, so that a run
  * interrupted while writing never leaves half a report.
  */
@@ -7,11 +7,11 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import * as BulkMetadata from "../BulkMetadata.js"
+import * as BulkRun from "../BulkRun.js"
 import { InputError } from "./CliError.js"
 import { fileProblem } from "./ErrorOutput.js"
 
-const encode = Schema.encode(BulkMetadata.BulkReportFromJson)
+const encode = Schema.encode(BulkRun.ReportFromJson)
 
 const cannotWrite = (path: string, reason: string) =>
   new InputError({ message: `cannot write the report to ${path}: ${reason}` })
@@ -38,7 +38,7 @@ export const checkWritable = (path: string): Effect.Effect<void, InputError, Fil
 
 export const write = (
   path: string,
-  report: BulkMetadata.BulkReport
+  report: BulkRun.Report
 ): Effect.Effect<void, InputError, FileSystem.FileSystem> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem

@@ -1,7 +1,7 @@
 /**
  * The end-of-run summary table, shared by the CLI and the demo.
  */
-import type { BulkReport } from "../BulkMetadata.js"
+import type { Report as BulkReport } from "../BulkRun.js"
 import { count, counted, duration, fill, type Item, megabytes } from "./Format.js"
 
 /** `20 ids in 2 chunks`, `1 record in 1 chunk` */
@@ -50,7 +50,7 @@ export const actionCounts = (report: BulkReport) => {
 export const isComplete = (report: BulkReport, awaited: boolean, records?: RecordCounts): boolean => {
   const actions = actionCounts(report)
   return report.status === "completed" &&
-    report.accepted.ids === report.totalIds &&
+    report.accepted.items === report.total &&
     (!awaited || (actions.FAILED === 0 && actions.other === 0 && (records?.failed ?? 0) === 0)) &&
     (report.reconciliation === undefined || (report.reconciliation.unread.length === 0 && report.reconciliation.notUpdated === 0))
 }
@@ -80,7 +80,7 @@ export const table = (
   const item = options.item ?? "id"
   const rows: Array<readonly [string, string]> = [
     ["status", report.status],
-    [`${item}s`, count(report.totalIds)],
+    [`${item}s`, count(report.total)],
     ["chunks", count(report.chunks)],
     [
       "average fill",
@@ -90,8 +90,8 @@ export const table = (
     ],
     ["bytes", `${count(report.bytes)} (${megabytes(report.bytes)})`],
     ["wall time", seconds < 60 ? `${seconds.toFixed(2)}s` : duration(report.durationMs)],
-    [`${item}s/s`, seconds > 0 ? count(Math.round(report.totalIds / seconds)) : "-"],
-    ["accepted", itemsIn(item, report.accepted.ids, report.accepted.chunks)],
+    [`${item}s/s`, seconds > 0 ? count(Math.round(report.total / seconds)) : "-"],
+    ["accepted", itemsIn(item, report.accepted.items, report.accepted.chunks)],
     ["rejected", itemsIn(item, sum(report.rejected), report.rejected.length)],
     ["unknown", itemsIn(item, sum(report.unknown), report.unknown.length)],
     ["not attempted", counted(sum(report.notAttempted), item)],

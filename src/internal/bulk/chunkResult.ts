@@ -1,7 +1,7 @@
 /**
  * What became of one chunk inside the engine: the events the accounting
  * (`report.ts`) and the journal are told about. Users see their sum, the
- * `BulkReport`.
+ * `BulkRun.Report`.
  *
  * @internal
  */

@@ -26,8 +26,8 @@ import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
-import type { BulkChunk, BulkError, BulkProgress, BulkReport, Input, RunOptions } from "../../BulkMetadata.js"
-import { BulkRunError } from "../../BulkMetadata.js"
+import type * as BulkJournal from "../../BulkJournal.js"
+import { BulkRunError, type Options, type Progress, type Report } from "../../BulkRun.js"
 import * as Voucherify from "../../Voucherify.js"
 import { InvalidRequestError, type VoucherifyError } from "../../VoucherifyError.js"
 import { AsyncActionStatus, type BulkAccepted, type BulkTarget } from "../../VoucherifySchema.js"
@@ -40,9 +40,19 @@ import { makePacking, metadataFrame, type Packing, recycle } from "./packer.js"
 import { encodeMetadata } from "./payload.js"
 import { defaultMaxQuotaWait, makeQuotaGate } from "./quota.js"
 import { reconcile } from "./reconcile.js"
+import type { BulkChunk, Input, MetadataRunOptions } from "./model.js"
 import { Tracker } from "./report.js"
 
 const isStatus = Schema.is(AsyncActionStatus)
+
+/** Why a run can stop: a call's error, or its journal's. */
+type BulkError = VoucherifyError | BulkJournal.JournalError
+
+/** The public module that started a run: its name for the spans, its unit for the report and the progress. */
+export interface Wing {
+  readonly name: "BulkMetadata" | "BulkRecords"
+  readonly unit: Report["unit"]
+}
 
 /** What one kind of bulk update brings to the engine. */
 export interface Job {
@@ -53,9 +63,6 @@ export interface Job {
   /** Sends one packed body. */
   readonly send: (chunk: BulkChunk) => Effect.Effect<BulkAccepted, VoucherifyError>
 }
-
-/** The options every kind of run shares: `RunOptions` without what the job brings. */
-export type EngineOptions<R2> = Omit<RunOptions<R2>, "target" | "metadata">
 
 const positive = (path: string, value: number | undefined, fallback: number) =>
   value === undefined
@@ -99,7 +106,7 @@ interface Settings {
   readonly maxQuotaWait: Duration.Duration
 }
 
-const settingsOf = <R2>(options: EngineOptions<R2>): Effect.Effect<Settings, InvalidRequestError> =>
+const settingsOf = <R2>(options: Options<R2>): Effect.Effect<Settings, InvalidRequestError> =>
   Effect.gen(function*() {
     const concurrency = yield* positive("concurrency", options.concurrency, 2)
     const reconciling = options.onCreated !== undefined || options.onNotUpdated !== undefined ||
@@ -128,8 +135,9 @@ const settingsOf = <R2>(options: EngineOptions<R2>): Effect.Effect<Settings, Inv
  */
 const results = <E, R, R2>(
   input: Input<E, R>,
+  wing: Wing,
   job: Job,
-  options: EngineOptions<R2>,
+  options: Options<R2>,
   settings: Settings,
   voucherify: Voucherify.Service,
   tracker: Tracker,
@@ -183,7 +191,7 @@ const results = <E, R, R2>(
         tracker.sending(chunk.index)
         yield* publish.step
         const outcome = yield* Effect.either(
-          job.send(chunk).pipe(Effect.withSpan("BulkMetadata.sendChunk", { attributes: { ...at, target: job.target } }))
+          job.send(chunk).pipe(Effect.withSpan(`${wing.name}.sendChunk`, { attributes: { ...at, target: job.target, unit: wing.unit } }))
         )
         if (outcome._tag === "Right") {
           yield* gate.accepted(outcome.right.rateLimit)
@@ -344,12 +352,12 @@ export const throttled = (call: () => void, every: Duration.Duration = Duration.
 
 /** A function gets the throttled rate; a `SubscriptionRef` every step, for a display that samples it at its own. */
 const publisher = (
-  progress: RunOptions["onProgress"],
+  progress: Options["onProgress"],
   tracker: Tracker
 ): Publish => {
   if (progress === undefined) return silent
   if (typeof progress === "function") return throttled(() => progress(tracker.progress()))
-  const set = Effect.suspend(() => SubscriptionRef.set(progress, tracker.progress() satisfies BulkProgress))
+  const set = Effect.suspend(() => SubscriptionRef.set(progress, tracker.progress() satisfies Progress))
   return { step: set, outcome: set, tick: Effect.void }
 }
 
@@ -361,15 +369,14 @@ const publisher = (
  */
 export const runJob = <E, R, R2>(
   input: Input<E, R>,
-  options: EngineOptions<R2>,
+  options: Options<R2>,
+  wing: Wing,
   target: BulkTarget,
-  prepare: (voucherify: Voucherify.Service) => Effect.Effect<Job, InvalidRequestError>,
-  /** The run's span: the public function that started it. */
-  span = "BulkMetadata.run"
-): Effect.Effect<BulkReport, BulkRunError<E>, R | R2 | Voucherify.Voucherify> =>
+  prepare: (voucherify: Voucherify.Service) => Effect.Effect<Job, InvalidRequestError>
+): Effect.Effect<Report, BulkRunError<E>, R | R2 | Voucherify.Voucherify> =>
   Effect.gen(function*() {
     const voucherify = yield* Voucherify.Voucherify
-    const tracker = new Tracker()
+    const tracker = new Tracker(wing.unit)
     const publish = publisher(options.onProgress, tracker)
     const start = yield* Clock.currentTimeMillis
     const ran = Effect.gen(function*() {
@@ -382,7 +389,7 @@ export const runJob = <E, R, R2>(
       // so that the report made after it says what the journal says.
       yield* Effect.scoped(Effect.zipRight(
         Effect.forkScoped(publish.tick),
-        Stream.runDrain(results(input, job, options, settings, voucherify, tracker, publish))
+        Stream.runDrain(results(input, wing, job, options, settings, voucherify, tracker, publish))
       ))
     })
     const reportOf = (exit: Exit.Exit<void, E | BulkError>) =>
@@ -396,7 +403,7 @@ export const runJob = <E, R, R2>(
         return tracker.report(interrupted ? "interrupted" : "failed", now - start, failure)
       })
     // the report is made and handed on however the run ends, an interruption included
-    const made = yield* Deferred.make<BulkReport>()
+    const made = yield* Deferred.make<Report>()
     const exit = yield* Effect.onExit(ran, (exit) =>
       Effect.flatMap(reportOf(exit), (report) =>
         Effect.zipRight(
@@ -410,14 +417,14 @@ export const runJob = <E, R, R2>(
       onNone: () => Effect.failCause(exit.cause as Cause.Cause<never>),
       onSome: (error) => Effect.fail(new BulkRunError<E>({ report, error }))
     })
-  }).pipe(Effect.withSpan(span, { attributes: { target } }))
+  }).pipe(Effect.withSpan(`${wing.name}.run`, { attributes: { target, unit: wing.unit } }))
 
 /** `BulkMetadata.run`: the metadata endpoints' job. */
 export const runMetadata = <E, R, R2>(
   input: Input<E, R>,
-  options: RunOptions<R2>
-): Effect.Effect<BulkReport, BulkRunError<E>, R | R2 | Voucherify.Voucherify> =>
-  runJob(input, options, options.target, (voucherify) =>
+  options: MetadataRunOptions<R2>
+): Effect.Effect<Report, BulkRunError<E>, R | R2 | Voucherify.Voucherify> =>
+  runJob(input, options, { name: "BulkMetadata", unit: "ids" }, options.target, (voucherify) =>
     Effect.gen(function*() {
       const { field } = bulkTargets[options.target]
       // encoded once: the bodies, the size check and the journal's hash all use this text

@@ -1,11 +1,11 @@
 /**
- * The accounting of a bulk run: where every id read went. One mutable
+ * The accounting of a bulk run: where every item read went. One mutable
  * tracker per run, updated once per chunk event, so that a report can be
  * built at any moment, including after a failure or an interruption.
  *
  * @internal
  */
-import type { BulkProgress, BulkReport } from "../../BulkMetadata.js"
+import type { Progress, Report } from "../../BulkRun.js"
 import type { VoucherifyError } from "../../VoucherifyError.js"
 import type { ChunkAccepted, ChunkRange, ChunkResult } from "./chunkResult.js"
 
@@ -24,34 +24,39 @@ type Entry = {
 }
 
 /** Progress before anything happened. */
-export const emptyProgress: BulkProgress = {
-  idsRead: 0,
+export const emptyProgress = (unit: Progress["unit"]): Progress => ({
+  unit,
+  itemsRead: 0,
   chunksPacked: 0,
   chunksSent: 0,
   bytesSent: 0,
   chunksAccepted: 0,
-  idsAccepted: 0,
+  itemsAccepted: 0,
   chunksRejected: 0,
   chunksUnknown: 0,
   actionsCompleted: 0,
   actionsFailed: 0,
   quotaRefusals: 0,
   chunksFromJournal: 0
-}
+})
 
-type Counters = { -readonly [K in keyof BulkProgress]: BulkProgress[K] }
+type Counters = { -readonly [K in keyof Progress]: Progress[K] }
 
 export class Tracker {
-  /** Ids handed to the packer. */
-  idsRead = 0
+  /** Items handed to the packer. */
+  itemsRead = 0
   /** Set when the run keeps a journal, so that the report says what it held and what went now. */
   journaled = false
   private readonly entries: Array<Entry> = []
   private packedEnd = 0
-  private readonly counters: Counters = { ...emptyProgress }
+  private readonly counters: Counters
+
+  constructor(readonly unit: Progress["unit"]) {
+    this.counters = emptyProgress(unit)
+  }
 
   read(count: number): void {
-    this.idsRead += count
+    this.itemsRead += count
   }
 
   packed(chunk: ChunkRange): void {
@@ -102,7 +107,7 @@ export class Tracker {
         entry.state = "accepted"
         entry.accepted = result
         this.counters.chunksAccepted++
-        this.counters.idsAccepted += result.count
+        this.counters.itemsAccepted += result.count
         return
       case "Rejected":
         entry.state = "rejected"
@@ -125,7 +130,7 @@ export class Tracker {
   }
 
   /** The sum of the chunks' report files, if any was reconciled. */
-  private reconciliation(): BulkReport["reconciliation"] {
+  private reconciliation(): Report["reconciliation"] {
     let seen = false
     const totals = { created: 0, updated: 0, notUpdated: 0 }
     const unread: Array<{ asyncActionId: string; chunkIndex: number; reason: string }> = []
@@ -144,19 +149,19 @@ export class Tracker {
     return seen ? { ...totals, unread } : undefined
   }
 
-  progress(): BulkProgress {
+  progress(): Progress {
     const { waitingForQuotaUntil, ...counters } = this.counters
     return {
       ...counters,
-      idsRead: this.idsRead,
+      itemsRead: this.itemsRead,
       ...(waitingForQuotaUntil !== undefined ? { waitingForQuotaUntil } : {})
     }
   }
 
-  report(status: BulkReport["status"], durationMs: number, failure?: string): BulkReport {
-    const actions: Array<BulkReport["accepted"]["actions"][number]> = []
-    const rejected: Array<BulkReport["rejected"][number]> = []
-    const unknown: Array<BulkReport["unknown"][number]> = []
+  report(status: Report["status"], durationMs: number, failure?: string): Report {
+    const actions: Array<Report["accepted"]["actions"][number]> = []
+    const rejected: Array<Report["rejected"][number]> = []
+    const unknown: Array<Report["unknown"][number]> = []
     const notAttempted: Array<{ offset: number; count: number }> = []
     const skip = (offset: number, count: number) => {
       if (count === 0) return
@@ -164,7 +169,7 @@ export class Tracker {
       if (last !== undefined && last.offset + last.count === offset) last.count += count
       else notAttempted.push({ offset, count })
     }
-    let acceptedIds = 0
+    let acceptedItems = 0
     let bytes = 0
     for (const entry of this.entries) {
       // a filtered result stream leaves holes
@@ -181,7 +186,7 @@ export class Tracker {
           break
         case "accepted": {
           const a = entry.accepted!
-          acceptedIds += entry.count
+          acceptedItems += entry.count
           const result = a.action?.result
           actions.push({
             asyncActionId: a.asyncActionId,
@@ -202,15 +207,16 @@ export class Tracker {
       }
     }
     // read, but still waiting in the packer when the run ended
-    skip(this.packedEnd, this.idsRead - this.packedEnd)
+    skip(this.packedEnd, this.itemsRead - this.packedEnd)
     const reconciliation = this.reconciliation()
     return {
       status,
       ...(failure !== undefined ? { failure } : {}),
-      totalIds: this.idsRead,
+      unit: this.unit,
+      total: this.itemsRead,
       chunks: this.counters.chunksPacked,
       bytes,
-      accepted: { ids: acceptedIds, chunks: actions.length, actions },
+      accepted: { items: acceptedItems, chunks: actions.length, actions },
       rejected,
       unknown,
       notAttempted,

@@ -8,7 +8,7 @@
  * @internal
  */
 import * as Stream from "effect/Stream"
-import type { CsvOptions } from "../../BulkRecords.js"
+import type { CsvOptions } from "./model.js"
 import type { BulkTarget } from "../../VoucherifySchema.js"
 import { bulkTargets } from "../bulkTargets.js"
 import * as CsvRecords from "../csv/records.js"

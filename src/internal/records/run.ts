@@ -9,19 +9,20 @@
 import * as Effect from "effect/Effect"
 import * as Predicate from "effect/Predicate"
 import * as Stream from "effect/Stream"
-import type { BulkChunk, BulkReport, BulkRunError } from "../../BulkMetadata.js"
-import type { Input, RunOptions, Text } from "../../BulkRecords.js"
+import type { BulkRunError, Report } from "../../BulkRun.js"
 import * as Voucherify from "../../Voucherify.js"
 import { InvalidRequestError } from "../../VoucherifyError.js"
 import type { BulkRecord, BulkTarget } from "../../VoucherifySchema.js"
 import { bulkTargets } from "../bulkTargets.js"
 import { runJob } from "../bulk/engine.js"
 import { packInput } from "../bulk/linePacker.js"
+import type { BulkChunk } from "../bulk/model.js"
 import { type Frame, fromArray, makePacking, type Packing } from "../bulk/packer.js"
 import * as Journal from "../journal/journal.js"
 import { RecordChecker, type RecordError } from "./check.js"
 import { csvRecords } from "./csv.js"
 import { ndjsonRecords } from "./ndjson.js"
+import type { Input, RunOptions, Text } from "./model.js"
 import { readRecords } from "./reader.js"
 
 const head = "["
@@ -98,11 +99,11 @@ export const chunkRecords = <A, E, R>(
 export const runRecords = <T extends BulkTarget, E, R, R2>(
   input: Input<BulkRecord<T>, E, R>,
   options: RunOptions<T, R2>
-): Effect.Effect<BulkReport, BulkRunError<E | RecordError>, R | R2 | Voucherify.Voucherify> =>
+): Effect.Effect<Report, BulkRunError<E | RecordError>, R | R2 | Voucherify.Voucherify> =>
   Effect.flatMap(Voucherify.Voucherify, (voucherify) => {
     const { target } = options
     const maxBytes = options.maxBytes ?? voucherify.maxPayloadBytes
-    return runJob(recordItems(input, target, maxBytes), options, target, () =>
+    return runJob(recordItems(input, target, maxBytes), options, { name: "BulkRecords", unit: "records" }, target, () =>
       Effect.gen(function*() {
         const packing = recordsPacking(target, maxBytes, voucherify.maxPayloadBytes)
         if (packing instanceof InvalidRequestError) return yield* packing
@@ -118,5 +119,5 @@ export const runRecords = <T extends BulkTarget, E, R, R2>(
           send: (chunk: BulkChunk) =>
             voucherify.sendEncodedBulkRequest({ target, body: chunk.body, ids: chunk.size, kind: "records" })
         }
-      }), "BulkRecords.run")
+      }))
   })

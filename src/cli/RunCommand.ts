@@ -12,6 +12,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as BulkJournal from "../BulkJournal.js"
 import * as BulkMetadata from "../BulkMetadata.js"
+import * as BulkRun from "../BulkRun.js"
 import type * as BulkRecords from "../BulkRecords.js"
 import type * as Voucherify from "../Voucherify.js"
 import * as VoucherifyConfig from "../VoucherifyConfig.js"
@@ -28,7 +29,7 @@ import * as Summary from "./Summary.js"
 /** The options every kind of run takes from the command line: all but the target and what each record gets. */
 export type SharedRunOptions = Omit<BulkRecords.RunOptions<BulkTarget, never>, "target">
 
-export interface BulkRunOptions {
+export interface RunOptions {
   readonly target: BulkTarget
   /** The input: its name, how much of it was read, and what a journal records of it. */
   readonly source: IdInput.IdSource | IdInput.ByteSource
@@ -38,8 +39,8 @@ export interface BulkRunOptions {
   readonly start: (
     options: SharedRunOptions
   ) => Effect.Effect<
-    BulkMetadata.BulkReport,
-    BulkMetadata.BulkRunError<InputError | InputChangedError | BulkMetadata.IdLineError | BulkRecords.RecordError>,
+    BulkRun.Report,
+    BulkRun.BulkRunError<InputError | InputChangedError | BulkMetadata.IdLineError | BulkRecords.RecordError>,
     Voucherify.Voucherify
   >
   readonly concurrency: number
@@ -92,8 +93,8 @@ const idsFile = (path: Option.Option<string>, append: boolean) =>
  * When nothing got through because no connection could ever be made, the
  * error that says so: the base URL or the network is wrong, not the ids.
  */
-const neverReached = (report: BulkMetadata.BulkReport): TransportError | undefined => {
-  if (report.accepted.ids > 0 || report.unknown.length > 0 || report.rejected.length === 0) return undefined
+const neverReached = (report: BulkRun.Report): TransportError | undefined => {
+  if (report.accepted.items > 0 || report.unknown.length > 0 || report.rejected.length === 0) return undefined
   const connects = report.rejected.map((r) => r.error).filter((e): e is TransportError =>
     e._tag === "TransportError" && e.reason === "Connect"
   )
@@ -115,8 +116,8 @@ const cannotReach = (error: TransportError) =>
  * have arrived, and no refusal but for connections never made. Such a run
  * gets no summary table, only its error.
  */
-const nothingReached = (report: BulkMetadata.BulkReport): boolean =>
-  report.accepted.ids === 0 && report.unknown.length === 0 &&
+const nothingReached = (report: BulkRun.Report): boolean =>
+  report.accepted.items === 0 && report.unknown.length === 0 &&
   (report.rejected.length === 0 || neverReached(report) !== undefined)
 
 /**
@@ -127,12 +128,12 @@ const nothingReached = (report: BulkMetadata.BulkReport): boolean =>
  */
 export const acceptedShare = (s: Progress.ProgressSnapshot, read: number | undefined): number | undefined => {
   if (read === undefined) return undefined
-  if (read <= 0 || s.idsRead === 0) return 0
-  return Math.min(1, s.idsAccepted / (s.idsRead / read))
+  if (read <= 0 || s.itemsRead === 0) return 0
+  return Math.min(1, s.itemsAccepted / (s.itemsRead / read))
 }
 
 /** The accepted actions that `--await` did not see end (a timeout, polls that failed). */
-const unfinished = (report: BulkMetadata.BulkReport) =>
+const unfinished = (report: BulkRun.Report) =>
   report.accepted.actions.filter((action) => action.status !== "DONE" && action.status !== "FAILED")
 
 /**
@@ -141,8 +142,8 @@ const unfinished = (report: BulkMetadata.BulkReport) =>
  * resume the journal, which sends only what it does not hold as accepted.
  */
 export const followAdvice = (
-  actions: ReadonlyArray<BulkMetadata.BulkReport["accepted"]["actions"][number]>,
-  options: Pick<BulkRunOptions, "journal" | "reportPath" | "what">
+  actions: ReadonlyArray<BulkRun.Report["accepted"]["actions"][number]>,
+  options: Pick<RunOptions, "journal" | "reportPath" | "what">
 ): PartialFailure => {
   const why = actions.find((action) => action.awaitError !== undefined)?.awaitError
   const ids = actions.map((action) => action.asyncActionId).join(" ")
@@ -164,21 +165,21 @@ export const followAdvice = (
 }
 
 export const run = (
-  options: BulkRunOptions
+  options: RunOptions
 ): Effect.Effect<
   void,
-  BulkMetadata.BulkRunError<InputError | InputChangedError> | InputError | PartialFailure | ConfigurationError | BulkJournal.JournalError,
+  BulkRun.BulkRunError<InputError | InputChangedError> | InputError | PartialFailure | ConfigurationError | BulkJournal.JournalError,
   Voucherify.Voucherify | VoucherifyConfig.VoucherifyConfig | FileSystem.FileSystem
 > =>
   Effect.scoped(Effect.gen(function*() {
     const maxBytes = options.maxBytes
-    const writeReport = (report: BulkMetadata.BulkReport) =>
+    const writeReport = (report: BulkRun.Report) =>
       Option.match(options.reportPath, {
         onNone: () => Effect.void,
         onSome: (path) => Effect.zipRight(Report.write(path, report), Console.error(`report written to ${path}`))
       })
     const item: Item = options.what === "ids" ? "id" : "record"
-    const showSummary = (report: BulkMetadata.BulkReport, records?: Summary.RecordCounts) =>
+    const showSummary = (report: BulkRun.Report, records?: Summary.RecordCounts) =>
       Console.log(Summary.table(report, {
         maxBytes,
         awaited: options.awaitCompletion,
@@ -189,7 +190,7 @@ export const run = (
       }))
 
     let latest = Progress.emptySnapshot
-    let last: BulkMetadata.BulkReport | undefined
+    let last: BulkRun.Report | undefined
     // the journal is locked while the run uses it, and opened before anything is sent or written:
     // a second process refused its lock must not empty the first one's files
     const journal = yield* Option.match(options.journal, {
@@ -243,14 +244,14 @@ export const run = (
     // A bad line names the input; an input without a single id is refused, as a failed run.
     const describe = IdInput.describe(options.source)
     const empty = IdInput.noIds(options.source, options.what)
-    const outcome = Either.isRight(ran) && ran.right.totalIds === 0
+    const outcome = Either.isRight(ran) && ran.right.total === 0
       ? Either.left(
-        new BulkMetadata.BulkRunError({ report: { ...ran.right, status: "failed", failure: empty.message }, error: empty })
+        new BulkRun.BulkRunError({ report: { ...ran.right, status: "failed", failure: empty.message }, error: empty })
       )
       : Either.mapLeft(ran, (stopped) => {
         const error = describe(stopped.error)
         const report = error === stopped.error ? stopped.report : { ...stopped.report, failure: error.message }
-        return new BulkMetadata.BulkRunError({ report, error })
+        return new BulkRun.BulkRunError({ report, error })
       })
     const report = Either.isRight(outcome) ? outcome.right : outcome.left.report
     const written = yield* Effect.uninterruptible(Effect.either(writeReport(report)))
@@ -261,7 +262,7 @@ export const run = (
       if (Either.isLeft(written)) yield* printCause(Cause.fail(written.left))
       // Input that failed before a single id was read: its own message says it all.
       const { error } = outcome.left
-      if (report.totalIds === 0 && error._tag === "InputError") return yield* error
+      if (report.total === 0 && error._tag === "InputError") return yield* error
       const unreachable = neverReached(report)
       if (unreachable !== undefined) return yield* cannotReach(unreachable)
       return yield* outcome.left
@@ -293,7 +294,7 @@ export const run = (
       }
       return yield* new PartialFailure({
         // every one accepted, and an action FAILED or did not say what it did
-        message: `not every ${item} was ${report.accepted.ids === report.totalIds ? "updated" : "accepted"}`,
+        message: `not every ${item} was ${report.accepted.items === report.total ? "updated" : "accepted"}`,
         hint: Option.match(options.reportPath, {
           // not "rerun": a plain rerun sends the accepted ones again
           onNone: () =>

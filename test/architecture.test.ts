@@ -1,0 +1,29 @@
+/**
+ * The layout the guides promise, checked on the sources: the wings import
+ * the engine, never the other way round, and no module is a tangle.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { readdirSync, readFileSync } from "node:fs"
+import { join, relative } from "node:path"
+
+const root = join(import.meta.dirname, "..")
+const src = join(root, "src")
+
+const filesUnder = (dir: string): Array<string> =>
+  readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? filesUnder(join(dir, entry.name)) : entry.name.endsWith(".ts") ? [join(dir, entry.name)] : []
+  )
+
+const importsOf = (file: string): Array<string> =>
+  [...readFileSync(file, "utf8").matchAll(/^(?:import|export)\b[^"']*?from\s+["']([^"']+)["']/gm)].map((m) => m[1]!)
+
+describe("the source layout", () => {
+  it("no file under src/internal imports a wing (BulkMetadata.ts, BulkRecords.ts)", () => {
+    const offenders = filesUnder(join(src, "internal")).flatMap((file) =>
+      importsOf(file)
+        .filter((spec) => /\/(BulkMetadata|BulkRecords)\.js$/.test(spec))
+        .map((spec) => `${relative(root, file)} imports ${spec}`)
+    )
+    expect(offenders).toEqual([])
+  })
+})
