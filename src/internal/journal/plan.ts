@@ -4,12 +4,10 @@
  *
  * @internal
  */
-import * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import type { JournalIoError } from "./errors.js"
-import { ioError, JournalCorruptError, JournalMismatchError } from "./errors.js"
-import type { ChunkFacts, Event, Header, Run } from "./format.js"
+import { JournalCorruptError, JournalMismatchError } from "./errors.js"
+import type { ChunkFacts, Header, Run } from "./format.js"
 import { readLines } from "./format.js"
 
 /**
@@ -22,38 +20,13 @@ export interface AcceptedChunk extends ChunkFacts {
 }
 
 /**
- * What a journal held, chunk by chunk (a chunk counts once, by its last
- * outcome; an accepted chunk stays accepted).
- */
-export interface PlanCounts {
-  /** Complete, valid lines read. */
-  readonly lines: number
-  readonly chunksAccepted: number
-  readonly idsAccepted: number
-  /** Refused and never accepted. */
-  readonly chunksRejected: number
-  /** Of unknown fate and never accepted. */
-  readonly chunksUnknown: number
-  /** Sent without any outcome recorded: in flight when the run died. */
-  readonly chunksInFlight: number
-  /** Accepted chunks whose action was followed to `DONE` or `FAILED`. */
-  readonly actionsFinished: number
-  /** How many times the run was resumed before. */
-  readonly resumes: number
-}
-
-/**
  * A journal read back: which chunks need not be sent again.
  */
 export interface ResumePlan {
   readonly path: string
-  /** `undefined` only from `readPlan` on an empty journal: the run died before its header was on the disk. */
-  readonly header: Header | undefined
-  /** By chunk index. */
+  readonly header: Header
+  /** By chunk index. A chunk counts by its first acceptance: ids once accepted stay applied. */
   readonly accepted: ReadonlyMap<number, AcceptedChunk>
-  readonly counts: PlanCounts
-  /** Whether the last line was cut short (a crash while writing it) and left out. */
-  readonly tornTail: boolean
 }
 
 /** A journal's bytes, read. */
@@ -61,68 +34,41 @@ export interface Parsed {
   /** `undefined` for an empty journal: the run died before its header was on the disk. */
   readonly header: Header | undefined
   readonly accepted: ReadonlyMap<number, AcceptedChunk>
-  readonly counts: PlanCounts
   /** Bytes of complete, valid lines: what a resume keeps. */
   readonly keep: number
-  readonly tornTail: boolean
 }
 
-/** Folds the events, line by line, into what a resume needs. */
-class PlanBuilder {
-  header: Header | undefined
-  readonly accepted = new Map<number, { chunk: AcceptedChunk; line: number }>()
-  /** The last outcome of chunks that were not accepted. */
-  readonly outcomes = new Map<number, "rejected" | "unknown">()
-  readonly sent = new Set<number>()
-  resumes = 0
-  lines = 0
-
-  constructor(private readonly path: string) {}
-
-  private corrupt(line: number, reason: string) {
-    return new JournalCorruptError({ path: this.path, line, reason })
-  }
-
-  add(line: number, event: Event): JournalCorruptError | undefined {
-    this.lines = line
+/**
+ * Folds a journal's events into its accepted chunks. Only acceptances (and
+ * how their actions ended) matter to a resume: a chunk sent, refused or of
+ * unknown fate is sent again.
+ */
+const parse = (path: string, bytes: Uint8Array): Either.Either<Parsed, JournalCorruptError> => {
+  let header: Header | undefined
+  const accepted = new Map<number, { chunk: AcceptedChunk; line: number }>()
+  const corrupt = (line: number, reason: string) => new JournalCorruptError({ path, line, reason })
+  const keep = readLines(path, bytes, (line, event) => {
     if (line === 1) {
-      if (event.type !== "run") return this.corrupt(line, `the first line must be the "run" event, not "${event.type}"`)
-      this.header = event
+      if (event.type !== "run") return corrupt(line, `the first line must be the "run" event, not "${event.type}"`)
+      header = event
       return undefined
     }
     switch (event.type) {
       case "run":
-        return this.corrupt(line, `a second "run" event: a journal records one run`)
-      case "resumed":
-        this.resumes++
-        return undefined
-      case "chunk_sent":
-        // sent again after a refusal: in flight until a later line says otherwise
-        this.sent.add(event.index)
-        if (this.outcomes.get(event.index) !== undefined) this.outcomes.delete(event.index)
-        return undefined
+        return corrupt(line, `a second "run" event: a journal records one run`)
       case "chunk_accepted": {
         const { type: _, at: __, ...chunk } = event
-        const seen = this.accepted.get(event.index)
-        if (seen === undefined) {
-          this.accepted.set(event.index, { chunk, line })
-          this.outcomes.delete(event.index)
-        } else if (seen.chunk.sha256 !== event.sha256) {
-          return this.corrupt(line, `chunk ${event.index} was accepted on line ${seen.line} with another body`)
+        const seen = accepted.get(event.index)
+        if (seen === undefined) accepted.set(event.index, { chunk, line })
+        else if (seen.chunk.sha256 !== event.sha256) {
+          return corrupt(line, `chunk ${event.index} was accepted on line ${seen.line} with another body`)
         }
         return undefined
       }
-      case "chunk_rejected":
-      case "chunk_unknown":
-        // ids once accepted stay applied, whatever a later attempt says
-        if (!this.accepted.has(event.index)) {
-          this.outcomes.set(event.index, event.type === "chunk_rejected" ? "rejected" : "unknown")
-        }
-        return undefined
       case "action_finished": {
-        const seen = this.accepted.get(event.index)
+        const seen = accepted.get(event.index)
         if (seen === undefined || seen.chunk.asyncActionId !== event.asyncActionId) {
-          return this.corrupt(
+          return corrupt(
             line,
             `action ${event.asyncActionId} finished for chunk ${event.index}, ` +
               "which no earlier line accepted with that action"
@@ -131,45 +77,15 @@ class PlanBuilder {
         seen.chunk = { ...seen.chunk, finalStatus: event.status }
         return undefined
       }
+      default:
+        return undefined
     }
-  }
-
-  result(keep: number, tornTail: boolean): Parsed {
-    const accepted = new Map<number, AcceptedChunk>()
-    let idsAccepted = 0
-    let actionsFinished = 0
-    for (const [index, { chunk }] of this.accepted) {
-      accepted.set(index, chunk)
-      idsAccepted += chunk.count
-      if (chunk.finalStatus !== undefined) actionsFinished++
-    }
-    let rejected = 0
-    for (const outcome of this.outcomes.values()) if (outcome === "rejected") rejected++
-    let inFlight = 0
-    for (const index of this.sent) if (!accepted.has(index) && !this.outcomes.has(index)) inFlight++
-    return {
-      header: this.header,
-      accepted,
-      counts: {
-        lines: this.lines,
-        chunksAccepted: accepted.size,
-        idsAccepted,
-        chunksRejected: rejected,
-        chunksUnknown: this.outcomes.size - rejected,
-        chunksInFlight: inFlight,
-        actionsFinished,
-        resumes: this.resumes
-      },
-      keep,
-      tornTail
-    }
-  }
-}
-
-const parse = (path: string, bytes: Uint8Array): Either.Either<Parsed, JournalCorruptError> => {
-  const builder = new PlanBuilder(path)
-  return Either.map(readLines(path, bytes, (line, event) => builder.add(line, event)), (keep) =>
-    builder.result(keep, keep < bytes.length))
+  })
+  return Either.map(keep, (keep) => ({
+    header,
+    accepted: new Map([...accepted].map(([index, { chunk }]) => [index, chunk])),
+    keep
+  }))
 }
 
 const describeValue = (value: unknown): string => (value === undefined ? "none" : String(value))
@@ -202,24 +118,6 @@ export const read = (
     const mismatch = parsed.header === undefined ? undefined : compareRun(path, parsed.header, run)
     return mismatch === undefined ? Effect.succeed(parsed) : Effect.fail(mismatch)
   })
-
-export const toPlan = (path: string, parsed: Parsed): ResumePlan => ({
-  path,
-  header: parsed.header,
-  accepted: parsed.accepted,
-  counts: parsed.counts,
-  tornTail: parsed.tornTail
-})
-
-export const readPlan = (
-  path: string,
-  run: Run
-): Effect.Effect<ResumePlan, JournalCorruptError | JournalMismatchError | JournalIoError, FileSystem.FileSystem> =>
-  Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const bytes = yield* Effect.mapError(fs.readFile(path), ioError(path, "read"))
-    return toPlan(path, yield* read(path, bytes, run))
-  }).pipe(Effect.withSpan("BulkJournal.readPlan"))
 
 /**
  * What to do with a chunk packed again on resume.

@@ -12,7 +12,7 @@ import type { JournalCorruptError, JournalExistsError, JournalIoError, JournalMi
 import type { ChunkFacts, Event, Header, Run } from "./format.js"
 import { encodeLine, formatVersion } from "./format.js"
 import type { ResumePlan } from "./plan.js"
-import { read, toPlan } from "./plan.js"
+import { read } from "./plan.js"
 
 /** A chunk's outcome, as the engine settles it. */
 export type Outcome =
@@ -50,7 +50,7 @@ export interface JournalWriter extends Writes {
  */
 export interface Resumed {
   readonly writer: JournalWriter
-  /** Its `header` is always set: an empty journal gets this run's. */
+  /** An empty journal's plan has this run's header, and no chunk. */
   readonly plan: ResumePlan
 }
 
@@ -154,16 +154,16 @@ export const make = (store: Store): Effect.Effect<Journal> =>
     const resume = (run: Run): Effect.Effect<Resumed, JournalCorruptError | JournalMismatchError | JournalIoError> =>
       Effect.gen(function*() {
         const bytes = yield* store.read
-        const parsed = yield* read(path, bytes, run)
-        const appender = yield* store.reopen(parsed.keep, bytes.length)
-        if (parsed.header === undefined) {
+        const { accepted, header, keep } = yield* read(path, bytes, run)
+        const appender = yield* store.reopen(keep, bytes.length)
+        if (header === undefined) {
           // The run died before its header was durable, so before any chunk
           // was accepted: this run starts the journal afresh.
           const writer = yield* begin(appender, run)
-          return { writer, plan: { ...toPlan(path, parsed), header: writer.header } }
+          return { writer, plan: { path, header: writer.header, accepted } }
         }
-        yield* append(appender, { type: "resumed", at: yield* now, chunksAccepted: parsed.counts.chunksAccepted }, true)
-        return { writer: writerOf(appender, parsed.header), plan: toPlan(path, parsed) }
+        yield* append(appender, { type: "resumed", at: yield* now, chunksAccepted: accepted.size }, true)
+        return { writer: writerOf(appender, header), plan: { path, header, accepted } }
       }).pipe(Effect.withSpan("BulkJournal.resume", { attributes: { path } }))
 
     return { path, start, resume }
