@@ -1,7 +1,6 @@
 /**
- * The bulk engine's view of its journal: what a run is, whether a packed
- * chunk is one a resumed journal accepted, and each outcome recorded, so
- * that the engine is the same with a journal or without one.
+ * The bulk engine's side of a journal, so that the engine is the same with one or without:
+ * the run described, each packed chunk checked against a resumed journal, each outcome recorded.
  *
  * @internal
  */
