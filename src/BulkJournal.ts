@@ -32,7 +32,10 @@
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import * as internal from "./internal/journal/journal.js"
+import type * as errors from "./internal/journal/errors.js"
+import type * as format from "./internal/journal/format.js"
+import * as stores from "./internal/journal/stores.js"
+import type * as writer from "./internal/journal/writer.js"
 
 export {
   /**
@@ -70,7 +73,7 @@ export {
    * @category errors
    */
   JournalMismatchError
-} from "./internal/journal/journal.js"
+} from "./internal/journal/errors.js"
 
 /**
  * Every error of a journal.
@@ -78,7 +81,7 @@ export {
  * @since 0.1.0
  * @category errors
  */
-export type JournalError = internal.JournalError
+export type JournalError = errors.JournalError
 
 /**
  * Where a run's ids come from. A file is identified by its path (as given:
@@ -88,7 +91,7 @@ export type JournalError = internal.JournalError
  * @since 0.1.0
  * @category models
  */
-export type InputDescription = internal.InputDescription
+export type InputDescription = format.InputDescription
 
 /**
  * An opened journal, for `BulkMetadata.run`'s `journal` option.
@@ -96,7 +99,7 @@ export type InputDescription = internal.InputDescription
  * @since 0.1.0
  * @category models
  */
-export type Journal = internal.Journal
+export type Journal = writer.Journal
 
 /**
  * A journal in memory: `text` is what a file would hold.
@@ -104,7 +107,7 @@ export type Journal = internal.Journal
  * @since 0.1.0
  * @category models
  */
-export type MemoryJournal = internal.MemoryJournal
+export type MemoryJournal = stores.MemoryJournal
 
 /**
  * Opens the journal at `path` for the scope, holding `<path>.lock` (created
@@ -118,8 +121,8 @@ export type MemoryJournal = internal.MemoryJournal
  */
 export const file: (
   path: string
-) => Effect.Effect<Journal, internal.JournalLockedError | internal.JournalIoError, FileSystem.FileSystem | Scope.Scope> =
-  internal.file
+) => Effect.Effect<Journal, errors.JournalLockedError | errors.JournalIoError, FileSystem.FileSystem | Scope.Scope> =
+  stores.file
 
 /**
  * A journal in memory, for tests: `text` is an existing journal's content,
@@ -128,4 +131,4 @@ export const file: (
  * @since 0.1.0
  * @category constructors
  */
-export const memory: (text?: string) => Effect.Effect<MemoryJournal> = internal.memory
+export const memory: (text?: string) => Effect.Effect<MemoryJournal> = stores.memory

@@ -787,10 +787,12 @@ describe("BulkMetadata with a journal", () => {
         start: (run) =>
           Effect.map(memory.start(run), (writer) => ({
             ...writer,
-            chunkAccepted: () =>
-              Effect.fail(
-                new BulkJournal.JournalIoError({ path: "memory", operation: "sync", reason: "Unknown", description: "disk full" })
-              )
+            settled: (facts, outcome) =>
+              outcome._tag === "Accepted"
+                ? Effect.fail(
+                  new BulkJournal.JournalIoError({ path: "memory", operation: "sync", reason: "Unknown", description: "disk full" })
+                )
+                : writer.settled(facts, outcome)
           }))
       }
       const double = makeDouble()

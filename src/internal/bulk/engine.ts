@@ -33,7 +33,7 @@ import { InvalidRequestError, type VoucherifyError } from "../../VoucherifyError
 import { AsyncActionStatus, type BulkAccepted, type BulkTarget } from "../../VoucherifySchema.js"
 import { bulkTargets } from "../bulkTargets.js"
 import { mayHaveArrived, quotaWait, stopsTheRun } from "../http/errorRules.js"
-import * as Journal from "../journal/journal.js"
+import * as Journal from "../journal/ledger.js"
 import type { ChunkAccepted, ChunkRange, ChunkResult } from "./chunkResult.js"
 import { packInput } from "./linePacker.js"
 import { makePacking, metadataFrame, type Packing, recycle } from "./packer.js"
