@@ -26,4 +26,11 @@ describe("the source layout", () => {
     )
     expect(offenders).toEqual([])
   })
+
+  it("no file in src/ is over 500 lines: past that a file holds two concepts", () => {
+    const long = filesUnder(src)
+      .map((file) => ({ file: relative(root, file), lines: readFileSync(file, "utf8").split("\n").length }))
+      .filter(({ lines }) => lines > 500)
+    expect(long).toEqual([])
+  })
 })
