@@ -15,6 +15,9 @@ type Signal = typeof signals[number]
 
 const ignore = () => {}
 
+/** Calls `then` once both output streams have written what they were given. */
+const flushed = (then: () => void) => process.stdout.write("", () => process.stderr.write("", then))
+
 export const runMain = makeRunMain(({ fiber, teardown }) => {
   const keepAlive = setInterval(ignore, 2 ** 31 - 1)
   let receivedSignal = false
@@ -35,9 +38,10 @@ export const runMain = makeRunMain(({ fiber, teardown }) => {
   fiber.addObserver((exit) => {
     if (!receivedSignal) stopListening()
     clearInterval(keepAlive)
-    teardown(exit, (code) => {
-      if (receivedSignal || code !== 0) process.exit(code)
-    })
+    // Exit once what was printed is written, rather than when the event loop
+    // empties: an idle keep-alive socket of the HTTP client held a finished
+    // run for a fifth of a second.
+    teardown(exit, (code) => flushed(() => process.exit(code)))
   })
   for (const signal of signals) process.on(signal, onSignal)
 })
