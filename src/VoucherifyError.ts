@@ -32,7 +32,8 @@ import * as Duration from "effect/Duration"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import type { UntrustedUrlError } from "./internal/http/credentialHosts.js"
-import { AsyncAction, ErrorBody } from "./VoucherifySchema.js"
+import { ErrorBody } from "./internal/http/wire.js"
+import { AsyncAction } from "./VoucherifySchema.js"
 
 /**
  * The fields Voucherify puts in its usual error body
