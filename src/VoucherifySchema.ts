@@ -246,13 +246,8 @@ const KnownAsyncActionType = Schema.Literal(
   "ORDERS.METADATA_KEY_PURGE"
 )
 
-/**
- * An async action type: one of {@link KnownAsyncActionType} or any newer one.
- *
- * @since 0.1.0
- * @category schemas
- */
-export const AsyncActionType = Schema.Union(KnownAsyncActionType, Schema.String)
+/** An async action type: one of {@link KnownAsyncActionType} or any newer one. */
+const AsyncActionType = Schema.Union(KnownAsyncActionType, Schema.String)
 
 /**
  * `ENQUEUED` and `IN_PROGRESS` go on; `DONE` and `FAILED` are terminal.
@@ -314,17 +309,14 @@ const AsyncActionLegacyResult = Schema.Struct(
  * JSON as `<redacted>`). `Redacted.value` gives the URL, and
  * `Voucherify.readReport` takes the value itself. Encoding gives back the
  * URL as the API sent it.
- *
- * @since 0.2.0
- * @category schemas
  */
-export const ReportUrl = Schema.Redacted(Schema.String)
+const ReportUrl = Schema.Redacted(Schema.String)
 
 /**
  * The `result` of an async action. Every field is optional and unknown
  * fields are kept: the schema declares only `errors`, the documentation's
- * example adds counts and report links (each a {@link ReportUrl}), and older
- * actions carry `results`.
+ * example adds counts and report links (each a `Redacted` URL: its `?token=`
+ * is a secret; `Redacted.value` gives it), and older actions carry `results`.
  *
  * @since 0.1.0
  * @category schemas
