@@ -15,13 +15,13 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { displayUrl, isSecureTransport } from "./internal/http/credentialHosts.js"
 import { FiniteDurationInput as DurationInput } from "./internal/durations.js"
 import { defaultMaxPayloadBytes, defaultMaxResponseBytes, PayloadBytes } from "./internal/limits.js"
+import { clusters, settingsConfig, withCredentials } from "./internal/settings.js"
 import { version } from "./internal/version.js"
 
 /**
@@ -31,12 +31,6 @@ import { version } from "./internal/version.js"
  * @category models
  */
 export type Cluster = "api" | "us1.api" | "as1.api"
-
-/**
- * @since 0.1.0
- * @category constants
- */
-export const clusters: ReadonlyArray<Cluster> = ["api", "us1.api", "as1.api"]
 
 /**
  * How requests authenticate.
@@ -321,66 +315,6 @@ export const make = (input: Options): Effect.Effect<Service, ConfigError.ConfigE
  */
 export const layer = (options: Options): Layer.Layer<VoucherifyConfig, ConfigError.ConfigError> =>
   Layer.effect(VoucherifyConfig, make(options))
-
-const optionalOf = <A>(config: Config.Config<A>) => Config.map(Config.option(config), Option.getOrUndefined)
-
-/**
- * The options but the credentials, with the OAuth scopes to use, if any.
- *
- * @since 0.2.0
- * @category models
- */
-export interface Settings extends Omit<Options, "appId" | "appToken" | "auth"> {
-  readonly oauthScopes?: ReadonlyArray<string> | undefined
-}
-
-/**
- * Everything {@link config} reads but the app keys: for a program (such as
- * the CLI) that takes the keys from elsewhere. `oauthScopes` is the list of
- * `VOUCHERIFY_OAUTH_SCOPES`, present only when it names any.
- *
- * @since 0.2.0
- * @category config
- */
-export const settingsConfig: Config.Config<Settings> = Config.all({
-  scopes: optionalOf(Config.string("VOUCHERIFY_OAUTH_SCOPES")),
-  cluster: optionalOf(Config.literal(...clusters)("VOUCHERIFY_CLUSTER")),
-  baseUrl: optionalOf(Config.string("VOUCHERIFY_BASE_URL")),
-  apiVersion: optionalOf(Config.string("VOUCHERIFY_API_VERSION")),
-  channel: optionalOf(Config.string("VOUCHERIFY_CHANNEL")),
-  timeout: optionalOf(Config.duration("VOUCHERIFY_TIMEOUT")),
-  maxRetries: optionalOf(Config.integer("VOUCHERIFY_MAX_RETRIES")),
-  maxPayloadBytes: optionalOf(Config.integer("VOUCHERIFY_MAX_PAYLOAD_BYTES")),
-  maxResponseBytes: optionalOf(Config.integer("VOUCHERIFY_MAX_RESPONSE_BYTES"))
-}).pipe(
-  Config.map(({ maxRetries, scopes, ...rest }) => {
-    const oauthScopes = scopes?.split(/[\s,]+/).filter((s) => s.length > 0) ?? []
-    return {
-      ...rest,
-      ...(oauthScopes.length > 0 ? { oauthScopes } : {}),
-      ...(maxRetries !== undefined ? { retry: { maxRetries } } : {})
-    }
-  })
-)
-
-/**
- * The app keys with their settings: OAuth with those scopes when
- * `oauthScopes` names any, else the keys themselves.
- *
- * @since 0.2.0
- * @category constructors
- */
-export const withCredentials = (
-  settings: Settings,
-  appId: string,
-  appToken: Redacted.Redacted<string>
-): Options => {
-  const { oauthScopes, ...rest } = settings
-  return {
-    ...rest,
-    ...(oauthScopes !== undefined ? { auth: { _tag: "OAuth", appId, appToken, scopes: oauthScopes } } : { appId, appToken })
-  }
-}
 
 /**
  * The configuration read from the environment by {@link layerConfig}.

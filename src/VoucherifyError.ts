@@ -32,7 +32,8 @@ import * as Duration from "effect/Duration"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import type { UntrustedUrlError } from "./internal/http/credentialHosts.js"
-import { AsyncAction, ErrorBody } from "./VoucherifySchema.js"
+import { ErrorBody } from "./internal/http/wire.js"
+import { AsyncAction } from "./VoucherifySchema.js"
 
 /**
  * The fields Voucherify puts in its usual error body
@@ -374,43 +375,8 @@ export {
  */
 export type ReportError = VoucherifyError | ReportDecodeError | ReportExpiredError | UntrustedUrlError
 
-/**
- * Every error a Voucherify call can fail with.
- *
- * @since 0.1.0
- * @category models
- */
-export type VoucherifyError =
-  | PayloadTooLargeError
-  | UnauthorizedError
-  | ForbiddenError
-  | NotFoundError
-  | RateLimitError
-  | BadRequestError
-  | ServerError
-  | TransportError
-  | ResponseDecodeError
-  | InvalidRequestError
-
-/**
- * The schema of {@link VoucherifyError}, to encode errors into reports and
- * decode them back.
- *
- * @since 0.1.0
- * @category schemas
- */
-export const VoucherifyError: Schema.Union<[
-  typeof PayloadTooLargeError,
-  typeof UnauthorizedError,
-  typeof ForbiddenError,
-  typeof NotFoundError,
-  typeof RateLimitError,
-  typeof BadRequestError,
-  typeof ServerError,
-  typeof TransportError,
-  typeof ResponseDecodeError,
-  typeof InvalidRequestError
-]> = Schema.Union(
+/** The members of the {@link VoucherifyError} union, written once. */
+const members = [
   PayloadTooLargeError,
   UnauthorizedError,
   ForbiddenError,
@@ -421,7 +387,24 @@ export const VoucherifyError: Schema.Union<[
   TransportError,
   ResponseDecodeError,
   InvalidRequestError
-)
+] as const
+
+/**
+ * Every error a Voucherify call can fail with.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type VoucherifyError = InstanceType<typeof members[number]>
+
+/**
+ * The schema of {@link VoucherifyError}, to encode errors into reports and
+ * decode them back.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const VoucherifyError: Schema.Union<typeof members> = Schema.Union(...members)
 
 /**
  * Tells whether a value is one of the {@link VoucherifyError}s.

@@ -36,39 +36,6 @@ export const AsyncActionId = Schema.String.pipe(
 export type AsyncActionId = typeof AsyncActionId.Type
 
 /**
- * The answer of every bulk endpoint: the id of the async action that will do
- * the work.
- *
- * @since 0.1.0
- * @category schemas
- */
-export class AsyncActionAccepted extends Schema.Class<AsyncActionAccepted>("AsyncActionAccepted")({
-  async_action_id: AsyncActionId
-}) {}
-
-/**
- * What an answer's `X-Rate-Limit-*` headers said: the limit's type
- * (`api_calls`, `bulk_api_calls`, ...), its size, the calls left, and
- * `retryAt`, the time (epoch milliseconds) of the next allowed call, from
- * `X-Rate-Limit-Retry`.
- *
- * @since 0.2.0
- * @category schemas
- */
-export const RateLimitHeaders = Schema.Struct({
-  limitType: Schema.optional(Schema.String),
-  limit: Schema.optional(Schema.Number),
-  remaining: Schema.optional(Schema.Number),
-  retryAt: Schema.optional(Schema.Number)
-})
-
-/**
- * @since 0.2.0
- * @category models
- */
-export type RateLimitHeaders = typeof RateLimitHeaders.Type
-
-/**
  * A bulk request's acceptance as the client saw it: the async action id,
  * and the rate-limit headers of the answer, so that a run can hold its next
  * bulk call when the quota says none is left.
@@ -78,7 +45,17 @@ export type RateLimitHeaders = typeof RateLimitHeaders.Type
  */
 export interface BulkAccepted {
   readonly async_action_id: AsyncActionId
-  readonly rateLimit?: RateLimitHeaders | undefined
+  /**
+   * What the answer's `X-Rate-Limit-*` headers said: the limit's type
+   * (`api_calls`, `bulk_api_calls`, ...), its size, the calls left, and
+   * `retryAt`, the time (epoch milliseconds) of the next allowed call.
+   */
+  readonly rateLimit?: {
+    readonly limitType?: string | undefined
+    readonly limit?: number | undefined
+    readonly remaining?: number | undefined
+    readonly retryAt?: number | undefined
+  } | undefined
 }
 
 /**
@@ -269,13 +246,8 @@ const KnownAsyncActionType = Schema.Literal(
   "ORDERS.METADATA_KEY_PURGE"
 )
 
-/**
- * An async action type: one of {@link KnownAsyncActionType} or any newer one.
- *
- * @since 0.1.0
- * @category schemas
- */
-export const AsyncActionType = Schema.Union(KnownAsyncActionType, Schema.String)
+/** An async action type: one of {@link KnownAsyncActionType} or any newer one. */
+const AsyncActionType = Schema.Union(KnownAsyncActionType, Schema.String)
 
 /**
  * `ENQUEUED` and `IN_PROGRESS` go on; `DONE` and `FAILED` are terminal.
@@ -337,17 +309,14 @@ const AsyncActionLegacyResult = Schema.Struct(
  * JSON as `<redacted>`). `Redacted.value` gives the URL, and
  * `Voucherify.readReport` takes the value itself. Encoding gives back the
  * URL as the API sent it.
- *
- * @since 0.2.0
- * @category schemas
  */
-export const ReportUrl = Schema.Redacted(Schema.String)
+const ReportUrl = Schema.Redacted(Schema.String)
 
 /**
  * The `result` of an async action. Every field is optional and unknown
  * fields are kept: the schema declares only `errors`, the documentation's
- * example adds counts and report links (each a {@link ReportUrl}), and older
- * actions carry `results`.
+ * example adds counts and report links (each a `Redacted` URL: its `?token=`
+ * is a secret; `Redacted.value` gives it), and older actions carry `results`.
  *
  * @since 0.1.0
  * @category schemas
@@ -433,29 +402,3 @@ export const AsyncActionList = Schema.Struct({
  * @category models
  */
 export type AsyncActionList = typeof AsyncActionList.Type
-
-/**
- * What an error body tells, whichever of its shapes it came in: the fields
- * every error with a server body carries (with the HTTP status beside
- * them). `code` is whatever the body said (the 429 body even types it as a
- * string); `serverMessage` is the body's `message` (or `error.message`, or
- * the gateway's `error: message`).
- *
- * @since 0.2.0
- * @category schemas
- */
-export const ErrorBody = Schema.Struct({
-  code: Schema.optional(Schema.Union(Schema.Number, Schema.String)),
-  key: Schema.optional(Schema.String),
-  serverMessage: Schema.optional(Schema.String),
-  details: Schema.optional(Schema.String),
-  request_id: Schema.optional(Schema.String),
-  resource_id: Schema.optional(Schema.String),
-  resource_type: Schema.optional(Schema.String)
-})
-
-/**
- * @since 0.2.0
- * @category models
- */
-export type ErrorBody = typeof ErrorBody.Type

@@ -30,7 +30,8 @@ import {
   UnauthorizedError,
   type VoucherifyError
 } from "../src/VoucherifyError.js"
-import { AsyncActionId, type RateLimitHeaders } from "../src/VoucherifySchema.js"
+import type { RateLimitHeaders } from "../src/internal/http/responseError.js"
+import { AsyncActionId } from "../src/VoucherifySchema.js"
 import { joinAdvancing } from "./support/clock.js"
 
 const decoder = new TextDecoder()

@@ -369,7 +369,7 @@ layer(serverWithClient(), { excludeTestServices: true })("authentication, valida
         expect(json(sent)).toMatchObject({ code: 404, key: "not_found", message: expect.any(String), request_id: expect.any(String) })
       }
       const error = yield* VoucherifyHttpClient.VoucherifyHttpClient.pipe(
-        Effect.flatMap((client) => Effect.flip(client.get("/v1/unknown"))),
+        Effect.flatMap(({ client }) => Effect.flip(client.get("/v1/unknown"))),
         Effect.provide(VoucherifyHttpClient.layer.pipe(Layer.provide(NodeHttpClient.layerUndici)))
       )
       expect(error).toMatchObject({ _tag: "NotFoundError", status: 404, key: "not_found" })

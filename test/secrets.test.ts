@@ -3,6 +3,9 @@
  * leave the Authorization/X-App-Token header: not in errors (message, String,
  * JSON, inspect, Cause.pretty), logs, or spans.
  */
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import type * as ConfigError from "effect/ConfigError"
@@ -15,11 +18,16 @@ import * as Stream from "effect/Stream"
 import * as BulkMetadata from "../src/BulkMetadata.js"
 import * as BulkRun from "../src/BulkRun.js"
 import * as MockVoucherifyServer from "../src/testing/MockVoucherifyServer.js"
+import * as VoucherifyModule from "../src/Voucherify.js"
 import { Voucherify } from "../src/Voucherify.js"
+import * as VoucherifyConfigModule from "../src/VoucherifyConfig.js"
 import { type Auth, VoucherifyConfig } from "../src/VoucherifyConfig.js"
+import type { VoucherifyError } from "../src/VoucherifyError.js"
+import * as VoucherifyHttpClient from "../src/VoucherifyHttpClient.js"
 import { AsyncAction } from "../src/VoucherifySchema.js"
 import { APP_ID, clientWith, TOKEN } from "./support/client.js"
 import { makeObserver } from "./support/observe.js"
+import { hostile, json } from "./support/hostile.js"
 import type { Reply } from "./support/transport.js"
 
 /** Every way a value can be turned into text. */
@@ -298,4 +306,96 @@ describe("secrets a server echoes back in its answers", () => {
         expect(all).not.toContain(secret.slice(4, 16))
       }
     }))
+})
+
+describe("an OAuth token echoed back through a wrapped client", () => {
+  const OAUTH_TOKEN = "tok.wrapped.OAUTH.5e7a91c3"
+  const REPORT_TOKEN = "rep7c6b5a4938271605f4e3"
+  /** The bearer token a request carried, which the server then echoes. */
+  const bearerOf = (headers: { readonly authorization?: string | undefined }) =>
+    headers.authorization?.replace(/^Bearer /, "") ?? "no token"
+  const echoing = () =>
+    hostile((request, response) => {
+      const token = bearerOf(request.headers)
+      const path = request.url.split("?")[0]
+      if (path === "/v1/oauth/token") return json(response, 200, { access_token: OAUTH_TOKEN, expires_in: 900, expires_at: 900 })
+      if (path === "/v1/products/metadata/async") return json(response, 202, { async_action_id: token })
+      if (path === "/v1/async-actions/aa_status") return json(response, 200, { id: "aa_status", type: "X", status: token })
+      if (path === "/v1/async-actions/aa_errors") {
+        return json(response, 200, {
+          id: "aa_errors",
+          type: "PRODUCTS.METADATA_UPDATE",
+          status: "DONE",
+          result: { errors: [{ message: `Bearer ${token}`, key: token, details: token }] }
+        })
+      }
+      if (path === "/v1/reports/rows.csv") {
+        response.writeHead(200, { "content-type": "text/csv" })
+        return response.end(`source_id,found,updated,note ${token}\n${token},false,true,${token}\n`)
+      }
+      if (path === "/v1/reports/broken.csv") {
+        response.writeHead(200, { "content-type": "text/csv" })
+        return response.end(`source_id,found,updated\nid_1,${token},true\n`)
+      }
+      json(response, 404, { code: 404 })
+    })
+
+  /** `Voucherify` with OAuth over a `VoucherifyHttpClient` that `wrap` maps, as an application would. */
+  const layerWrapped = (baseUrl: string, wrap: (client: HttpClient.HttpClient.With<VoucherifyError>) => HttpClient.HttpClient.With<VoucherifyError>) =>
+    Layer.effect(Voucherify, VoucherifyModule.make).pipe(
+      Layer.provide(
+        Layer.effect(
+          VoucherifyHttpClient.VoucherifyHttpClient,
+          Effect.map(VoucherifyHttpClient.VoucherifyHttpClient, (service) => ({ ...service, client: wrap(service.client) }))
+        ).pipe(Layer.provide(VoucherifyHttpClient.layer))
+      ),
+      Layer.provideMerge(
+        VoucherifyConfigModule.layer({ auth: { _tag: "OAuth", appId: APP_ID, appToken: Redacted.make(TOKEN), scopes: ["api"] }, baseUrl, retry: { maxRetries: 0 } })
+      ),
+      Layer.provide(NodeHttpClient.layerUndici)
+    )
+
+  const wrappers: Array<[string, (client: HttpClient.HttpClient.With<VoucherifyError>) => HttpClient.HttpClient.With<VoucherifyError>]> = [
+    ["mapRequest", HttpClient.mapRequest(HttpClientRequest.setHeader("x-wrapped", "map"))],
+    ["tapRequest", HttpClient.tapRequest((request) => Effect.logDebug(`sending ${request.method}`))]
+  ]
+
+  for (const [label, wrap] of wrappers) {
+    it.live(`is scrubbed from a 202, an action, its errors and a report (${label})`, () =>
+      Effect.gen(function*() {
+        const server = yield* echoing()
+        const texts: Array<string> = []
+        const render = (value: unknown) => [String(value), JSON.stringify(value) ?? "", Cause.pretty(Cause.fail(value))]
+        yield* Effect.gen(function*() {
+          const voucherify = yield* Voucherify
+          // (a) a 202 whose async_action_id is the token
+          const accepted = yield* Effect.flip(voucherify.updateProductsMetadataInBulk({ source_ids: ["p1"], metadata: {} }))
+          expect(accepted).toMatchObject({ _tag: "ResponseDecodeError", status: 202 })
+          // (b) an action whose status is the token, and one whose errors repeat it
+          const status = yield* Effect.flip(voucherify.getAsyncAction("aa_status"))
+          expect(status).toMatchObject({ _tag: "ResponseDecodeError", status: 200 })
+          const action = yield* voucherify.getAsyncAction("aa_errors")
+          expect(action.result?.errors?.[0]).toMatchObject({ message: "Bearer <redacted>", key: "<redacted>" })
+          // (c) a report file's rows, and its decode error
+          const rows = yield* Stream.runCollect(voucherify.readReport(`${server.baseUrl}/v1/reports/rows.csv?token=${REPORT_TOKEN}`))
+          expect([...rows].map((row) => row.id)).toEqual(["<redacted>"])
+          const broken = yield* Effect.flip(Stream.runDrain(voucherify.readReport(`${server.baseUrl}/v1/reports/broken.csv`)))
+          expect(broken).toMatchObject({ _tag: "ReportDecodeError" })
+          for (const value of [accepted, status, action, rows, broken]) texts.push(...render(value), ...renderings(value))
+          texts.push(JSON.stringify(action.result))
+        }).pipe(Effect.provide(layerWrapped(server.baseUrl, wrap)))
+        // the token did go out, and did come back
+        const sent = server.requests.filter((r) => r.url !== "/v1/oauth/token").map((r) => r.headers.authorization)
+        expect(sent).toHaveLength(5)
+        for (const header of sent) expect(header).toBe(`Bearer ${OAUTH_TOKEN}`)
+        if (label === "mapRequest") expect(server.requests.at(-1)?.headers["x-wrapped"]).toBe("map")
+        const all = texts.join("\n")
+        expect(all).toContain("<redacted>")
+        for (const secret of [OAUTH_TOKEN, TOKEN, REPORT_TOKEN]) {
+          // a report's column names are lower-cased: not even so
+          expect(all.toLowerCase()).not.toContain(secret.toLowerCase())
+          expect(all).not.toContain(secret.slice(4, 16))
+        }
+      }).pipe(Effect.scoped))
+  }
 })

@@ -19,6 +19,7 @@ import type * as Types from "effect/Types"
 import { resolve as resolvePath } from "node:path"
 import * as BulkJournal from "../BulkJournal.js"
 import type * as Voucherify from "../Voucherify.js"
+import type * as Settings from "../internal/settings.js"
 import * as VoucherifyConfig from "../VoucherifyConfig.js"
 import * as BulkMetadata from "../BulkMetadata.js"
 import { bulkTargets } from "../internal/bulkTargets.js"
@@ -325,7 +326,7 @@ export const runSettings = (flags: SharedFlags, maxBytes: number) => ({
  */
 export const runChecked = (
   flags: SharedFlags,
-  env: VoucherifyConfig.Settings,
+  env: Settings.Settings,
   maxBytes: number,
   run: Pick<RunCommand.RunOptions, "target" | "source" | "what" | "start">
 ) =>

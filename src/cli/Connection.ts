@@ -18,15 +18,16 @@ import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { codeOf, innermost, isNotConnected } from "../internal/http/connectFailure.js"
 import * as Voucherify from "../Voucherify.js"
+import * as Settings from "../internal/settings.js"
 import * as VoucherifyConfig from "../VoucherifyConfig.js"
 import { ConfigurationError } from "./CliError.js"
 import { document } from "./Flag.js"
 import * as Progress from "./Progress.js"
 
 /** `--cluster`'s text, one of the clusters; the message names the option. */
-const Cluster = Schema.Literal(...VoucherifyConfig.clusters).annotations({
+const Cluster = Schema.Literal(...Settings.clusters).annotations({
   message: (issue) => ({
-    message: `--cluster must be one of ${VoucherifyConfig.clusters.join(", ")}, got ${JSON.stringify(issue.actual)}`,
+    message: `--cluster must be one of ${Settings.clusters.join(", ")}, got ${JSON.stringify(issue.actual)}`,
     override: true
   })
 })
@@ -53,7 +54,7 @@ export const options = {
     {
       flag: "--cluster",
       value: "name",
-      type: VoucherifyConfig.clusters.join(" | "),
+      type: Settings.clusters.join(" | "),
       default: "api",
       env: "VOUCHERIFY_CLUSTER",
       description: "API cluster: api (Europe), us1.api (United States), as1.api (Asia)"
@@ -101,8 +102,8 @@ export interface Endpoint {
 }
 
 /** The library's environment settings (`VOUCHERIFY_*` but the app keys, which are flags here), read once per command. */
-export const environment: Effect.Effect<VoucherifyConfig.Settings, ConfigurationError> = Effect.mapError(
-  VoucherifyConfig.settingsConfig,
+export const environment: Effect.Effect<Settings.Settings, ConfigurationError> = Effect.mapError(
+  Settings.settingsConfig,
   toConfigurationError
 )
 
@@ -113,18 +114,18 @@ export const environment: Effect.Effect<VoucherifyConfig.Settings, Configuration
  * left for {@link checkCredentials} to name.
  */
 export const apply = (
-  env: VoucherifyConfig.Settings,
+  env: Settings.Settings,
   flags: ConnectionOptions,
   endpoint?: Endpoint
 ): VoucherifyConfig.Options => {
   const appId = endpoint?.appId ?? Option.getOrUndefined(flags.appId)
   const appToken = endpoint?.appToken ?? Option.getOrUndefined(flags.appToken)
-  const settings: VoucherifyConfig.Settings = {
+  const settings: Settings.Settings = {
     ...env,
     cluster: Option.getOrElse(flags.cluster, () => env.cluster),
     baseUrl: endpoint?.baseUrl ?? Option.getOrUndefined(flags.baseUrl)
   }
-  if (appId !== undefined && appToken !== undefined) return VoucherifyConfig.withCredentials(settings, appId, appToken)
+  if (appId !== undefined && appToken !== undefined) return Settings.withCredentials(settings, appId, appToken)
   const { oauthScopes: _, ...rest } = settings
   return { ...rest, appId, appToken }
 }

@@ -9,7 +9,7 @@
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type { RateLimitHeaders } from "../../VoucherifySchema.js"
+import type { RateLimitHeaders } from "../http/responseError.js"
 
 /** Voucherify's bulk window is an hour: a wait of up to 65 minutes is worth making by default. */
 export const defaultMaxQuotaWait: Duration.Duration = Duration.minutes(65)

@@ -20,8 +20,11 @@ import {
   UnauthorizedError,
   type VoucherifyError
 } from "../../VoucherifyError.js"
-import { type ErrorBody, type RateLimitHeaders } from "../../VoucherifySchema.js"
-import { ErrorBodyFromWire } from "./wire.js"
+import type { BulkAccepted } from "../../VoucherifySchema.js"
+import { type ErrorBody, ErrorBodyFromWire } from "./wire.js"
+
+/** What an answer's `X-Rate-Limit-*` headers said. */
+export type RateLimitHeaders = NonNullable<BulkAccepted["rateLimit"]>
 
 const decodeErrorBody = Schema.decodeUnknownEither(ErrorBodyFromWire)
 

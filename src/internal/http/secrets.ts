@@ -8,7 +8,6 @@
  */
 import * as FiberRef from "effect/FiberRef"
 import * as Redacted from "effect/Redacted"
-import type { Auth } from "../../VoucherifyConfig.js"
 
 /** What a secret is replaced with. */
 export const redactedText = "<redacted>"
@@ -16,29 +15,11 @@ export const redactedText = "<redacted>"
 /** Shorter values would match by chance (and an empty one everywhere). */
 const minimumLength = 4
 
-/** The secrets of a configuration: the ones known before any request. */
-export const configSecrets = (auth: Auth): ReadonlyArray<string> =>
-  auth._tag === "BearerToken" ? [Redacted.value(auth.token)] : [Redacted.value(auth.appToken)]
-
-/**
- * The secrets of each client that `VoucherifyHttpClient.make` built, which
- * include the OAuth tokens its authenticator obtained. A client built
- * otherwise has none here: its user falls back on {@link configSecrets}.
- */
-const registry = new WeakMap<object, () => ReadonlyArray<string>>()
-
-export const register = <A extends object>(client: A, secrets: () => ReadonlyArray<string>): A => {
-  registry.set(client, secrets)
-  return client
-}
-
 /**
  * Secrets of the request being made, beside the client's own: a report
  * file's token, which its download host might echo into an error body.
  */
 export const requestSecrets: FiberRef.FiberRef<ReadonlyArray<string>> = FiberRef.unsafeMake<ReadonlyArray<string>>([])
-
-export const secretsOf = (client: object): (() => ReadonlyArray<string>) | undefined => registry.get(client)
 
 const usable = (secrets: ReadonlyArray<string>) => secrets.filter((secret) => secret.length >= minimumLength)
 
@@ -48,6 +29,9 @@ export const scrubText = (text: string, secrets: ReadonlyArray<string>): string 
   for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join(redactedText)
   return out
 }
+
+/** The values of secrets held as `Redacted`. */
+export const values = (secrets: ReadonlyArray<Redacted.Redacted<string>>): ReadonlyArray<string> => secrets.map(Redacted.value)
 
 /** A text scrubber over the secrets as they are when it is called. */
 export const scrubber = (secrets: () => ReadonlyArray<string>) => (text: string): string =>

@@ -1,11 +1,36 @@
 /**
- * Wire shapes only the client reads: error bodies in either of their forms,
- * and the OAuth token answer.
+ * Wire shapes only the client reads (and the mock server writes): the
+ * acceptance of a bulk call, error bodies in either of their forms, and the
+ * OAuth token answer.
  *
  * @internal
  */
 import * as Schema from "effect/Schema"
-import { ErrorBody } from "../../VoucherifySchema.js"
+import { AsyncActionId } from "../../VoucherifySchema.js"
+
+/** The answer of every bulk endpoint: the id of the async action that will do the work. */
+export class AsyncActionAccepted extends Schema.Class<AsyncActionAccepted>("AsyncActionAccepted")({
+  async_action_id: AsyncActionId
+}) {}
+
+/**
+ * What an error body tells, whichever of its shapes it came in: the fields
+ * every error with a server body carries (with the HTTP status beside
+ * them). `code` is whatever the body said (the 429 body even types it as a
+ * string); `serverMessage` is the body's `message` (or `error.message`, or
+ * the gateway's `error: message`).
+ */
+export const ErrorBody = Schema.Struct({
+  code: Schema.optional(Schema.Union(Schema.Number, Schema.String)),
+  key: Schema.optional(Schema.String),
+  serverMessage: Schema.optional(Schema.String),
+  details: Schema.optional(Schema.String),
+  request_id: Schema.optional(Schema.String),
+  resource_id: Schema.optional(Schema.String),
+  resource_type: Schema.optional(Schema.String)
+})
+
+export type ErrorBody = typeof ErrorBody.Type
 
 /** Drops the keys whose value is undefined, so that an absent field stays absent. */
 const defined = <A extends object>(fields: A): A =>
