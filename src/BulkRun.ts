@@ -223,12 +223,6 @@ export const ReportFromJson: Schema.Schema<Report, string> = Schema.parseJson(Re
 export const TypeId: unique symbol = Symbol.for("effect-voucherify/BulkRunError")
 
 /**
- * @since 0.4.0
- * @category type ids
- */
-export type TypeId = typeof TypeId
-
-/**
  * A run that stopped early on an error: `error` is what stopped it (an
  * input error, an invalid id or record, a 401, a journal's error…),
  * `report` what was done until then.
@@ -241,7 +235,7 @@ export class BulkRunError<out E = never> extends Data.TaggedError("BulkRunError"
   readonly error: E | VoucherifyError.VoucherifyError | BulkJournal.JournalError
 }> {
   /** @since 0.4.0 */
-  readonly [TypeId]: TypeId = TypeId
+  readonly [TypeId]: typeof TypeId = TypeId
 
   override get message(): string {
     const { accepted, total, unit } = this.report

@@ -312,16 +312,8 @@ const AsyncActionLegacyResult = Schema.Struct(
  */
 const ReportUrl = Schema.Redacted(Schema.String)
 
-/**
- * The `result` of an async action. Every field is optional and unknown
- * fields are kept: the schema declares only `errors`, the documentation's
- * example adds counts and report links (each a `Redacted` URL: its `?token=`
- * is a secret; `Redacted.value` gives it), and older actions carry `results`.
- *
- * @since 0.1.0
- * @category schemas
- */
-export const AsyncActionResult = Schema.Struct(
+// `AsyncAction`'s field: its type is what users need (below), the schema is the action's
+const AsyncActionResult = Schema.Struct(
   {
     done_count: Schema.optional(Schema.Number),
     failed_count: Schema.optional(Schema.Number),
@@ -335,6 +327,11 @@ export const AsyncActionResult = Schema.Struct(
 )
 
 /**
+ * The `result` of an async action. Every field is optional and unknown
+ * fields are kept: the schema declares only `errors`, the documentation's
+ * example adds counts and report links (each a `Redacted` URL: its `?token=`
+ * is a secret; `Redacted.value` gives it), and older actions carry `results`.
+ *
  * @since 0.1.0
  * @category models
  */

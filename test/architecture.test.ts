@@ -33,4 +33,11 @@ describe("the source layout", () => {
       .filter(({ lines }) => lines > 500)
     expect(long).toEqual([])
   })
+
+  it("the public modules export what users call: at most 100 export statements (index.ts aside)", () => {
+    const statements = readdirSync(src)
+      .filter((name) => name.endsWith(".ts") && name !== "index.ts")
+      .reduce((sum, name) => sum + (readFileSync(join(src, name), "utf8").match(/^export\b/gm)?.length ?? 0), 0)
+    expect(statements).toBeLessThanOrEqual(100)
+  })
 })
