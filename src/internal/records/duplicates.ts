@@ -57,7 +57,8 @@ const tokenHash = (format: IdFormat, hash: Hash, bytes: Buffer, start: number, e
 /** 256 buckets by a hash's top 8 bits, each a list of blocks of 1024 hashes: 8 bytes an id, and at most 2 MB half-filled. */
 const bucketScale = 2 ** -45
 const buckets = 256
-const blockSize = 1024
+const blockBits = 10
+const blockSize = 1 << blockBits
 const noBlock = new Float64Array(0)
 
 /**
@@ -81,7 +82,8 @@ const hashStore = () => {
     },
     /** The hashes held more than once, sorted, each once; the store is emptied. */
     repeated: (): Float64Array => {
-      const found: Array<number> = []
+      // each bucket's repeats are written over its own first hashes, which were read before
+      const repeats = new Uint32Array(buckets)
       let table = new Float64Array(0)
       for (let bucket = 0; bucket < buckets; bucket++) {
         const held = blocks[bucket]!
@@ -93,20 +95,28 @@ const hashStore = () => {
         if (table.length < size) table = new Float64Array(size)
         table.fill(-1, 0, size)
         const mask = size - 1
-        held.forEach((block, b) => {
-          const end = b === held.length - 1 ? filled[bucket]! : blockSize
-          for (let i = 0; i < end; i++) {
-            const hash = block[i]!
-            let slot = (hash >>> 0) & mask
-            while (table[slot] !== -1 && table[slot] !== hash) slot = (slot + 1) & mask
-            if (table[slot] === hash) found.push(hash)
-            else table[slot] = hash
-          }
-        })
-        blocks[bucket] = []
+        let found = 0
+        for (let i = 0; i < count; i++) {
+          const hash = held[i >>> blockBits]![i & (blockSize - 1)]!
+          let slot = (hash >>> 0) & mask
+          while (table[slot] !== -1 && table[slot] !== hash) slot = (slot + 1) & mask
+          if (table[slot] === hash) held[found >>> blockBits]![found++ & (blockSize - 1)] = hash
+          else table[slot] = hash
+        }
+        repeats[bucket] = found
       }
-      const repeated = Float64Array.from(found).sort()
-      return repeated.filter((hash, i) => i === 0 || repeated[i - 1] !== hash)
+      let total = 0
+      for (const found of repeats) total += found
+      const repeated = new Float64Array(total)
+      total = 0
+      blocks.forEach((held, bucket) => {
+        for (let i = 0; i < repeats[bucket]!; i++) repeated[total++] = held[i >>> blockBits]![i & (blockSize - 1)]!
+        blocks[bucket] = []
+      })
+      repeated.sort()
+      let unique = 0
+      for (let i = 0; i < total; i++) if (i === 0 || repeated[i] !== repeated[unique - 1]) repeated[unique++] = repeated[i]!
+      return repeated.subarray(0, unique)
     }
   }
 }
@@ -169,7 +179,9 @@ export const findDuplicate = async (path: string, format: IdFormat, options: Opt
     const at = h === undefined ? -1 : indexOf(repeated, h)
     if (at === -1) return false
     if (firsts[3 * at] === 0) {
-      firsts.set([line, offset + start, offset + end], 3 * at)
+      firsts[3 * at] = line
+      firsts[3 * at + 1] = offset + start
+      firsts[3 * at + 2] = offset + end
       return false
     }
     const id = idText(format, bytes, start, end)!
