@@ -19,6 +19,8 @@
  * `concurrency` above 1 two bodies can be queued in either order, and a
  * resume sends again only what the journal does not hold, so "the later
  * record wins" could not be promised. Merge such records before the run.
+ * A stream is checked as it is read, so such a run stops at the second
+ * occurrence, after the bodies before it; the CLI looks at a whole file first.
  *
  * @example
  * ```ts

@@ -13,6 +13,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as BulkRecords from "../BulkRecords.js"
+import { bulkTargets } from "../internal/bulkTargets.js"
 import { chunkRecords, recordItems } from "../internal/records/run.js"
 import type { BulkTarget } from "../VoucherifySchema.js"
 import * as BulkCommand from "./BulkCommand.js"
@@ -22,6 +23,7 @@ import * as DryRun from "./DryRun.js"
 import * as IdInput from "./IdInput.js"
 import { docsOf, document, flag } from "./Flag.js"
 import type { CommandDoc } from "./Help.js"
+import * as RepeatedIds from "./RepeatedIds.js"
 
 type ColumnTypes = NonNullable<BulkRecords.CsvOptions["types"]>
 
@@ -109,6 +111,8 @@ const handler = (target: BulkTarget) => (flags: Flags) =>
         ? BulkRecords.csv(bytes, { idColumn: Option.getOrUndefined(flags.idColumn), types: Option.getOrUndefined(flags.types) })
         : BulkRecords.ndjson(bytes)
     yield* IdInput.requireItem(source, (bytes) => recordItems(parse(bytes), target, maxBytes), "records")
+    const idColumn = csv ? Option.getOrElse(flags.idColumn, () => bulkTargets[target].records.idField) : undefined
+    yield* RepeatedIds.refuse(source, target, idColumn, maxBytes)
     const records = parse(source.bytes)
     if (flags.dryRun) {
       return yield* DryRun.printPlan(source, chunkRecords(records, target, maxBytes), { maxBytes, what: "records" })

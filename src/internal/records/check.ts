@@ -30,6 +30,10 @@ export class RecordError extends Schema.TaggedError<RecordError>()("RecordError"
   }
 }
 
+/** Why a record whose id came before is refused; `before` says where (`on line 3`, `records[3]`). */
+export const repeatedId = (id: string, before: string): string =>
+  `${JSON.stringify(id)} is also ${before}: a run takes each record once (bodies in flight together may be applied in either order)`
+
 export const isRecordError = (u: unknown): u is RecordError => u instanceof RecordError
 
 /**
@@ -92,8 +96,7 @@ export class RecordChecker {
         line,
         idColumn,
         idField,
-        `${JSON.stringify(id)} is also ${line === undefined ? `records[${first}]` : `on line ${first}`}: ` +
-          "a run takes each record once (bodies in flight together may be applied in either order)"
+        repeatedId(id, line === undefined ? `records[${first}]` : `on line ${first}`)
       )
     }
     this.seen.set(id, line ?? offset)

@@ -1,0 +1,46 @@
+/**
+ * The per-record commands' first look at a records file: an id given twice
+ * is refused before anything starts (a mock server, a journal, the first
+ * request), with the message the run's own check would print once half the
+ * file had gone. It costs one read of the file, and a second one only when
+ * two ids hash alike. Standard input, which cannot be read twice, is left to
+ * the run's check (docs/records.md).
+ */
+import * as Effect from "effect/Effect"
+import * as BulkRecords from "../BulkRecords.js"
+import { bulkTargets } from "../internal/bulkTargets.js"
+import { repeatedId } from "../internal/records/check.js"
+import { findDuplicate, type IdFormat } from "../internal/records/duplicates.js"
+import type { BulkTarget } from "../VoucherifySchema.js"
+import type { InputError } from "./CliError.js"
+import * as IdInput from "./IdInput.js"
+
+/**
+ * Fails when an id of the records file `source` comes twice, naming both
+ * lines. `idColumn` is the CSV column of the ids (undefined for NDJSON);
+ * `maxBytes` the body limit, past which a record ends the look (the run
+ * refuses it). A failure to read is left to the run, whose report names it.
+ */
+export const refuse = (
+  source: IdInput.ByteSource,
+  target: BulkTarget,
+  idColumn: string | undefined,
+  maxBytes: number
+): Effect.Effect<void, InputError> =>
+  source.description.kind !== "file" ? Effect.void : Effect.gen(function*() {
+    const { idField } = bulkTargets[target].records
+    const format: IdFormat = idColumn === undefined ? { _tag: "Ndjson", field: idField } : { _tag: "Csv", column: idColumn }
+    const found = yield* Effect.tryPromise((signal) =>
+      findDuplicate(source.name, format, { maxRecordBytes: maxBytes + 4, signal })
+    ).pipe(Effect.orElseSucceed(() => undefined))
+    if (found === undefined) return
+    return yield* Effect.fail(IdInput.describe(source)<never>(
+      new BulkRecords.RecordError({
+        offset: found.record,
+        line: found.line,
+        ...(idColumn === undefined ? {} : { column: idColumn }),
+        field: idField,
+        reason: repeatedId(found.id, `on line ${found.first}`)
+      })
+    ))
+  })
