@@ -8,7 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import * as CsvRecords from "../internal/csv/records.js"
 import { InputError } from "./CliError.js"
-import { checkId, IdLineError } from "../internal/bulk/idLines.js"
+import { idError, IdLineError } from "../internal/bulk/idLines.js"
 
 interface Header {
   readonly width: number
@@ -39,12 +39,10 @@ const decoder = (column: string) => (): CsvRecords.Decoder<string, IdLineError> 
       if (fields.length !== header.width) {
         return new IdLineError({ line, reason: `${fields.length} fields where the header has ${header.width}` })
       }
-      try {
-        out.push(checkId(fields[header.index]!, line, `column "${column}"`))
-      } catch (error) {
-        if (error instanceof IdLineError) return error
-        throw error
-      }
+      const id = fields[header.index]!
+      const refused = idError(id, line, `column "${column}"`)
+      if (refused !== undefined) return refused
+      out.push(id)
     },
     onEnd: () => (header === undefined ? noHeader(column) : undefined)
   }

@@ -21,8 +21,8 @@ import { type Frame, fromArray, makePacking, type Packing } from "../bulk/packer
 import * as Journal from "../journal/journal.js"
 import { RecordChecker, type RecordError } from "./check.js"
 import { csvRecords } from "./csv.js"
+import { decode } from "../text/decode.js"
 import { ndjsonRecords } from "./ndjson.js"
-import { readRecords } from "./reader.js"
 
 const head = "["
 const tail = "]"
@@ -68,15 +68,16 @@ export const recordItems = <A, E, R>(
     : Predicate.hasProperty(input, Stream.StreamTypeId)
     ? input as Stream.Stream<A, E, R>
     : Stream.fromIterable(input as Iterable<A>)
-  return readRecords(records, () => {
+  return decode(records, () => {
     const check = checker()
     return {
       push: (record, out) => {
         const json = check.take(record)
-        if (typeof json !== "string") throw json
+        if (typeof json !== "string") return json
         out.push(json)
+        return undefined
       },
-      end: () => {}
+      end: () => undefined
     }
   })
 }
