@@ -20,7 +20,7 @@ import { packInput } from "../bulk/linePacker.js"
 import { type Frame, fromArray, makePacking, type Packing } from "../bulk/packer.js"
 import * as Journal from "../journal/journal.js"
 import { RecordChecker, type RecordError } from "./check.js"
-import { csvRecords } from "./csv.js"
+import { csvRecords } from "../csv/records.js"
 import { decode } from "../text/decode.js"
 import { ndjsonRecords } from "./ndjson.js"
 
