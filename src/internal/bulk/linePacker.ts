@@ -34,8 +34,7 @@ import {
   emitBody,
   fromInput,
   inOpenBody,
-  makePacking,
-  metadataFrame,
+  metadataPacking,
   type PackChannel,
   packChannel,
   Packer,
@@ -43,7 +42,7 @@ import {
   type Packing,
   writeJson
 } from "./packer.js"
-import { encodeMetadata, jsonStringBytes } from "./payload.js"
+import { jsonStringBytes } from "./payload.js"
 
 const SPACE = 0x20
 const QUOTE = 0x22
@@ -316,23 +315,17 @@ export const packInput = <E, R, E2 = never, R2 = never>(
     >
     : Stream.pipeThroughChannelOrFail(fromInput(input), packChannel<E, E2, R2>(packing, hooks))
 
-/** The packing of a metadata update, from `BulkMetadata.chunk`'s options. */
-export const metadataPacking = (options: ChunkOptions): Packing | InvalidRequestError => {
-  const metadataJson = encodeMetadata(options.metadata)
-  if (typeof metadataJson !== "string") return metadataJson
-  return makePacking(
-    metadataFrame(options.field ?? "source_ids", metadataJson),
-    options.maxBytes ?? defaultMaxPayloadBytes,
-    options.dedupe === true
-  )
-}
-
 /** `BulkMetadata.chunk`. */
 export const chunk = <E, R>(
   self: Stream.Stream<string, E, R> | Lines<E, R>,
   options: ChunkOptions
 ): Stream.Stream<BulkChunk, E | InvalidRequestError, R> =>
   Stream.suspend(() => {
-    const packing = metadataPacking(options)
-    return packing instanceof InvalidRequestError ? Stream.fail(packing) : packInput(self, packing)
+    const packed = metadataPacking(
+      options.field ?? "source_ids",
+      options.metadata,
+      options.maxBytes ?? defaultMaxPayloadBytes,
+      options.dedupe === true
+    )
+    return packed instanceof InvalidRequestError ? Stream.fail(packed) : packInput(self, packed.packing)
   })

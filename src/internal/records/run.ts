@@ -17,7 +17,8 @@ import type { BulkRecord, BulkTarget } from "../../VoucherifySchema.js"
 import { bulkTargets } from "../bulkTargets.js"
 import { runJob } from "../bulk/engine.js"
 import { packInput } from "../bulk/linePacker.js"
-import { type Frame, fromArray, makePacking, type Packing } from "../bulk/packer.js"
+import { fromInput, makePacking, type Packing } from "../bulk/packer.js"
+import type { Frame } from "../bulk/payload.js"
 import * as Journal from "../journal/journal.js"
 import { RecordChecker, type RecordError } from "./check.js"
 import { csvRecords } from "../csv/records.js"
@@ -63,12 +64,7 @@ export const recordItems = <A, E, R>(
       ? ndjsonRecords(input.bytes, checker)
       : csvRecords(input.bytes, target, input.format.options, checker)
   }
-  const records: Stream.Stream<A, E, R> = Array.isArray(input)
-    ? fromArray(input as ReadonlyArray<A>)
-    : Predicate.hasProperty(input, Stream.StreamTypeId)
-    ? input as Stream.Stream<A, E, R>
-    : Stream.fromIterable(input as Iterable<A>)
-  return decode(records, () => {
+  return decode(fromInput(input), () => {
     const check = checker()
     return {
       push: (record, out) => {
