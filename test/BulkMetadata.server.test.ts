@@ -19,6 +19,7 @@ import * as BulkMetadata from "../src/BulkMetadata.js"
 import { emptyProgress } from "../src/internal/bulk/report.js"
 import * as MockVoucherifyServer from "../src/testing/MockVoucherifyServer.js"
 import type { Metadata } from "../src/VoucherifySchema.js"
+import { expectBalanced } from "./support/report.js"
 
 const { MockVoucherifyServer: Server } = MockVoucherifyServer
 
@@ -38,13 +39,6 @@ const serverAndClient = (
   http: Layer.Layer<HttpClient.HttpClient> = transport
 ) =>
   MockVoucherifyServer.layerTest({ ...server, client, httpClient: http })
-
-const expectBalanced = (report: BulkMetadata.BulkReport) => {
-  const sum = (xs: ReadonlyArray<{ readonly count: number }>) => xs.reduce((n, x) => n + x.count, 0)
-  expect(report.accepted.ids + sum(report.rejected) + sum(report.unknown) + sum(report.notAttempted)).toBe(
-    report.totalIds
-  )
-}
 
 /** Every id of the accepted chunks carries the metadata in the server's store. */
 const expectAcceptedStored = (report: BulkMetadata.BulkReport, ids: ReadonlyArray<string>, metadata: Metadata) =>

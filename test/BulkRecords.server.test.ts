@@ -22,6 +22,7 @@ import * as MockVoucherifyServer from "../src/testing/MockVoucherifyServer.js"
 import * as Voucherify from "../src/Voucherify.js"
 import { UnauthorizedError } from "../src/VoucherifyError.js"
 import type { BulkTarget } from "../src/VoucherifySchema.js"
+import { expectBalanced } from "./support/report.js"
 
 const { MockVoucherifyServer: Server } = MockVoucherifyServer
 
@@ -49,11 +50,6 @@ const fastClient: MockVoucherifyServer.ClientOptions = {
 const settle = { schedule: Schedule.spaced("20 millis") }
 
 const bytesOf = (text: string) => Stream.make(new TextEncoder().encode(text))
-
-const sum = (xs: ReadonlyArray<{ readonly count: number }>) => xs.reduce((n, x) => n + x.count, 0)
-
-const expectBalanced = (report: BulkMetadata.BulkReport) =>
-  expect(report.accepted.ids + sum(report.rejected) + sum(report.unknown) + sum(report.notAttempted)).toBe(report.totalIds)
 
 const tiers = ["gold", "silver", "bronze", "Złoty", "金"]
 

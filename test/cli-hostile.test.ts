@@ -14,6 +14,7 @@ import type { BulkReport } from "../src/BulkMetadata.js"
 import * as MockVoucherifyServer from "../src/testing/MockVoucherifyServer.js"
 import { cli, idList, type Run, scratch, start } from "./support/cli.js"
 import { hostile, huge, json } from "./support/hostile.js"
+import { expectBalanced } from "./support/report.js"
 
 const { file, path } = scratch("cli-hostile-")
 const timeout = 120_000
@@ -23,12 +24,6 @@ const OAUTH_TOKEN = "tok_OAUTHissued_93e1f0a7bd"
 const REPORT_TOKEN = "rep0a1b2c3d4e5f60718293a4b5c6d7e8f9"
 
 const keys = (baseUrl: string) => ["--base-url", baseUrl, "--app-id", "app_1", "--app-token", APP_TOKEN]
-
-const sum = (ranges: ReadonlyArray<{ readonly count: number }>) => ranges.reduce((n, r) => n + r.count, 0)
-
-/** Every id read is in exactly one place. */
-const expectBalanced = (report: BulkReport) =>
-  expect(report.accepted.ids + sum(report.rejected) + sum(report.unknown) + sum(report.notAttempted)).toBe(report.totalIds)
 
 const readReport = (name: string): BulkReport => JSON.parse(readFileSync(path(name), "utf8"))
 

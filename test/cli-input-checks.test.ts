@@ -16,17 +16,12 @@ import { join } from "node:path"
 import type { BulkReport } from "../src/BulkMetadata.js"
 import * as MockVoucherifyServer from "../src/testing/MockVoucherifyServer.js"
 import { cli, idList, root, scratch } from "./support/cli.js"
+import { expectBalanced } from "./support/report.js"
 
 const { file, path } = scratch("cli-input-checks-")
 const timeout = 120_000
 
 const readReport = (report: string): BulkReport => JSON.parse(readFileSync(report, "utf8"))
-
-const sum = (ranges: ReadonlyArray<{ readonly count: number }>) => ranges.reduce((n, r) => n + r.count, 0)
-
-/** Every id read is in exactly one place. */
-const expectBalanced = (report: BulkReport) =>
-  expect(report.accepted.ids + sum(report.rejected) + sum(report.unknown) + sum(report.notAttempted)).toBe(report.totalIds)
 
 const bulkPath = /\/metadata\/async$/
 

@@ -12,6 +12,7 @@ import { join } from "node:path"
 import type { BulkReport } from "../src/BulkMetadata.js"
 import * as MockVoucherifyServer from "../src/testing/MockVoucherifyServer.js"
 import { cli, idList, start } from "./support/cli.js"
+import { expectBalanced } from "./support/report.js"
 
 const dir = mkdtempSync(join(tmpdir(), "cli-test-"))
 const timeout = 120_000
@@ -24,14 +25,6 @@ const file = (name: string, text: string) => {
 
 
 const readReport = (path: string): BulkReport => JSON.parse(readFileSync(path, "utf8"))
-
-const sum = (ranges: ReadonlyArray<{ readonly count: number }>) => ranges.reduce((n, r) => n + r.count, 0)
-
-/** Every id read is in exactly one place. */
-const expectBalanced = (report: BulkReport) =>
-  expect(report.accepted.ids + sum(report.rejected) + sum(report.unknown) + sum(report.notAttempted)).toBe(
-    report.totalIds
-  )
 
 const metadata = { season: "summer", tier: 2 }
 
