@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os"
 import { defineConfig } from "vitest/config"
 
 export default defineConfig({
@@ -8,6 +9,9 @@ export default defineConfig({
     // one worker process keeps effect and the sources loaded from file to file: each file loading
     // them again cost seconds. No test file changes process-wide state (the environment, globals).
     isolate: false,
+    // at least two files at a time: the CLI and server files mostly wait for child processes and
+    // sockets, so a second worker fills that time even on two cores (vitest would run one there)
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     testTimeout: 60_000,
     hookTimeout: 60_000
   }
