@@ -6,9 +6,6 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     // the CLI tests run the bundled `bin`, built once here
     globalSetup: ["test/support/cliBundle.ts"],
-    // one worker process keeps effect and the sources loaded from file to file: each file loading
-    // them again cost seconds. No test file changes process-wide state (the environment, globals).
-    isolate: false,
     // at least two files at a time: the CLI and server files mostly wait for child processes and
     // sockets, so a second worker fills that time even on two cores (vitest would run one there)
     maxWorkers: Math.max(2, availableParallelism() - 1),
