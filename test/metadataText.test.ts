@@ -11,6 +11,20 @@ import * as BulkMetadata from "../src/BulkMetadata.js"
 import { firstInexact } from "../src/internal/bulk/metadataText.js"
 import { inexactNumberReason, isExactNumber } from "../src/internal/exactNumber.js"
 
+/** A decimal's value as `digits e exponent`, its digits without leading or trailing zeros: equal for equal values. */
+const decimalOf = (text: string): string => {
+  const [, sign = "", whole = "", fraction = "", exponent = "0"] = /^(-?)(\d*)(?:\.(\d*))?(?:e([+-]?\d+))?$/i.exec(text)!
+  const digits = BigInt(`${whole}${fraction}` || "0")
+  if (digits === 0n) return "0"
+  let mantissa = digits
+  let exp = BigInt(exponent) - BigInt(fraction.length)
+  while (mantissa % 10n === 0n) {
+    mantissa /= 10n
+    exp += 1n
+  }
+  return `${sign}${mantissa}e${exp}`
+}
+
 describe("isExactNumber", () => {
   it("tells the numbers a double holds as written from those it changes", () => {
     for (const exact of ["0", "-0", "1", "1.0", "1.50", "1e2", "1E+2", "100e-2", "0.1", "-2.5e-3", "9007199254740991", "9007199254740992", "1e21", "123456789012345680000", "5e-324", "1.7976931348623157e308"]) {
@@ -38,6 +52,18 @@ describe("isExactNumber", () => {
       if (n >= -(2n ** 53n) && n <= 2n ** 53n) expect(isExactNumber(String(n))).toBe(true)
     },
     { fastCheck: { numRuns: 2000 } }
+  )
+
+  it.prop(
+    "a decimal of up to 17 digits is exact exactly when the double sent for it denotes the same decimal",
+    [fc.boolean(), fc.stringMatching(/^[0-9]{1,9}$/), fc.stringMatching(/^[0-9]{1,8}$/)],
+    ([negative, whole, fraction]) => {
+      const text = `${negative ? "-" : ""}${whole}.${fraction}`
+      expect(isExactNumber(text), text).toBe(decimalOf(text) === decimalOf(JSON.stringify(Number(text))))
+      // 15 digits or fewer: always (DBL_DIG)
+      if (whole.length + fraction.length <= 15) expect(isExactNumber(text), text).toBe(true)
+    },
+    { fastCheck: { numRuns: 3000 } }
   )
 
   it("takes a spreadsheet's spellings, and says what an inexact number would arrive as", () => {

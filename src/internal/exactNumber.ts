@@ -38,15 +38,26 @@ const normalised = (text: string): string => {
   return digits.length === 0 ? "0" : `${sign === "-" ? "-" : ""}0.${digits}e${exp}`
 }
 
-/** An integer of at most 15 digits: always exact (below 2^53), and the common case. */
-const smallInteger = /^-?(?:0|[1-9]\d{0,14})$/
+const plainDecimal = /^-?\d+(?:\.\d+)?$/
+
+/**
+ * A decimal of at most 15 digits and no exponent (`1999`, `-12.50`,
+ * `0.1`): always exact, and the common case. A double holds every decimal
+ * of 15 significant digits apart from every other (DBL_DIG), so the
+ * shortest decimal that reads back as its double is that decimal; and
+ * without an exponent it is far from the ends of the range.
+ */
+const isShortDecimal = (text: string): boolean => {
+  const digits = text.length - (text.charCodeAt(0) === 0x2d ? 1 : 0) - (text.includes(".") ? 1 : 0)
+  return digits <= 15 && plainDecimal.test(text)
+}
 
 /**
  * Whether the decimal number `text` (JSON's grammar, or a spreadsheet's:
  * a `+`, `.5`, `5.`) is sent as the value written.
  */
 export const isExactNumber = (text: string): boolean =>
-  smallInteger.test(text) || normalised(text) === normalised(String(Number(text)))
+  isShortDecimal(text) || normalised(text) === normalised(String(Number(text)))
 
 /** Why the decimal number `text` cannot be sent as written, or undefined when it can. */
 export const inexactNumberReason = (text: string): string | undefined => {
