@@ -14,7 +14,8 @@ import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import * as BulkMetadata from "../src/BulkMetadata.js"
-import { idReason, linesParser, parseIds } from "../src/internal/bulk/idLines.js"
+import { idReason, lineIds } from "../src/internal/bulk/idLines.js"
+import { decode } from "../src/internal/text/decode.js"
 import { VoucherifyTest } from "../src/testing/index.js"
 import { Voucherify } from "../src/Voucherify.js"
 import { AsyncActionId } from "../src/VoucherifySchema.js"
@@ -53,7 +54,7 @@ const outcome = <E>(chunks: Stream.Stream<BulkMetadata.BulkChunk, E>): Outcome =
 
 /** The ids a `lines` stream gives when read as strings, and the error it ends with. */
 const idsOf = (pieces: ReadonlyArray<Uint8Array>) => {
-  const all = Effect.runSync(Stream.runCollect(Stream.either(parseIds(Stream.fromIterable(pieces), linesParser))))
+  const all = Effect.runSync(Stream.runCollect(Stream.either(decode(Stream.fromIterable(pieces), lineIds()))))
   return {
     ids: Chunk.toReadonlyArray(Chunk.filterMap(all, Either.getRight)),
     error: Option.getOrUndefined(Chunk.findFirst(all, Either.isLeft).pipe(Option.map((left) => left.left)))
@@ -281,7 +282,7 @@ describe("BulkMetadata.lines", () => {
       })
       // read as strings, the packer refuses the id itself, at its offset
       const asStrings = yield* Effect.flip(
-        Stream.runDrain(parseIds(Stream.make(encoder.encode(text)), linesParser).pipe(BulkMetadata.chunk({ metadata, maxBytes: 100 })))
+        Stream.runDrain(decode(Stream.make(encoder.encode(text)), lineIds()).pipe(BulkMetadata.chunk({ metadata, maxBytes: 100 })))
       )
       expect(asStrings).toMatchObject({ _tag: "InvalidRequestError", path: "source_ids[2]", offset: 2 })
       // one byte less fits exactly: a body of 100 bytes

@@ -146,7 +146,7 @@ layer(MockVoucherifyServer.layer(), { excludeTestServices: true })("against the 
       const byNdjson = yield* cli(["products-metadata", "--ids", ndjson, "--field", "id", "--metadata", "{}", "--quiet", ...flags], env)
       expect(byNdjson.code).toBe(1)
       expect(byNdjson.stderr).toContain(
-        `${ndjson}, line 2: the line runs past 100000 characters without a line break: longer than a whole request body (100000 bytes), so no record of an id`
+        `${ndjson}, line 2: the line runs past 100000 bytes without a line break: longer than a whole request body (100000 bytes), so no record of an id`
       )
       const csv = file("long.csv", `name,id\nx,a\n"${"c".repeat(300_000)}",b\n`)
       const byCsv = yield* cli(["products-metadata", "--ids", csv, "--column", "id", "--metadata", "{}", "--quiet", ...flags], env)

@@ -10,12 +10,14 @@ import * as BulkMetadata from "../src/BulkMetadata.js"
 import type { IdFormat } from "../src/cli/IdInput.js"
 import { readHeader } from "../src/cli/CsvIds.js"
 import { describe as describeError, type Ids, open, parseIds as parseInput } from "../src/cli/IdInput.js"
-import { type LineLimit, linesParser, parseIds as parseLines } from "../src/internal/bulk/idLines.js"
+import { lineIds } from "../src/internal/bulk/idLines.js"
+import { decode } from "../src/internal/text/decode.js"
+import type { LineLimit } from "../src/internal/text/lines.js"
 
 /** The ids of an input as strings: one-id-per-line bytes decoded as the packer's string path does. */
 const strings = <E, R>(ids: Ids<E, R>): Stream.Stream<string, E, R> =>
   "_tag" in ids && ids._tag === "Lines"
-    ? parseLines((ids as BulkMetadata.Lines<E, R>).bytes, linesParser) as Stream.Stream<string, E, R>
+    ? decode((ids as BulkMetadata.Lines<E, R>).bytes, lineIds()) as Stream.Stream<string, E, R>
     : ids as Stream.Stream<string, E, R>
 
 const parseIds = <E, R>(bytes: Stream.Stream<Uint8Array, E, R>, format: IdFormat, source: string, maxRecord?: LineLimit) =>
@@ -149,7 +151,7 @@ describe("records past the limit", () => {
       expect(byLine).toMatchObject({
         _tag: "IdLineError",
         line: 3,
-        reason: "the line runs past 1000 characters without a line break: longer than a whole request body (1000 bytes), so no record of an id"
+        reason: "the line runs past 1000 bytes without a line break: longer than a whole request body (1000 bytes), so no record of an id"
       })
       expect(ids).toEqual(["a"])
       expect(ndjson.read()).toBeLessThanOrEqual(1000 + 256)

@@ -1,69 +1,30 @@
 /**
- * The CSV id format (`--column`): the ids of one column of a CSV file whose
- * header row names the columns, read with csv-parse (the parser the library
- * reads report files with), a chunk of bytes at a time.
+ * The CSV id format (`--column`) as the CLI reads it: the ids of one column
+ * (`internal/csv/ids.ts`), and a header read apart so that a wrong column
+ * fails before anything is sent; a bad record names the input.
  */
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import * as CsvRecords from "../internal/csv/records.js"
+import { IdLineError } from "../internal/bulk/idLines.js"
+import { columnIds, headerOf, noHeader } from "../internal/csv/ids.js"
+import * as CsvRows from "../internal/csv/rows.js"
 import { InputError } from "./CliError.js"
-import { checkId, IdLineError } from "../internal/bulk/idLines.js"
 
-interface Header {
-  readonly width: number
-  readonly index: number
-}
-
-const headerOf = (fields: Array<string>, line: number, column: string): Header | IdLineError => {
-  const names = fields.map((name) => name.trim())
-  const index = names.indexOf(column)
-  return index === -1
-    ? new IdLineError({ line, reason: `the header has no column "${column}" (columns: ${names.join(", ")})` })
-    : { width: fields.length, index }
-}
-
-const noHeader = (column: string) =>
-  new IdLineError({ line: 1, reason: `the CSV has no header row naming the column "${column}"` })
-
-const decoder = (column: string) => (): CsvRecords.Decoder<string, IdLineError> => {
-  let header: Header | undefined
-  return {
-    onRecord: (fields, line, out) => {
-      if (header === undefined) {
-        const read = headerOf(fields, line, column)
-        if (read instanceof IdLineError) return read
-        header = read
-        return
-      }
-      if (fields.length !== header.width) {
-        return new IdLineError({ line, reason: `${fields.length} fields where the header has ${header.width}` })
-      }
-      try {
-        out.push(checkId(fields[header.index]!, line, `column "${column}"`))
-      } catch (error) {
-        if (error instanceof IdLineError) return error
-        throw error
-      }
-    },
-    onEnd: () => (header === undefined ? noHeader(column) : undefined)
-  }
-}
-
-const inputError = (source: string) => (error: IdLineError | CsvRecords.CsvSyntaxError) =>
+const inputError = (source: string) => (error: IdLineError | CsvRows.CsvSyntaxError) =>
   new InputError({ message: `${source}, line ${error.line}: ${error.reason}` })
 
-const isMalformed = (error: unknown): error is IdLineError | CsvRecords.CsvSyntaxError =>
-  error instanceof IdLineError || error instanceof CsvRecords.CsvSyntaxError
+const isMalformed = (error: unknown): error is IdLineError | CsvRows.CsvSyntaxError =>
+  error instanceof IdLineError || error instanceof CsvRows.CsvSyntaxError
 
 /** The ids of `column`; `source` names the input in error messages; a record past `maxRecord` fails. */
 export const parse = <E, R>(
   bytes: Stream.Stream<Uint8Array, E, R>,
   column: string,
   source: string,
-  maxRecord?: CsvRecords.RecordLimit
+  maxRecord?: CsvRows.RecordLimit
 ): Stream.Stream<string, E | InputError, R> =>
-  CsvRecords.decode(bytes, decoder(column), maxRecord).pipe(
+  columnIds(bytes, column, maxRecord).pipe(
     Stream.mapError((error) => (isMalformed(error) ? inputError(source)(error) : error))
   )
 
@@ -81,10 +42,10 @@ export const readHeader = <E, R>(
   bytes: Stream.Stream<Uint8Array, E, R>,
   column: string,
   source: string,
-  maxRecord?: CsvRecords.RecordLimit
+  maxRecord?: CsvRows.RecordLimit
 ): Effect.Effect<Chunk.Chunk<Uint8Array>, E | InputError, R> =>
   Effect.gen(function*() {
-    const reader = CsvRecords.make<IdLineError | HeaderRead>((fields, line) => {
+    const reader = CsvRows.make<IdLineError | HeaderRead>((fields, line) => {
       const header = headerOf(fields, line, column)
       return header instanceof IdLineError ? header : new HeaderRead()
     }, maxRecord)

@@ -13,11 +13,12 @@ import { resolve as resolvePath } from "node:path"
 import type * as BulkJournal from "../BulkJournal.js"
 import * as BulkMetadata from "../BulkMetadata.js"
 import * as BulkRecords from "../BulkRecords.js"
-import { type LineLimit, parseIds as parseWith } from "../internal/bulk/idLines.js"
+import { decode } from "../internal/text/decode.js"
+import type { LineLimit } from "../internal/text/lines.js"
 import { InputChangedError, InputError } from "./CliError.js"
 import * as CsvIds from "./CsvIds.js"
 import { fileProblem } from "./ErrorOutput.js"
-import { type IdFormat, makeParser } from "./IdFormat.js"
+import { type IdFormat, ndjsonIds } from "./IdFormat.js"
 
 export type { IdFormat } from "./IdFormat.js"
 
@@ -46,7 +47,7 @@ const parseRecords = <E, R>(
 ): Stream.Stream<string, E | BulkMetadata.IdLineError | InputError, R> =>
   format._tag === "Csv"
     ? CsvIds.parse(bytes, format.column, source, maxRecord)
-    : parseWith(bytes, () => makeParser(format, maxRecord))
+    : decode(bytes, ndjsonIds(format, maxRecord))
 
 /**
  * Parses ids out of raw bytes. One id per line is `BulkMetadata.lines`,

@@ -13,7 +13,8 @@ import * as Stream from "effect/Stream"
 import { ReportDecodeError, ReportExpiredError } from "../../VoucherifyError.js"
 import { checkUrl, displayUrl, type UntrustedUrlError } from "../http/credentialHosts.js"
 import type { ReportRow } from "../../Voucherify.js"
-import * as CsvRecords from "../csv/records.js"
+import { CsvSyntaxError, type Row, rows } from "../csv/rows.js"
+import { decode as decodeWith, type Decoder } from "../text/decode.js"
 
 export type { ReportRow } from "../../Voucherify.js"
 
@@ -83,7 +84,7 @@ const columnsOf = (layout: Layout, fields: Array<string>): Readonly<Record<strin
   return columns
 }
 
-const decoder = (): CsvRecords.Decoder<ReportRow, ReportDecodeError> => {
+const decoder = (): Decoder<Row, ReportRow, ReportDecodeError> => {
   let header: Array<string> | undefined
   let layout: Layout | undefined
   let record = 0
@@ -98,13 +99,13 @@ const decoder = (): CsvRecords.Decoder<ReportRow, ReportDecodeError> => {
   const notBoolean = (line: number, fields: Array<string>, column: number) =>
     refuse(line, `${quoted(fields[column]!)} is not true, false, 1 or 0`, column)
   return {
-    onRecord: (fields, line, out) => {
+    push: ({ fields, line }, out) => {
       if (layout === undefined) {
         header = fields
         const read = layoutOf(fields)
         if (read instanceof ReportDecodeError) return read
         layout = read
-        return
+        return undefined
       }
       record++
       if (fields.length !== layout.width) return refuse(line, `${fields.length} fields where the header has ${layout.width}`)
@@ -115,8 +116,9 @@ const decoder = (): CsvRecords.Decoder<ReportRow, ReportDecodeError> => {
       const updated = booleanOf(fields[layout.updated]!)
       if (updated === undefined) return notBoolean(line, fields, layout.updated)
       out.push({ id, found, updated, columns: columnsOf(layout, fields) })
+      return undefined
     },
-    onEnd: () =>
+    end: () =>
       header === undefined
         ? new ReportDecodeError({ reason: "the file is empty: it has no header row", header: [] })
         : undefined
@@ -129,9 +131,9 @@ const decoder = (): CsvRecords.Decoder<ReportRow, ReportDecodeError> => {
  * fails with a {@link ReportDecodeError} that says where.
  */
 export const decode = <E, R>(bytes: Stream.Stream<Uint8Array, E, R>): Stream.Stream<ReportRow, E | ReportDecodeError, R> =>
-  CsvRecords.decode(bytes, decoder).pipe(
+  decodeWith(rows(bytes), decoder).pipe(
     Stream.mapError((error) =>
-      error instanceof CsvRecords.CsvSyntaxError ? new ReportDecodeError({ reason: error.reason, line: error.line }) : error
+      error instanceof CsvSyntaxError ? new ReportDecodeError({ reason: error.reason, line: error.line }) : error
     )
   )
 

@@ -36,8 +36,7 @@ import { mayHaveArrived, quotaWait, stopsTheRun } from "../http/errorRules.js"
 import * as Journal from "../journal/ledger.js"
 import type { ChunkAccepted, ChunkRange, ChunkResult } from "./chunkResult.js"
 import { packInput } from "./linePacker.js"
-import { makePacking, metadataFrame, type Packing, recycle } from "./packer.js"
-import { encodeMetadata } from "./payload.js"
+import { metadataPacking, type Packing, recycle } from "./packer.js"
 import { defaultMaxQuotaWait, makeQuotaGate } from "./quota.js"
 import { reconcile } from "./reconcile.js"
 import type { BulkChunk, Input, MetadataRunOptions } from "./model.js"
@@ -427,16 +426,15 @@ export const runMetadata = <E, R, R2>(
   runJob(input, options, { name: "BulkMetadata", unit: "ids" }, options.target, (voucherify) =>
     Effect.gen(function*() {
       const { field } = bulkTargets[options.target]
-      // encoded once: the bodies, the size check and the journal's hash all use this text
-      const metadataJson = encodeMetadata(options.metadata)
-      if (typeof metadataJson !== "string") return yield* metadataJson
-      const packing = makePacking(
-        metadataFrame(field, metadataJson),
+      const packed = metadataPacking(
+        field,
+        options.metadata,
         options.maxBytes ?? voucherify.maxPayloadBytes,
         options.dedupe === true,
         voucherify.maxPayloadBytes
       )
-      if (packing instanceof InvalidRequestError) return yield* packing
+      if (packed instanceof InvalidRequestError) return yield* packed
+      const { metadataJson, packing } = packed
       const description = yield* Journal.describeRun({
         target: options.target,
         field,

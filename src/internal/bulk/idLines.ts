@@ -1,16 +1,15 @@
 /**
  * Ids in text, one record a line: the rules an id must follow, and the
- * incremental line parser the CLI's formats share (the packer reads plain
- * one-id-per-line bytes itself: `linePacker.ts`). Plain code: it runs once
- * per line.
+ * decoder of ids in lines the string path and the CLI's NDJSON share (the
+ * packer reads plain one-id-per-line bytes itself: `linePacker.ts`). Plain
+ * code: it runs once per line.
  *
  * @internal
  */
-import * as Channel from "effect/Channel"
-import * as Chunk from "effect/Chunk"
 import * as Schema from "effect/Schema"
-import * as Stream from "effect/Stream"
 import { largestMaxPayloadBytes as largestMaxBytes } from "../limits.js"
+import type { Decoder } from "../text/decode.js"
+import { type LineLimit, LineSplitter, type Seen } from "../text/lines.js"
 
 /** `BulkMetadata.IdLineError`. */
 export class IdLineError extends Schema.TaggedError<IdLineError>()("IdLineError", {
@@ -108,115 +107,27 @@ export const idReason = (id: string, what: string, wholeLine = false): string | 
   return controlReason(id, what, wholeLine)
 }
 
-/** `id`, or throws the {@link IdLineError} of {@link idReason}. */
-export const checkId = (id: string, line: number, what: string, wholeLine = false): string => {
+/** The {@link IdLineError} of line `line` for {@link idReason}, or undefined. */
+export const idError = (id: string, line: number, what: string, wholeLine = false): IdLineError | undefined => {
   const reason = idReason(id, what, wholeLine)
-  if (reason !== undefined) throw new IdLineError({ line, reason })
-  return id
+  return reason === undefined ? undefined : new IdLineError({ line, reason })
 }
 
 /**
- * The refusal of a line that grew past `limit` (bytes or characters, as
- * `unit` says) without a line break: it is not held any longer, nor read to
- * its end. `why` says why nothing that long can be used; a CR or a tab
+ * The refusal of line `line`, which grew past `maxLine` bytes without a line
+ * break: it is not held any longer, nor read to its end. A CR or a tab
  * among the part read says what the file likely is.
  */
-export const lineTooLong = (
-  line: number,
-  limit: number,
-  unit: "bytes" | "characters",
-  why: string,
-  seen: { readonly cr: boolean; readonly tab: boolean }
-): IdLineError =>
+export const lineTooLong = (line: number, maxLine: LineLimit, seen: Seen): IdLineError =>
   new IdLineError({
     line,
-    reason: `the line runs past ${limit} ${unit} without a line break: ${why}${
+    reason: `the line runs past ${maxLine.limit} bytes without a line break: ${maxLine.why}${
       seen.cr ? `; it holds CRs: ${crOnlyHint}` : seen.tab ? `; it holds tabs: ${delimitedHint}` : ""
     }`
   })
 
 /**
- * An incremental parser: text goes in piece by piece as it is read, ids come
- * out, and nothing but the current line is held.
- */
-export interface IdParser {
-  /**
-   * Takes the next piece of text and appends the ids it completes to `out`.
-   * Throws {@link IdLineError} at a bad line, with the ids before it in `out`.
-   */
-  readonly push: (text: string, out: Array<string>) => void
-  /** The text ended: appends the id of an unterminated last line. Throws like `push`. */
-  readonly end: (out: Array<string>) => void
-}
-
-/** Handles one line (without its line break); `lineNo` counts from 1. */
-export type LineHandler = (line: string, lineNo: number, out: Array<string>) => void
-
-/**
- * How long a line may grow without a line break before it is refused,
- * unread to its end: `limit` characters (a character takes a byte or more),
- * and why nothing longer can be used.
- */
-export interface LineLimit {
-  readonly limit: number
-  readonly why: string
-}
-
-/**
- * Splits text into lines (LF or CRLF, a BOM at the start dropped) and hands
- * each to `handle`. A line that runs past `maxLine` before its line break
- * ends the parse there: it is not held whole.
- */
-export const lineParser = (
-  handle: LineHandler,
-  finish: (lastLine: number) => void = () => {},
-  maxLine?: LineLimit
-): IdParser => {
-  let rest = ""
-  let lineNo = 0
-  let started = false
-  const tooLong = (line: string) => {
-    if (maxLine !== undefined && line.length > maxLine.limit) {
-      // judged on the first characters past the limit only: the same wherever the pieces were cut
-      const seen = line.slice(0, maxLine.limit + 1)
-      const cr = seen.includes("\r")
-      throw lineTooLong(lineNo + 1, maxLine.limit, "characters", maxLine.why, { cr, tab: !cr && seen.includes("\t") })
-    }
-  }
-  const take = (line: string, out: Array<string>) => {
-    // a whole line past the limit too: the same refusal wherever the pieces were cut
-    tooLong(line)
-    lineNo++
-    handle(line.endsWith("\r") ? line.slice(0, -1) : line, lineNo, out)
-  }
-  const bounded = () => tooLong(rest)
-  return {
-    push: (text, out) => {
-      if (!started && text.length > 0) {
-        started = true
-        if (text.charCodeAt(0) === 0xfeff) text = text.slice(1)
-      }
-      // a long line read in many pieces is kept whole only once, not joined again at every piece
-      if (!text.includes("\n")) {
-        rest += text
-        bounded()
-        return
-      }
-      const lines = (rest + text).split("\n")
-      rest = lines.pop()!
-      for (const line of lines) take(line, out)
-      bounded()
-    },
-    end: (out) => {
-      if (rest.length > 0) take(rest, out)
-      rest = ""
-      finish(lineNo)
-    }
-  }
-}
-
-/**
- * What the string path of {@link lines} holds at most of one line: an id
+ * What the string path of {@link lineIds} holds at most of one line: an id
  * longer than the largest body the packer builds can never be sent (packed
  * from its bytes, the limit is the body's own, much smaller).
  */
@@ -225,49 +136,25 @@ const longestLine: LineLimit = {
   why: `longer than any id can be (no request body holds more than ${largestMaxBytes} bytes)`
 }
 
-/** One id per line: blank lines skipped, every other line checked with {@link idReason}. */
-export const linesParser = (): IdParser =>
-  lineParser((line, lineNo, out) => {
-    if (!isBlank(line)) out.push(checkId(line, lineNo, "the id", true))
-  }, undefined, longestLine)
+/** One id per line: every line that is not blank is an id, checked with {@link idReason}. */
+const wholeLineId = (text: string, line: number): string | IdLineError => idError(text, line, "the id", true) ?? text
 
 /**
- * The ids a parser finds in UTF-8 bytes. The ids before a bad line are
- * emitted before its error, so that whatever consumes them sees every good
- * id, wherever the reads cut the text.
+ * A decoder of the ids in UTF-8 lines: `idOf` makes the id of each line
+ * that is not blank (one id per line by default, as strings: the packer
+ * reads `BulkMetadata.lines` from its bytes itself). A line that runs past
+ * `maxLine` fails the input there.
  */
-export const parseIds = <E, R>(
-  bytes: Stream.Stream<Uint8Array, E, R>,
-  makeParser: () => IdParser
-): Stream.Stream<string, E | IdLineError, R> =>
-  Stream.suspend(() => {
-    const parser = makeParser()
-    // the parser drops the BOM itself, once; a sequence cut at the end is flushed, and refused
-    const decoder = new TextDecoder("utf-8", { ignoreBOM: true })
-    type Parse = Channel.Channel<Chunk.Chunk<string>, Chunk.Chunk<Uint8Array>, E | IdLineError, E, unknown, unknown>
-    const step = (parse: (out: Array<string>) => void, next: Parse): Parse => {
-      const out: Array<string> = []
-      let failure: IdLineError | undefined
-      try {
-        parse(out)
-      } catch (error) {
-        if (!(error instanceof IdLineError)) throw error
-        failure = error
-      }
-      const written: Parse = out.length === 0 ? Channel.void : Channel.write(Chunk.unsafeFromArray(out))
-      return Channel.zipRight(written, failure === undefined ? next : Channel.fail(failure))
-    }
-    const read: Parse = Channel.readWithCause({
-      onInput: (pieces: Chunk.Chunk<Uint8Array>) =>
-        step((out) => {
-          for (const piece of pieces) parser.push(decoder.decode(piece, { stream: true }), out)
-        }, read),
-      onFailure: Channel.failCause,
-      onDone: () =>
-        step((out) => {
-          parser.push(decoder.decode(), out)
-          parser.end(out)
-        }, Channel.void)
-    })
-    return Stream.pipeThroughChannelOrFail(bytes, read)
-  })
+export const lineIds = (
+  idOf: (text: string, line: number) => string | IdLineError = wholeLineId,
+  maxLine: LineLimit = longestLine
+) =>
+(): Decoder<Uint8Array, string, IdLineError> =>
+  new LineSplitter<string, IdLineError>((bytes, start, end, line, out) => {
+    const text = bytes.toString("utf8", start, end)
+    if (isBlank(text)) return undefined
+    const id = idOf(text, line)
+    if (typeof id !== "string") return id
+    out.push(id)
+    return undefined
+  }, maxLine.limit, (line, seen) => lineTooLong(line, maxLine, seen), true)

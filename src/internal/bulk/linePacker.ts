@@ -26,6 +26,7 @@ import * as Stream from "effect/Stream"
 import type { BulkChunk, ChunkOptions, Input, Lines } from "./model.js"
 import { InvalidRequestError } from "../../VoucherifyError.js"
 import { defaultMaxPayloadBytes } from "../limits.js"
+import { bomAt, Carry, CR, LF, type LineLimit, seenIn, withoutCr } from "../text/lines.js"
 import { IdLineError, idReason, isBlank, lineTooLong } from "./idLines.js"
 import {
   COMMA,
@@ -33,8 +34,7 @@ import {
   emitBody,
   fromInput,
   inOpenBody,
-  makePacking,
-  metadataFrame,
+  metadataPacking,
   type PackChannel,
   packChannel,
   Packer,
@@ -42,14 +42,11 @@ import {
   type Packing,
   writeJson
 } from "./packer.js"
-import { encodeMetadata, jsonStringBytes } from "./payload.js"
+import { jsonStringBytes } from "./payload.js"
 
-const LF = 0x0a
-const CR = 0x0d
 const SPACE = 0x20
 const QUOTE = 0x22
 const BACKSLASH = 0x5c
-const TAB = 0x09
 
 /** What {@link LinePacker.takeLine} did with one whole line. */
 type Taken = "taken" | "full" | IdLineError | InvalidRequestError
@@ -58,11 +55,6 @@ type Taken = "taken" | "full" | IdLineError | InvalidRequestError
 export class LinePacker extends Packer {
   /** Lines consumed, blank ones included: the next one is line `lines + 1`. */
   private lines = 0
-  /** The start of a line that the end of a read cut off, until its end comes. */
-  private carry = Buffer.allocUnsafe(1024)
-  private carried = 0
-  /** Whether `carry` holds a whole line (its LF included) that waits for a body with room. */
-  private carryComplete = false
   /** Set when the last feed stopped at an id that the open body has no room for. */
   full = false
   private readonly decoder = new TextDecoder("utf-8", { ignoreBOM: true })
@@ -74,10 +66,18 @@ export class LinePacker extends Packer {
    * read to its end: the carry never grows past it.
    */
   private readonly maxLine = this.room + 2
+  private readonly limit: LineLimit = {
+    limit: this.maxLine,
+    why: `longer than any id can be (the limit of ${this.maxBytes} bytes leaves ${this.room} for an id next to the metadata)`
+  }
+  /** The start of a line that the end of a read cut off, until its end comes: never past {@link maxLine} and its LF. */
+  private readonly carry = new Carry(this.maxLine + 1)
+  /** Whether `carry` holds a whole line (its LF included) that waits for a body with room. */
+  private carryComplete = false
 
   /** Whether a line without its line break waits: the input's last line, if the input ends now. */
   get hasPartialLine(): boolean {
-    return this.carried > 0 && !this.carryComplete
+    return this.carry.length > 0 && !this.carryComplete
   }
 
   /**
@@ -90,26 +90,25 @@ export class LinePacker extends Packer {
   feedBytes(src: Uint8Array, from: number): number | IdLineError | InvalidRequestError {
     this.full = false
     let i = from
-    if (this.carried > 0) {
+    const carry = this.carry
+    if (carry.length > 0) {
       if (!this.carryComplete) {
         const lf = src.indexOf(LF, i)
         const end = lf === -1 ? src.length : lf
-        if (this.carried + end - i > this.maxLine) {
-          return this.lineTooLong(this.carry.subarray(0, this.carried), src.subarray(i, end))
-        }
+        if (carry.length + end - i > this.maxLine) return this.lineTooLong(carry.held, src.subarray(i, end))
         if (lf === -1) {
-          this.keep(src, i, src.length)
+          carry.keep(src, i, src.length)
           return src.length
         }
-        this.keep(src, i, lf + 1)
+        carry.keep(src, i, lf + 1)
         this.carryComplete = true
         i = lf + 1
       }
       // the whole line is in `carry` now, its LF last: the same loop takes it
-      const taken = this.scan(this.carry.subarray(0, this.carried), 0)
+      const taken = this.scan(carry.held, 0)
       if (typeof taken !== "number") return taken
       if (this.full) return i
-      this.carried = 0
+      carry.clear()
       this.carryComplete = false
     }
     return this.scan(src, i)
@@ -177,7 +176,7 @@ export class LinePacker extends Packer {
           break
         }
         if (lineEnd === -1) {
-          this.keep(src, start, n)
+          this.carry.keep(src, start, n)
           break
         }
         next = lineEnd + 1
@@ -211,10 +210,8 @@ export class LinePacker extends Packer {
    * skipped, checked, measured exactly and escaped.
    */
   private takeLine(src: Uint8Array, start: number, end: number): Taken {
-    if (end > start && src[end - 1] === CR) end--
-    if (
-      this.lines === 0 && end - start >= 3 && src[start] === 0xef && src[start + 1] === 0xbb && src[start + 2] === 0xbf
-    ) start += 3
+    end = withoutCr(src, start, end)
+    if (this.lines === 0) start += bomAt(src, start, end)
     const id = this.decoder.decode(src.subarray(start, end))
     if (isBlank(id)) {
       this.lines++
@@ -244,38 +241,9 @@ export class LinePacker extends Packer {
     return "taken"
   }
 
-  /**
-   * The refusal of the next line, which runs past {@link maxLine} without a
-   * line break; `parts` are what was read of it. Its hint is judged on its
-   * first `maxLine + 1` bytes only: the same wherever the reads cut.
-   */
+  /** The refusal of the next line, which runs past {@link maxLine} without a line break; `parts` are what was read of it. */
   private lineTooLong(...parts: ReadonlyArray<Uint8Array>): IdLineError {
-    let left = this.maxLine + 1
-    const seen = parts.map((part) => {
-      const kept = part.subarray(0, Math.max(0, left))
-      left -= kept.length
-      return kept
-    })
-    const cr = seen.some((part) => part.includes(CR))
-    return lineTooLong(
-      this.lines + 1,
-      this.maxLine,
-      "bytes",
-      `longer than any id can be (the limit of ${this.maxBytes} bytes leaves ${this.room} for an id next to the metadata)`,
-      { cr, tab: !cr && seen.some((part) => part.includes(TAB)) }
-    )
-  }
-
-  /** Appends `src[start..end)` to the carried line, which stays within {@link maxLine} and its LF. */
-  private keep(src: Uint8Array, start: number, end: number): void {
-    const carried = this.carried + end - start
-    if (carried > this.carry.length) {
-      const larger = Buffer.allocUnsafe(Math.min(Math.max(carried, 2 * this.carry.length), this.maxLine + 1))
-      this.carry.copy(larger, 0, 0, this.carried)
-      this.carry = larger
-    }
-    this.carry.set(src.subarray(start, end), this.carried)
-    this.carried = carried
+    return lineTooLong(this.lines + 1, this.limit, seenIn(this.maxLine, parts))
   }
 }
 
@@ -347,23 +315,17 @@ export const packInput = <E, R, E2 = never, R2 = never>(
     >
     : Stream.pipeThroughChannelOrFail(fromInput(input), packChannel<E, E2, R2>(packing, hooks))
 
-/** The packing of a metadata update, from `BulkMetadata.chunk`'s options. */
-export const metadataPacking = (options: ChunkOptions): Packing | InvalidRequestError => {
-  const metadataJson = encodeMetadata(options.metadata)
-  if (typeof metadataJson !== "string") return metadataJson
-  return makePacking(
-    metadataFrame(options.field ?? "source_ids", metadataJson),
-    options.maxBytes ?? defaultMaxPayloadBytes,
-    options.dedupe === true
-  )
-}
-
 /** `BulkMetadata.chunk`. */
 export const chunk = <E, R>(
   self: Stream.Stream<string, E, R> | Lines<E, R>,
   options: ChunkOptions
 ): Stream.Stream<BulkChunk, E | InvalidRequestError, R> =>
   Stream.suspend(() => {
-    const packing = metadataPacking(options)
-    return packing instanceof InvalidRequestError ? Stream.fail(packing) : packInput(self, packing)
+    const packed = metadataPacking(
+      options.field ?? "source_ids",
+      options.metadata,
+      options.maxBytes ?? defaultMaxPayloadBytes,
+      options.dedupe === true
+    )
+    return packed instanceof InvalidRequestError ? Stream.fail(packed) : packInput(self, packed.packing)
   })

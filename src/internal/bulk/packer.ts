@@ -18,7 +18,7 @@ import type { BulkChunk } from "./model.js"
 import { InvalidRequestError } from "../../VoucherifyError.js"
 import { largestMaxPayloadBytes, payloadBytesReason } from "../limits.js"
 import { controlAt, controlReason } from "./idLines.js"
-import { jsonStringBytes } from "./payload.js"
+import { encodeMetadata, type Frame, jsonStringBytes, metadataFrame } from "./payload.js"
 
 /** The packer's own check of an id: not empty, no control character (the rule of `idLines.ts`). */
 const isValidId = (id: string): boolean => id.length > 0 && controlAt(id) === -1
@@ -28,34 +28,6 @@ const smallestIdBytes = 3
 
 const QUOTE = 0x22
 export const COMMA = 0x2c
-
-/**
- * What surrounds the items of a body: `head`, the items separated by commas,
- * `tail`. The metadata endpoint's is `{"source_ids":[` … `],"metadata":{…}}`;
- * the per-record endpoints' is `[` … `]`.
- */
-export interface Frame {
-  readonly head: string
-  readonly tail: string
-  /** Items are ids, written as JSON strings (`true`), or JSON text written as it is (`false`). */
-  readonly quoted: boolean
-  /** Names an item in an error's path: `source_ids[7]`. */
-  readonly itemPath: string
-  /** What else the body holds, for an error: "next to the metadata". */
-  readonly beside: string
-  /** The ids a body names, from its parsed JSON. */
-  readonly idsOf: (body: unknown) => ReadonlyArray<string>
-}
-
-/** The frame of a metadata update: `{"<field>":[ids],"metadata":<metadataJson>}`. */
-export const metadataFrame = (field: "source_ids" | "codes", metadataJson: string): Frame => ({
-  head: `{"${field}":[`,
-  tail: `],"metadata":${metadataJson}}`,
-  quoted: true,
-  itemPath: field,
-  beside: "next to the metadata",
-  idsOf: (body) => (body as Record<string, ReadonlyArray<string>>)[field]!
-})
 
 /** How to pack: the frame, the largest body, and whether repeated items are dropped. */
 export interface Packing {
@@ -85,6 +57,24 @@ export const makePacking = (
     })
   }
   return { frame, maxBytes, dedupe }
+}
+
+/**
+ * The packing of a metadata update, with its metadata's JSON text (encoded
+ * once: the bodies, the size check and a journal's hash all use it), or
+ * the error that makes packing impossible.
+ */
+export const metadataPacking = (
+  field: "source_ids" | "codes",
+  metadata: unknown,
+  maxBytes: number,
+  dedupe: boolean,
+  largest?: number
+): { readonly packing: Packing; readonly metadataJson: string } | InvalidRequestError => {
+  const metadataJson = encodeMetadata(metadata)
+  if (typeof metadataJson !== "string") return metadataJson
+  const packing = makePacking(metadataFrame(field, metadataJson), maxBytes, dedupe, largest)
+  return packing instanceof InvalidRequestError ? packing : { packing, metadataJson }
 }
 
 /**
@@ -430,10 +420,10 @@ export const fromArray = <A>(items: ReadonlyArray<A>, size = 65_536): Stream.Str
       ? Option.some([Chunk.unsafeFromArray(items.slice(from, from + size)), from + size] as const)
       : Option.none())
 
-/** An array or any iterable as a stream. */
-export const fromInput = <E, R>(ids: Stream.Stream<string, E, R> | Iterable<string>): Stream.Stream<string, E, R> =>
-  Array.isArray(ids)
-    ? fromArray(ids)
-    : Predicate.hasProperty(ids, Stream.StreamTypeId)
-    ? ids as Stream.Stream<string, E, R>
-    : Stream.fromIterable(ids as Iterable<string>)
+/** A stream as it is, an array or any iterable as a stream: the items of ids or of records. */
+export const fromInput = <A, E, R>(items: Stream.Stream<A, E, R> | Iterable<A>): Stream.Stream<A, E, R> =>
+  Array.isArray(items)
+    ? fromArray(items as ReadonlyArray<A>)
+    : Predicate.hasProperty(items, Stream.StreamTypeId)
+    ? items as Stream.Stream<A, E, R>
+    : Stream.fromIterable(items as Iterable<A>)

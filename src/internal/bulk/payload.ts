@@ -76,9 +76,6 @@ const escapedBytes = (s: string): number => {
   return bytes
 }
 
-/** The UTF-8 byte length of a string as `TextEncoder` writes it. */
-export const utf8Bytes = (s: string): number => Buffer.byteLength(s, "utf8")
-
 /**
  * Validates bulk metadata and returns its JSON text: it must be a plain JSON
  * object (not null, not an array) whose values JSON encodes faithfully.
@@ -101,12 +98,33 @@ export const invalidIdReason = (id: unknown): string | undefined => {
   return undefined
 }
 
-/** The bytes of a body around its ids: `{"source_ids":[` + `],"metadata":…}`. */
-export const bodyFrame = (field: "source_ids" | "codes", metadataJson: string) => {
-  const head = `{"${field}":[`
-  const tail = `],"metadata":${metadataJson}}`
-  return { head, tail, bytes: utf8Bytes(head) + utf8Bytes(tail) }
+/**
+ * What surrounds the items of a body: `head`, the items separated by commas,
+ * `tail`. The metadata endpoint's is `{"source_ids":[` … `],"metadata":{…}}`;
+ * the per-record endpoints' is `[` … `]`.
+ */
+export interface Frame {
+  readonly head: string
+  readonly tail: string
+  /** Items are ids, written as JSON strings (`true`), or JSON text written as it is (`false`). */
+  readonly quoted: boolean
+  /** Names an item in an error's path: `source_ids[7]`. */
+  readonly itemPath: string
+  /** What else the body holds, for an error: "next to the metadata". */
+  readonly beside: string
+  /** The ids a body names, from its parsed JSON. */
+  readonly idsOf: (body: unknown) => ReadonlyArray<string>
 }
+
+/** The frame of a metadata update: `{"<field>":[ids],"metadata":<metadataJson>}`. */
+export const metadataFrame = (field: "source_ids" | "codes", metadataJson: string): Frame => ({
+  head: `{"${field}":[`,
+  tail: `],"metadata":${metadataJson}}`,
+  quoted: true,
+  itemPath: field,
+  beside: "next to the metadata",
+  idsOf: (body) => (body as Record<string, ReadonlyArray<string>>)[field]!
+})
 
 const encoder = new TextEncoder()
 
@@ -131,7 +149,7 @@ export const encodeBulkRequest = (
   }
   const metadataJson = encodeMetadata(metadata)
   if (typeof metadataJson !== "string") return metadataJson
-  const frame = bodyFrame(field, metadataJson)
+  const frame = metadataFrame(field, metadataJson)
   const body = encoder.encode(frame.head + JSON.stringify(ids).slice(1, -1) + frame.tail)
   if (body.byteLength > maxBytes) {
     return new PayloadTooLargeError({ source: "local", bytes: body.byteLength, limit: maxBytes })

@@ -1,154 +1,134 @@
 /**
- * Incremental CSV reading (RFC 4180) on csv-parse, shared by the report-file
- * decoder and the CLI's `--column` input. Bytes go in as they arrive; each
- * complete record goes to a plain callback with the line it starts on, so a
- * million-row file costs one Effect step per input chunk, none per row.
- *
- * Lenient where files differ harmlessly: a UTF-8 BOM, CRLF or LF (mixed
- * too), quoted fields holding commas, doubled quotes and line breaks, empty
- * lines and lines of spaces (skipped). Only csv-parse's documented stream
- * API is used (`write`, `read`, `end`). Record widths are not checked here:
- * the caller knows its header.
+ * CSV records: a header row names the columns; the id column names the
+ * record, every other column is a metadata key. A cell is a string unless
+ * its column's type is declared (`number`, `boolean`, `json`): a type is
+ * never guessed from how a value looks, so `00123` stays a string. An empty
+ * cell leaves its key out. Read with csv-parse (`rows.ts`).
  *
  * @internal
  */
-import { CsvError, Parser } from "csv-parse"
-import * as Chunk from "effect/Chunk"
-import * as Data from "effect/Data"
-import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
+import type { CsvOptions } from "../records/model.js"
+import type { BulkTarget } from "../../VoucherifySchema.js"
+import { bulkTargets } from "../bulkTargets.js"
+import { inexactNumberReason } from "../exactNumber.js"
+import type { RecordChecker, RecordError } from "../records/check.js"
+import { inexactNumberIn } from "../records/ndjson.js"
+import { decode, type Decoder } from "../text/decode.js"
+import { CsvSyntaxError, type Row, rows } from "./rows.js"
 
-/** The text is not CSV at `line` (counted from 1, where the broken record starts). */
-export class CsvSyntaxError extends Data.TaggedError("CsvSyntaxError")<{
-  readonly line: number
-  readonly reason: string
-}> {}
+/** The type of a column's cells, when it is not a string. */
+type ColumnType = NonNullable<CsvOptions["types"]>[string]
 
-/**
- * Receives each record's fields and the line it starts on; returns a failure
- * to stop the reading there, or `undefined` to go on.
- */
-export type RecordHandler<E> = (fields: Array<string>, line: number) => E | undefined
+/** A decimal number, as a spreadsheet writes one (never hex, octal, `1_000`, `NaN`, `Infinity`). */
+const decimal = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/
 
-export interface CsvReader<E> {
-  /** Parses the next bytes, handing every record they complete to the handler. */
-  readonly write: (bytes: Uint8Array) => Effect.Effect<void, E | CsvSyntaxError>
-  /** The input ended: hands over the last record if its line break is missing. */
-  readonly end: Effect.Effect<void, E | CsvSyntaxError>
-}
-
-const isBlank = (fields: Array<string>) => fields.length === 1 && fields[0]!.trim().length === 0
-
-/**
- * The longest record a reader takes, in bytes, and why nothing longer can be
- * used: a longer one fails as soon as it gets there, not held whole.
- */
-export interface RecordLimit {
-  readonly limit: number
-  readonly why: string
-}
-
-const reasonOf = (error: CsvError, maxRecord: RecordLimit | undefined): string => {
-  switch (error.code) {
-    case "CSV_MAX_RECORD_SIZE":
-      return maxRecord === undefined ? error.message : `the record runs past ${maxRecord.limit} bytes: ${maxRecord.why}`
-    case "CSV_QUOTE_NOT_CLOSED":
-      return "a quoted field opened here is never closed"
-    case "INVALID_OPENING_QUOTE":
-      return "a quote inside an unquoted field (quote the whole field and double the quote)"
-    case "CSV_INVALID_CLOSING_QUOTE":
-      return "text after a closing quote"
-    default:
-      return error.message
-  }
-}
-
-const newlines = (fields: Array<string>): number => {
-  let count = 0
-  for (const field of fields) {
-    for (let i = field.indexOf("\n"); i !== -1; i = field.indexOf("\n", i + 1)) count++
-  }
-  return count
-}
-
-/** A reader for one input; a record longer than `maxRecord` fails it. */
-export const make = <E>(onRecord: RecordHandler<E>, maxRecord?: RecordLimit): CsvReader<E> => {
-  let failure: E | undefined
-  // The line the next record starts on. csv-parse's own count is per chunk,
-  // not per record; a record spans one line plus one per line break quoted in
-  // it. Empty lines come out as blank records, so they are counted too.
-  let line = 1
-  const parser = new Parser({
-    bom: true,
-    relax_column_count: true,
-    record_delimiter: ["\r\n", "\n"],
-    ...(maxRecord === undefined ? {} : { max_record_size: maxRecord.limit })
-  })
-  // Failures are taken from the write and end callbacks; without a listener
-  // the stream's own "error" event would crash the process.
-  parser.on("error", () => {})
-  // Records are read as soon as they are parsed: a Transform holds its write
-  // callback while more than a few records wait to be read.
-  const drain = () => {
-    let fields: Array<string> | null
-    while ((fields = parser.read()) !== null) {
-      if (failure !== undefined) continue
-      const start = line
-      line += 1 + newlines(fields)
-      if (!isBlank(fields)) failure = onRecord(fields, start)
+/** A cell's value by its column's type, or why it is not one. */
+const convert = (type: ColumnType, cell: string): { readonly value: unknown } | string => {
+  const text = cell.trim()
+  switch (type) {
+    case "number": {
+      if (!decimal.test(text)) return `${JSON.stringify(cell)} is not a number`
+      const value = Number(text)
+      return inexactNumberReason(text) ?? { value }
+    }
+    case "boolean": {
+      const lower = text.toLowerCase()
+      return lower === "true" ? { value: true } : lower === "false" ? { value: false } : `${JSON.stringify(cell)} is not true or false`
+    }
+    case "json": {
+      let value: unknown
+      try {
+        value = JSON.parse(text)
+      } catch {
+        return `${JSON.stringify(cell)} is not JSON`
+      }
+      return inexactNumberIn(text) ?? { value }
     }
   }
-  const settle = (resume: (effect: Effect.Effect<void, E | CsvSyntaxError>) => void) => (error?: Error | null) => {
-    drain()
-    if (failure !== undefined) return resume(Effect.fail(failure))
-    if (error === undefined || error === null) return resume(Effect.void)
-    if (!(error instanceof CsvError)) return resume(Effect.die(error))
-    resume(Effect.fail(new CsvSyntaxError({ line, reason: reasonOf(error, maxRecord) })))
+}
+
+interface Header {
+  readonly width: number
+  readonly idIndex: number
+  /** Each other column: its index, its name (the metadata key) and its type. */
+  readonly columns: ReadonlyArray<{ readonly index: number; readonly name: string; readonly type: ColumnType | undefined }>
+}
+
+/** The header row, checked against the options: a column named twice or a typo in `types` is refused. */
+const headerOf = (
+  fields: ReadonlyArray<string>,
+  idColumn: string,
+  types: Readonly<Record<string, ColumnType>>
+): Header | string => {
+  const names = fields.map((name) => name.trim())
+  const empty = names.indexOf("")
+  if (empty !== -1) return `the header's column ${empty + 1} has no name`
+  const twice = names.find((name, i) => names.indexOf(name) !== i)
+  if (twice !== undefined) return `the header names the column "${twice}" twice`
+  const idIndex = names.indexOf(idColumn)
+  if (idIndex === -1) return `the header has no column "${idColumn}" for the ids (columns: ${names.join(", ")})`
+  for (const column of Object.keys(types)) {
+    if (column === idColumn) return `the id column "${column}" cannot have a type: ids are strings`
+    if (!names.includes(column)) return `a type is given for "${column}", which the header does not name (columns: ${names.join(", ")})`
   }
   return {
-    write: (bytes) =>
-      Effect.async((resume) => {
-        parser.write(bytes, settle(resume))
-        drain()
-      }),
-    end: Effect.async((resume) => void parser.end(settle(resume)))
+    width: names.length,
+    idIndex,
+    columns: names.flatMap((name, index) => index === idIndex ? [] : [{ index, name, type: types[name] }])
   }
 }
 
-/**
- * What one pass over a CSV input makes of its records: `onRecord` pushes
- * outputs to `out` (or returns a failure), `onEnd` checks the input as a
- * whole once it ended.
- */
-export interface Decoder<A, E> {
-  readonly onRecord: (fields: Array<string>, line: number, out: Array<A>) => E | undefined
-  readonly onEnd: () => E | undefined
-}
-
-/**
- * Decodes `bytes` with a fresh decoder per run; each input chunk becomes one
- * output chunk of what its records gave. A record longer than `maxRecord` fails it.
- */
-export const decode = <A, E, E1, R>(
-  bytes: Stream.Stream<Uint8Array, E1, R>,
-  makeDecoder: () => Decoder<A, E>,
-  maxRecord?: RecordLimit
-): Stream.Stream<A, E | E1 | CsvSyntaxError, R> =>
+/** The JSON text of each record of CSV bytes, checked; `checker` is made once per run of the stream. */
+export const csvRecords = <E, R>(
+  bytes: Stream.Stream<Uint8Array, E, R>,
+  target: BulkTarget,
+  options: CsvOptions,
+  checker: () => RecordChecker
+): Stream.Stream<string, E | RecordError, R> =>
   Stream.suspend(() => {
-    const decoder = makeDecoder()
-    let out: Array<A> = []
-    const reader = make<E>((fields, line) => decoder.onRecord(fields, line, out), maxRecord)
-    const drain = Effect.sync(() => {
-      const done = out
-      out = []
-      return Chunk.unsafeFromArray(done)
+    const check = checker()
+    const { idField } = bulkTargets[target].records
+    const idColumn = options.idColumn ?? idField
+    const types = options.types ?? {}
+    // vouchers require metadata; products and customers are left as they are without a metadata cell
+    const alwaysMetadata = target === "vouchers"
+    let header: Header | undefined
+    const decoder = (): Decoder<Row, string, RecordError> => ({
+      push: ({ fields, line }, out) => {
+        if (header === undefined) {
+          const read = headerOf(fields, idColumn, types)
+          if (typeof read === "string") return check.refuse(read, line)
+          header = read
+          return undefined
+        }
+        if (fields.length !== header.width) {
+          return check.refuse(`${fields.length} fields where the header has ${header.width}`, line)
+        }
+        // no prototype: a column named __proto__ is a key like any other
+        const metadata: Record<string, unknown> = Object.create(null)
+        let keys = 0
+        for (const { index, name, type } of header.columns) {
+          const cell = fields[index]!
+          if (cell.length === 0) continue
+          if (type === undefined) {
+            metadata[name] = cell
+          } else {
+            const converted = convert(type, cell)
+            if (typeof converted === "string") return check.refuse(converted, line, name)
+            metadata[name] = converted.value
+          }
+          keys++
+        }
+        const record = keys > 0 || alwaysMetadata ? { [idField]: fields[header.idIndex]!, metadata } : { [idField]: fields[header.idIndex]! }
+        const json = check.take(record, line, idColumn)
+        if (typeof json !== "string") return json
+        out.push(json)
+        return undefined
+      },
+      end: () => (header === undefined ? check.refuse(`the CSV has no header row naming the column "${idColumn}"`, 1) : undefined)
     })
-    const ended = Effect.flatMap(reader.end, () => {
-      const failure = decoder.onEnd()
-      return failure === undefined ? drain : Effect.fail(failure)
-    })
-    return bytes.pipe(
-      Stream.mapChunksEffect((pieces) => Effect.zipRight(Effect.forEach(pieces, reader.write, { discard: true }), drain)),
-      Stream.concat(Stream.flattenChunks(Stream.fromEffect(ended)))
+    return decode(rows(bytes), decoder).pipe(
+      Stream.mapError((error) => error instanceof CsvSyntaxError ? check.refuse(error.reason, error.line) : error)
     )
   })

@@ -11,12 +11,11 @@
  * @internal
  */
 import type * as Stream from "effect/Stream"
-import type { RecordChecker, RecordError } from "./check.js"
-import { type Reader, readRecords } from "./reader.js"
 import { inexactNumberReason } from "../exactNumber.js"
+import { decode } from "../text/decode.js"
+import { LineSplitter } from "../text/lines.js"
+import type { RecordChecker, RecordError } from "./check.js"
 
-const LF = 0x0a
-const CR = 0x0d
 const QUOTE = 0x22
 const BACKSLASH = 0x5c
 const COLON = 0x3a
@@ -73,94 +72,37 @@ const membersOf = (value: unknown): number => {
 
 const capped = (text: string) => (text.length > 200 ? `${text.slice(0, 200)}…` : text)
 
-/** Reads NDJSON lines into checked records' JSON text, throwing a {@link RecordError} at a bad line. */
-class NdjsonReader implements Reader<Uint8Array> {
-  /** Lines taken, blank ones included: the next is line `line + 1`. */
-  private line = 0
-  /** The start of a line that the end of a read cut off, in pieces, copied: the reader reuses its buffers. */
-  private carry: Array<Buffer> = []
-  private carried = 0
-
-  constructor(private readonly checker: RecordChecker, private readonly maxLineBytes: number) {}
-
-  /** The records of the lines `piece` completes, into `out`. */
-  push(piece: Uint8Array, out: Array<string>): void {
-    const bytes = Buffer.isBuffer(piece) ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength)
-    let start = 0
-    if (this.carried > 0) {
-      const lf = bytes.indexOf(LF)
-      if (lf === -1) {
-        this.keep(bytes, 0)
-        return
-      }
-      const line = this.joined(bytes.subarray(0, lf))
-      this.take(line, 0, line.length, out)
-      start = lf + 1
-    }
-    for (let lf = bytes.indexOf(LF, start); lf !== -1; lf = bytes.indexOf(LF, start)) {
-      this.take(bytes, start, lf, out)
-      start = lf + 1
-    }
-    if (start < bytes.length) this.keep(bytes, start)
+/** One NDJSON line, `bytes[start..end)`: its record's JSON text into `out`, or why it is refused. */
+const takeLine = (
+  checker: RecordChecker,
+  bytes: Buffer,
+  start: number,
+  end: number,
+  line: number,
+  out: Array<string>
+): RecordError | undefined => {
+  if (end === start) return undefined
+  const text = bytes.toString("utf8", start, end)
+  if (bytes[start]! <= 0x20 && text.trim().length === 0) return undefined
+  // the decoder turned every byte sequence that is not UTF-8 into U+FFFD
+  if (text.includes("\uFFFD")) {
+    return checker.refuse("not valid UTF-8 (a U+FFFD written as such counts too: escape it as \\ufffd)", line)
   }
-
-  /** The input ended: a last line without its line break is a line all the same. */
-  end(out: Array<string>): void {
-    if (this.carried === 0) return
-    const line = this.joined(Buffer.alloc(0))
-    this.take(line, 0, line.length, out)
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (error) {
+    return checker.refuse(`not valid JSON: ${capped((error as Error).message)}`, line)
   }
-
-  /** Keeps `bytes[start..]`, the start of a line, copied once. */
-  private keep(bytes: Buffer, start: number): void {
-    this.carried += bytes.length - start
-    // A line that long can be no record that fits a body (its text is what is sent, but
-    // for a BOM and a CR): refused before it is all held.
-    if (this.carried > this.maxLineBytes + 4) {
-      throw this.checker.refuse(
-        `the line is longer than any record a body takes (${this.maxLineBytes} bytes)`,
-        this.line + 1
-      )
-    }
-    this.carry.push(Buffer.from(bytes.subarray(start)))
+  const members = scanJson(text)
+  if (typeof members === "string") return checker.refuse(members, line)
+  if (members !== membersOf(value)) {
+    return checker.refuse("a key is written twice in one object (JSON parsers differ on which value wins)", line)
   }
-
-  /** The kept start of a line and its `end`, as one buffer; nothing is kept after. */
-  private joined(end: Buffer): Buffer {
-    const line = Buffer.concat([...this.carry, end])
-    this.carry = []
-    this.carried = 0
-    return line
-  }
-
-  private take(bytes: Buffer, start: number, end: number, out: Array<string>): void {
-    const line = ++this.line
-    if (end > start && bytes[end - 1] === CR) end--
-    if (line === 1 && end - start >= 3 && bytes[start] === 0xef && bytes[start + 1] === 0xbb && bytes[start + 2] === 0xbf) {
-      start += 3
-    }
-    if (end === start) return
-    const text = bytes.toString("utf8", start, end)
-    if (bytes[start]! <= 0x20 && text.trim().length === 0) return
-    // the decoder turned every byte sequence that is not UTF-8 into U+FFFD
-    if (text.includes("\uFFFD")) {
-      throw this.checker.refuse("not valid UTF-8 (a U+FFFD written as such counts too: escape it as \\ufffd)", line)
-    }
-    let value: unknown
-    try {
-      value = JSON.parse(text)
-    } catch (error) {
-      throw this.checker.refuse(`not valid JSON: ${capped((error as Error).message)}`, line)
-    }
-    const members = scanJson(text)
-    if (typeof members === "string") throw this.checker.refuse(members, line)
-    if (members !== membersOf(value)) {
-      throw this.checker.refuse("a key is written twice in one object (JSON parsers differ on which value wins)", line)
-    }
-    const json = this.checker.takeText(value, text, line)
-    if (typeof json !== "string") throw json
-    out.push(json)
-  }
+  const json = checker.takeText(value, text, line)
+  if (typeof json !== "string") return json
+  out.push(json)
+  return undefined
 }
 
 /**
@@ -171,7 +113,15 @@ export const ndjsonRecords = <E, R>(
   bytes: Stream.Stream<Uint8Array, E, R>,
   checker: () => RecordChecker
 ): Stream.Stream<string, E | RecordError, R> =>
-  readRecords(bytes, () => {
+  decode(bytes, () => {
     const check = checker()
-    return new NdjsonReader(check, check.maxBytes)
+    // A line longer than a body can be no record that fits one (its text is
+    // what is sent, but for a BOM and a CR): refused before it is all held.
+    // A whole line in one read is refused by the checker, naming its size.
+    return new LineSplitter<string, RecordError>(
+      (bytes, start, end, line, out) => takeLine(check, bytes, start, end, line, out),
+      check.maxBytes + 4,
+      (line) => check.refuse(`the line is longer than any record a body takes (${check.maxBytes} bytes)`, line),
+      false
+    )
   })

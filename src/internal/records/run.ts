@@ -17,13 +17,14 @@ import { bulkTargets } from "../bulkTargets.js"
 import { runJob } from "../bulk/engine.js"
 import { packInput } from "../bulk/linePacker.js"
 import type { BulkChunk } from "../bulk/model.js"
-import { type Frame, fromArray, makePacking, type Packing } from "../bulk/packer.js"
+import { fromInput, makePacking, type Packing } from "../bulk/packer.js"
+import type { Frame } from "../bulk/payload.js"
 import * as Journal from "../journal/ledger.js"
 import { RecordChecker, type RecordError } from "./check.js"
-import { csvRecords } from "./csv.js"
+import { csvRecords } from "../csv/records.js"
+import { decode } from "../text/decode.js"
 import { ndjsonRecords } from "./ndjson.js"
 import type { Input, RunOptions, Text } from "./model.js"
-import { readRecords } from "./reader.js"
 
 const head = "["
 const tail = "]"
@@ -64,20 +65,16 @@ export const recordItems = <A, E, R>(
       ? ndjsonRecords(input.bytes, checker)
       : csvRecords(input.bytes, target, input.format.options, checker)
   }
-  const records: Stream.Stream<A, E, R> = Array.isArray(input)
-    ? fromArray(input as ReadonlyArray<A>)
-    : Predicate.hasProperty(input, Stream.StreamTypeId)
-    ? input as Stream.Stream<A, E, R>
-    : Stream.fromIterable(input as Iterable<A>)
-  return readRecords(records, () => {
+  return decode(fromInput(input), () => {
     const check = checker()
     return {
       push: (record, out) => {
         const json = check.take(record)
-        if (typeof json !== "string") throw json
+        if (typeof json !== "string") return json
         out.push(json)
+        return undefined
       },
-      end: () => {}
+      end: () => undefined
     }
   })
 }
