@@ -207,6 +207,35 @@ describe("summary", () => {
     expect(Summary.isComplete(noFailedActions, true, { ...records, failed: 0 })).toBe(true)
     expect(Summary.isComplete(noFailedActions, true, records)).toBe(false)
   })
+
+  it("names the actions a run did not await when they fit two lines, else says where they are", () => {
+    const queued = (n: number): BulkReport => ({
+      ...report,
+      accepted: {
+        ...report.accepted,
+        actions: Array.from({ length: n }, (_, i) => ({
+          asyncActionId: `aa_${String(i).padStart(18, "0")}`,
+          chunkIndex: i,
+          offset: i * 10,
+          count: 10,
+          status: "ENQUEUED" as const
+        }))
+      }
+    })
+    const rows = (n: number, reportPath?: string) =>
+      Summary.table(queued(n), { maxBytes: 2000, awaited: false, reportPath }).split("\n").slice(11).join("\n")
+    expect(rows(1)).toBe("actions        1 queued (not awaited)\naction ids     aa_000000000000000000")
+    expect(rows(6)).toBe([
+      "actions        6 queued (not awaited)",
+      "action ids     aa_000000000000000000 aa_000000000000000001 aa_000000000000000002",
+      "               aa_000000000000000003 aa_000000000000000004 aa_000000000000000005"
+    ].join("\n"))
+    for (const line of rows(6).split("\n")) expect(line.length).toBeLessThanOrEqual(80)
+    expect(rows(7)).toBe(
+      "actions        7 queued (not awaited)\naction ids     7, too many to show: --report <path> lists them"
+    )
+    expect(rows(7, "report.json")).toMatch(/^action ids +7, listed in report\.json under accepted\.actions$/m)
+  })
 })
 
 describe("async action view", () => {

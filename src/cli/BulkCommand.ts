@@ -289,19 +289,27 @@ export const voucherifyLayer = (
 /**
  * `--journal` without `--resume` starts a new journal: one that exists
  * already is refused here, before a mock server starts or an ids file is
- * read (the journal itself refuses it too, under its lock).
+ * read (the journal itself refuses it too, under its lock). `--resume`
+ * needs a journal to resume: with none there (a mistyped path, a first run)
+ * it is refused too, rather than sending every id again into a new one.
  */
 export const checkJournal = (
   journal: Option.Option<string>,
   resume: boolean
 ): Effect.Effect<void, BulkJournal.JournalExistsError | InputError, FileSystem.FileSystem> =>
   Effect.gen(function*() {
-    if (Option.isNone(journal) || resume) return
+    if (Option.isNone(journal)) return
     const fs = yield* FileSystem.FileSystem
     const exists = yield* fs.exists(journal.value).pipe(
       Effect.mapError((error) => new InputError({ message: `cannot read the journal ${journal.value}: ${fileProblem(error)}` }))
     )
-    if (exists) return yield* new BulkJournal.JournalExistsError({ path: journal.value })
+    if (exists && !resume) return yield* new BulkJournal.JournalExistsError({ path: journal.value })
+    if (!exists && resume) {
+      return yield* new InputError({
+        message: `there is no journal ${journal.value} to resume: nothing was sent`,
+        hint: `leave out --resume to start the run with a new journal ${journal.value}`
+      })
+    }
   })
 
 /** What the shared flags say of a run, whatever its input. */

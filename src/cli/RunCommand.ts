@@ -186,7 +186,8 @@ export const run = (
         records,
         item,
         createdIdsPath: Option.getOrUndefined(options.createdIds),
-        failedIdsPath: Option.getOrUndefined(options.failedIds)
+        failedIdsPath: Option.getOrUndefined(options.failedIds),
+        reportPath: Option.getOrUndefined(options.reportPath)
       }))
 
     let latest = Progress.emptySnapshot
