@@ -7,6 +7,7 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import * as NodeStream from "@effect/platform-node/NodeStream"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { resolve as resolvePath } from "node:path"
@@ -23,7 +24,7 @@ import { type IdFormat, ndjsonIds } from "./IdFormat.js"
 export type { IdFormat } from "./IdFormat.js"
 
 // large reads: fewer steps per byte than 64 KiB, for little memory
-const readChunk = 256 * 1024
+const readChunk = 1024 * 1024
 
 /**
  * The longest NDJSON line or CSV record read, in bytes: a whole request body
@@ -88,34 +89,40 @@ export const noIds = (source: IdSource | ByteSource, what: "ids" | "records" = "
   new InputError({ message: `${source.name} has no ${what}` })
 
 /**
- * The bytes of a file, read `readChunk` at a time into two buffers used in
+ * The bytes of a file, read `readChunk` at a time into three buffers used in
  * turn rather than a new one each read, which would leave the collector
- * hundreds of megabytes of a large file to free. A piece stays valid until
- * the read after next: the packer and the parsers, its only readers, are
- * done with it before they pull the next one. At the end of the file,
- * `atEnd` (given the bytes read) runs before the stream ends, and may fail
- * it instead.
+ * hundreds of megabytes of a large file to free. Each read starts as the
+ * piece before it is handed on, so that the disk (or the page cache) works
+ * while the packer copies: the packer never waits for a read it could have
+ * had. A piece stays valid until the next one is pulled: the packer and the
+ * parsers, its only readers, are done with it by then. At the end of the
+ * file, `atEnd` (given the bytes read) runs before the stream ends, and may
+ * fail it instead.
  */
 const readPieces = <E>(
   file: FileSystem.File,
   atEnd: (read: number) => Effect.Effect<void, E>
-): Stream.Stream<Uint8Array, PlatformError.PlatformError | E> => {
-  // Buffers, like the packer's own: one kind of array in its loop
-  const buffers = [Buffer.allocUnsafe(readChunk), Buffer.allocUnsafe(readChunk)]
-  let turn = 0
-  let total = 0
-  return Stream.repeatEffectOption<Uint8Array, PlatformError.PlatformError | E, never>(Effect.suspend(() => {
-    const buffer = buffers[turn ^= 1]!
-    return file.read(buffer).pipe(
-      Effect.mapError(Option.some),
-      Effect.flatMap((read) => {
-        if (read === 0n) return Effect.zipRight(Effect.mapError(atEnd(total), Option.some), Effect.fail(Option.none()))
-        total += Number(read)
-        return Effect.succeed(buffer.subarray(0, Number(read)))
-      })
-    )
+): Stream.Stream<Uint8Array, PlatformError.PlatformError | E> =>
+  Stream.unwrapScoped(Effect.gen(function*() {
+    // Buffers, like the packer's own: one kind of array in its loop. Three:
+    // the piece being read, the one ahead, and the one the packer still holds.
+    const buffers = [Buffer.allocUnsafe(readChunk), Buffer.allocUnsafe(readChunk), Buffer.allocUnsafe(readChunk)]
+    let turn = 0
+    let total = 0
+    const scope = yield* Effect.scope
+    const readAhead = () => {
+      const buffer = buffers[turn = (turn + 1) % buffers.length]!
+      return Effect.forkIn(Effect.map(file.read(buffer), (read) => buffer.subarray(0, Number(read))), scope)
+    }
+    let ahead = yield* readAhead()
+    return Stream.repeatEffectOption<Uint8Array, PlatformError.PlatformError | E, never>(Effect.gen(function*() {
+      const piece = yield* Effect.mapError(Fiber.join(ahead), Option.some)
+      if (piece.length === 0) return yield* Effect.zipRight(Effect.mapError(atEnd(total), Option.some), Effect.fail(Option.none()))
+      total += piece.length
+      ahead = yield* readAhead()
+      return piece
+    }))
   }))
-}
 
 const mtimeOf = (info: FileSystem.File.Info) => Option.match(info.mtime, { onNone: () => 0, onSome: (date) => date.getTime() })
 
