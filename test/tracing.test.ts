@@ -32,21 +32,25 @@ export const main = BulkMetadata.run(["prod_1", "prod_2"], {
 )
 // ---- end of the example ----
 
+/** The spans a run makes against a client that accepts its one body, as an OpenTelemetry exporter receives them. */
+const spansOf = <A, E>(run: Effect.Effect<A, E, Voucherify.Voucherify>) => {
+  const exporter = new InMemorySpanExporter()
+  const { layer } = clientWith([{ status: 202, body: { async_action_id: "aa_1" } }])
+  // read before the SDK shuts down: shutting down empties the in-memory exporter
+  return run.pipe(
+    Effect.provide(layer),
+    Effect.andThen(() => exporter.getFinishedSpans()),
+    Effect.provide(NodeSdk.layer(() => ({
+      resource: { serviceName: "catalog-sync" },
+      spanProcessor: new SimpleSpanProcessor(exporter)
+    })))
+  )
+}
+
 describe("tracing", () => {
   it.effect("an OpenTelemetry exporter receives the documented spans, attributes and redactions", () =>
     Effect.gen(function*() {
-      const exporter = new InMemorySpanExporter()
-      const { layer } = clientWith([{ status: 202, body: { async_action_id: "aa_1" } }])
-      // read before the SDK shuts down: shutting down empties the in-memory exporter
-      const spans = yield* BulkMetadata.run(["prod_1", "prod_2"], { target: "products", metadata: { season: "summer" } })
-        .pipe(
-          Effect.provide(layer),
-          Effect.andThen(() => exporter.getFinishedSpans()),
-          Effect.provide(NodeSdk.layer(() => ({
-            resource: { serviceName: "catalog-sync" },
-            spanProcessor: new SimpleSpanProcessor(exporter)
-          })))
-        )
+      const spans = yield* spansOf(BulkMetadata.run(["prod_1", "prod_2"], { target: "products", metadata: { season: "summer" } }))
       const byName = (name: string) => spans.find((span) => span.name === name)
       expect(spans.map((span) => span.name)).toEqual(expect.arrayContaining([
         "BulkMetadata.run",
@@ -80,17 +84,7 @@ describe("tracing", () => {
 
   it.effect("a per-record run's spans are BulkRecords' and count records", () =>
     Effect.gen(function*() {
-      const exporter = new InMemorySpanExporter()
-      const { layer } = clientWith([{ status: 202, body: { async_action_id: "aa_1" } }])
-      const spans = yield* BulkRecords.run([{ source_id: "sku-1", metadata: { tier: "gold" } }], { target: "products" })
-        .pipe(
-          Effect.provide(layer),
-          Effect.andThen(() => exporter.getFinishedSpans()),
-          Effect.provide(NodeSdk.layer(() => ({
-            resource: { serviceName: "catalog-sync" },
-            spanProcessor: new SimpleSpanProcessor(exporter)
-          })))
-        )
+      const spans = yield* spansOf(BulkRecords.run([{ source_id: "sku-1", metadata: { tier: "gold" } }], { target: "products" }))
       const names = spans.map((span) => span.name)
       expect(names).toEqual(expect.arrayContaining(["BulkRecords.run", "BulkRecords.sendChunk"]))
       expect(names.filter((name) => name.startsWith("BulkMetadata."))).toEqual([])
