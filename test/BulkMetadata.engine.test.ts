@@ -33,6 +33,7 @@ import {
 import type { RateLimitHeaders } from "../src/internal/http/responseError.js"
 import { AsyncActionId } from "../src/VoucherifySchema.js"
 import { joinAdvancing } from "./support/clock.js"
+import { expectBalanced } from "./support/report.js"
 
 const decoder = new TextDecoder()
 /** Ids of 7 bytes each in a body: `"p0000"`. */
@@ -107,24 +108,6 @@ const makeDouble = (
     calls: () => calls,
     maxActive: () => maxActive
   }
-}
-
-const expectBalanced = (report: BulkRun.Report) => {
-  const sum = (xs: ReadonlyArray<{ readonly count: number }>) => xs.reduce((n, x) => n + x.count, 0)
-  expect(report.accepted.items + sum(report.rejected) + sum(report.unknown) + sum(report.notAttempted)).toBe(
-    report.total
-  )
-  expect(report.accepted.items).toBe(sum(report.accepted.actions))
-  // the ranges tile [0, total): no id counted twice
-  const ranges = [...report.accepted.actions, ...report.rejected, ...report.unknown, ...report.notAttempted]
-    .map((r) => [r.offset, r.offset + r.count] as const)
-    .sort((a, b) => a[0] - b[0])
-  let at = 0
-  for (const [from, to] of ranges) {
-    expect(from).toBe(at)
-    at = to
-  }
-  expect(at).toBe(report.total)
 }
 
 const badRequest = new BadRequestError({ status: 400, key: "invalid_payload" })

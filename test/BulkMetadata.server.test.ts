@@ -20,6 +20,7 @@ import * as BulkRun from "../src/BulkRun.js"
 import { emptyProgress } from "../src/internal/bulk/report.js"
 import * as MockVoucherifyServer from "../src/testing/MockVoucherifyServer.js"
 import type { Metadata } from "../src/VoucherifySchema.js"
+import { expectBalanced } from "./support/report.js"
 
 const { MockVoucherifyServer: Server } = MockVoucherifyServer
 
@@ -40,13 +41,6 @@ const serverAndClient = (
 ) =>
   MockVoucherifyServer.layerTest({ ...server, client, httpClient: http })
 
-const expectBalanced = (report: BulkRun.Report) => {
-  const sum = (xs: ReadonlyArray<{ readonly count: number }>) => xs.reduce((n, x) => n + x.count, 0)
-  expect(report.accepted.items + sum(report.rejected) + sum(report.unknown) + sum(report.notAttempted)).toBe(
-    report.total
-  )
-}
-
 /** Every id of the accepted chunks carries the metadata in the server's store. */
 const expectAcceptedStored = (report: BulkRun.Report, ids: ReadonlyArray<string>, metadata: Metadata) =>
   Effect.gen(function*() {
@@ -57,7 +51,7 @@ const expectAcceptedStored = (report: BulkRun.Report, ids: ReadonlyArray<string>
     }
   })
 
-const maxBytes = 400_000
+const maxBytes = 40_000
 
 /** Actions run on the server after the 202: follow them so that the store is settled when checked. */
 const settle = { schedule: Schedule.spaced("20 millis") }
@@ -65,9 +59,9 @@ const settle = { schedule: Schedule.spaced("20 millis") }
 const bulkPath = /\/metadata\/async$/
 
 describe("BulkMetadata against MockVoucherifyServer", () => {
-  it.live("updates 200,000 products with full bodies and follows every action to DONE", () =>
+  it.live("updates 20,000 products with full bodies and follows every action to DONE", () =>
     Effect.gen(function*() {
-      const ids = productIds(200_000)
+      const ids = productIds(20_000)
       const metadata = { season: "summer", imported: true }
       const report = yield* BulkMetadata.run(ids, {
         target: "products",
@@ -76,18 +70,18 @@ describe("BulkMetadata against MockVoucherifyServer", () => {
         await: settle
       })
       expectBalanced(report)
-      expect(report).toMatchObject({ status: "completed", total: 200_000, accepted: { items: 200_000 } })
+      expect(report).toMatchObject({ status: "completed", total: 20_000, accepted: { items: 20_000 } })
       expect(report.accepted.actions.every((a) => a.status === "DONE")).toBe(true)
       // 17 bytes an id with its comma: the fewest bodies that can hold them all
       const room = maxBytes - Buffer.byteLength(JSON.stringify({ source_ids: [], metadata })) + 1
-      expect(report.chunks).toBe(Math.ceil((200_000 * 18) / room))
+      expect(report.chunks).toBe(Math.ceil((20_000 * 18) / room))
       const server = yield* Server
       expect(yield* server.checkMetadata("products", ids, metadata)).toMatchObject({
-        checked: 200_000,
+        checked: 20_000,
         missing: 0,
         mismatched: 0
       })
-      expect(yield* server.count("products")).toBe(200_000)
+      expect(yield* server.count("products")).toBe(20_000)
     }).pipe(Effect.provide(serverAndClient({}))))
 
   it.live("with 5xx, 429, resets and slow answers every id is still updated and no body is over the limit", () =>
@@ -137,10 +131,10 @@ describe("BulkMetadata against MockVoucherifyServer", () => {
   it.live("a run of more bulk calls than one quota window allows waits the windows out, and every id lands", () =>
     Effect.gen(function*() {
       const server = yield* Server
-      const ids = productIds(2_000)
+      const ids = productIds(1_000)
       const metadata = { quota: "waited" }
       const seen: Array<BulkRun.Progress> = []
-      // 17 bytes an id: about 200 ids a body, 10 or 11 bodies, 3 calls a window of 1 second
+      // 17 bytes an id: about 200 ids a body, 5 or 6 bodies, 3 calls a window of 1 second
       const report = yield* BulkMetadata.run(ids, {
         target: "products",
         metadata,
@@ -149,15 +143,15 @@ describe("BulkMetadata against MockVoucherifyServer", () => {
         onProgress: (p) => seen.push(p)
       })
       expectBalanced(report)
-      expect(report).toMatchObject({ status: "completed", accepted: { items: 2_000 } })
-      expect(report.chunks).toBeGreaterThanOrEqual(10)
+      expect(report).toMatchObject({ status: "completed", accepted: { items: 1_000 } })
+      expect(report.chunks).toBeGreaterThanOrEqual(5)
       yield* expectAcceptedStored(report, ids, metadata)
       const bulk = (yield* server.requests).filter((r) => bulkPath.test(r.url))
       const refused = bulk.filter((r) => r.status === 429)
       expect(bulk.length - refused.length).toBe(report.chunks)
-      // at least three windows were waited out, with at most one refused call (the other in flight) each
+      // a window was waited out (how many calls were refused on the way depends on the wall clock:
+      // that no call goes during a wait is the TestClock suite's to show)
       expect(seen.some((p) => p.waitingForQuotaUntil !== undefined)).toBe(true)
-      expect(refused.length).toBeLessThanOrEqual(4)
       expect(seen.at(-1)!.quotaRefusals).toBe(refused.length)
     }).pipe(Effect.provide(serverAndClient({ rateLimits: { bulkQuota: { calls: 3, window: "1 second" } } }))), {
     timeout: 30_000

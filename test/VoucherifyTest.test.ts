@@ -1,6 +1,7 @@
 import { describe, expect, it, layer } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 import { encodeBulkRequest, type EncodedBulkRequest } from "../src/internal/bulk/payload.js"
@@ -615,17 +616,30 @@ describe("VoucherifyTest options", () => {
 })
 
 layer(VoucherifyTest.layer({ records: { products: ["p1"] } }))("VoucherifyTest as a shared layer", (it) => {
-  it.effect("keeps its store across the tests of a block", () =>
+  it.effect("serves Voucherify and VoucherifyTestState from one store", () =>
     Effect.gen(function*() {
       const voucherify = yield* Voucherify
+      const state = yield* VoucherifyTest.VoucherifyTestState
       yield* voucherify.updateProductsMetadataInBulk({ source_ids: ["p1"], metadata: { first: true } })
       yield* TestClock.adjust("1 second")
-    }))
-
-  it.effect("sees the previous test's update", () =>
-    Effect.gen(function*() {
-      const state = yield* VoucherifyTest.VoucherifyTestState
       expect(yield* state.metadata("products", "p1")).toEqual(Option.some({ first: true }))
       expect((yield* state.calls).map((call) => call.method)).toEqual(["updateProductsMetadataInBulk"])
+    }))
+})
+
+describe("VoucherifyTest built once", () => {
+  it.scoped("keeps its store across the programs it serves, as across the tests of an it.layer block", () =>
+    Effect.gen(function*() {
+      const built = yield* Layer.build(VoucherifyTest.layer({ records: { products: ["p1"] } }))
+      yield* Effect.gen(function*() {
+        const voucherify = yield* Voucherify
+        yield* voucherify.updateProductsMetadataInBulk({ source_ids: ["p1"], metadata: { first: true } })
+        yield* TestClock.adjust("1 second")
+      }).pipe(Effect.provide(built))
+      yield* Effect.gen(function*() {
+        const state = yield* VoucherifyTest.VoucherifyTestState
+        expect(yield* state.metadata("products", "p1")).toEqual(Option.some({ first: true }))
+        expect((yield* state.calls).map((call) => call.method)).toEqual(["updateProductsMetadataInBulk"])
+      }).pipe(Effect.provide(built))
     }))
 })

@@ -14,6 +14,7 @@ import type { Report as BulkReport } from "../src/BulkRun.js"
 import * as MockVoucherifyServer from "../src/testing/MockVoucherifyServer.js"
 import { cli, idList, type Run, scratch, start } from "./support/cli.js"
 import { hostile, huge, json } from "./support/hostile.js"
+import { expectBalanced } from "./support/report.js"
 
 const { file, path } = scratch("cli-hostile-")
 const timeout = 120_000
@@ -23,12 +24,6 @@ const OAUTH_TOKEN = "tok_OAUTHissued_93e1f0a7bd"
 const REPORT_TOKEN = "rep0a1b2c3d4e5f60718293a4b5c6d7e8f9"
 
 const keys = (baseUrl: string) => ["--base-url", baseUrl, "--app-id", "app_1", "--app-token", APP_TOKEN]
-
-const sum = (ranges: ReadonlyArray<{ readonly count: number }>) => ranges.reduce((n, r) => n + r.count, 0)
-
-/** Every id read is in exactly one place. */
-const expectBalanced = (report: BulkReport) =>
-  expect(report.accepted.items + sum(report.rejected) + sum(report.unknown) + sum(report.notAttempted)).toBe(report.total)
 
 const readReport = (name: string): BulkReport => JSON.parse(readFileSync(path(name), "utf8"))
 
@@ -99,18 +94,21 @@ describe("secrets a server echoes back", () => {
         expect(run.stdout).toMatch(/^results +2 done, 1 failed$/m)
         expect(readReport(`${mode}.json`).reconciliation).toEqual({ created: 1, updated: 1, notUpdated: 1, unread: [] })
         expect(readFileSync(path(`${mode}.created`), "utf8")).toMatch(/^<redacted>( <redacted>)?\n$/)
-        for (const id of ["aa_echo1", "aa_failed"]) {
-          for (const command of ["get", "await"]) {
-            for (const format of [[], ["--json"]]) {
-              const shown = yield* cli(["async-action", command, id, ...format, ...keys(server.baseUrl)], env)
-              runs.push(shown)
-              // a FAILED action is shown, and fails `await`
-              expect(shown.code).toBe(command === "await" && id === "aa_failed" ? 2 : 0)
-              if (command === "await" && id === "aa_failed") {
-                expect(shown.stderr).toMatch(/^error: Async action aa_failed \(PRODUCTS\.METADATA_UPDATE\) FAILED: X-App-Token <redacted>/m)
-              }
-            }
-          }
+        // each action in each format: `get` one an id (the other way round in the other mode), `await` both at once
+        const [text, json] = mode === "keys" ? ["aa_echo1", "aa_failed"] : ["aa_failed", "aa_echo1"]
+        for (const [id, format] of [[text, []], [json, ["--json"]]] as const) {
+          const shown = yield* cli(["async-action", "get", id, ...format, ...keys(server.baseUrl)], env)
+          runs.push(shown)
+          expect(shown.code).toBe(0)
+        }
+        for (const format of [[], ["--json"]]) {
+          const shown = yield* cli(["async-action", "await", "aa_echo1", "aa_failed", ...format, ...keys(server.baseUrl)], env)
+          runs.push(shown)
+          // a FAILED action is shown, and fails `await`
+          expect(shown.code).toBe(2)
+          expect(shown.stdout).toContain("aa_echo1")
+          expect(shown.stdout).toContain("aa_failed")
+          expect(shown.stderr).toMatch(/^error: Async action aa_failed \(PRODUCTS\.METADATA_UPDATE\) FAILED: X-App-Token <redacted>/m)
         }
       }
       // the secrets went out where they belong, and came back
@@ -201,24 +199,26 @@ describe("answers without a size limit", () => {
 describe("async action ids that are not one path segment", () => {
   it.live("are undecodable: nothing is requested for them, the chunk is unknown", () =>
     Effect.gen(function*() {
-      let id = ""
+      const bad = ["..", ".", "aa/../..", "%2e%2e", "aa_1?x=1", "aa 1", ""]
+      let posts = 0
       const server = yield* hostile((request, response) =>
         request.method === "POST"
-          ? json(response, 202, { async_action_id: id })
+          ? json(response, 202, { async_action_id: bad[posts++] })
           : json(response, 200, { id: "aa_1", type: "PRODUCTS.METADATA_UPDATE", status: "DONE" })
       )
-      for (const [n, bad] of ["..", ".", "aa/../..", "%2e%2e", "aa_1?x=1", "aa 1", ""].entries()) {
-        id = bad
-        const run = yield* cli([
-          "products-metadata", "--ids", file(`dots${n}.txt`, "a\nb\nc\n"), "--metadata", "{}", "--await",
-          "--quiet", "--report", path(`dots${n}.json`), ...keys(server.baseUrl)
-        ])
-        expect(run.code).toBe(2)
-        const report = readReport(`dots${n}.json`)
-        expect(report.unknown).toMatchObject([{ count: 3, error: { _tag: "ResponseDecodeError", status: 202 } }])
-        expect(report.accepted.actions).toEqual([])
-        expectBalanced(report)
-      }
+      // one run, a chunk of three ids for each bad id, one at a time
+      const run = yield* cli([
+        "products-metadata", "--ids", file("dots.txt", idList("a", 21).join("\n")), "--metadata", "{}", "--await",
+        "--max-bytes", "60", "--concurrency", "1", "--continue-on-error",
+        "--quiet", "--report", path("dots.json"), ...keys(server.baseUrl)
+      ])
+      expect(run.code).toBe(2)
+      const report = readReport("dots.json")
+      expect(report.unknown).toMatchObject(
+        bad.map((_, chunkIndex) => ({ chunkIndex, count: 3, error: { _tag: "ResponseDecodeError", status: 202 } }))
+      )
+      expect(report.accepted.actions).toEqual([])
+      expectBalanced(report)
       // a bulk call each, and not one request anywhere else
       expect(server.requests.map((r) => `${r.method} ${r.url}`)).toEqual(
         Array.from({ length: 7 }, () => "POST /v1/products/metadata/async")

@@ -16,17 +16,12 @@ import { join } from "node:path"
 import type { Report as BulkReport } from "../src/BulkRun.js"
 import * as MockVoucherifyServer from "../src/testing/MockVoucherifyServer.js"
 import { cli, idList, root, scratch } from "./support/cli.js"
+import { expectBalanced } from "./support/report.js"
 
 const { file, path } = scratch("cli-input-checks-")
 const timeout = 120_000
 
 const readReport = (report: string): BulkReport => JSON.parse(readFileSync(report, "utf8"))
-
-const sum = (ranges: ReadonlyArray<{ readonly count: number }>) => ranges.reduce((n, r) => n + r.count, 0)
-
-/** Every id read is in exactly one place. */
-const expectBalanced = (report: BulkReport) =>
-  expect(report.accepted.items + sum(report.rejected) + sum(report.unknown) + sum(report.notAttempted)).toBe(report.total)
 
 const bulkPath = /\/metadata\/async$/
 
@@ -54,10 +49,8 @@ layer(MockVoucherifyServer.layer(), { excludeTestServices: true })("against the 
           [],
           `line 1: the id "sku-1\\rsku-2\\rsku-3" contains a control character, a carriage return (U+000D): line ends are CR only? Convert them to LF`
         ],
+        // NUL, ESC, DEL and C1 controls take the same path from the same reader: BulkMetadata.lines.test.ts names each
         ["nul.txt", "a\r\nb\r\n\r\nc\u0000d\r\n", [], `line 4: the id "c\\u0000d" contains a control character, NUL (U+0000)`],
-        ["esc.txt", "a\n\u001b[31mred\n", [], `line 2: the id "\\u001b[31mred" contains a control character, ESC (U+001B)`],
-        ["c1.txt", "a\nb\u0085c\n", [], `line 2: the id "b\\u0085c" contains a control character, NEL (U+0085)`],
-        ["del.txt", "a\u007f\n", [], `line 1: the id "a\\u007f" contains a control character, DEL (U+007F)`],
         [
           "tab.csv",
           "name,id\nball,p1\n\"with \"\"quotes\"\"\",\"p\t2\"\n",
@@ -91,16 +84,16 @@ layer(MockVoucherifyServer.layer(), { excludeTestServices: true })("against the 
       expect(yield* bulkRequests).toEqual([])
 
       // after bodies already sent: the run stops at the line, the ids before it accounted for, the bad one never sent
-      const good = idList("prod", 3000)
+      const good = idList("prod", 1000)
       const report = path("late.report.json")
       const late = yield* cli([
         "products-metadata", "--ids", file("late.txt", `${good.join("\n")}\nprod\tshadow\n`), "--metadata", "{}",
         "--max-bytes", "2000", "--report", report, "--quiet", ...flags
       ])
       expect(late.code).toBe(1)
-      expect(late.stderr).toContain(`line 3001: the id "prod\\tshadow" contains a control character, a tab (U+0009)`)
+      expect(late.stderr).toContain(`line 1001: the id "prod\\tshadow" contains a control character, a tab (U+0009)`)
       const written = readReport(report)
-      expect(written).toMatchObject({ status: "failed", total: 3000 })
+      expect(written).toMatchObject({ status: "failed", total: 1000 })
       expect(written.accepted.items).toBeGreaterThan(0)
       expectBalanced(written)
       expect(yield* server.getMetadata("products", "prod\tshadow")).toEqual(Option.none())
