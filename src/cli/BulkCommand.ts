@@ -29,7 +29,7 @@ import { ConfigurationError, InputError } from "./CliError.js"
 import * as Connection from "./Connection.js"
 import * as DryRun from "./DryRun.js"
 import { fileProblem } from "./ErrorOutput.js"
-import { docsOf, document, flag, integer } from "./Flag.js"
+import { delimiter, delimiterDoc, docsOf, document, flag, integer } from "./Flag.js"
 import type { CommandDoc } from "./Help.js"
 import * as IdInput from "./IdInput.js"
 import * as Metadata from "./Metadata.js"
@@ -89,14 +89,17 @@ export const awaitTimeout = (description: string) =>
 const idFormat: Options.Options<IdInput.IdFormat> = document(
   Options.all({
     column: Options.optional(Options.text("column")),
-    field: Options.optional(Options.text("field"))
+    field: Options.optional(Options.text("field")),
+    delimiter
   }).pipe(
-    Options.mapEffect(({ column, field }) =>
+    Options.mapEffect(({ column, delimiter, field }) =>
       Option.isSome(column) && Option.isSome(field)
         ? Effect.fail(ValidationError.invalidValue(HelpDoc.p("give either --column or --field, not both")))
+        : Option.isSome(delimiter) && Option.isNone(column)
+        ? Effect.fail(ValidationError.invalidValue(HelpDoc.p("--delimiter reads CSV: give --column <name> too")))
         : Effect.succeed<IdInput.IdFormat>(
           Option.isSome(column)
-            ? { _tag: "Csv", column: column.value }
+            ? { _tag: "Csv", column: column.value, ...(Option.isSome(delimiter) ? { delimiter: delimiter.value } : {}) }
             : Option.isSome(field)
             ? { _tag: "Ndjson", field: field.value }
             : { _tag: "Lines" }
@@ -104,7 +107,8 @@ const idFormat: Options.Options<IdInput.IdFormat> = document(
     )
   ),
   { flag: "--column", value: "name", type: "text", description: "Read --ids as CSV with a header row; the ids are in this column" },
-  { flag: "--field", value: "name", type: "text", description: "Read --ids as NDJSON; the ids are this field of each object" }
+  { flag: "--field", value: "name", type: "text", description: "Read --ids as NDJSON; the ids are this field of each object" },
+  delimiterDoc("With --column: what separates the fields (; as a spreadsheet may write, tab, |)")
 )
 
 export const options = {
