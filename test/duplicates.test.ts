@@ -14,8 +14,14 @@ const { file } = scratch("duplicates-")
 const ndjson: IdFormat = { _tag: "Ndjson", field: "source_id" }
 const csv = (column = "source_id"): IdFormat => ({ _tag: "Csv", column })
 
-const find = (name: string, text: string, format: IdFormat = ndjson, hash?: Hash) =>
+const look = (name: string, text: string, format: IdFormat = ndjson, hash?: Hash) =>
   findDuplicate(file(name, text), format, { maxRecordBytes: 10_000_000, hash })
+
+/** The repeat a look found, if any. */
+const find = async (name: string, text: string, format: IdFormat = ndjson, hash?: Hash) => {
+  const found = await look(name, text, format, hash)
+  return found._tag === "Repeated" ? found.duplicate : undefined
+}
 
 const lines = (ids: ReadonlyArray<string>) => ids.map((id) => JSON.stringify({ source_id: id, metadata: { n: 1 } })).join("\n") + "\n"
 
@@ -29,6 +35,14 @@ const idsOf = async (path: string, format: IdFormat) => {
 }
 
 describe("findDuplicate, NDJSON", () => {
+  it("says every id is different only when it read every record's id", async () => {
+    expect(await look("all.ndjson", lines(["a", "b", "c"]))).toEqual({ _tag: "Distinct" })
+    // a record whose id this look cannot read, one that is not an object, one without an id, a bad escape
+    for (const odd of ['{"metadata":{},"source_id":7}', "[1]", '{"metadata":{}}', '{"source_id":"\\x"}']) {
+      expect(await look("odd.ndjson", lines(["a"]) + odd + "\n" + lines(["b"])), odd).toEqual({ _tag: "NoneSeen" })
+    }
+  })
+
   it("finds nothing in a file of different ids, and the first line whose id came before", async () => {
     expect(await find("unique.ndjson", lines(["a", "b", "c"]))).toBeUndefined()
     // b comes again on line 3 before a does on line 4: the run would stop at line 3
@@ -79,6 +93,8 @@ describe("findDuplicate, a forced hash collision", () => {
     expect(await find("collide.csv", "source_id\na\nb\n\"c\"\n", csv(), same)).toBeUndefined()
     const many = Array.from({ length: 5_000 }, (_, i) => `id-${i}`)
     expect(await find("collide-many.ndjson", lines(many), ndjson, few)).toBeUndefined()
+    // and says so: the run may then keep no map of the ids
+    expect(await look("collide-look.ndjson", lines(["a", "b", "c", "d"]), ndjson, same)).toEqual({ _tag: "Distinct" })
   })
 
   it("still finds the real repeat among colliding ids, with both lines", async () => {
@@ -106,7 +122,7 @@ describe("findDuplicate, CSV", () => {
       .filter((fields) => !(fields.length === 1 && fields[0]!.trim() === "")).slice(1)
     expect((await idsOf(path, csv("sku"))).map(([id]) => id)).toEqual(records.map((fields) => fields[1]))
     expect((await idsOf(path, csv("sku"))).map(([, line]) => line)).toEqual([2, 3, 6, 7, 8])
-    expect(await findDuplicate(path, csv("sku"), { maxRecordBytes: 1_000 })).toBeUndefined()
+    expect(await findDuplicate(path, csv("sku"), { maxRecordBytes: 1_000 })).toEqual({ _tag: "Distinct" })
   })
 
   it("finds a repeat written once quoted and once not, in any column, with both lines", async () => {
@@ -120,5 +136,8 @@ describe("findDuplicate, CSV", () => {
     expect(await find("bad.csv", "source_id\np1\np1\nx\"y\np2\np2\n", csv())).toEqual({ id: "p1", first: 2, line: 3, record: 1 })
     expect(await find("late-bad.csv", "source_id\np1\nx\"y\np1\n", csv())).toBeUndefined()
     expect(await find("no-column.csv", "sku\np1\np1\n", csv())).toBeUndefined()
+    // none of them says every id is different: the run keeps checking
+    expect(await look("late-bad-look.csv", "source_id\np1\nx\"y\np1\n", csv())).toEqual({ _tag: "NoneSeen" })
+    expect(await look("no-column-look.csv", "sku\np1\np1\n", csv())).toEqual({ _tag: "NoneSeen" })
   })
 })

@@ -14,7 +14,7 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as BulkRecords from "../BulkRecords.js"
 import { bulkTargets } from "../internal/bulkTargets.js"
-import { chunkRecords, recordItems } from "../internal/records/run.js"
+import { chunkRecords, recordItems, runRecords } from "../internal/records/run.js"
 import type { BulkTarget } from "../VoucherifySchema.js"
 import * as BulkCommand from "./BulkCommand.js"
 import { InputError } from "./CliError.js"
@@ -117,16 +117,17 @@ const handler = (target: BulkTarget) => (flags: Flags) =>
         : BulkRecords.ndjson(bytes)
     yield* IdInput.requireItem(source, (bytes) => recordItems(parse(bytes), target, maxBytes), "records")
     const idColumn = csv ? Option.getOrElse(flags.idColumn, () => bulkTargets[target].records.idField) : undefined
-    yield* RepeatedIds.refuse(source, target, idColumn, maxBytes, Option.getOrUndefined(flags.delimiter))
+    // every id different, as a look at the whole file found: the run keeps no map of them
+    const idsDistinct = yield* RepeatedIds.refuse(source, target, idColumn, maxBytes, Option.getOrUndefined(flags.delimiter))
     const records = parse(source.bytes)
     if (flags.dryRun) {
-      return yield* DryRun.printPlan(source, chunkRecords(records, target, maxBytes), { maxBytes, what: "records" })
+      return yield* DryRun.printPlan(source, chunkRecords(records, target, maxBytes, idsDistinct), { maxBytes, what: "records" })
     }
     yield* BulkCommand.runChecked(flags, env, maxBytes, {
       target,
       source,
       what: "records",
-      start: (settings) => BulkRecords.run(records, { ...settings, target })
+      start: (settings) => runRecords(records, { ...settings, target }, idsDistinct)
     })
   })
 

@@ -17,9 +17,11 @@ import * as IdInput from "./IdInput.js"
 
 /**
  * Fails when an id of the records file `source` comes twice, naming both
- * lines. `idColumn` is the CSV column of the ids (undefined for NDJSON);
- * `maxBytes` the body limit, past which a record ends the look (the run
- * refuses it). A failure to read is left to the run, whose report names it.
+ * lines; else says whether every record's id was looked at and found
+ * different (then the run need not keep them). `idColumn` is the CSV column
+ * of the ids (undefined for NDJSON); `maxBytes` the body limit, past which a
+ * record ends the look (the run refuses it). A failure to read is left to
+ * the run, whose report names it.
  */
 export const refuse = (
   source: IdInput.ByteSource,
@@ -27,16 +29,17 @@ export const refuse = (
   idColumn: string | undefined,
   maxBytes: number,
   delimiter?: string
-): Effect.Effect<void, InputError> =>
-  source.description.kind !== "file" ? Effect.void : Effect.gen(function*() {
+): Effect.Effect<boolean, InputError> =>
+  source.description.kind !== "file" ? Effect.succeed(false) : Effect.gen(function*() {
     const { idField } = bulkTargets[target].records
     const format: IdFormat = idColumn === undefined
       ? { _tag: "Ndjson", field: idField }
       : { _tag: "Csv", column: idColumn, delimiter }
-    const found = yield* Effect.tryPromise((signal) =>
+    const look = yield* Effect.tryPromise((signal) =>
       findDuplicate(source.name, format, { maxRecordBytes: maxBytes + 4, signal })
     ).pipe(Effect.orElseSucceed(() => undefined))
-    if (found === undefined) return
+    if (look?._tag !== "Repeated") return look?._tag === "Distinct"
+    const found = look.duplicate
     return yield* Effect.fail(IdInput.describe(source)<never>(
       new BulkRecords.RecordError({
         offset: found.record,

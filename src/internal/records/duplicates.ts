@@ -154,21 +154,36 @@ export interface Options {
 }
 
 /**
- * The first line of the records file at `path` whose id came before, as the
- * run would find it, or undefined when every id is different. A record no
- * reader takes (which the run refuses) or a longer one than `maxRecordBytes`
- * ends the look there: what came before it is looked at.
+ * What a look at a records file found: an id that comes again; every id of
+ * every record different (`Distinct`: the run need not keep its ids to
+ * check); or no repeat in what it could look at (`NoneSeen`).
  */
-export const findDuplicate = async (path: string, format: IdFormat, options: Options): Promise<Duplicate | undefined> => {
+export type Look =
+  | { readonly _tag: "Repeated"; readonly duplicate: Duplicate }
+  | { readonly _tag: "Distinct" }
+  | { readonly _tag: "NoneSeen" }
+
+/**
+ * The first line of the records file at `path` whose id came before, as the
+ * run would find it. A record no reader takes (which the run refuses), one
+ * whose id this look cannot find, or a longer one than `maxRecordBytes` ends
+ * the certainty there: what came before it is looked at, and the run checks
+ * the rest as it reads.
+ */
+export const findDuplicate = async (path: string, format: IdFormat, options: Options): Promise<Look> => {
   const hash = options.hash ?? hashBytes
   const { maxRecordBytes, signal } = options
   const store = hashStore()
-  await scanFile(path, format, maxRecordBytes, (bytes, start, end) => {
+  // an id token this look cannot read (a bad escape): the run refuses its record, and nothing after it is certain
+  let unread = false
+  const scanned = await scanFile(path, format, maxRecordBytes, (bytes, start, end) => {
     const h = tokenHash(format, hash, bytes, start, end)
     if (h !== undefined) store.push(h)
+    else unread = true
   }, signal)
+  const complete = scanned && !unread
   const repeated = store.repeated()
-  if (repeated.length === 0) return undefined
+  if (repeated.length === 0) return { _tag: complete ? "Distinct" : "NoneSeen" }
   // Each repeated hash's first id: its line and where its token is in the file, read again only if the hash comes again.
   const firsts = new Float64Array(3 * repeated.length)
   // Hashes that turned out to be shared by different ids: each id, with its first line.
@@ -199,5 +214,5 @@ export const findDuplicate = async (path: string, format: IdFormat, options: Opt
     ids.push({ id, line })
     return false
   }, signal)
-  return found
+  return found !== undefined ? { _tag: "Repeated", duplicate: found } : { _tag: complete ? "Distinct" : "NoneSeen" }
 }

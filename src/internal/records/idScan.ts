@@ -39,6 +39,8 @@ interface Scanner {
    * takes, after which nothing is certain.
    */
   readonly scan: (bytes: Buffer, from: number, to: number, last: boolean, onId: OnId) => number
+  /** Whether a record so far had no id this scanner could find (the run reads it otherwise, or refuses it). */
+  readonly missed: () => boolean
 }
 
 const hasBom = (bytes: Buffer, at: number, to: number) =>
@@ -117,6 +119,7 @@ const ndjsonScanner = (field: string): Scanner => {
   const opening = Buffer.from(`{${JSON.stringify(field)}:"`, "utf8")
   let line = 0
   let records = 0
+  let missed = false
   /** The id token the last {@link idOf} found. */
   let idStart = 0
   let idEnd = 0
@@ -171,10 +174,12 @@ const ndjsonScanner = (field: string): Scanner => {
         while (start < lf && isJsonSpace(bytes[start])) start++
         if (start === lf) continue
         const record = records++
-        if (bytes[start] === 0x7b && idOf(bytes, start, lf) && onId(bytes, idStart, idEnd, line, record) === true) return -1
+        if (bytes[start] !== 0x7b || !idOf(bytes, start, lf)) missed = true
+        else if (onId(bytes, idStart, idEnd, line, record) === true) return -1
       }
       return to
-    }
+    },
+    missed: () => missed
   }
 }
 
@@ -200,6 +205,7 @@ const isBlankField = (bytes: Buffer, start: number, end: number): boolean => {
 const csvScanner = (column: string, delimiter: number): Scanner => {
   let line = 1
   let records = 0
+  let missed = false
   let idIndex = -1
   let atStart = true
   /** The field tokens of one record, reused. */
@@ -274,10 +280,12 @@ const csvScanner = (column: string, delimiter: number): Scanner => {
           continue
         }
         const record = records++
-        if (idIndex < fields && onId(bytes, starts[idIndex]!, ends[idIndex]!, recordLine, record) === true) return -1
+        if (idIndex >= fields) missed = true
+        else if (onId(bytes, starts[idIndex]!, ends[idIndex]!, recordLine, record) === true) return -1
       }
       return to
-    }
+    },
+    missed: () => missed
   }
 }
 
@@ -299,7 +307,8 @@ export type ReadBack = (start: number, end: number) => Buffer
  * `offset` turns a token's position in `bytes` into its position in the file,
  * and `readBack` reads a token of the file by those positions. A record longer
  * than `maxRecordBytes`, or one no reader takes, ends the scan there, as
- * `onId` returning `true` does. `signal` stops it between reads.
+ * `onId` returning `true` does. `signal` stops it between reads. True when
+ * every record of the file was looked at and had its id handed on.
  */
 export const scanFile = async (
   path: string,
@@ -308,7 +317,7 @@ export const scanFile = async (
   onId: (bytes: Buffer, start: number, end: number, line: number, record: number, offset: number, readBack: ReadBack) =>
     boolean | void,
   signal?: AbortSignal
-): Promise<void> => {
+): Promise<boolean> => {
   const file = await open(path, "r")
   try {
     const scanner = scannerOf(format)
@@ -326,7 +335,7 @@ export const scanFile = async (
       signal?.throwIfAborted()
       if (filled === bytes.length) {
         // one record fills the buffer
-        if (bytes.length > maxRecordBytes + readBytes) return
+        if (bytes.length > maxRecordBytes + readBytes) return false
         const larger = Buffer.allocUnsafe(bytes.length * 2)
         bytes.copy(larger, 0, 0, filled)
         bytes = larger
@@ -335,7 +344,8 @@ export const scanFile = async (
       filled += bytesRead
       const last = bytesRead === 0
       const at = scanner.scan(bytes, 0, filled, last, handOn)
-      if (at === -1 || last) return
+      if (at === -1) return false
+      if (last) return !scanner.missed()
       bytes.copy(bytes, 0, at, filled)
       base += at
       filled -= at

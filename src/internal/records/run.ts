@@ -51,15 +51,18 @@ export const isText = <A, E, R>(input: Input<A, E, R>): input is Text<E, R> =>
 
 /**
  * The JSON text of every record of `input`, checked for `target` and for
- * bodies of `maxBytes`, in input order.
+ * bodies of `maxBytes`, in input order. `idsDistinct`: a look at the whole
+ * input found every id different, so the run keeps no set of ids (the CLI's
+ * first look at a records file; an application's stream has none).
  */
 export const recordItems = <A, E, R>(
   input: Input<A, E, R>,
   target: BulkTarget,
-  maxBytes: number
+  maxBytes: number,
+  idsDistinct = false
 ): Stream.Stream<string, E | RecordError, R> => {
   // a new checker (and its set of ids) each time the stream runs
-  const checker = () => new RecordChecker(target, maxBytes - head.length - tail.length)
+  const checker = () => new RecordChecker(target, maxBytes - head.length - tail.length, !idsDistinct)
   if (isText(input)) {
     return input.format._tag === "Ndjson"
       ? ndjsonRecords(input.bytes, checker)
@@ -83,24 +86,26 @@ export const recordItems = <A, E, R>(
 export const chunkRecords = <A, E, R>(
   input: Input<A, E, R>,
   target: BulkTarget,
-  maxBytes: number
+  maxBytes: number,
+  idsDistinct = false
 ): Stream.Stream<BulkChunk, E | RecordError | InvalidRequestError, R> =>
   Stream.suspend(() => {
     const packing = recordsPacking(target, maxBytes)
     return packing instanceof InvalidRequestError
       ? Stream.fail(packing)
-      : packInput(recordItems(input, target, maxBytes), packing)
+      : packInput(recordItems(input, target, maxBytes, idsDistinct), packing)
   })
 
-/** `BulkRecords.run`. */
+/** `BulkRecords.run`; `idsDistinct` as {@link recordItems} takes it. */
 export const runRecords = <T extends BulkTarget, E, R, R2>(
   input: Input<BulkRecord<T>, E, R>,
-  options: RunOptions<T, R2>
+  options: RunOptions<T, R2>,
+  idsDistinct = false
 ): Effect.Effect<Report, BulkRunError<E | RecordError>, R | R2 | Voucherify.Voucherify> =>
   Effect.flatMap(Voucherify.Voucherify, (voucherify) => {
     const { target } = options
     const maxBytes = options.maxBytes ?? voucherify.maxPayloadBytes
-    return runJob(recordItems(input, target, maxBytes), options, { name: "BulkRecords", unit: "records" }, target, () =>
+    return runJob(recordItems(input, target, maxBytes, idsDistinct), options, { name: "BulkRecords", unit: "records" }, target, () =>
       Effect.gen(function*() {
         const packing = recordsPacking(target, maxBytes, voucherify.maxPayloadBytes)
         if (packing instanceof InvalidRequestError) return yield* packing
