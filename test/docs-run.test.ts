@@ -17,7 +17,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs"
 import * as path from "node:path"
 import * as MockVoucherifyServer from "../src/testing/MockVoucherifyServer.js"
 import { scratch } from "./support/cli.js"
-import { type Block, blocks, nameOf, packagePaths, root } from "./support/docBlocks.js"
+import { type Block, blocks, nameOf, packagePaths, root, runs } from "./support/docBlocks.js"
 
 // inside the checkout, so that the bundles' imports resolve from its node_modules
 const out = path.join(root, ".scratch", `docs-run-${process.pid}`)
@@ -68,10 +68,19 @@ const fileOf = (block: Block) => `${block.document.replace(/\W/g, "_")}_${block.
 describe("the docs run", () => {
   afterAll(() => rmSync(out, { recursive: true, force: true }))
 
-  it("a block that provides a program runs it; the rest are fragments", () => {
+  it("a block that provides a program runs it, in its last statement; the rest are fragments", () => {
     const unrun = blocks.filter((block) => block.kind === "fragment" && /Effect\.provide\(/.test(block.code))
     expect(unrun.map(nameOf)).toEqual([])
-    expect(blocks.filter((block) => block.kind === "program").length).toBeGreaterThan(6)
+    const programs = blocks.filter((block) => block.kind === "program")
+    expect(programs.length).toBeGreaterThan(6)
+    // the last statement: from the last line that starts at the margin with neither `)` nor `}`
+    const lastStatement = (code: string) => {
+      const lines = code.trimEnd().split("\n")
+      const starts = lines.map((line, i) => (/^[^\s)}]/.test(line) ? i : -1)).filter((i) => i >= 0)
+      return lines.slice(starts[starts.length - 1]).join("\n")
+    }
+    const notLast = programs.filter((block) => !runs.test(lastStatement(block.code)))
+    expect(notLast.map(nameOf)).toEqual([])
   })
 
   for (const block of blocks.filter((block) => block.kind === "program")) {

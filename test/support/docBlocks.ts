@@ -24,7 +24,8 @@ export interface Block {
   readonly kind: Kind
 }
 
-const runs = /\b(?:NodeRuntime\.runMain|Effect\.run(?:Promise|Fork|Sync|PromiseExit))\b/
+/** The calls that run a program. */
+export const runs = /\b(?:NodeRuntime\.runMain|Effect\.run(?:Promise|Fork|Sync|PromiseExit))\b/
 
 const kindOf = (code: string): Kind =>
   code.includes(`from "@effect/vitest"`) ? "test" : runs.test(code) ? "program" : "fragment"
