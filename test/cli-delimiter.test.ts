@@ -41,6 +41,13 @@ describe("--delimiter", () => {
       expect(records.code).toBe(0)
       expect((yield* stored("sku-1"))?.metadata).toEqual({ season: "winter", tier: "gold", weight: "1,5" })
       expect((yield* stored("sku-2"))?.metadata).toEqual({ season: "winter", tier: "sil;ver", weight: "2" })
+      const stdin = yield* cli(
+        ["products-metadata", "--ids", "-", "--column", "sku", "--delimiter", "|", "--metadata", "{}", "--dry-run"],
+        {},
+        "sku|tier\r\nsku-1|gold\r\nsku-2|silver\r\n"
+      )
+      expect(stdin.stderr).toBe("")
+      expect(stdin.stdout).toMatch(/^1 chunk for 2 ids, /m)
       for (const [path, delimiter] of [[tabs, "tab"], [tabs, "\\t"], [pipes, "|"]] as const) {
         const run = yield* cli(["products-update", "--records", path, "--id-column", "sku", "--delimiter", delimiter, "--dry-run"])
         expect(run.stderr, delimiter).toBe("")
