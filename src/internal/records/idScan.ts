@@ -11,9 +11,8 @@
  */
 import { readSync } from "node:fs"
 import { open } from "node:fs/promises"
+import { bomAt, CR, LF } from "../text/lines.js"
 
-const LF = 0x0a
-const CR = 0x0d
 const QUOTE = 0x22
 const COMMA = 0x2c
 const BACKSLASH = 0x5c
@@ -42,9 +41,6 @@ interface Scanner {
   /** Whether a record so far had no id this scanner could find (the run reads it otherwise, or refuses it). */
   readonly missed: () => boolean
 }
-
-const hasBom = (bytes: Buffer, at: number, to: number) =>
-  to - at >= 3 && bytes[at] === 0xef && bytes[at + 1] === 0xbb && bytes[at + 2] === 0xbf
 
 const isJsonSpace = (c: number | undefined) => c === 0x20 || c === 0x09 || c === CR || c === LF
 
@@ -169,7 +165,7 @@ const ndjsonScanner = (field: string): Scanner => {
         }
         line++
         let start = at
-        if (line === 1 && hasBom(bytes, start, lf)) start += 3
+        if (line === 1) start += bomAt(bytes, start, lf)
         at = lf + 1
         while (start < lf && isJsonSpace(bytes[start])) start++
         if (start === lf) continue
@@ -216,7 +212,7 @@ const csvScanner = (column: string, delimiter: number): Scanner => {
       let at = from
       if (atStart) {
         if (to - at < 3 && !last) return at
-        if (hasBom(bytes, at, to)) at += 3
+        at += bomAt(bytes, at, to)
         atStart = false
       }
       while (at < to) {
