@@ -61,7 +61,9 @@ import type { BulkRecord, BulkTarget } from "./VoucherifySchema.js"
  * metadata key. A cell is a string unless `types` declares its column a
  * `number`, a `boolean` (`true`/`false`, any case) or `json` (any JSON
  * value): a type is never guessed from how a value looks, so `00123` stays
- * the string `"00123"`. An empty cell leaves its key out.
+ * the string `"00123"`. An empty cell leaves its key out. `delimiter`
+ * separates the fields (`,` by default; `";"` or `"\t"` as a spreadsheet may
+ * export them).
  *
  * @since 0.3.0
  * @category models

@@ -237,6 +237,13 @@ export class BulkRunError<out E = never> extends Data.TaggedError("BulkRunError"
   /** @since 0.4.0 */
   readonly [TypeId]: typeof TypeId = TypeId
 
+  constructor(props: { readonly report: Report; readonly error: E | VoucherifyError.VoucherifyError | BulkJournal.JournalError }) {
+    super(props)
+    // the engine's frames tell a caller nothing the message and the report do not: a rejection, a
+    // log or Cause.pretty shows the message line (and Effect's span trace), not a stack trace
+    Object.defineProperty(this, "stack", { value: `${this.name}: ${this.message}`, writable: true, configurable: true })
+  }
+
   override get message(): string {
     const { accepted, total, unit } = this.report
     const cause = this.error instanceof Error ? this.error.message : String(this.error)

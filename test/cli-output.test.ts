@@ -155,6 +155,42 @@ describe("progress during a bulk-quota wait", () => {
       expect(waits[0]).toMatch(/^progress: waiting for the bulk quota until \d\d:\d\d \(9m55s\), 500000 ids accepted so far\n$/)
       expect(lines.filter((line) => line.startsWith("progress: 1000000 ids read"))).toHaveLength(2)
     }))
+
+  it.effect("without a terminal: each of several waits is said as it starts, not at the next tick", () =>
+    Effect.gen(function*() {
+      const lines: Array<{ readonly at: number; readonly text: string }> = []
+      let current: Progress.ProgressSnapshot = snapshot
+      yield* Effect.scoped(Effect.gen(function*() {
+        const clock = yield* Effect.clock
+        const changed = yield* Progress.render({
+          mode: "lines",
+          snapshot: () => current,
+          awaiting: false,
+          write: (text) => lines.push({ at: clock.unsafeCurrentTimeMillis(), text })
+        })
+        const progress = (next: Progress.ProgressSnapshot) => {
+          current = next
+          changed()
+        }
+        // three waits of 18 s, 1 s apart: the engine says each as it starts and as it ends
+        for (const start of [1_000, 20_000, 39_000]) {
+          yield* TestClock.setTime(start)
+          progress({ ...snapshot, waitingForQuotaUntil: start + 18_000 })
+          // a chunk refused again in the same wait is no new wait
+          progress({ ...snapshot, waitingForQuotaUntil: start + 18_000 })
+          yield* TestClock.setTime(start + 18_000)
+          progress(snapshot)
+        }
+        // one long wait: its start, then a line a minute
+        yield* TestClock.setTime(60_000)
+        progress({ ...snapshot, waitingForQuotaUntil: 60_000 + 150_000 })
+        yield* TestClock.setTime(60_000 + 149_000)
+      }))
+      const waits = lines.filter((line) => line.text.includes("waiting for the bulk quota"))
+      expect(waits.map((line) => line.at)).toEqual([1_000, 20_000, 39_000, 60_000, 120_000, 180_000])
+      expect(waits[0]!.text).toMatch(/\(18s\), 500000 ids accepted so far\n$/)
+      expect(waits[4]!.text).toMatch(/\(1m30s\)/)
+    }))
 })
 
 const report: BulkReport = {
@@ -206,6 +242,35 @@ describe("summary", () => {
     )
     expect(Summary.isComplete(noFailedActions, true, { ...records, failed: 0 })).toBe(true)
     expect(Summary.isComplete(noFailedActions, true, records)).toBe(false)
+  })
+
+  it("names the actions a run did not await when they fit two lines, else says where they are", () => {
+    const queued = (n: number): BulkReport => ({
+      ...report,
+      accepted: {
+        ...report.accepted,
+        actions: Array.from({ length: n }, (_, i) => ({
+          asyncActionId: `aa_${String(i).padStart(18, "0")}`,
+          chunkIndex: i,
+          offset: i * 10,
+          count: 10,
+          status: "ENQUEUED" as const
+        }))
+      }
+    })
+    const rows = (n: number, reportPath?: string) =>
+      Summary.table(queued(n), { maxBytes: 2000, awaited: false, reportPath }).split("\n").slice(11).join("\n")
+    expect(rows(1)).toBe("actions        1 queued (not awaited)\naction ids     aa_000000000000000000")
+    expect(rows(6)).toBe([
+      "actions        6 queued (not awaited)",
+      "action ids     aa_000000000000000000 aa_000000000000000001 aa_000000000000000002",
+      "               aa_000000000000000003 aa_000000000000000004 aa_000000000000000005"
+    ].join("\n"))
+    for (const line of rows(6).split("\n")) expect(line.length).toBeLessThanOrEqual(80)
+    expect(rows(7)).toBe(
+      "actions        7 queued (not awaited)\naction ids     7, too many to show: --report <path> lists them"
+    )
+    expect(rows(7, "report.json")).toMatch(/^action ids +7, listed in report\.json under accepted\.actions$/m)
   })
 })
 

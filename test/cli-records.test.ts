@@ -124,7 +124,7 @@ describe("the per-record commands", () => {
 
       const notCsv = yield* refused("plain.ndjson", good, ["--types", "weight=number"])
       expect(notCsv.code).toBe(1)
-      expect(notCsv.stderr).toContain("--id-column and --types read CSV")
+      expect(notCsv.stderr).toContain("--id-column, --types and --delimiter read CSV")
 
       const empty = yield* refused("empty.ndjson", "\n\n")
       expect(empty.code).toBe(1)

@@ -171,6 +171,47 @@ layer(MockVoucherifyServer.layer({ processingDelay: "40 millis" }), { excludeTes
   })
 })
 
+describe("help that fits", () => {
+  const commands = [["--help"], ["products-metadata", "--help"], ["customers-update", "--help"], ["async-action", "await", "--help"]]
+  /** The usage lines: each after the first goes on at an option, an optional part or a value, never mid-word. */
+  const usageOf = (text: string) => text.slice(text.indexOf("Usage:\n") + 7, text.indexOf("\n\n", text.indexOf("Usage:"))).split("\n")
+
+  it.effect("piped, it takes COLUMNS (80 without it): the usage wraps between options", () =>
+    Effect.gen(function*() {
+      for (const args of commands) {
+        const help = yield* cli(args, { COLUMNS: "60" })
+        expect(help.code).toBe(0)
+        for (const line of help.stdout.split("\n")) expect(line.length, line).toBeLessThanOrEqual(60)
+        const usage = usageOf(help.stdout)
+        for (const line of usage) {
+          // a line that goes on starts at an option with its value, an optional one, or [options]
+          expect(line, usage.join("\n")).toMatch(/^( {2}effect-voucherify | {4}(\[?--[a-z-]+( <[^>]+>)?\]?|\[options\])( |$))/)
+        }
+      }
+      const usage = usageOf((yield* cli(["products-metadata", "--help"], { COLUMNS: "60" })).stdout)
+      expect(usage).toEqual([
+        "  effect-voucherify products-metadata --ids <path|->",
+        "    --metadata <json> [options]",
+        "  effect-voucherify products-metadata --ids <path|->",
+        "    --metadata-file <path> [options]"
+      ])
+      const wide = yield* cli(["products-metadata", "--help"], { COLUMNS: "" })
+      expect(usageOf(wide.stdout)[0]).toBe("  effect-voucherify products-metadata --ids <path|-> --metadata <json> [options]")
+    }), timeout)
+
+  it.effect.skipIf(!hasScript)("in a terminal 60 columns wide, no row wraps", () =>
+    Effect.gen(function*() {
+      for (const args of commands) {
+        const help = yield* Effect.promise(() =>
+          inScript([process.execPath, inject("cliBin"), ...args], { columns: 60, env: cleanEnv({ COLUMNS: "100" }) })
+        )
+        const printed = help.output.trimEnd().split("\r\n")
+        expect(new Screen(60).write(help.output).text().length, printed.join("\n")).toBe(printed.length)
+        for (const line of printed) expect(line.replace(/\x1b\[[0-9;]*m/g, "").length, line).toBeLessThanOrEqual(60)
+      }
+    }), timeout)
+})
+
 describe("colour", () => {
   const esc = "\x1b["
 
@@ -178,7 +219,7 @@ describe("colour", () => {
     it.effect("none in piped help and errors: plain text, no line over 80 columns or ending in a space", () =>
       Effect.gen(function*() {
         for (const args of [["--help"], ["products-metadata", "--help"], ["async-action", "await", "--help"], ["mock-server", "-h"]]) {
-          const help = yield* cli(args)
+          const help = yield* cli(args, { COLUMNS: "" })
           expect(help.code).toBe(0)
           expect(help.stdout).not.toContain(esc)
           for (const line of help.stdout.split("\n")) {

@@ -2,25 +2,13 @@
  * The TypeScript examples of the README and of every guide under docs/
  * compile against the sources, so the docs never show code that has rotted.
  * Each block is type-checked as a virtual file, with `effect-voucherify`
- * mapped onto src/.
+ * mapped onto src/; docs-run.test.ts runs the programs and the tests.
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
 import ts from "typescript"
 import { describe, expect, it } from "vitest"
-
-const root = path.resolve(import.meta.dirname, "..")
-// docs/index.md is the API reference's front page, made by `npm run docs` (git ignores it)
-const guides = fs.readdirSync(path.join(root, "docs"))
-  .filter((name) => name.endsWith(".md") && name !== "index.md")
-  .map((name) => `docs/${name}`)
-const documents = ["README.md", ...guides]
-const blocks = documents.flatMap((document) =>
-  [...fs.readFileSync(path.join(root, document), "utf8").matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => ({
-    document,
-    code: match[1]!
-  }))
-)
+import { blocks, guides, nameOf, packagePaths, root } from "./support/docBlocks.js"
 
 describe("README and guides", () => {
   it("have TypeScript examples, and the README links every guide", () => {
@@ -38,10 +26,7 @@ describe("README and guides", () => {
       noEmit: true,
       noUnusedLocals: false,
       baseUrl: root,
-      paths: {
-        "effect-voucherify": ["src/index.ts"],
-        "effect-voucherify/testing": ["src/testing/index.ts"]
-      }
+      paths: Object.fromEntries(Object.entries(packagePaths).map(([name, file]) => [name, [file]]))
     }
     const virtual = new Map(blocks.map(({ code }, i) => [path.join(root, "test", `__readme_${i}.ts`), code]))
     const host = ts.createCompilerHost(options)
@@ -56,9 +41,7 @@ describe("README and guides", () => {
       .map((d) => {
         const { line } = d.file!.getLineAndCharacterOfPosition(d.start ?? 0)
         const block = [...virtual.keys()].indexOf(d.file!.fileName)
-        const { document } = blocks[block]!
-        const nth = blocks.slice(0, block + 1).filter((b) => b.document === document).length
-        return `${document} block ${nth}, line ${line + 1}: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`
+        return `${nameOf(blocks[block]!)}, line ${line + 1}: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`
       })
     expect(problems).toEqual([])
   }, 120_000)

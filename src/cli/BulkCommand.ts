@@ -29,7 +29,7 @@ import { ConfigurationError, InputError } from "./CliError.js"
 import * as Connection from "./Connection.js"
 import * as DryRun from "./DryRun.js"
 import { fileProblem } from "./ErrorOutput.js"
-import { docsOf, document, flag, integer } from "./Flag.js"
+import { delimiter, delimiterDoc, docsOf, document, flag, integer } from "./Flag.js"
 import type { CommandDoc } from "./Help.js"
 import * as IdInput from "./IdInput.js"
 import * as Metadata from "./Metadata.js"
@@ -89,14 +89,17 @@ export const awaitTimeout = (description: string) =>
 const idFormat: Options.Options<IdInput.IdFormat> = document(
   Options.all({
     column: Options.optional(Options.text("column")),
-    field: Options.optional(Options.text("field"))
+    field: Options.optional(Options.text("field")),
+    delimiter
   }).pipe(
-    Options.mapEffect(({ column, field }) =>
+    Options.mapEffect(({ column, delimiter, field }) =>
       Option.isSome(column) && Option.isSome(field)
         ? Effect.fail(ValidationError.invalidValue(HelpDoc.p("give either --column or --field, not both")))
+        : Option.isSome(delimiter) && Option.isNone(column)
+        ? Effect.fail(ValidationError.invalidValue(HelpDoc.p("--delimiter reads CSV: give --column <name> too")))
         : Effect.succeed<IdInput.IdFormat>(
           Option.isSome(column)
-            ? { _tag: "Csv", column: column.value }
+            ? { _tag: "Csv", column: column.value, ...(Option.isSome(delimiter) ? { delimiter: delimiter.value } : {}) }
             : Option.isSome(field)
             ? { _tag: "Ndjson", field: field.value }
             : { _tag: "Lines" }
@@ -104,7 +107,8 @@ const idFormat: Options.Options<IdInput.IdFormat> = document(
     )
   ),
   { flag: "--column", value: "name", type: "text", description: "Read --ids as CSV with a header row; the ids are in this column" },
-  { flag: "--field", value: "name", type: "text", description: "Read --ids as NDJSON; the ids are this field of each object" }
+  { flag: "--field", value: "name", type: "text", description: "Read --ids as NDJSON; the ids are this field of each object" },
+  delimiterDoc("With --column: what separates the fields (; as a spreadsheet may write, tab, |)")
 )
 
 export const options = {
@@ -289,19 +293,27 @@ export const voucherifyLayer = (
 /**
  * `--journal` without `--resume` starts a new journal: one that exists
  * already is refused here, before a mock server starts or an ids file is
- * read (the journal itself refuses it too, under its lock).
+ * read (the journal itself refuses it too, under its lock). `--resume`
+ * needs a journal to resume: with none there (a mistyped path, a first run)
+ * it is refused too, rather than sending every id again into a new one.
  */
 export const checkJournal = (
   journal: Option.Option<string>,
   resume: boolean
 ): Effect.Effect<void, BulkJournal.JournalExistsError | InputError, FileSystem.FileSystem> =>
   Effect.gen(function*() {
-    if (Option.isNone(journal) || resume) return
+    if (Option.isNone(journal)) return
     const fs = yield* FileSystem.FileSystem
     const exists = yield* fs.exists(journal.value).pipe(
       Effect.mapError((error) => new InputError({ message: `cannot read the journal ${journal.value}: ${fileProblem(error)}` }))
     )
-    if (exists) return yield* new BulkJournal.JournalExistsError({ path: journal.value })
+    if (exists && !resume) return yield* new BulkJournal.JournalExistsError({ path: journal.value })
+    if (!exists && resume) {
+      return yield* new InputError({
+        message: `there is no journal ${journal.value} to resume: nothing was sent`,
+        hint: `leave out --resume to start the run with a new journal ${journal.value}`
+      })
+    }
   })
 
 /** What the shared flags say of a run, whatever its input. */

@@ -22,9 +22,10 @@ export const parse = <E, R>(
   bytes: Stream.Stream<Uint8Array, E, R>,
   column: string,
   source: string,
-  maxRecord?: CsvRows.RecordLimit
+  maxRecord?: CsvRows.RecordLimit,
+  delimiter?: string
 ): Stream.Stream<string, E | InputError, R> =>
-  columnIds(bytes, column, maxRecord).pipe(
+  columnIds(bytes, column, maxRecord, delimiter).pipe(
     Stream.mapError((error) => (isMalformed(error) ? inputError(source)(error) : error))
   )
 
@@ -42,13 +43,14 @@ export const readHeader = <E, R>(
   bytes: Stream.Stream<Uint8Array, E, R>,
   column: string,
   source: string,
-  maxRecord?: CsvRows.RecordLimit
+  maxRecord?: CsvRows.RecordLimit,
+  delimiter?: string
 ): Effect.Effect<Chunk.Chunk<Uint8Array>, E | InputError, R> =>
   Effect.gen(function*() {
     const reader = CsvRows.make<IdLineError | HeaderRead>((fields, line) => {
       const header = headerOf(fields, line, column)
       return header instanceof IdLineError ? header : new HeaderRead()
-    }, maxRecord)
+    }, maxRecord, delimiter)
     /** Whether the header was read (and named the column) by the time `effect` ends. */
     const headerIn = <E1>(effect: Effect.Effect<void, E1 | HeaderRead>) =>
       Effect.catchIf(Effect.as(effect, false), (error): error is HeaderRead => error instanceof HeaderRead, () =>

@@ -1,7 +1,8 @@
 /**
  * `--dry-run`: packs the ids exactly as a real run would and prints the
  * chunk plan, one line per chunk (one bulk request each), without sending
- * anything.
+ * anything. The plan is printed once the whole input has been checked: an
+ * input refused half-way leaves nothing on stdout, only its error.
  */
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
@@ -30,21 +31,22 @@ export const printPlan = (
   options: { readonly maxBytes: number; readonly what: "ids" | "records" }
 ): Effect.Effect<void, InputError | InputChangedError | InvalidRequestError> =>
   Effect.gen(function*() {
-    yield* Console.log(columns("chunk", "offset", options.what, "bytes", "fill"))
+    // a line per request: a few dozen for millions of ids
+    const plan = [columns("chunk", "offset", options.what, "bytes", "fill")]
     const totals = yield* chunks.pipe(
-      Stream.runFoldEffect({ chunks: 0, ids: 0, bytes: 0 }, (totals, chunk) =>
-        Effect.as(
-          Console.log(columns(String(chunk.index), count(chunk.offset), count(chunk.size), count(chunk.bytes), fill(chunk.bytes, options.maxBytes))),
-          { chunks: totals.chunks + 1, ids: totals.ids + chunk.size, bytes: totals.bytes + chunk.bytes }
-        )),
+      Stream.runFold({ chunks: 0, ids: 0, bytes: 0 }, (totals, chunk) => {
+        plan.push(columns(String(chunk.index), count(chunk.offset), count(chunk.size), count(chunk.bytes), fill(chunk.bytes, options.maxBytes)))
+        return { chunks: totals.chunks + 1, ids: totals.ids + chunk.size, bytes: totals.bytes + chunk.bytes }
+      }),
       Effect.mapError(IdInput.describe(source))
     )
     if (totals.ids === 0) return yield* IdInput.noIds(source, options.what)
     const average = totals.chunks === 0 ? "-" : fill(totals.bytes / totals.chunks, options.maxBytes)
-    yield* Console.log(
+    plan.push(
       `${counted(totals.chunks, "chunk")} for ${counted(totals.ids, options.what === "ids" ? "id" : "record")}, ${count(totals.bytes)} bytes (${
         megabytes(totals.bytes)
-      }), average fill ${average} of ${count(options.maxBytes)} bytes`
+      }), average fill ${average} of ${count(options.maxBytes)} bytes`,
+      "dry run: nothing was sent"
     )
-    yield* Console.log("dry run: nothing was sent")
+    yield* Console.log(plan.join("\n"))
   })

@@ -4,6 +4,8 @@
  * still parse with `@effect/cli`; the help is printed by `Help.ts`.
  */
 import * as Options from "@effect/cli/Options"
+import type * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 
 export interface FlagDoc {
@@ -64,3 +66,35 @@ export const integer = (name: string, min: 0 | 1): Options.Options<number> =>
       })
     )
   ))
+
+/** `--delimiter ;`: one ASCII character (`tab` or `\\t` for a tab), not a quote or a line break. */
+const Delimiter = Schema.transformOrFail(Schema.String, Schema.String, {
+  strict: true,
+  decode: (text, _, ast) => {
+    const delimiter = text === "tab" || text === "\\t" ? "\t" : text
+    return /^[\t\x20-\x7e]$/.test(delimiter) && delimiter !== "\"" && delimiter !== " "
+      ? ParseResult.succeed(delimiter)
+      : ParseResult.fail(new ParseResult.Type(ast, text))
+  },
+  encode: (delimiter) => ParseResult.succeed(delimiter === "\t" ? "tab" : delimiter)
+}).annotations({
+  message: (issue) => ({
+    message: `--delimiter must be one character such as ";" or "|", or tab, got ${JSON.stringify(issue.actual)}`,
+    override: true
+  })
+})
+
+/** `--delimiter`: what separates the fields of a CSV input. */
+export const delimiter: Options.Options<Option.Option<string>> = Options.text("delimiter").pipe(
+  Options.withSchema(Delimiter),
+  Options.optional
+)
+
+/** The help of {@link delimiter}. */
+export const delimiterDoc = (description: string): FlagDoc => ({
+  flag: "--delimiter",
+  value: "char",
+  type: "one character; tab for a tab",
+  default: ",",
+  description
+})

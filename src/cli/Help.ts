@@ -1,7 +1,7 @@
 /**
  * `--help`: the program's name in every usage line, each option with its
  * value, its type in words, its default and its environment variable, laid
- * out in the terminal's width (80 columns for a file or a pipe) with no
+ * out in the terminal's width (`COLUMNS`, else 80, for a file or a pipe) with no
  * trailing spaces, in colour only where `Style.ts` allows it.
  */
 import type { FlagDoc } from "./Flag.js"
@@ -37,23 +37,26 @@ export const versionFlag: FlagDoc = { flag: "--version", description: "Print the
 export const wrap = (text: string, width: number, indent: number): Array<string> =>
   wrapWords(text.split(/\s+/), width, indent)
 
-/** Units (words, or an option with its value) in lines; a unit too long for a line is split into its words. */
-const wrapWords = (units: ReadonlyArray<string>, width: number, indent: number): Array<string> => {
-  const room = Math.max(20, width - indent)
+/**
+ * Units (words, or an option with its value) in lines, the first after
+ * `indent` spaces and the others after `hang`; a unit too long for a line
+ * is split into its words.
+ */
+const wrapWords = (units: ReadonlyArray<string>, width: number, indent: number, hang = indent): Array<string> => {
+  const roomOf = (line: number) => Math.max(20, width - (line === 0 ? indent : hang))
   const lines: Array<string> = []
   let line = ""
-  const words = units.flatMap((unit) => (unit.length > room ? unit.split(/\s+/) : [unit]))
+  const words = units.flatMap((unit) => (unit.length > roomOf(1) ? unit.split(/\s+/) : [unit]))
   for (const word of words.filter((w) => w.length > 0)) {
     if (line === "") line = word
-    else if (line.length + 1 + word.length <= room) line += ` ${word}`
+    else if (line.length + 1 + word.length <= roomOf(lines.length)) line += ` ${word}`
     else {
       lines.push(line)
       line = word
     }
   }
   if (line !== "") lines.push(line)
-  const pad = " ".repeat(indent)
-  return lines.map((l) => `${pad}${l}`)
+  return lines.map((l, i) => `${" ".repeat(i === 0 ? indent : hang)}${l}`)
 }
 
 /** `required; integer, at least 1; default 2; env VOUCHERIFY_X`: what the option takes, in words. */
@@ -104,9 +107,8 @@ export const render = (
     ? [`<command> [options]`]
     : doc.usage ?? ["[options]"]
   for (const usage of usages) {
-    // a long usage line goes on, indented, rather than off the edge
-    const [first, ...rest] = wrapWords(`${command} ${usage}`.split(/ (?=--|\[|\(|<)/), width, 2)
-    out.push(first!, ...rest.map((line) => `    ${line.trimStart()}`))
+    // a long usage line goes on, indented, between options (each with its value) rather than off the edge
+    out.push(...wrapWords(`${command} ${usage}`.split(/ (?=--|\[|\()/), width, 2, 4))
   }
   for (const paragraph of doc.details ?? []) out.push("", ...wrap(paragraph, width, 0))
 

@@ -14,7 +14,7 @@ import type { LineLimit } from "../internal/text/lines.js"
  */
 export type IdFormat =
   | { readonly _tag: "Lines" }
-  | { readonly _tag: "Csv"; readonly column: string }
+  | { readonly _tag: "Csv"; readonly column: string; readonly delimiter?: string | undefined }
   | { readonly _tag: "Ndjson"; readonly field: string }
 
 /** The id in the field `field` of one NDJSON line, or why the line gives none. */

@@ -47,7 +47,7 @@ const parseRecords = <E, R>(
   maxRecord?: LineLimit
 ): Stream.Stream<string, E | BulkMetadata.IdLineError | InputError, R> =>
   format._tag === "Csv"
-    ? CsvIds.parse(bytes, format.column, source, maxRecord)
+    ? CsvIds.parse(bytes, format.column, source, maxRecord, format.delimiter)
     : decode(bytes, ndjsonIds(format, maxRecord))
 
 /**
@@ -276,7 +276,7 @@ export const open = (
       // stdin cannot be read twice: the bytes the checks took go first. A
       // CSV header alone, or NDJSON of blank objects, is refused by the run.
       if (format._tag === "Csv") {
-        const header = yield* CsvIds.readHeader(input.bytes, format.column, "stdin", maxRecord)
+        const header = yield* CsvIds.readHeader(input.bytes, format.column, "stdin", maxRecord, format.delimiter)
         return { ...input, ids: parseIds(Stream.concat(Stream.fromChunk(header), input.bytes), format, "stdin", maxRecord) }
       }
       const { found, read } = yield* readToContent(input.bytes)
@@ -285,7 +285,7 @@ export const open = (
     }
     const fs = yield* FileSystem.FileSystem
     const again = Stream.mapError(fs.stream(path), cannotRead("the ids file", path))
-    if (format._tag === "Csv") yield* CsvIds.readHeader(again, format.column, path, maxRecord)
+    if (format._tag === "Csv") yield* CsvIds.readHeader(again, format.column, path, maxRecord, format.delimiter)
     // An input without an id is refused before the run. One id a line: any
     // content is an id. CSV and NDJSON: the first record, read apart (at
     // most maxRecord). A failure here is left to the run, whose report names it.

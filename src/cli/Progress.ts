@@ -16,6 +16,7 @@
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import { constVoid } from "effect/Function"
 import type * as Scope from "effect/Scope"
 import type { Progress as BulkProgress } from "../BulkRun.js"
 import { count, counted, duration, type Item, megabytes, noun } from "./Format.js"
@@ -228,33 +229,48 @@ export const backOver = (lastColumns: number, width: number): string => {
  */
 export const noWrap = (line: string): string => `\x1b[?7l${line}\x1b[?7h`
 
+/** What the run calls each time its snapshot changes, for output that must not wait for the next tick. */
+export type Changed = () => void
+
+/** Between the lines of a bulk-quota wait without a terminal. */
+const quotaLineEvery = 60_000
+
 /**
  * Renders until the scope closes, then draws the final state once more (the
- * bar ends its line so that later output starts clean).
+ * bar ends its line so that later output starts clean). Without a terminal,
+ * each bulk-quota wait gets a line as it starts (on `Changed`, not at the
+ * next tick) and then one a minute while it lasts.
  */
-export const render = (options: RenderOptions): Effect.Effect<void, never, Scope.Scope> =>
+export const render = (options: RenderOptions): Effect.Effect<Changed, never, Scope.Scope> =>
   Effect.gen(function*() {
-    if (options.mode === "none") return
+    if (options.mode === "none") return constVoid
     const started = yield* Clock.currentTimeMillis
-    if (options.mode === "bar") return yield* renderBar(options, started)
+    if (options.mode === "bar") {
+      yield* renderBar(options, started)
+      return constVoid
+    }
     const write = options.write ?? ((text: string) => process.stderr.write(text))
-    // without a terminal, a quota wait is said when it starts and then once a minute
-    let quotaLineAt: number | undefined
-    const draw = Effect.map(Clock.currentTimeMillis, (now) => {
+    const clock = yield* Effect.clock
+    // the wait said last (its end time), and when
+    let said: { readonly until: number; readonly at: number } | undefined
+    const draw = (tick: boolean) => {
+      const now = clock.unsafeCurrentTimeMillis()
       const s = options.snapshot()
-      const waiting = s.waitingForQuotaUntil
-      if (waiting === undefined) {
-        quotaLineAt = undefined
-        return write(`${formatLine(s, now - started, options.item)}\n`)
+      const until = s.waitingForQuotaUntil
+      if (until === undefined) {
+        said = undefined
+        if (tick) write(`${formatLine(s, now - started, options.item)}\n`)
+        return
       }
-      if (quotaLineAt === undefined || now - quotaLineAt >= 60_000) {
-        quotaLineAt = now
-        write(`progress: ${formatQuotaWait(waiting, now)}, ${s.itemsAccepted} ${noun(s.itemsAccepted, options.item ?? "id")} accepted so far\n`)
+      if (said === undefined || said.until !== until || (tick && now - said.at >= quotaLineEvery)) {
+        said = { until, at: now }
+        write(`progress: ${formatQuotaWait(until, now)}, ${s.itemsAccepted} ${noun(s.itemsAccepted, options.item ?? "id")} accepted so far\n`)
       }
-    })
+    }
     // Finalizers run last-in first-out: the ticker stops before the final draw.
-    yield* Effect.addFinalizer(() => draw)
-    yield* Effect.forkScoped(Effect.forever(Effect.delay(draw, Duration.decode(options.every ?? "5 seconds"))))
+    yield* Effect.addFinalizer(() => Effect.sync(() => draw(true)))
+    yield* Effect.forkScoped(Effect.forever(Effect.delay(Effect.sync(() => draw(true)), Duration.decode(options.every ?? "5 seconds"))))
+    return () => draw(false)
   })
 
 const renderBar = (options: RenderOptions, started: number): Effect.Effect<void, never, Scope.Scope> =>

@@ -21,7 +21,7 @@ import { InputError } from "./CliError.js"
 import * as Connection from "./Connection.js"
 import * as DryRun from "./DryRun.js"
 import * as IdInput from "./IdInput.js"
-import { docsOf, document, flag } from "./Flag.js"
+import { delimiter, delimiterDoc, docsOf, document, flag } from "./Flag.js"
 import type { CommandDoc } from "./Help.js"
 import * as RepeatedIds from "./RepeatedIds.js"
 
@@ -87,6 +87,7 @@ export const options = {
     default: "every column a string",
     description: "CSV: the columns that are not strings, e.g. weight=number,active=boolean,tags=json (never guessed)"
   }),
+  delimiter: document(delimiter, delimiterDoc("CSV: what separates the fields (; as a spreadsheet may write, tab, |)")),
   ...shared
 }
 
@@ -97,9 +98,9 @@ const handler = (target: BulkTarget) => (flags: Flags) =>
     yield* BulkCommand.checkDryRun(flags)
     yield* BulkCommand.checkCombinations({ ...flags, ids: flags.records }, "--records")
     const csv = flags.csv || flags.records.toLowerCase().endsWith(".csv")
-    if (!csv && (Option.isSome(flags.idColumn) || Option.isSome(flags.types))) {
+    if (!csv && (Option.isSome(flags.idColumn) || Option.isSome(flags.types) || Option.isSome(flags.delimiter))) {
       return yield* new InputError({
-        message: "--id-column and --types read CSV: give a .csv file, or --csv for CSV under another name"
+        message: "--id-column, --types and --delimiter read CSV: give a .csv file, or --csv for CSV under another name"
       })
     }
     // One limit for the plan and the run: the one the client is configured with.
@@ -108,12 +109,16 @@ const handler = (target: BulkTarget) => (flags: Flags) =>
     const source = yield* IdInput.openBytes(flags.records, "the records file")
     const parse = <E>(bytes: Stream.Stream<Uint8Array, E>) =>
       csv
-        ? BulkRecords.csv(bytes, { idColumn: Option.getOrUndefined(flags.idColumn), types: Option.getOrUndefined(flags.types) })
+        ? BulkRecords.csv(bytes, {
+          idColumn: Option.getOrUndefined(flags.idColumn),
+          types: Option.getOrUndefined(flags.types),
+          delimiter: Option.getOrUndefined(flags.delimiter)
+        })
         : BulkRecords.ndjson(bytes)
     yield* IdInput.requireItem(source, (bytes) => recordItems(parse(bytes), target, maxBytes), "records")
     const idColumn = csv ? Option.getOrElse(flags.idColumn, () => bulkTargets[target].records.idField) : undefined
     // every id different, as a look at the whole file found: the run keeps no map of them
-    const idsDistinct = yield* RepeatedIds.refuse(source, target, idColumn, maxBytes)
+    const idsDistinct = yield* RepeatedIds.refuse(source, target, idColumn, maxBytes, Option.getOrUndefined(flags.delimiter))
     const records = parse(source.bytes)
     if (flags.dryRun) {
       return yield* DryRun.printPlan(source, chunkRecords(records, target, maxBytes, idsDistinct), { maxBytes, what: "records" })

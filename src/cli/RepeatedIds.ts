@@ -27,11 +27,14 @@ export const refuse = (
   source: IdInput.ByteSource,
   target: BulkTarget,
   idColumn: string | undefined,
-  maxBytes: number
+  maxBytes: number,
+  delimiter?: string
 ): Effect.Effect<boolean, InputError> =>
   source.description.kind !== "file" ? Effect.succeed(false) : Effect.gen(function*() {
     const { idField } = bulkTargets[target].records
-    const format: IdFormat = idColumn === undefined ? { _tag: "Ndjson", field: idField } : { _tag: "Csv", column: idColumn }
+    const format: IdFormat = idColumn === undefined
+      ? { _tag: "Ndjson", field: idField }
+      : { _tag: "Csv", column: idColumn, delimiter }
     const look = yield* Effect.tryPromise((signal) =>
       findDuplicate(source.name, format, { maxRecordBytes: maxBytes + 4, signal })
     ).pipe(Effect.orElseSucceed(() => undefined))

@@ -186,7 +186,8 @@ export const run = (
         records,
         item,
         createdIdsPath: Option.getOrUndefined(options.createdIds),
-        failedIdsPath: Option.getOrUndefined(options.failedIds)
+        failedIdsPath: Option.getOrUndefined(options.failedIds),
+        reportPath: Option.getOrUndefined(options.reportPath)
       }))
 
     let latest = Progress.emptySnapshot
@@ -201,7 +202,7 @@ export const run = (
     const created = yield* idsFile(options.createdIds, resuming)
     const failed = yield* idsFile(options.failedIds, resuming)
     // the progress output has its own scope: it draws its last line before the summary
-    const ran = yield* Effect.scoped(Effect.zipRight(
+    const ran = yield* Effect.scoped(Effect.flatMap(
       Progress.render({
         mode: options.progress,
         snapshot: () => latest,
@@ -209,7 +210,7 @@ export const run = (
         awaiting: options.awaitCompletion,
         item
       }),
-      options.start({
+      (changed) => options.start({
         concurrency: options.concurrency,
         maxBytes,
         // with --await, the report files say which records were created and which were not updated
@@ -225,6 +226,7 @@ export const run = (
         source: options.source.description,
         onProgress: (progress) => {
           latest = progress
+          changed()
         },
         onReport: (report) => Effect.sync(() => (last = report))
       })

@@ -36,6 +36,9 @@ export const styles = (color: boolean): Styles =>
 /** The styles of `stream` in this process. */
 export const stylesFor = (stream: Target): Styles => styles(colorFor(stream))
 
-/** The width to lay text out in: the terminal's, or 80 for a file or a pipe. */
-export const widthOf = (stream: Target): number =>
-  stream.isTTY === true && stream.columns !== undefined && stream.columns > 0 ? stream.columns : 80
+/** The width to lay text out in: the terminal's, else `COLUMNS` (a pipe, a file), else 80. */
+export const widthOf = (stream: Target, columns: string | undefined = process.env.COLUMNS): number => {
+  if (stream.isTTY === true && stream.columns !== undefined && stream.columns > 0) return stream.columns
+  const given = Number(columns)
+  return Number.isInteger(given) && given > 0 ? given : 80
+}

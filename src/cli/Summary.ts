@@ -55,6 +55,31 @@ export const isComplete = (report: BulkReport, awaited: boolean, records?: Recor
     (report.reconciliation === undefined || (report.reconciliation.unread.length === 0 && report.reconciliation.notUpdated === 0))
 }
 
+/** The widest a line of action ids gets beside its label (`not attempted  `, 15 columns): 80 in all. */
+const valueWidth = 65
+
+/**
+ * The ids of the actions a run did not await, for `async-action await`:
+ * all of them when they fit two lines, else where the report lists them.
+ */
+const queuedRows = (report: BulkReport, reportPath: string | undefined): Array<readonly [string, string]> => {
+  const ids = report.accepted.actions.map((action) => action.asyncActionId)
+  if (ids.length === 0) return []
+  const lines: Array<string> = []
+  for (const id of ids) {
+    const last = lines.length - 1
+    if (last >= 0 && lines[last]!.length + 1 + id.length <= valueWidth) lines[last] += ` ${id}`
+    else lines.push(id)
+  }
+  if (lines.length <= 2) return lines.map((line, i) => [i === 0 ? "action ids" : "", line])
+  return [[
+    "action ids",
+    reportPath === undefined
+      ? `${count(ids.length)}, too many to show: --report <path> lists them`
+      : `${count(ids.length)}, listed in ${reportPath} under accepted.actions`
+  ]]
+}
+
 /**
  * Rows of `label value`, aligned. `maxBytes` is the limit the fill is
  * measured against. The labels are the report's own words: a chunk is one
@@ -73,6 +98,8 @@ export const table = (
     /** Where `--created-ids` / `--failed-ids` wrote the ids, for the hints. */
     readonly createdIdsPath?: string | undefined
     readonly failedIdsPath?: string | undefined
+    /** Where `--report` wrote the report, which lists every action. */
+    readonly reportPath?: string | undefined
   }
 ): string => {
   const seconds = report.durationMs / 1000
@@ -104,6 +131,7 @@ export const table = (
         : `${count(report.accepted.actions.length)} queued (not awaited)`
     ]
   ]
+  if (!options.awaited) rows.push(...queuedRows(report, options.reportPath))
   const records = options.records
   if (records !== undefined) {
     // Voucherify's done_count: records changed, whether they existed before or not

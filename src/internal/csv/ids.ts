@@ -7,7 +7,7 @@
 import type * as Stream from "effect/Stream"
 import { idError, IdLineError } from "../bulk/idLines.js"
 import { decode, type Decoder } from "../text/decode.js"
-import { type CsvSyntaxError, type RecordLimit, type Row, rows } from "./rows.js"
+import { type CsvSyntaxError, delimiterHint, type RecordLimit, type Row, rows } from "./rows.js"
 
 interface Header {
   readonly width: number
@@ -19,7 +19,12 @@ export const headerOf = (fields: Array<string>, line: number, column: string): H
   const names = fields.map((name) => name.trim())
   const index = names.indexOf(column)
   return index === -1
-    ? new IdLineError({ line, reason: `the header has no column "${column}" (columns: ${names.join(", ")})` })
+    ? new IdLineError({
+      line,
+      reason: `the header has no column "${column}" (columns: ${names.join(", ")})${
+        delimiterHint(names, (d) => `give --delimiter ${d === "\t" ? "tab" : `"${d}"`}`)
+      }`
+    })
     : { width: fields.length, index }
 }
 
@@ -53,5 +58,6 @@ const decoder = (column: string) => (): Decoder<Row, string, IdLineError> => {
 export const columnIds = <E, R>(
   bytes: Stream.Stream<Uint8Array, E, R>,
   column: string,
-  maxRecord?: RecordLimit
-): Stream.Stream<string, E | IdLineError | CsvSyntaxError, R> => decode(rows(bytes, maxRecord), decoder(column))
+  maxRecord?: RecordLimit,
+  delimiter?: string
+): Stream.Stream<string, E | IdLineError | CsvSyntaxError, R> => decode(rows(bytes, maxRecord, delimiter), decoder(column))

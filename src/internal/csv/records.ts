@@ -15,7 +15,7 @@ import { inexactNumberReason } from "../exactNumber.js"
 import type { RecordChecker, RecordError } from "../records/check.js"
 import { inexactNumberIn } from "../records/ndjson.js"
 import { decode, type Decoder } from "../text/decode.js"
-import { CsvSyntaxError, type Row, rows } from "./rows.js"
+import { CsvSyntaxError, delimiterHint, type Row, rows } from "./rows.js"
 
 /** The type of a column's cells, when it is not a string. */
 type ColumnType = NonNullable<CsvOptions["types"]>[string]
@@ -67,7 +67,11 @@ const headerOf = (
   const twice = names.find((name, i) => names.indexOf(name) !== i)
   if (twice !== undefined) return `the header names the column "${twice}" twice`
   const idIndex = names.indexOf(idColumn)
-  if (idIndex === -1) return `the header has no column "${idColumn}" for the ids (columns: ${names.join(", ")})`
+  if (idIndex === -1) {
+    return `the header has no column "${idColumn}" for the ids (columns: ${names.join(", ")})${
+      delimiterHint(names, (d) => `give the option delimiter: ${JSON.stringify(d)} (--delimiter ${d === "\t" ? "tab" : `"${d}"`} in the CLI)`)
+    }`
+  }
   for (const column of Object.keys(types)) {
     if (column === idColumn) return `the id column "${column}" cannot have a type: ids are strings`
     if (!names.includes(column)) return `a type is given for "${column}", which the header does not name (columns: ${names.join(", ")})`
@@ -128,7 +132,7 @@ export const csvRecords = <E, R>(
       },
       end: () => (header === undefined ? check.refuse(`the CSV has no header row naming the column "${idColumn}"`, 1) : undefined)
     })
-    return decode(rows(bytes), decoder).pipe(
+    return decode(rows(bytes, undefined, options.delimiter), decoder).pipe(
       Stream.mapError((error) => error instanceof CsvSyntaxError ? check.refuse(error.reason, error.line) : error)
     )
   })

@@ -74,8 +74,23 @@ const newlines = (fields: Array<string>): number => {
   return count
 }
 
-/** A reader for one input; a record longer than `maxRecord` fails it. */
-export const make = <E>(onRecord: RecordHandler<E>, maxRecord?: RecordLimit): CsvReader<E> => {
+/**
+ * What to add to "the header has no column …" when the header row is one
+ * field holding a `;`, a tab or a `|`: the file is likely separated by it,
+ * and `give` says how to tell the reader so (`--delimiter ";"`).
+ */
+export const delimiterHint = (names: ReadonlyArray<string>, give: (delimiter: string) => string): string => {
+  const seen = names.length === 1 ? [";", "\t", "|"].find((c) => names[0]!.includes(c)) : undefined
+  if (seen === undefined) return ""
+  const what = seen === "\t" ? "tabs" : `"${seen}"`
+  return `; its fields look separated by ${what}, not commas: ${give(seen)}`
+}
+
+/**
+ * A reader for one input; a record longer than `maxRecord` fails it. Fields
+ * are separated by `delimiter` (default `,`).
+ */
+export const make = <E>(onRecord: RecordHandler<E>, maxRecord?: RecordLimit, delimiter = ","): CsvReader<E> => {
   let failure: E | undefined
   // The line the next record starts on. csv-parse's own count is per chunk,
   // not per record; a record spans one line plus one per line break quoted in
@@ -83,6 +98,7 @@ export const make = <E>(onRecord: RecordHandler<E>, maxRecord?: RecordLimit): Cs
   let line = 1
   const parser = new Parser({
     bom: true,
+    delimiter,
     relax_column_count: true,
     record_delimiter: ["\r\n", "\n"],
     ...(maxRecord === undefined ? {} : { max_record_size: maxRecord.limit })
@@ -131,14 +147,15 @@ export interface Row {
  */
 export const rows = <E, R>(
   bytes: Stream.Stream<Uint8Array, E, R>,
-  maxRecord?: RecordLimit
+  maxRecord?: RecordLimit,
+  delimiter?: string
 ): Stream.Stream<Row, E | CsvSyntaxError, R> =>
   Stream.suspend(() => {
     let out: Array<Row> = []
     const reader = make<never>((fields, line) => {
       out.push({ fields, line })
       return undefined
-    }, maxRecord)
+    }, maxRecord, delimiter)
     const step = (effect: Effect.Effect<void, CsvSyntaxError>) =>
       Effect.map(Effect.either(effect), (result) => {
         const read = Stream.fromChunk(Chunk.unsafeFromArray(out))

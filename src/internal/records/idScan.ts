@@ -18,7 +18,9 @@ const COMMA = 0x2c
 const BACKSLASH = 0x5c
 
 /** How the ids of a file are written: the NDJSON member or the CSV column that holds them. */
-export type IdFormat = { readonly _tag: "Ndjson"; readonly field: string } | { readonly _tag: "Csv"; readonly column: string }
+export type IdFormat =
+  | { readonly _tag: "Ndjson"; readonly field: string }
+  | { readonly _tag: "Csv"; readonly column: string; /** One ASCII character; `,` by default. */ readonly delimiter?: string | undefined }
 
 /**
  * One id as it was written: `bytes[start..end)` is its token (a JSON string
@@ -196,7 +198,7 @@ const isBlankField = (bytes: Buffer, start: number, end: number): boolean => {
  * fields with doubled quotes and line breaks, blank records skipped): the
  * header names the id column, then each record's field in it.
  */
-const csvScanner = (column: string): Scanner => {
+const csvScanner = (column: string, delimiter: number): Scanner => {
   let line = 1
   let records = 0
   let missed = false
@@ -237,7 +239,7 @@ const csvScanner = (column: string): Scanner => {
             }
             i++
           } else {
-            while (i < to && bytes[i] !== COMMA && bytes[i] !== LF) {
+            while (i < to && bytes[i] !== delimiter && bytes[i] !== LF) {
               if (bytes[i] === QUOTE) return -1
               i++
             }
@@ -252,7 +254,7 @@ const csvScanner = (column: string): Scanner => {
             break
           }
           const c = bytes[i]
-          if (c === COMMA) {
+          if (c === delimiter) {
             i++
             continue
           }
@@ -284,7 +286,7 @@ const csvScanner = (column: string): Scanner => {
 }
 
 const scannerOf = (format: IdFormat): Scanner =>
-  format._tag === "Ndjson" ? ndjsonScanner(format.field) : csvScanner(format.column)
+  format._tag === "Ndjson" ? ndjsonScanner(format.field) : csvScanner(format.column, (format.delimiter ?? ",").charCodeAt(0))
 
 /** The text of an id token of `format`: what the run's reader makes of it. */
 export const idText = (format: IdFormat, bytes: Buffer, start: number, end: number): string | undefined =>

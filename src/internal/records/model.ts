@@ -15,6 +15,8 @@ export interface CsvOptions {
   readonly idColumn?: string | undefined
   /** The columns whose cells are not strings: `{ weight: "number", active: "boolean", tags: "json" }`. */
   readonly types?: Readonly<Record<string, "number" | "boolean" | "json">> | undefined
+  /** What separates the fields: `,` by default; `;` or a tab as a spreadsheet may write. */
+  readonly delimiter?: string | undefined
 }
 
 /** Records as text, made by `BulkRecords.ndjson` or `BulkRecords.csv`. */
