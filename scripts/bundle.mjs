@@ -1,7 +1,9 @@
 // The CLI as one ES module with its dependencies inlined (effect, @effect/platform,
-// @effect/platform-node, @effect/cli, undici), so that the installed `bin` needs
+// @effect/platform-node, @effect/cli, csv-parse), so that the installed `bin` needs
 // nothing beside the package. Parts that `--help` and `--version` never use
 // (the HTTP client, the mock server) are split into chunks loaded on first use.
+// The HTTP client is Node's own (src/cli/Transport.ts): undici, which
+// @effect/platform-node imports for a layer the CLI never uses, is left out.
 import { build } from "esbuild"
 import { fileURLToPath } from "node:url"
 
@@ -19,7 +21,8 @@ export const bundleCli = async (outdir) => {
     platform: "node",
     target: "node20",
     chunkNames: "chunks/[name]-[hash]",
-    // CommonJS dependencies (undici) `require` Node's modules: give ES modules a `require`.
+    alias: { undici: "./scripts/undici-absent.mjs" },
+    // CommonJS dependencies `require` Node's modules: give ES modules a `require`.
     banner: { js: "import { createRequire as __createRequire } from \"node:module\"; const require = __createRequire(import.meta.url);" },
     // names stay (stack traces, class names); whitespace and syntax shrink, which shortens parsing
     minifyWhitespace: true,

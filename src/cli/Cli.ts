@@ -39,11 +39,11 @@ export const doc: Help.CommandDoc = {
 }
 
 /**
- * The HTTP client, given to the commands as they run: undici is the largest
- * part of the bundled `bin`, and `--help` and `--version` never load it.
+ * The HTTP client, given to the commands as they run (`Transport.ts`): a
+ * chunk of the bundled `bin` that `--help` and `--version` never load.
  */
 const HttpClientLive = Layer.unwrapEffect(
-  Effect.map(Effect.promise(() => import("@effect/platform-node/NodeHttpClient")), (module) => module.layerUndici)
+  Effect.map(Effect.promise(() => import("./Transport.js")), (module) => module.layer)
 )
 
 /** The tree; the commands that call Voucherify get the HTTP client (the mock server needs none). */
