@@ -69,7 +69,8 @@ export const run = (options: {
         snapshot: () => latest,
         fraction: (s) => (total === 0 ? 1 : s.itemsAccepted / total),
         awaiting: true,
-        every: "2 seconds"
+        every: "2 seconds",
+        item: "record"
       }),
       BulkRecords.run(BulkRecords.ndjson(ndjsonBytes(total)), {
         target: "products",
