@@ -128,6 +128,28 @@ describe("BulkRecords refuses a record before it is sent, naming its line", () =
       expect(big.error.message).toMatch(/line 2, column "n": 12345678901234567890 cannot be sent exactly \(it would arrive as 12345678901234567000\)/)
     }).pipe(withTest()))
 
+  it.effect("a delimiter that cannot separate fields is refused before a record is read, and nothing is sent", () =>
+    Effect.gen(function*() {
+      for (const delimiter of ["", "\"", "\n", ";;", " ", "é"]) {
+        const failed = yield* refusal(
+          BulkRecords.run(BulkRecords.csv(bytesOf("source_id;tier\nsku-1;gold\n"), { delimiter }), { target: "products" })
+        )
+        expect(failed.error.message, JSON.stringify(delimiter)).toBe(
+          `line 1: the delimiter ${JSON.stringify(delimiter)} cannot separate CSV fields: ` +
+            "give one ASCII character, a tab or a printable one but a quote or a space"
+        )
+        expect(failed.report.total).toBe(0)
+      }
+      expect(yield* bulkCalls).toEqual([])
+      // read with another separator than the comma, a header is not said to look ";"-separated
+      const other = yield* refusal(
+        BulkRecords.run(BulkRecords.csv(bytesOf("sku;tier\nsku-1;gold\n"), { delimiter: "|" }), { target: "products" })
+      )
+      expect(other.error.message).toBe(`line 1: the header has no column "source_id" for the ids (columns: sku;tier)`)
+      const comma = yield* refusal(BulkRecords.run(BulkRecords.csv(bytesOf("sku;tier\nsku-1;gold\n")), { target: "products" }))
+      expect(comma.error.message).toMatch(/its fields look separated by ";", not commas/)
+    }).pipe(withTest()))
+
   it.effect("records of a stream are named by their offset", () =>
     Effect.gen(function*() {
       const failed = yield* refusal(

@@ -48,7 +48,7 @@ export const readHeader = <E, R>(
 ): Effect.Effect<Chunk.Chunk<Uint8Array>, E | InputError, R> =>
   Effect.gen(function*() {
     const reader = CsvRows.make<IdLineError | HeaderRead>((fields, line) => {
-      const header = headerOf(fields, line, column)
+      const header = headerOf(fields, line, column, delimiter)
       return header instanceof IdLineError ? header : new HeaderRead()
     }, maxRecord, delimiter)
     /** Whether the header was read (and named the column) by the time `effect` ends. */

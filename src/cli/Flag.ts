@@ -7,6 +7,7 @@ import * as Options from "@effect/cli/Options"
 import type * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import { isDelimiter } from "../internal/csv/rows.js"
 
 export interface FlagDoc {
   /** `--ids` */
@@ -72,7 +73,7 @@ const Delimiter = Schema.transformOrFail(Schema.String, Schema.String, {
   strict: true,
   decode: (text, _, ast) => {
     const delimiter = text === "tab" || text === "\\t" ? "\t" : text
-    return /^[\t\x20-\x7e]$/.test(delimiter) && delimiter !== "\"" && delimiter !== " "
+    return isDelimiter(delimiter)
       ? ParseResult.succeed(delimiter)
       : ParseResult.fail(new ParseResult.Type(ast, text))
   },

@@ -15,14 +15,14 @@ interface Header {
 }
 
 /** The header row, which must name `column`. */
-export const headerOf = (fields: Array<string>, line: number, column: string): Header | IdLineError => {
+export const headerOf = (fields: Array<string>, line: number, column: string, delimiter?: string): Header | IdLineError => {
   const names = fields.map((name) => name.trim())
   const index = names.indexOf(column)
   return index === -1
     ? new IdLineError({
       line,
       reason: `the header has no column "${column}" (columns: ${names.join(", ")})${
-        delimiterHint(names, (d) => `give --delimiter ${d === "\t" ? "tab" : `"${d}"`}`)
+        delimiterHint(names, delimiter, (d) => `give --delimiter ${d === "\t" ? "tab" : `"${d}"`}`)
       }`
     })
     : { width: fields.length, index }
@@ -31,12 +31,12 @@ export const headerOf = (fields: Array<string>, line: number, column: string): H
 export const noHeader = (column: string) =>
   new IdLineError({ line: 1, reason: `the CSV has no header row naming the column "${column}"` })
 
-const decoder = (column: string) => (): Decoder<Row, string, IdLineError> => {
+const decoder = (column: string, delimiter: string | undefined) => (): Decoder<Row, string, IdLineError> => {
   let header: Header | undefined
   return {
     push: ({ fields, line }, out) => {
       if (header === undefined) {
-        const read = headerOf(fields, line, column)
+        const read = headerOf(fields, line, column, delimiter)
         if (read instanceof IdLineError) return read
         header = read
         return undefined
@@ -60,4 +60,4 @@ export const columnIds = <E, R>(
   column: string,
   maxRecord?: RecordLimit,
   delimiter?: string
-): Stream.Stream<string, E | IdLineError | CsvSyntaxError, R> => decode(rows(bytes, maxRecord, delimiter), decoder(column))
+): Stream.Stream<string, E | IdLineError | CsvSyntaxError, R> => decode(rows(bytes, maxRecord, delimiter), decoder(column, delimiter))

@@ -15,7 +15,7 @@ import { inexactNumberReason } from "../exactNumber.js"
 import type { RecordChecker, RecordError } from "../records/check.js"
 import { inexactNumberIn } from "../records/ndjson.js"
 import { decode, type Decoder } from "../text/decode.js"
-import { CsvSyntaxError, delimiterHint, type Row, rows } from "./rows.js"
+import { CsvSyntaxError, delimiterHint, isDelimiter, type Row, rows } from "./rows.js"
 
 /** The type of a column's cells, when it is not a string. */
 type ColumnType = NonNullable<CsvOptions["types"]>[string]
@@ -59,7 +59,8 @@ interface Header {
 const headerOf = (
   fields: ReadonlyArray<string>,
   idColumn: string,
-  types: Readonly<Record<string, ColumnType>>
+  types: Readonly<Record<string, ColumnType>>,
+  delimiter: string | undefined
 ): Header | string => {
   const names = fields.map((name) => name.trim())
   const empty = names.indexOf("")
@@ -69,7 +70,7 @@ const headerOf = (
   const idIndex = names.indexOf(idColumn)
   if (idIndex === -1) {
     return `the header has no column "${idColumn}" for the ids (columns: ${names.join(", ")})${
-      delimiterHint(names, (d) => `give the option delimiter: ${JSON.stringify(d)} (--delimiter ${d === "\t" ? "tab" : `"${d}"`} in the CLI)`)
+      delimiterHint(names, delimiter, (d) => `give the option delimiter: ${JSON.stringify(d)} (--delimiter ${d === "\t" ? "tab" : `"${d}"`} in the CLI)`)
     }`
   }
   for (const column of Object.keys(types)) {
@@ -92,6 +93,15 @@ export const csvRecords = <E, R>(
 ): Stream.Stream<string, E | RecordError, R> =>
   Stream.suspend(() => {
     const check = checker()
+    if (options.delimiter !== undefined && !isDelimiter(options.delimiter)) {
+      // no line of the file can be read with it: refused as its first line is
+      return Stream.fail(check.refuse(
+        `the delimiter ${
+          JSON.stringify(options.delimiter)
+        } cannot separate CSV fields: give one ASCII character, a tab or a printable one but a quote or a space`,
+        1
+      ))
+    }
     const { idField } = bulkTargets[target].records
     const idColumn = options.idColumn ?? idField
     const types = options.types ?? {}
@@ -101,7 +111,7 @@ export const csvRecords = <E, R>(
     const decoder = (): Decoder<Row, string, RecordError> => ({
       push: ({ fields, line }, out) => {
         if (header === undefined) {
-          const read = headerOf(fields, idColumn, types)
+          const read = headerOf(fields, idColumn, types, options.delimiter)
           if (typeof read === "string") return check.refuse(read, line)
           header = read
           return undefined

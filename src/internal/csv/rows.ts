@@ -79,12 +79,25 @@ const newlines = (fields: Array<string>): number => {
  * field holding a `;`, a tab or a `|`: the file is likely separated by it,
  * and `give` says how to tell the reader so (`--delimiter ";"`).
  */
-export const delimiterHint = (names: ReadonlyArray<string>, give: (delimiter: string) => string): string => {
+export const delimiterHint = (
+  names: ReadonlyArray<string>,
+  delimiter: string | undefined,
+  give: (delimiter: string) => string
+): string => {
+  // fields read with another separator than the comma: the hint's "not commas" would not be true
+  if (delimiter !== undefined && delimiter !== ",") return ""
   const seen = names.length === 1 ? [";", "\t", "|"].find((c) => names[0]!.includes(c)) : undefined
   if (seen === undefined) return ""
   const what = seen === "\t" ? "tabs" : `"${seen}"`
   return `; its fields look separated by ${what}, not commas: ${give(seen)}`
 }
+
+/**
+ * Whether `delimiter` can separate CSV fields: one ASCII character, a tab or
+ * a printable one, but a quote (which quotes a field) or a space (which a
+ * cell may hold). The one rule of `--delimiter` and `CsvOptions.delimiter`.
+ */
+export const isDelimiter = (delimiter: string): boolean => /^[\t\x21-\x7e]$/.test(delimiter) && delimiter !== "\""
 
 /**
  * A reader for one input; a record longer than `maxRecord` fails it. Fields
