@@ -2,6 +2,7 @@
 // @effect/platform-node, @effect/cli, csv-parse), so that the installed `bin` needs
 // nothing beside the package. Parts that `--help` and `--version` never use
 // (the HTTP client, the mock server) are split into chunks loaded on first use.
+// The SQLite driver of `--state` (libsql, prebuilt) stays a dependency, outside the bundle.
 // The HTTP client is Node's own (src/cli/Transport.ts): undici, which
 // @effect/platform-node imports for a layer the CLI never uses, is left out.
 import { build } from "esbuild"
@@ -22,6 +23,9 @@ export const bundleCli = async (outdir) => {
     target: "node20",
     chunkNames: "chunks/[name]-[hash]",
     alias: { undici: "./scripts/undici-absent.mjs" },
+    // the SQLite driver of --state: a native binary, installed with the package (a dependency), loaded by
+    // the state's chunk only
+    external: ["libsql"],
     // CommonJS dependencies `require` Node's modules: give ES modules a `require`.
     banner: { js: "import { createRequire as __createRequire } from \"node:module\"; const require = __createRequire(import.meta.url);" },
     // names stay (stack traces, class names); whitespace and syntax shrink, which shortens parsing

@@ -41,74 +41,68 @@ import { pipeArguments } from "effect/Pipeable"
 import type * as Stream from "effect/Stream"
 import type * as BulkRun from "./BulkRun.js"
 import * as engine from "./internal/bulk/engine.js"
-import * as idLines from "./internal/bulk/idLines.js"
+import { IdLineError } from "./internal/bulk/idLines.js"
 import * as linePacker from "./internal/bulk/linePacker.js"
-import type * as model from "./internal/bulk/model.js"
+import type { BulkChunk, ChunkOptions, Input, Lines, MetadataRunOptions as RunOptions } from "./internal/bulk/model.js"
 import type * as Voucherify from "./Voucherify.js"
 import type * as VoucherifyError from "./VoucherifyError.js"
 
-/**
- * How {@link chunk} packs: the metadata, the body field that names the ids,
- * the largest body, and whether repeated ids are dropped.
- *
- * @since 0.1.0
- * @category models
- */
-export type ChunkOptions = model.ChunkOptions
+export type {
+  /**
+   * One request body: its ids, in input order, and the exact bytes to send.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  BulkChunk,
+  /**
+   * How {@link chunk} packs: the metadata, the body field that names the ids,
+   * the largest body, and whether repeated ids are dropped.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  ChunkOptions,
+  /**
+   * What {@link run} takes: ids as a `Stream` or an array (any iterable), or
+   * one-id-per-line bytes made by {@link lines}.
+   *
+   * @since 0.3.0
+   * @category models
+   */
+  Input,
+  /**
+   * One-id-per-line bytes as the input of {@link run} or {@link chunk}, made by
+   * {@link lines}. Its type is what selects the byte path: the packer copies
+   * each plain id from the read buffer into the body without making a string.
+   *
+   * @since 0.3.0
+   * @category models
+   */
+  Lines,
+  /**
+   * The options of {@link run}: the target, the metadata every id gets, and
+   * whether repeated ids are dropped, beside the options every run takes
+   * (`BulkRun.Options`: concurrency, await, journal, progress, state…).
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  RunOptions
+}
 
-/**
- * One request body: its ids, in input order, and the exact bytes to send.
- *
- * @since 0.1.0
- * @category models
- */
-export type BulkChunk = model.BulkChunk
-
-/**
- * One-id-per-line bytes as the input of {@link run} or {@link chunk}, made by
- * {@link lines}. Its type is what selects the byte path: the packer copies
- * each plain id from the read buffer into the body without making a string.
- *
- * @since 0.3.0
- * @category models
- */
-export type Lines<E = never, R = never> = model.Lines<E, R>
-
-/**
- * What {@link run} takes: ids as a `Stream` or an array (any iterable), or
- * one-id-per-line bytes made by {@link lines}.
- *
- * @since 0.3.0
- * @category models
- */
-export type Input<E = never, R = never> = model.Input<E, R>
-
-/**
- * The options of {@link run}: the target, the metadata every id gets, and
- * whether repeated ids are dropped, beside the options every run takes
- * (`BulkRun.Options`: concurrency, await, journal, progress…).
- *
- * @since 0.1.0
- * @category models
- */
-export type RunOptions<R2 = never> = model.MetadataRunOptions<R2>
-
-/**
- * A line of a {@link lines} input that is not a usable id: it has leading or
- * trailing whitespace, bytes that are not UTF-8, or a control character;
- * packed from its bytes, it is longer than any body can hold. `line` counts
- * from 1, blank lines included; the message reads `line 7: …`.
- *
- * @since 0.1.0
- * @category errors
- */
-export const IdLineError: typeof idLines.IdLineError = idLines.IdLineError
-
-/**
- * @since 0.1.0
- * @category errors
- */
-export type IdLineError = idLines.IdLineError
+export {
+  /**
+   * A line of a {@link lines} input that is not a usable id: it has leading or
+   * trailing whitespace, bytes that are not UTF-8, or a control character;
+   * packed from its bytes, it is longer than any body can hold. `line` counts
+   * from 1, blank lines included; the message reads `line 7: …`.
+   *
+   * @since 0.1.0
+   * @category errors
+   */
+  IdLineError
+}
 
 /**
  * The input of UTF-8 text with one id per line (a file, stdin, a socket), as

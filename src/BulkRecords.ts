@@ -48,7 +48,7 @@ import { dual } from "effect/Function"
 import { pipeArguments } from "effect/Pipeable"
 import type * as Stream from "effect/Stream"
 import type * as BulkRun from "./BulkRun.js"
-import * as check from "./internal/records/check.js"
+import { RecordError } from "./internal/records/check.js"
 import type * as model from "./internal/records/model.js"
 import * as internal from "./internal/records/run.js"
 import type * as Voucherify from "./Voucherify.js"
@@ -107,13 +107,7 @@ export type RunOptions<T extends BulkTarget = BulkTarget, R2 = never> = model.Ru
  * @since 0.3.0
  * @category errors
  */
-export const RecordError: typeof check.RecordError = check.RecordError
-
-/**
- * @since 0.3.0
- * @category errors
- */
-export type RecordError = check.RecordError
+export { RecordError }
 
 const text = <E, R>(bytes: Stream.Stream<Uint8Array, E, R>, format: Text["format"]): Text<E, R> => ({
   _tag: "RecordText",

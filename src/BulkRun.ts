@@ -15,6 +15,7 @@ import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import type * as SubscriptionRef from "effect/SubscriptionRef"
 import type * as BulkJournal from "./BulkJournal.js"
+import type * as SyncState from "./SyncState.js"
 import type * as Voucherify from "./Voucherify.js"
 import * as VoucherifyError from "./VoucherifyError.js"
 import { AsyncActionStatus } from "./VoucherifySchema.js"
@@ -103,6 +104,21 @@ export interface Options<R2 = never> {
    * `SubscriptionRef` is set at every step, for a display that samples it.
    */
   readonly onProgress?: SubscriptionRef.SubscriptionRef<Progress> | ((progress: Progress) => void) | undefined
+  /**
+   * A sync state (`SyncState`): an item whose content the state holds as
+   * confirmed by Voucherify is not sent (the report counts it `unchanged`),
+   * and an item becomes confirmed once its action is `DONE` and its report
+   * file calls it updated. Implies `await` with the report files read; not
+   * with `resume` (a run with a state sends only what it has not confirmed:
+   * run it again).
+   */
+  readonly state?: SyncState.Service | undefined
+  /**
+   * With `state`: an item confirmed longer ago than this is sent again, for
+   * edits made in Voucherify's dashboard since. Default: confirmations do
+   * not age.
+   */
+  readonly stateMaxAge?: Duration.DurationInput | undefined
   /** Called once with the final report, however the run ends: success, failure or interruption. */
   readonly onReport?: ((report: Report) => Effect.Effect<void, never, R2>) | undefined
 }
@@ -117,8 +133,10 @@ export interface Options<R2 = never> {
 export interface Progress {
   /** What the counts count: `ids` (a metadata run) or `records` (a per-record run). */
   readonly unit: "ids" | "records"
-  /** Items pulled from the input. */
+  /** Items pulled from the input (with a state, the unchanged ones included). */
   readonly itemsRead: number
+  /** With a state: items not sent, because the state holds them as confirmed. */
+  readonly itemsUnchanged: number
   /** Bodies built. */
   readonly chunksPacked: number
   /** Requests started (a chunk counts once, whatever its retries). */
@@ -151,8 +169,12 @@ const ChunkRange = {
  * errors are encoded with the `VoucherifyError` union and hold no secret).
  *
  * Every item read is in exactly one place:
- * `accepted.items + Σ rejected.count + Σ unknown.count + Σ notAttempted.count = total`.
+ * `accepted.items + Σ rejected.count + Σ unknown.count + Σ notAttempted.count + (unchanged ?? 0) = total`.
  * Items from position `total` on were never read from the input.
+ *
+ * With a state, the unchanged items are not sent and have no place in a
+ * body: the ranges (`offset`, `count`) number the items the state let
+ * through, in input order.
  *
  * @since 0.4.0
  * @category schemas
@@ -166,6 +188,8 @@ export const Report = Schema.Struct({
   unit: Schema.Literal("ids", "records"),
   /** Items read from the input (with `dedupe`, repeated ids included). */
   total: Schema.Number,
+  /** With a state: items not sent because the state holds them as confirmed. */
+  unchanged: Schema.optional(Schema.Number),
   /** Bodies built. */
   chunks: Schema.Number,
   /** Bytes of the bodies built. */
@@ -232,12 +256,17 @@ export const TypeId: unique symbol = Symbol.for("effect-voucherify/BulkRunError"
  */
 export class BulkRunError<out E = never> extends Data.TaggedError("BulkRunError")<{
   readonly report: Report
-  readonly error: E | VoucherifyError.VoucherifyError | BulkJournal.JournalError
+  readonly error: E | VoucherifyError.VoucherifyError | BulkJournal.JournalError | SyncState.SyncStateError
 }> {
   /** @since 0.4.0 */
   readonly [TypeId]: typeof TypeId = TypeId
 
-  constructor(props: { readonly report: Report; readonly error: E | VoucherifyError.VoucherifyError | BulkJournal.JournalError }) {
+  constructor(
+    props: {
+      readonly report: Report
+      readonly error: E | VoucherifyError.VoucherifyError | BulkJournal.JournalError | SyncState.SyncStateError
+    }
+  ) {
     super(props)
     // the engine's frames tell a caller nothing the message and the report do not: a rejection, a
     // log or Cause.pretty shows the message line (and Effect's span trace), not a stack trace

@@ -30,3 +30,6 @@ export * as BulkRecords from "./BulkRecords.js"
 
 /** @since 0.4.0 */
 export * as BulkRun from "./BulkRun.js"
+
+/** @since 0.5.0 */
+export * as SyncState from "./SyncState.js"

@@ -43,7 +43,8 @@ const options = (ids: Stream.Stream<string, InputError | IdLineError>, report: s
   maxQuotaWait: Duration.minutes(65),
   journal: Option.none(),
   createdIds: Option.none(),
-  failedIds: Option.none()
+  failedIds: Option.none(),
+  state: Option.none()
 })
 
 describe("the report of a run", () => {

@@ -33,26 +33,29 @@ import { delimiter, delimiterDoc, docsOf, document, flag, integer } from "./Flag
 import type { CommandDoc } from "./Help.js"
 import * as IdInput from "./IdInput.js"
 import * as Metadata from "./Metadata.js"
+import { isLines } from "../internal/bulk/linePacker.js"
+import { contentHash } from "../internal/state/contentHash.js"
+import { lineIds } from "../internal/state/sync.js"
 import * as Progress from "./Progress.js"
 import * as Report from "./Report.js"
 
 const optionalPath = (name: string, description: string) =>
   document(Options.text(name).pipe(Options.optional), { flag: `--${name}`, value: "path", type: "file path", description })
 
-const durationUnits: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }
+const durationUnits: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }
 
 /**
- * `--<option>`'s duration: `90s`, `65m`, `1h`, or Effect's `65 minutes`
+ * `--<option>`'s duration: `90s`, `65m`, `1h`, `7d`, or Effect's `65 minutes`
  * (and `0` where `zero` allows it); the message names the option.
  */
-export const DurationOption = (option: string, zero: boolean) =>
+export const DurationOption = (option: string, zero: boolean, examples = "90s, 65m or 1h") =>
   Schema.String.pipe(
     Schema.transformOrFail(Schema.DurationFromSelf, {
       strict: true,
       decode: (text, _, ast) => {
         const refused = ParseResult.fail(new ParseResult.Type(ast, text))
         const trimmed = text.trim()
-        const compact = trimmed.match(/^(\d+(?:\.\d+)?)(ms|s|m|h)?$/)
+        const compact = trimmed.match(/^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/)
         const decoded = compact !== null && (compact[2] !== undefined || Number(compact[1]) === 0)
           ? Option.some(Duration.millis(Number(compact[1]) * (durationUnits[compact[2] ?? "ms"] ?? 1)))
           // Duration would take a negative wait as none at all
@@ -69,7 +72,7 @@ export const DurationOption = (option: string, zero: boolean) =>
     // one line naming the option, not the schema's tree
     Schema.annotations({
       message: (issue) => ({
-        message: `--${option} must be a duration such as ${zero ? "0, " : ""}90s, 65m or 1h, got ${JSON.stringify(issue.actual)}`,
+        message: `--${option} must be a duration such as ${zero ? "0, " : ""}${examples}, got ${JSON.stringify(issue.actual)}`,
         override: true
       })
     })
@@ -154,6 +157,20 @@ export const options = {
   ),
   journal: optionalPath("journal", "Write every request's outcome to this journal (a new file), to resume after a crash"),
   resume: flag("resume", "With --journal: resume its run, sending only what it does not hold as accepted"),
+  state: optionalPath(
+    "state",
+    "Keep a sync state in this SQLite file: send only what Voucherify has not confirmed as it is (implies --await)"
+  ),
+  stateMaxAge: document(
+    Options.text("state-max-age").pipe(Options.withSchema(DurationOption("state-max-age", false, "90s, 12h or 7d")), Options.optional),
+    {
+      flag: "--state-max-age",
+      value: "duration",
+      type: "duration: 90s, 12h, 7d",
+      default: "no limit",
+      description: "With --state: send again what was confirmed longer ago (edits made in the dashboard since)"
+    }
+  ),
   createdIds: optionalPath("created-ids", "With --await: write the ids that did not exist and were created"),
   failedIds: optionalPath("failed-ids", "With --await: write the ids that were not updated (unknown voucher codes)"),
   ...Connection.options
@@ -189,6 +206,8 @@ export const checkCombinations = (
     readonly report: Option.Option<string>
     readonly createdIds: Option.Option<string>
     readonly failedIds: Option.Option<string>
+    readonly state: Option.Option<string>
+    readonly stateMaxAge: Option.Option<Duration.Duration>
   },
   input = "--ids"
 ): Effect.Effect<void, InputError> => {
@@ -211,7 +230,8 @@ export const checkCombinations = (
     ["--report", flags.report],
     ["--journal", flags.journal],
     ["--created-ids", flags.createdIds],
-    ["--failed-ids", flags.failedIds]
+    ["--failed-ids", flags.failedIds],
+    ["--state", flags.state]
   ] as const
   const seen = new Map<string, string>()
   for (const [option, path] of files) {
@@ -226,13 +246,26 @@ export const checkCombinations = (
   if (flags.resume && Option.isNone(flags.journal)) {
     return Effect.fail(new InputError({ message: "--resume needs --journal <path>: the journal of the run to resume" }))
   }
+  if (Option.isSome(flags.stateMaxAge) && Option.isNone(flags.state)) {
+    return Effect.fail(new InputError({ message: "--state-max-age needs --state <path>: it is how old a confirmation may be" }))
+  }
+  if (Option.isSome(flags.state) && flags.resume) {
+    return Effect.fail(
+      new InputError({
+        message: "--state and --resume do not go together: a run with a state sends only what the state has not confirmed",
+        hint: "run the command again with --state and without --journal/--resume"
+      })
+    )
+  }
+  // a state learns from the reports of finished actions: --state awaits them
+  const awaiting = flags.await || Option.isSome(flags.state)
   const reconciled = Option.isSome(flags.createdIds) ? "--created-ids" : Option.isSome(flags.failedIds) ? "--failed-ids" : undefined
-  if (reconciled !== undefined && !flags.await) {
+  if (reconciled !== undefined && !awaiting) {
     return Effect.fail(
       new InputError({ message: `${reconciled} needs --await: the ids come from the reports of finished actions` })
     )
   }
-  if (Option.isSome(flags.awaitTimeout) && !flags.await) {
+  if (Option.isSome(flags.awaitTimeout) && !awaiting) {
     return Effect.fail(new InputError({ message: "--await-timeout needs --await: it is how long the actions are followed" }))
   }
   return Effect.void
@@ -316,11 +349,16 @@ export const checkJournal = (
     }
   })
 
+/** `--state` and `--state-max-age`. */
+export const stateOf = (flags: Pick<SharedFlags, "state" | "stateMaxAge">) =>
+  Option.map(flags.state, (path) => ({ path, maxAge: Option.getOrUndefined(flags.stateMaxAge) }))
+
 /** What the shared flags say of a run, whatever its input. */
 export const runSettings = (flags: SharedFlags, maxBytes: number) => ({
   concurrency: flags.concurrency,
   maxBytes,
-  awaitCompletion: flags.await,
+  // a state learns only from finished actions' reports
+  awaitCompletion: flags.await || Option.isSome(flags.state),
   awaitTimeout: Option.getOrUndefined(flags.awaitTimeout),
   continueOnError: flags.continueOnError,
   reportPath: flags.report,
@@ -328,7 +366,8 @@ export const runSettings = (flags: SharedFlags, maxBytes: number) => ({
   maxQuotaWait: flags.maxQuotaWait,
   journal: Option.map(flags.journal, (path) => ({ path, resume: flags.resume })),
   createdIds: flags.createdIds,
-  failedIds: flags.failedIds
+  failedIds: flags.failedIds,
+  state: stateOf(flags)
 })
 
 /**
@@ -365,8 +404,16 @@ const handler = (target: BulkTarget) => (flags: Flags) =>
     const maxBytes = yield* requestBytes(flags.maxBytes, limit)
     const source = yield* IdInput.open(flags.ids, flags.format, limit)
     if (flags.dryRun) {
-      const chunks = source.ids.pipe(BulkMetadata.chunk({ metadata, field: bulkTargets[target].field, maxBytes }))
-      return yield* DryRun.printPlan(source, chunks, { maxBytes, what: "ids" })
+      return yield* Effect.scoped(Effect.gen(function*() {
+        const identify = { _tag: "Same", kind: "metadata", hash: contentHash(metadata) } as const
+        const filter = yield* DryRun.stateFilter(stateOf(flags), target, identify)
+        // with a state, each id is looked up: one-id-per-line bytes are read as strings
+        const ids = filter === undefined
+          ? source.ids
+          : filter.through(isLines(source.ids) ? lineIds(source.ids, maxBytes) : source.ids)
+        const chunks = ids.pipe(BulkMetadata.chunk({ metadata, field: bulkTargets[target].field, maxBytes }))
+        return yield* DryRun.printPlan(source, chunks, { maxBytes, what: "ids", unchanged: filter?.unchanged })
+      }))
     }
     yield* runChecked(flags, env, maxBytes, {
       target,

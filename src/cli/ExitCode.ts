@@ -39,6 +39,8 @@ const byTag: Readonly<Record<string, ExitCode>> = {
   JournalCorruptError: ExitCode.InputError,
   JournalExistsError: ExitCode.InputError,
   JournalIoError: ExitCode.InputError,
+  // a sync state that cannot be read or written
+  SyncStateError: ExitCode.InputError,
   UnauthorizedError: ExitCode.AuthOrConfig,
   ForbiddenError: ExitCode.AuthOrConfig
 }

@@ -14,7 +14,7 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as BulkRecords from "../BulkRecords.js"
 import { bulkTargets } from "../internal/bulkTargets.js"
-import { chunkRecords, recordItems, runRecords } from "../internal/records/run.js"
+import { chunkRecords, recordIdentity, recordItems, runRecords } from "../internal/records/run.js"
 import type { BulkTarget } from "../VoucherifySchema.js"
 import * as BulkCommand from "./BulkCommand.js"
 import { InputError } from "./CliError.js"
@@ -121,7 +121,13 @@ const handler = (target: BulkTarget) => (flags: Flags) =>
     const idsDistinct = yield* RepeatedIds.refuse(source, target, idColumn, maxBytes, Option.getOrUndefined(flags.delimiter))
     const records = parse(source.bytes)
     if (flags.dryRun) {
-      return yield* DryRun.printPlan(source, chunkRecords(records, target, maxBytes, idsDistinct), { maxBytes, what: "records" })
+      return yield* Effect.scoped(Effect.gen(function*() {
+        const filter = yield* DryRun.stateFilter(BulkCommand.stateOf(flags), target, recordIdentity(target))
+        const chunks = filter === undefined
+          ? chunkRecords(records, target, maxBytes, idsDistinct)
+          : chunkRecords(records, target, maxBytes, idsDistinct, (items) => filter.through(items))
+        return yield* DryRun.printPlan(source, chunks, { maxBytes, what: "records", unchanged: filter?.unchanged })
+      }))
     }
     yield* BulkCommand.runChecked(flags, env, maxBytes, {
       target,

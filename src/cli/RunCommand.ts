@@ -24,6 +24,7 @@ import { counted, type Item } from "./Format.js"
 import * as IdInput from "./IdInput.js"
 import * as Progress from "./Progress.js"
 import * as Report from "./Report.js"
+import * as State from "./State.js"
 import * as Summary from "./Summary.js"
 
 /** The options every kind of run takes from the command line: all but the target and what each record gets. */
@@ -59,6 +60,8 @@ export interface RunOptions {
   /** `--created-ids` and `--failed-ids`: where the reconciled ids go, one per line. */
   readonly createdIds: Option.Option<string>
   readonly failedIds: Option.Option<string>
+  /** `--state` and `--state-max-age`. */
+  readonly state: Option.Option<{ readonly path: string; readonly maxAge: Duration.Duration | undefined }>
 }
 
 /**
@@ -199,6 +202,9 @@ export const run = (
       onSome: ({ path }) => BulkJournal.file(path)
     })
     const resuming = Option.exists(options.journal, ({ resume }) => resume)
+    // the state is locked and checked before anything is sent
+    const state = Option.isNone(options.state) ? undefined : yield* State.open(options.state.value.path, { readOnly: false })
+    const stateMaxAge = Option.isNone(options.state) ? undefined : options.state.value.maxAge
     const created = yield* idsFile(options.createdIds, resuming)
     const failed = yield* idsFile(options.failedIds, resuming)
     // the progress output has its own scope: it draws its last line before the summary
@@ -223,6 +229,8 @@ export const run = (
         onChunkError: options.continueOnError ? "continue" : "fail",
         maxQuotaWait: options.maxQuotaWait,
         ...(journal !== undefined ? { journal, resume: resuming } : {}),
+        ...(state !== undefined ? { state } : {}),
+        ...(stateMaxAge !== undefined ? { stateMaxAge } : {}),
         source: options.source.description,
         onProgress: (progress) => {
           latest = progress
@@ -258,7 +266,8 @@ export const run = (
     const report = Either.isRight(outcome) ? outcome.right : outcome.left.report
     const written = yield* Effect.uninterruptible(Effect.either(writeReport(report)))
     const records = options.awaitCompletion ? Summary.recordCounts(report) : undefined
-    if (!nothingReached(report)) yield* showSummary(report, records)
+    // a run whose every item the state held unchanged sent nothing, and did all it had to
+    if (!nothingReached(report) || (report.unchanged ?? 0) > 0) yield* showSummary(report, records)
     if (Either.isLeft(outcome)) {
       // The run's own failure sets the exit code; a report that could not be written is still said.
       if (Either.isLeft(written)) yield* printCause(Cause.fail(written.left))

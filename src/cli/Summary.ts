@@ -50,7 +50,7 @@ export const actionCounts = (report: BulkReport) => {
 export const isComplete = (report: BulkReport, awaited: boolean, records?: RecordCounts): boolean => {
   const actions = actionCounts(report)
   return report.status === "completed" &&
-    report.accepted.items === report.total &&
+    report.accepted.items + (report.unchanged ?? 0) === report.total &&
     (!awaited || (actions.FAILED === 0 && actions.other === 0 && (records?.failed ?? 0) === 0)) &&
     (report.reconciliation === undefined || (report.reconciliation.unread.length === 0 && report.reconciliation.notUpdated === 0))
 }
@@ -118,6 +118,9 @@ export const table = (
     ["bytes", `${count(report.bytes)} (${megabytes(report.bytes)})`],
     ["wall time", seconds < 60 ? `${seconds.toFixed(2)}s` : duration(report.durationMs)],
     [`${item}s/s`, seconds > 0 ? count(Math.round(report.total / seconds)) : "-"],
+    ...(report.unchanged !== undefined
+      ? [["unchanged", `${counted(report.unchanged, item)} (the state holds them as confirmed: not sent)`] as const]
+      : []),
     ["accepted", itemsIn(item, report.accepted.items, report.accepted.chunks)],
     ["rejected", itemsIn(item, sum(report.rejected), report.rejected.length)],
     ["unknown", itemsIn(item, sum(report.unknown), report.unknown.length)],

@@ -1,6 +1,7 @@
 /**
  * The accounting every report keeps, whatever stopped the run: each id read
- * is in exactly one range, and the ranges tile `[0, total)`.
+ * is in exactly one range or counted unchanged (a run with a state), and
+ * the ranges tile `[0, total - unchanged)`.
  */
 import { expect } from "@effect/vitest"
 import type { Report as BulkReport } from "../../src/BulkRun.js"
@@ -8,7 +9,8 @@ import type { Report as BulkReport } from "../../src/BulkRun.js"
 const sum = (ranges: ReadonlyArray<{ readonly count: number }>) => ranges.reduce((n, r) => n + r.count, 0)
 
 export const expectBalanced = (report: BulkReport) => {
-  expect(report.accepted.items + sum(report.rejected) + sum(report.unknown) + sum(report.notAttempted)).toBe(
+  const unchanged = report.unchanged ?? 0
+  expect(report.accepted.items + sum(report.rejected) + sum(report.unknown) + sum(report.notAttempted) + unchanged).toBe(
     report.total
   )
   expect(report.accepted.items).toBe(sum(report.accepted.actions))
@@ -21,5 +23,5 @@ export const expectBalanced = (report: BulkReport) => {
     expect(from).toBe(at)
     at = to
   }
-  expect(at).toBe(report.total)
+  expect(at).toBe(report.total - unchanged)
 }

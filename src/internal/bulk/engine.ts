@@ -28,6 +28,7 @@ import * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import type * as BulkJournal from "../../BulkJournal.js"
 import { BulkRunError, type Options, type Progress, type Report } from "../../BulkRun.js"
+import type * as SyncState from "../../SyncState.js"
 import * as Voucherify from "../../Voucherify.js"
 import { InvalidRequestError, type VoucherifyError } from "../../VoucherifyError.js"
 import { AsyncActionStatus, type BulkAccepted, type BulkTarget } from "../../VoucherifySchema.js"
@@ -35,17 +36,19 @@ import { bulkTargets } from "../bulkTargets.js"
 import { mayHaveArrived, quotaWait, stopsTheRun } from "../http/errorRules.js"
 import * as Journal from "../journal/ledger.js"
 import type { ChunkAccepted, ChunkRange, ChunkResult } from "./chunkResult.js"
-import { packInput } from "./linePacker.js"
-import { metadataPacking, type Packing, recycle } from "./packer.js"
+import { isLines, packInput } from "./linePacker.js"
+import { fromInput, metadataPacking, type Packing, recycle } from "./packer.js"
 import { defaultMaxQuotaWait, makeQuotaGate } from "./quota.js"
 import { reconcile } from "./reconcile.js"
 import type { BulkChunk, Input, MetadataRunOptions } from "./model.js"
 import { Tracker } from "./report.js"
+import { contentHash } from "../state/contentHash.js"
+import { type Identify, lineIds, Sync } from "../state/sync.js"
 
 const isStatus = Schema.is(AsyncActionStatus)
 
-/** Why a run can stop: a call's error, or its journal's. */
-type BulkError = VoucherifyError | BulkJournal.JournalError
+/** Why a run can stop: a call's error, its journal's, or its sync state's. */
+type BulkError = VoucherifyError | BulkJournal.JournalError | SyncState.SyncStateError
 
 /** The public module that started a run: its name for the spans, its unit for the report and the progress. */
 export interface Wing {
@@ -61,6 +64,8 @@ export interface Job {
   readonly description: Journal.Run
   /** Sends one packed body. */
   readonly send: (chunk: BulkChunk) => Effect.Effect<BulkAccepted, VoucherifyError>
+  /** How a sync state names the job's items. */
+  readonly identify: Identify
 }
 
 const positive = (path: string, value: number | undefined, fallback: number) =>
@@ -103,12 +108,25 @@ interface Settings {
   readonly reconciling: boolean
   readonly onChunkError: "fail" | "continue"
   readonly maxQuotaWait: Duration.Duration
+  /** With a state: the oldest confirmation that counts (epoch milliseconds). */
+  readonly stateSince: number
 }
 
 const settingsOf = <R2>(options: Options<R2>): Effect.Effect<Settings, InvalidRequestError> =>
   Effect.gen(function*() {
     const concurrency = yield* positive("concurrency", options.concurrency, 2)
-    const reconciling = options.onCreated !== undefined || options.onNotUpdated !== undefined ||
+    const syncing = options.state !== undefined
+    if (syncing && options.resume === true) {
+      return yield* new InvalidRequestError({
+        path: "resume",
+        reason: "a run with a state sends only what the state has not confirmed: run it again without resume"
+      })
+    }
+    if (!syncing && options.stateMaxAge !== undefined) {
+      return yield* new InvalidRequestError({ path: "stateMaxAge", reason: "needs a state" })
+    }
+    // a state learns only from the report files of finished actions
+    const reconciling = syncing || options.onCreated !== undefined || options.onNotUpdated !== undefined ||
       (typeof options.await === "object" && options.await.reconcile === true)
     const awaitOptions = typeof options.await === "object" ? options.await : {}
     const awaiting = options.await !== undefined && options.await !== false || reconciling
@@ -123,7 +141,10 @@ const settingsOf = <R2>(options: Options<R2>): Effect.Effect<Settings, InvalidRe
       awaiting,
       reconciling,
       onChunkError: options.onChunkError ?? "fail",
-      maxQuotaWait: options.maxQuotaWait === undefined ? defaultMaxQuotaWait : Duration.decode(options.maxQuotaWait)
+      maxQuotaWait: options.maxQuotaWait === undefined ? defaultMaxQuotaWait : Duration.decode(options.maxQuotaWait),
+      stateSince: options.stateMaxAge === undefined
+        ? 0
+        : (yield* Clock.currentTimeMillis) - Duration.toMillis(Duration.decode(options.stateMaxAge))
     }
   })
 
@@ -149,6 +170,15 @@ const results = <E, R, R2>(
       ? Journal.noLedger
       : yield* Journal.ledger(options.journal, options.resume === true, job.description)
     tracker.journaled = options.journal !== undefined
+    const sync = options.state === undefined
+      ? undefined
+      : new Sync(options.state, job.target, job.identify, settings.stateSince)
+    tracker.syncing = sync !== undefined
+    const items: Input<E | SyncState.SyncStateError, R> = sync === undefined ? input : sync.changed(
+      // a line of ids too long for any body is refused by the packer, once read
+      isLines(input) ? lineIds(input, maxBytes) as Stream.Stream<string, E, R> : fromInput(input),
+      (count) => Effect.zipRight(Effect.sync(() => tracker.unchanged(count)), publish.step)
+    )
     // Completed by the first outcome that ends the run: chunks still waiting
     // for their turn are not sent; requests in flight finish.
     const stop = yield* Deferred.make<void>()
@@ -263,7 +293,7 @@ const results = <E, R, R2>(
         return result
       }).pipe(Effect.ensuring(slots.release(1)))
 
-    const sent = packInput(input, job.packing, {
+    const sent = packInput(items, job.packing, {
       onRead: (ids) => Effect.zipRight(Effect.sync(() => tracker.read(ids)), publish.step),
       beforeBody: slots.take(1),
       onChunk: (chunk) => Effect.zipRight(Effect.sync(() => tracker.packed(chunk)), publish.step),
@@ -280,14 +310,27 @@ const results = <E, R, R2>(
     )
     if (settings.awaiting === undefined) return sent
     const followed = follow(voucherify, settings.awaiting)
-    const reconcileOne = settings.reconciling
-      ? reconcile(voucherify, job.target, { onCreated: options.onCreated, onNotUpdated: options.onNotUpdated })
-      : undefined
+    /** The report files of a `DONE` action; with a state, the items they call updated are confirmed. */
+    const reconcileOne = (awaited: ChunkAccepted): Effect.Effect<ChunkAccepted, BulkError> => {
+      const updated: Array<string> = []
+      const reconciled = reconcile(voucherify, job.target, {
+        onCreated: options.onCreated,
+        onNotUpdated: options.onNotUpdated,
+        ...(sync !== undefined ? { onUpdated: (ids: ReadonlyArray<string>) => updated.push(...ids) } : {})
+      })(awaited)
+      return Effect.flatMap(reconciled, (reconciled) => {
+        const result: ChunkAccepted = { ...awaited, reconciled }
+        // a report not read whole confirms nothing: its items go again next time
+        if (sync === undefined || "unread" in reconciled) return Effect.succeed(result)
+        return Effect.as(
+          Effect.flatMap(Clock.currentTimeMillis, (now) => sync.confirm(awaited.asyncActionId, updated, now)),
+          result
+        )
+      })
+    }
     const followOne = (result: ChunkAccepted) =>
-      reconcileOne === undefined ? followed(result) : Effect.flatMap(followed(result), (awaited) =>
-        awaited.status !== "DONE"
-          ? Effect.succeed(awaited)
-          : Effect.map(reconcileOne(awaited), (reconciled): ChunkAccepted => ({ ...awaited, reconciled })))
+      !settings.reconciling ? followed(result) : Effect.flatMap(followed(result), (awaited) =>
+        awaited.status !== "DONE" ? Effect.succeed(awaited) : reconcileOne(awaited))
     return Stream.mapEffect(sent, (result): Effect.Effect<ChunkResult, BulkError> =>
       // refused, or ended already (a resumed journal saw it end)
       result._tag !== "Accepted" || result.status === "DONE" || result.status === "FAILED"
@@ -446,6 +489,7 @@ export const runMetadata = <E, R, R2>(
         target: options.target,
         packing,
         description,
-        send: (chunk) => voucherify.sendEncodedBulkRequest({ target: options.target, body: chunk.body, ids: chunk.size })
+        send: (chunk) => voucherify.sendEncodedBulkRequest({ target: options.target, body: chunk.body, ids: chunk.size }),
+        identify: { _tag: "Same", kind: "metadata", hash: contentHash(options.metadata) }
       }
     }))

@@ -17,6 +17,8 @@ import type { ChunkAccepted, Reconciled } from "./chunkResult.js"
 export interface ReconcileOptions {
   readonly onCreated?: ((ids: ReadonlyArray<string>) => Effect.Effect<void>) | undefined
   readonly onNotUpdated?: ((ids: ReadonlyArray<string>) => Effect.Effect<void>) | undefined
+  /** The ids the report files call updated (found or created): what a sync state may record as confirmed. */
+  readonly onUpdated?: ((ids: ReadonlyArray<string>) => void) | undefined
 }
 
 const none = () => Effect.void
@@ -34,6 +36,7 @@ export const reconcile = (
 (result: ChunkAccepted): Effect.Effect<Reconciled> => {
   const onCreated = options.onCreated ?? none
   const onNotUpdated = options.onNotUpdated ?? none
+  const onUpdated = options.onUpdated
   const actionResult = result.action?.result
   const reports = actionResult?.reports ?? []
   if (reports.length === 0) {
@@ -53,17 +56,22 @@ export const reconcile = (
       Stream.runForEachChunk((rows) => {
         const created: Array<string> = []
         const notUpdated: Array<string> = []
+        const updated: Array<string> = []
         for (const row of Chunk.toReadonlyArray(rows)) {
           if (!row.updated) {
             counts.notUpdated++
             notUpdated.push(row.id)
-          } else if (row.found) {
+            continue
+          }
+          if (onUpdated !== undefined) updated.push(row.id)
+          if (row.found) {
             counts.updated++
           } else {
             counts.created++
             created.push(row.id)
           }
         }
+        if (onUpdated !== undefined && updated.length > 0) onUpdated(updated)
         return Effect.zipRight(
           created.length > 0 ? onCreated(created) : Effect.void,
           notUpdated.length > 0 ? onNotUpdated(notUpdated) : Effect.void

@@ -27,6 +27,7 @@ type Entry = {
 export const emptyProgress = (unit: Progress["unit"]): Progress => ({
   unit,
   itemsRead: 0,
+  itemsUnchanged: 0,
   chunksPacked: 0,
   chunksSent: 0,
   bytesSent: 0,
@@ -47,6 +48,8 @@ export class Tracker {
   itemsRead = 0
   /** Set when the run keeps a journal, so that the report says what it held and what went now. */
   journaled = false
+  /** Set when the run has a sync state, so that the report counts the unchanged items. */
+  syncing = false
   private readonly entries: Array<Entry> = []
   private packedEnd = 0
   private readonly counters: Counters
@@ -57,6 +60,11 @@ export class Tracker {
 
   read(count: number): void {
     this.itemsRead += count
+  }
+
+  /** Items the sync state holds as confirmed: read, and not handed to the packer. */
+  unchanged(count: number): void {
+    this.counters.itemsUnchanged += count
   }
 
   packed(chunk: ChunkRange): void {
@@ -153,7 +161,7 @@ export class Tracker {
     const { waitingForQuotaUntil, ...counters } = this.counters
     return {
       ...counters,
-      itemsRead: this.itemsRead,
+      itemsRead: this.itemsRead + counters.itemsUnchanged,
       ...(waitingForQuotaUntil !== undefined ? { waitingForQuotaUntil } : {})
     }
   }
@@ -213,7 +221,8 @@ export class Tracker {
       status,
       ...(failure !== undefined ? { failure } : {}),
       unit: this.unit,
-      total: this.itemsRead,
+      total: this.itemsRead + this.counters.itemsUnchanged,
+      ...(this.syncing ? { unchanged: this.counters.itemsUnchanged } : {}),
       chunks: this.counters.chunksPacked,
       bytes,
       accepted: { items: acceptedItems, chunks: actions.length, actions },

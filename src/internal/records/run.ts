@@ -24,6 +24,8 @@ import { RecordChecker, type RecordError } from "./check.js"
 import { csvRecords } from "../csv/records.js"
 import { decode } from "../text/decode.js"
 import { ndjsonRecords } from "./ndjson.js"
+import { contentHash } from "../state/contentHash.js"
+import type { Identify } from "../state/sync.js"
 import type { Input, RunOptions, Text } from "./model.js"
 
 const head = "["
@@ -83,18 +85,35 @@ export const recordItems = <A, E, R>(
 }
 
 /** The bodies a run of `input` would send, without sending: `--dry-run`. */
-export const chunkRecords = <A, E, R>(
-  input: Input<A, E, R>,
+export const chunkRecords = <A, E, E2 = never>(
+  input: Input<A, E>,
   target: BulkTarget,
   maxBytes: number,
-  idsDistinct = false
-): Stream.Stream<BulkChunk, E | RecordError | InvalidRequestError, R> =>
+  idsDistinct = false,
+  /** With `--state`: the records the state lets through. */
+  through?: (items: Stream.Stream<string, E | RecordError>) => Stream.Stream<string, E | RecordError | E2>
+): Stream.Stream<BulkChunk, E | E2 | RecordError | InvalidRequestError> =>
   Stream.suspend(() => {
     const packing = recordsPacking(target, maxBytes)
+    const items = recordItems(input, target, maxBytes, idsDistinct)
     return packing instanceof InvalidRequestError
       ? Stream.fail(packing)
-      : packInput(recordItems(input, target, maxBytes, idsDistinct), packing)
+      : packInput(through === undefined ? items : through(items), packing)
   })
+
+/** How a sync state names a record: its id, and the hash of its canonical JSON (the checker made the text). */
+export const recordIdentity = (target: BulkTarget): Identify => {
+  const { idField } = bulkTargets[target].records
+  return {
+    _tag: "Each",
+    kind: "records",
+    of: (item, ids, hashes) => {
+      const record = JSON.parse(item) as Record<string, unknown>
+      ids.push(record[idField] as string)
+      hashes.push(contentHash(record))
+    }
+  }
+}
 
 /** `BulkRecords.run`; `idsDistinct` as {@link recordItems} takes it. */
 export const runRecords = <T extends BulkTarget, E, R, R2>(
@@ -119,7 +138,8 @@ export const runRecords = <T extends BulkTarget, E, R, R2>(
             input: options.source ?? { kind: "stream" }
           }),
           send: (chunk: BulkChunk) =>
-            voucherify.sendEncodedBulkRequest({ target, body: chunk.body, ids: chunk.size, kind: "records" })
+            voucherify.sendEncodedBulkRequest({ target, body: chunk.body, ids: chunk.size, kind: "records" }),
+          identify: recordIdentity(target)
         }
       }))
   })

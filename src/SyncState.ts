@@ -1,0 +1,142 @@
+/**
+ * A sync state: what Voucherify confirmed of each item, so that a run sends
+ * only what changed since. Per target, per kind of endpoint and per id, it
+ * keeps the SHA-256 of the item's content in a canonical form (key order
+ * does not count) and when Voucherify confirmed it: the action `DONE`, and
+ * its report file saying the record was updated. Hand the service to
+ * `BulkRecords.run` or `BulkMetadata.run` as `state`.
+ *
+ * It lives in any database `@effect/sql` reaches: an SQLite file through
+ * `@effect/sql-libsql` (what the CLI's `--state <path>` opens), or an
+ * application's PostgreSQL through `@effect/sql-pg`, where several machines
+ * can share it. It holds ids, hashes, times and action ids: never a
+ * credential, never a value.
+ *
+ * @example
+ * ```ts
+ * import { LibsqlClient } from "@effect/sql-libsql"
+ * import { Effect, Layer } from "effect"
+ * import { BulkRecords, SyncState, VoucherifyTest } from "effect-voucherify"
+ *
+ * const program = Effect.gen(function*() {
+ *   const state = yield* SyncState.SyncState
+ *   return yield* BulkRecords.run(
+ *     [{ source_id: "sku-1", name: "Tea", price: 450 }],
+ *     { target: "products", state, stateMaxAge: "7d" }
+ *   )
+ * })
+ *
+ * const StateLive = SyncState.layer.pipe(Layer.provide(LibsqlClient.layer({ url: "file:sync-state.db" })))
+ * program.pipe(Effect.provide([StateLive, VoucherifyTest.layer()]))
+ * ```
+ *
+ * @since 0.5.0
+ */
+import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
+import * as sqlState from "./internal/state/sqlState.js"
+
+/**
+ * An item of the state is an id of one target updated through one kind of
+ * endpoint: `metadata` (the metadata endpoints: the hash is the metadata's)
+ * or `records` (the per-record ones: the hash is the record's).
+ *
+ * @since 0.5.0
+ * @category models
+ */
+export type Key = sqlState.Key
+
+/**
+ * The state could not be opened or used: `NewerVersion` (written by a later
+ * version of this package: refused, left as it is), `NotAState` (the
+ * database holds tables of that name that are not a sync state), or
+ * `Database` (the database refused a statement; `message` says why).
+ *
+ * @since 0.5.0
+ * @category errors
+ */
+export class SyncStateError extends Schema.TaggedError<SyncStateError>()("SyncStateError", {
+  reason: Schema.Literal("NewerVersion", "NotAState", "Database"),
+  message: Schema.String
+}) {}
+
+/**
+ * The operations a run needs. Items come as `ids` with `hashes` (one per id,
+ * or one for all: a metadata run's).
+ *
+ * @since 0.5.0
+ * @category models
+ */
+export interface Service {
+  /**
+   * The positions in `ids` of the items not confirmed with their hash at or
+   * after `since` (epoch milliseconds): what a run sends.
+   */
+  readonly changed: (
+    key: Key,
+    ids: ReadonlyArray<string>,
+    hashes: ReadonlyArray<string> | string,
+    since: number
+  ) => Effect.Effect<ReadonlyArray<number>, SyncStateError>
+  /** Records the items as confirmed at `at` by the action `asyncActionId`, in one transaction: all or none. */
+  readonly confirm: (
+    key: Key,
+    asyncActionId: string,
+    ids: ReadonlyArray<string>,
+    hashes: ReadonlyArray<string> | string,
+    at: number
+  ) => Effect.Effect<void, SyncStateError>
+}
+
+/**
+ * @since 0.5.0
+ * @category tags
+ */
+export class SyncState extends Context.Tag("effect-voucherify/SyncState")<SyncState, Service>() {}
+
+const failed = (error: SqlError): SyncStateError => {
+  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : ""
+  return new SyncStateError({ reason: "Database", message: `${error.message}${cause}` })
+}
+
+/**
+ * The state in the client's database: its two tables
+ * (`voucherify_sync_state`, `voucherify_sync_meta`) are created if the
+ * database has none; a database of a later schema version is refused
+ * before anything is written.
+ *
+ * @since 0.5.0
+ * @category constructors
+ */
+export const make: Effect.Effect<Service, SyncStateError, SqlClient.SqlClient> = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const refusal = yield* Effect.mapError(sqlState.open, failed)
+  if (refusal !== undefined) {
+    return yield* new SyncStateError(
+      refusal._tag === "NewerVersion"
+        ? {
+          reason: "NewerVersion",
+          message: `the sync state has schema version ${refusal.version}, newer than this version of effect-voucherify reads (${sqlState.schemaVersion})`
+        }
+        : { reason: "NotAState", message: `not a sync state: ${refusal.reason}` }
+    )
+  }
+  const service: Service = {
+    changed: (key, ids, hashes, since) => Effect.mapError(sqlState.changed(sql, key, ids, hashes, since), failed),
+    confirm: (key, asyncActionId, ids, hashes, at) =>
+      Effect.mapError(sqlState.confirm(sql, key, asyncActionId, ids, hashes, at), failed)
+  }
+  return service
+}).pipe(Effect.withSpan("SyncState.make"))
+
+/**
+ * {@link make} as a layer over the application's `SqlClient`.
+ *
+ * @since 0.5.0
+ * @category layers
+ */
+export const layer: Layer.Layer<SyncState, SyncStateError, SqlClient.SqlClient> = Layer.effect(SyncState, make)

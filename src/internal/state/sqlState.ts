@@ -1,0 +1,208 @@
+/**
+ * The sync state over `@effect/sql`: two tables, written only by
+ * {@link make}'s service. SQLite (the CLI's file, `@effect/sql-libsql`) gets
+ * set-based statements that pass a whole batch as one JSON parameter; any
+ * other database the portable `IN (…)` and multi-row `INSERT`.
+ *
+ * @internal
+ */
+import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import * as Effect from "effect/Effect"
+import type { BulkTarget } from "../../VoucherifySchema.js"
+
+/** The table of confirmed items, and the one that says which version of this schema the database holds. */
+export const stateTable = "voucherify_sync_state"
+export const metaTable = "voucherify_sync_meta"
+/** The version of the tables this code reads and writes; a database of a later one is refused. */
+export const schemaVersion = 1
+
+/** What the state keeps apart: an id of one target, updated through one kind of endpoint, is one item. */
+export interface Key {
+  readonly target: BulkTarget
+  /** `metadata`: the metadata endpoints (the hash is the metadata's); `records`: the per-record ones. */
+  readonly kind: "metadata" | "records"
+}
+
+/** Why a database cannot serve as a sync state. */
+export type Refusal =
+  | { readonly _tag: "NewerVersion"; readonly version: string }
+  | { readonly _tag: "NotAState"; readonly reason: string }
+
+// Batches: a SQLite statement takes its batch as one JSON text; elsewhere each id is a parameter
+// (PostgreSQL takes 65,535 of them, SQL Server 2,100).
+const sqliteBatch = 20_000
+const portableBatch = 500
+
+const ddl = (sql: SqlClient.SqlClient) =>
+  sql.onDialectOrElse({
+    sqlite: () =>
+      sql.unsafe(
+        `CREATE TABLE IF NOT EXISTS ${stateTable} (target TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, ` +
+          `content_sha256 TEXT NOT NULL, confirmed_at INTEGER NOT NULL, async_action_id TEXT NOT NULL, ` +
+          `PRIMARY KEY (target, kind, id)) WITHOUT ROWID`
+      ),
+    orElse: () =>
+      sql.unsafe(
+        `CREATE TABLE IF NOT EXISTS ${stateTable} (target VARCHAR(16) NOT NULL, kind VARCHAR(16) NOT NULL, ` +
+          `id VARCHAR(1024) NOT NULL, content_sha256 CHAR(64) NOT NULL, confirmed_at BIGINT NOT NULL, ` +
+          `async_action_id VARCHAR(64) NOT NULL, PRIMARY KEY (target, kind, id))`
+      )
+  })
+
+/** The version row, if the meta table exists; `undefined` when the database holds no state yet. */
+const readVersion = (sql: SqlClient.SqlClient): Effect.Effect<string | undefined, SqlError> =>
+  sql.unsafe<{ value: string }>(`SELECT value FROM ${metaTable} WHERE name = 'schema_version'`).pipe(
+    Effect.map((rows) => rows[0]?.value ?? ""),
+    // no such table: a database this code may set up
+    Effect.catchIf((error) => /no such table|does not exist|invalid object name|doesn't exist/i.test(messageOf(error)), () =>
+      Effect.succeed(undefined))
+  )
+
+const messageOf = (error: SqlError): string => {
+  const cause = error.cause
+  return `${error.message} ${cause instanceof Error ? cause.message : String(cause)}`
+}
+
+/**
+ * Opens the state in the client's database: reads its version, and sets up
+ * the tables if there are none. A database of a later version, or a meta
+ * table that names none, is refused without a write.
+ */
+export const open: Effect.Effect<Refusal | undefined, SqlError, SqlClient.SqlClient> = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  const version = yield* readVersion(sql)
+  if (version === undefined) {
+    yield* sql.withTransaction(Effect.all([
+      sql.unsafe(`CREATE TABLE IF NOT EXISTS ${metaTable} (name VARCHAR(64) NOT NULL PRIMARY KEY, value VARCHAR(64) NOT NULL)`),
+      ddl(sql),
+      sql.unsafe(`INSERT INTO ${metaTable} (name, value) VALUES ('schema_version', '${schemaVersion}')`)
+    ], { discard: true }))
+    return undefined
+  }
+  if (!/^[1-9][0-9]*$/.test(version)) {
+    return { _tag: "NotAState", reason: `its ${metaTable} table names no schema version` } as const
+  }
+  return Number(version) > schemaVersion ? { _tag: "NewerVersion", version } as const : undefined
+})
+
+/** Which of the items (`ids[i]` with `hashes[i]`, or one hash for all) are not confirmed with that hash since `since`. */
+export const changed = (
+  sql: SqlClient.SqlClient,
+  key: Key,
+  ids: ReadonlyArray<string>,
+  hashes: ReadonlyArray<string> | string,
+  since: number,
+  path: Path = "auto"
+): Effect.Effect<ReadonlyArray<number>, SqlError> => {
+  const hashAt = typeof hashes === "string" ? () => hashes : (i: number) => hashes[i]!
+  return onPath(sql, path, {
+    // One statement a batch; SQLite answers with the positions of the changed items, one text
+    // (a million unchanged items are a million rows nobody needs).
+    sqlite: () =>
+      batches(ids.length, sqliteBatch, (from, to) => {
+        const pairs: Array<string> = []
+        for (let i = from; i < to; i++) pairs.push(JSON.stringify([ids[i], hashAt(i)]))
+        return Effect.map(
+          sql.unsafe(
+            `SELECT group_concat(i.key) AS changed FROM json_each(?) AS i WHERE NOT EXISTS (SELECT 1 FROM ${stateTable} AS s ` +
+              `WHERE s.target = ? AND s.kind = ? AND s.id = json_extract(i.value, '$[0]') ` +
+              `AND s.content_sha256 = json_extract(i.value, '$[1]') AND s.confirmed_at >= ?)`,
+            [`[${pairs.join(",")}]`, key.target, key.kind, since]
+          ).values,
+          (rows) => {
+            const text = rows[0]?.[0]
+            return typeof text === "string" && text.length > 0 ? text.split(",").map((at) => from + Number(at)) : []
+          }
+        )
+      }),
+    orElse: () =>
+      batches(ids.length, portableBatch, (from, to) => {
+        const batch = ids.slice(from, to)
+        return Effect.map(
+          sql<{ id: string; content_sha256: string }>`SELECT id, content_sha256 FROM ${sql(stateTable)} WHERE target = ${key.target} AND kind = ${key.kind} AND confirmed_at >= ${since} AND ${
+            sql.in("id", batch)
+          }`,
+          (rows) => {
+            const confirmed = new Map(rows.map((row) => [row.id, row.content_sha256]))
+            const out: Array<number> = []
+            for (let i = from; i < to; i++) if (confirmed.get(ids[i]!) !== hashAt(i)) out.push(i)
+            return out
+          }
+        )
+      })
+  })
+}
+
+/** Records `ids[i]` as confirmed with `hashes[i]` (or one hash for all) at `at`, by the action `asyncActionId`: all or none. */
+export const confirm = (
+  sql: SqlClient.SqlClient,
+  key: Key,
+  asyncActionId: string,
+  ids: ReadonlyArray<string>,
+  hashes: ReadonlyArray<string> | string,
+  at: number,
+  path: Path = "auto"
+): Effect.Effect<void, SqlError> => {
+  if (ids.length === 0) return Effect.void
+  const hashAt = typeof hashes === "string" ? () => hashes : (i: number) => hashes[i]!
+  const upsert = "ON CONFLICT (target, kind, id) DO UPDATE SET content_sha256 = excluded.content_sha256, " +
+    "confirmed_at = excluded.confirmed_at, async_action_id = excluded.async_action_id"
+  const write = onPath(sql, path, {
+    sqlite: () =>
+      batches(ids.length, sqliteBatch, (from, to) => {
+        const pairs: Array<string> = []
+        for (let i = from; i < to; i++) pairs.push(JSON.stringify([ids[i], hashAt(i)]))
+        // `WHERE true`: SQLite's parser needs it between a SELECT and an upsert clause
+        return Effect.as(
+          sql.unsafe(
+            `INSERT INTO ${stateTable} (target, kind, id, content_sha256, confirmed_at, async_action_id) ` +
+              `SELECT ?, ?, json_extract(i.value, '$[0]'), json_extract(i.value, '$[1]'), ?, ? FROM json_each(?) AS i WHERE true ${upsert}`,
+            [key.target, key.kind, at, asyncActionId, `[${pairs.join(",")}]`]
+          ),
+          []
+        )
+      }),
+    orElse: () =>
+      batches(ids.length, portableBatch, (from, to) => {
+        const rows: Array<Record<string, string | number>> = []
+        for (let i = from; i < to; i++) {
+          rows.push({
+            target: key.target,
+            kind: key.kind,
+            id: ids[i]!,
+            content_sha256: hashAt(i),
+            confirmed_at: at,
+            async_action_id: asyncActionId
+          })
+        }
+        return Effect.as(sql`INSERT INTO ${sql(stateTable)} ${sql.insert(rows)} ${sql.literal(upsert)}`, [])
+      })
+  })
+  return Effect.asVoid(sql.withTransaction(write))
+}
+
+/** `auto`: SQLite's own statements on SQLite, the portable ones elsewhere; `portable`: those everywhere (tests of them on SQLite). */
+export type Path = "auto" | "portable"
+
+const onPath = <A, B>(
+  sql: SqlClient.SqlClient,
+  path: Path,
+  options: { readonly sqlite: () => A; readonly orElse: () => B }
+): A | B => path === "portable" ? options.orElse() : sql.onDialectOrElse(options)
+
+/** Runs `run` over `[from, to)` batches of `size` in order and concatenates what they give. */
+const batches = <E>(
+  length: number,
+  size: number,
+  run: (from: number, to: number) => Effect.Effect<ReadonlyArray<number>, E>
+): Effect.Effect<ReadonlyArray<number>, E> =>
+  Effect.suspend(() => {
+    const out: Array<number> = []
+    const step = (from: number): Effect.Effect<ReadonlyArray<number>, E> =>
+      from >= length ? Effect.succeed(out) : Effect.flatMap(run(from, Math.min(length, from + size)), (found) => {
+        for (const at of found) out.push(at)
+        return step(from + size)
+      })
+    return step(0)
+  })

@@ -1,0 +1,291 @@
+/**
+ * The sync state end to end: runs over real HTTP against the loopback
+ * MockVoucherifyServer, the state in an SQLite file through
+ * `@effect/sql-libsql`. The ids sent are read off the wire and compared as
+ * sets; the state is read back with SQL.
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { LibsqlClient } from "@effect/sql-libsql"
+import { describe, expect, it } from "@effect/vitest"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import * as BulkJournal from "../src/BulkJournal.js"
+import * as BulkMetadata from "../src/BulkMetadata.js"
+import * as BulkRecords from "../src/BulkRecords.js"
+import * as BulkRun from "../src/BulkRun.js"
+import { canonicalJson, contentHash } from "../src/internal/state/contentHash.js"
+import * as sqlState from "../src/internal/state/sqlState.js"
+import * as MockVoucherifyServer from "../src/testing/MockVoucherifyServer.js"
+import * as SyncState from "../src/SyncState.js"
+import { expectBalanced } from "./support/report.js"
+
+const { MockVoucherifyServer: Server } = MockVoucherifyServer
+
+/** The ids of every body sent to a bulk endpoint, read off the wire as they leave. */
+const capturing = () => {
+  const sent: Array<string> = []
+  const layer = Layer.effect(
+    HttpClient.HttpClient,
+    Effect.map(HttpClient.HttpClient, (client) =>
+      HttpClient.tapRequest(client, (request) =>
+        Effect.sync(() => {
+          if (request.body._tag !== "Uint8Array" || !request.url.endsWith("/async")) return
+          const body = JSON.parse(Buffer.from(request.body.body).toString("utf8")) as unknown
+          if (Array.isArray(body)) for (const r of body as Array<Record<string, string>>) sent.push(r["source_id"] ?? r["code"]!)
+          else {
+            const { codes, source_ids } = body as { source_ids?: Array<string>; codes?: Array<string> }
+            sent.push(...(source_ids ?? codes ?? []))
+          }
+        })))
+  ).pipe(Layer.provide(NodeHttpClient.layerUndici))
+  return { sent, layer, take: () => sent.splice(0).sort() }
+}
+
+const fastClient: MockVoucherifyServer.ClientOptions = {
+  timeout: "2 seconds",
+  retry: { maxRetries: 8, baseDelay: "5 millis", maxDelay: "40 millis", maxRetryAfter: "5 seconds" }
+}
+const settle = { schedule: Schedule.spaced("10 millis") }
+
+const tempDb = () => join(mkdtempSync(join(tmpdir(), "sync-state-")), "state.db")
+const stateLayer = (path: string) => SyncState.layer.pipe(Layer.provideMerge(LibsqlClient.layer({ url: `file:${path}` })))
+
+const product = (i: number, tier = "gold") => ({ source_id: `sku-${i}`, name: `Product ${i}`, price: i * 10, metadata: { tier, i } })
+const sorted = (ids: Iterable<string>) => [...ids].sort()
+
+describe("canonical content", () => {
+  it("key order is not a change, values and array order are", () => {
+    expect(canonicalJson({ b: 1, a: { d: [2, 1], c: "x" } })).toBe("{\"a\":{\"c\":\"x\",\"d\":[2,1]},\"b\":1}")
+    expect(contentHash({ b: 1, a: 2 })).toBe(contentHash({ a: 2, b: 1 }))
+    expect(contentHash({ a: [1, 2] })).not.toBe(contentHash({ a: [2, 1] }))
+    expect(contentHash({ a: "1" })).not.toBe(contentHash({ a: 1 }))
+    expect(contentHash({ a: null })).not.toBe(contentHash({}))
+    expect(contentHash({})).toMatch(/^[0-9a-f]{64}$/)
+  })
+})
+
+describe("a run with a sync state, against MockVoucherifyServer", () => {
+  it.live("records: the first run sends all and fills the state; the next sends exactly what changed", () => {
+    const wire = capturing()
+    const path = tempDb()
+    return Effect.gen(function*() {
+      const state = yield* SyncState.SyncState
+      const sql = yield* SqlClient.SqlClient
+      const first = Array.from({ length: 60 }, (_, i) => product(i))
+      const one = yield* BulkRecords.run(first, { target: "products", state, maxBytes: 1_000, await: settle })
+      expectBalanced(one)
+      expect(one).toMatchObject({ status: "completed", total: 60, unchanged: 0, accepted: { items: 60 } })
+      expect(wire.take()).toEqual(sorted(first.map((r) => r.source_id)))
+      const rows = yield* sql<{ id: string; content_sha256: string; kind: string; target: string }>`
+        SELECT target, kind, id, content_sha256 FROM voucherify_sync_state ORDER BY id`
+      expect(rows.length).toBe(60)
+      expect(rows[0]).toMatchObject({ target: "products", kind: "records", content_sha256: contentHash(product(0)) })
+
+      // 3 changed, 1 only reordered (no change), 2 new; 5 dropped from the export (nothing to do)
+      const second = first.slice(0, 55).map((r, i) =>
+        i === 7 || i === 20 || i === 41 ? product(i, "silver") : i === 9 ? { metadata: r.metadata, price: r.price, name: r.name, source_id: r.source_id } : r
+      )
+      second.push(product(100), product(101))
+      const two = yield* BulkRecords.run(second, { target: "products", state, maxBytes: 1_000, await: settle })
+      expectBalanced(two)
+      expect(two).toMatchObject({ status: "completed", total: 57, unchanged: 52, accepted: { items: 5 } })
+      expect(wire.take()).toEqual(sorted(["sku-7", "sku-20", "sku-41", "sku-100", "sku-101"]))
+      // a third run of the same export sends nothing
+      const three = yield* BulkRecords.run(second, { target: "products", state, await: settle })
+      expect(three).toMatchObject({ total: 57, unchanged: 57, chunks: 0, accepted: { items: 0 } })
+      expect(wire.take()).toEqual([])
+      // the server holds the changed values
+      const server = yield* Server
+      const stored = yield* server.getRecord("products", "sku-20")
+      expect(stored._tag === "Some" && stored.value.metadata).toEqual({ tier: "silver", i: 20 })
+    }).pipe(
+      Effect.provide(Layer.merge(
+        stateLayer(path),
+        MockVoucherifyServer.layerTest({ client: fastClient, httpClient: wire.layer })
+      ))
+    )
+  })
+
+  it.live("vouchers: codes the report calls not updated are not confirmed, and go again", () => {
+    const wire = capturing()
+    const path = tempDb()
+    const known = Array.from({ length: 20 }, (_, i) => `CODE-${i}`)
+    return Effect.gen(function*() {
+      const state = yield* SyncState.SyncState
+      const records = [...known, "NOPE-1", "NOPE-2"].map((code) => ({ code, metadata: { batch: 1 } }))
+      const one = yield* BulkRecords.run(records, { target: "vouchers", state, await: settle })
+      expect(one.reconciliation).toMatchObject({ updated: 20, notUpdated: 2 })
+      expect(wire.take().length).toBe(22)
+      const two = yield* BulkRecords.run(records, { target: "vouchers", state, await: settle })
+      expectBalanced(two)
+      expect(two).toMatchObject({ unchanged: 20, accepted: { items: 2 } })
+      expect(wire.take()).toEqual(["NOPE-1", "NOPE-2"])
+    }).pipe(
+      Effect.provide(Layer.merge(
+        stateLayer(path),
+        MockVoucherifyServer.layerTest({ records: { vouchers: known }, client: fastClient, httpClient: wire.layer })
+      ))
+    )
+  })
+
+  it.live("an action that ends FAILED confirms nothing: its records go again", () => {
+    const wire = capturing()
+    const path = tempDb()
+    return Effect.gen(function*() {
+      const state = yield* SyncState.SyncState
+      const server = yield* Server
+      const records = Array.from({ length: 30 }, (_, i) => product(i))
+      yield* server.setFaults({ rules: [{ fault: { _tag: "ActionFailed" }, method: "POST", first: 1 }] })
+      // 3 bodies of 10 records: the first action fails
+      const one = yield* BulkRecords.run(records, { target: "products", state, maxBytes: 700, concurrency: 1, await: settle })
+      const statuses = one.accepted.actions.map((a) => a.status)
+      expect(statuses.length).toBeGreaterThan(2)
+      expect(statuses).toEqual(["FAILED", ...statuses.slice(1).map(() => "DONE")])
+      const failedAction = one.accepted.actions[0]!
+      wire.take()
+      const two = yield* BulkRecords.run(records, { target: "products", state, await: settle })
+      expect(two.unchanged).toBe(30 - failedAction.count)
+      expect(wire.take()).toEqual(sorted(records.slice(0, failedAction.count).map((r) => r.source_id)))
+    }).pipe(
+      Effect.provide(Layer.merge(stateLayer(path), MockVoucherifyServer.layerTest({ client: fastClient, httpClient: wire.layer })))
+    )
+  })
+
+  it.live("metadata: one hash per metadata object, per target; one-id-per-line input; stateMaxAge sends old ones again", () => {
+    const wire = capturing()
+    const path = tempDb()
+    const lines = (ids: ReadonlyArray<string>) => BulkMetadata.lines(Stream.make(new TextEncoder().encode(`${ids.join("\n")}\n\n`)))
+    const ids = Array.from({ length: 40 }, (_, i) => `p-${i}`)
+    return Effect.gen(function*() {
+      const state = yield* SyncState.SyncState
+      const run = (target: "products" | "customers", input: ReadonlyArray<string>, metadata: Record<string, unknown>, stateMaxAge?: Duration.DurationInput) =>
+        BulkMetadata.run(lines(input), {
+          target,
+          metadata,
+          state,
+          await: settle,
+          ...(stateMaxAge !== undefined ? { stateMaxAge } : {})
+        })
+      const one = yield* run("products", ids, { a: 1, b: 2 })
+      expect(one).toMatchObject({ total: 40, unchanged: 0, accepted: { items: 40 } })
+      expect(wire.take().length).toBe(40)
+      // the same metadata with its keys in another order, and 2 new ids
+      const two = yield* run("products", [...ids, "p-new", "p-new2"], { b: 2, a: 1 })
+      expectBalanced(two)
+      expect(two).toMatchObject({ total: 42, unchanged: 40, accepted: { items: 2 } })
+      expect(wire.take()).toEqual(["p-new", "p-new2"])
+      // another target: other items
+      yield* run("customers", ids.slice(0, 5), { a: 1, b: 2 })
+      expect(wire.take().length).toBe(5)
+      // other metadata: every id again
+      const four = yield* run("products", ids.slice(0, 10), { a: 1, b: 3 })
+      expect(four.unchanged).toBe(0)
+      expect(wire.take().length).toBe(10)
+      // a confirmation older than the limit is sent again; a recent one is not
+      expect((yield* run("products", ids.slice(0, 10), { a: 1, b: 3 }, "1 hour")).unchanged).toBe(10)
+      yield* Effect.sleep("5 millis")
+      expect((yield* run("products", ids.slice(0, 10), { a: 1, b: 3 }, "1 millis")).unchanged).toBe(0)
+      expect(wire.take().length).toBe(10)
+    }).pipe(
+      Effect.provide(Layer.merge(stateLayer(path), MockVoucherifyServer.layerTest({ client: fastClient, httpClient: wire.layer })))
+    )
+  })
+
+  it.live("refused before anything is sent: a state with resume, a stateMaxAge without a state", () => {
+    const wire = capturing()
+    const path = tempDb()
+    return Effect.gen(function*() {
+      const state = yield* SyncState.SyncState
+      const journal = yield* BulkJournal.memory()
+      const resumed = yield* Effect.flip(
+        BulkRecords.run([product(1)], { target: "products", state, journal, resume: true })
+      )
+      expect(resumed.error).toMatchObject({ _tag: "InvalidRequestError", path: "resume" })
+      const aged = yield* Effect.flip(BulkRecords.run([product(1)], { target: "products", stateMaxAge: "1 day" }))
+      expect(aged.error).toMatchObject({ _tag: "InvalidRequestError", path: "stateMaxAge" })
+      expect(wire.sent).toEqual([])
+    }).pipe(
+      Effect.provide(Layer.merge(stateLayer(path), MockVoucherifyServer.layerTest({ client: fastClient, httpClient: wire.layer })))
+    )
+  })
+})
+
+describe("SyncState over SqlClient", () => {
+  const key = { target: "products", kind: "records" } as const
+  for (const path of ["auto", "portable"] as const) {
+    it.effect(`${path} statements: changed and confirm agree, across batches`, () =>
+      Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        yield* sqlState.open
+        const ids = Array.from({ length: 1_234 }, (_, i) => `id-${i}`)
+        const hashes = ids.map((id) => contentHash({ id }))
+        expect((yield* sqlState.changed(sql, key, ids, hashes, 0, path)).length).toBe(1_234)
+        yield* sqlState.confirm(sql, key, "aa_1", ids.slice(0, 1_000), hashes.slice(0, 1_000), 5_000, path)
+        const moved = hashes.map((h, i) => (i % 100 === 0 ? contentHash({ other: i }) : h))
+        const changed = yield* sqlState.changed(sql, key, ids, moved, 0, path)
+        const expected = ids.flatMap((_, i) => (i % 100 === 0 || i >= 1_000 ? [i] : []))
+        expect([...changed].sort((a, b) => a - b)).toEqual(expected)
+        // confirmed at 5000: too old for a run that counts from 5001
+        expect((yield* sqlState.changed(sql, key, ids.slice(0, 10), hashes.slice(0, 10), 5_001, path)).length).toBe(10)
+        // another target holds nothing
+        expect((yield* sqlState.changed(sql, { ...key, target: "customers" }, ids.slice(0, 3), hashes.slice(0, 3), 0, path)).length).toBe(3)
+      }).pipe(Effect.provide(LibsqlClient.layer({ url: `file:${tempDb()}` }))))
+  }
+
+  it.effect("a state of a newer version, or a meta table without one, is refused and left as it is", () =>
+    Effect.gen(function*() {
+      const path = tempDb()
+      const sql = LibsqlClient.layer({ url: `file:${path}` })
+      yield* Effect.provide(SyncState.make, sql)
+      yield* Effect.provide(
+        Effect.flatMap(SqlClient.SqlClient, (s) => s`UPDATE voucherify_sync_meta SET value = '2' WHERE name = 'schema_version'`),
+        sql
+      )
+      const before = readFileSync(path)
+      const newer = yield* Effect.flip(Effect.provide(SyncState.make, sql))
+      expect(newer).toMatchObject({ _tag: "SyncStateError", reason: "NewerVersion" })
+      expect(newer.message).toContain("schema version 2")
+      expect(readFileSync(path).equals(before)).toBe(true)
+      yield* Effect.provide(
+        Effect.flatMap(SqlClient.SqlClient, (s) => s`UPDATE voucherify_sync_meta SET value = 'x' WHERE name = 'schema_version'`),
+        sql
+      )
+      expect(yield* Effect.flip(Effect.provide(SyncState.make, sql))).toMatchObject({ reason: "NotAState" })
+    }))
+
+  it.effect("a file that is not a database is refused with a typed error, and left as it is", () =>
+    Effect.gen(function*() {
+      const path = tempDb()
+      writeFileSync(path, "source_id,name\nsku-1,Tea\n".repeat(200))
+      const before = readFileSync(path)
+      const error = yield* Effect.flip(Effect.provide(SyncState.make, LibsqlClient.layer({ url: `file:${path}` })))
+      expect(error).toMatchObject({ _tag: "SyncStateError", reason: "Database" })
+      expect(readFileSync(path).equals(before)).toBe(true)
+    }))
+})
+
+// the report schema keeps `unchanged` through JSON
+it("the report's unchanged count survives JSON", () => {
+  const report: BulkRun.Report = {
+    status: "completed",
+    unit: "records",
+    total: 3,
+    unchanged: 2,
+    chunks: 1,
+    bytes: 10,
+    accepted: { items: 1, chunks: 1, actions: [{ asyncActionId: "aa_1", chunkIndex: 0, offset: 0, count: 1 }] },
+    rejected: [],
+    unknown: [],
+    notAttempted: [],
+    durationMs: 1
+  }
+  expect(JSON.parse(JSON.stringify(report))).toEqual(report)
+})
