@@ -70,7 +70,7 @@ export interface ProcessRun {
   /** Peak RSS, from bench/rssOnExit.mjs. */
   readonly maxRssMB: number
   /** What the server received from this process. */
-  readonly sent: { readonly requests: number; readonly bytes: number }
+  readonly sent: { readonly requests: number; readonly bytes: number; readonly ids?: number }
   readonly stdout: string
 }
 
@@ -89,7 +89,7 @@ export const runProcess = async (args: ReadonlyArray<string>, baseUrl: string): 
     }
   )
   const ms = performance.now() - started
-  const sent = await (await fetch(`${baseUrl}/stats`)).json() as { requests: number; bytes: number }
+  const sent = await (await fetch(`${baseUrl}/stats`)).json() as { requests: number; bytes: number; ids?: number }
   return { ms, maxRssMB: Number(/maxRssMB=(\d+)/.exec(stderr)?.[1]), sent, stdout }
 }
 

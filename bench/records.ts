@@ -19,7 +19,7 @@ import type { Result } from "./measure.js"
 import { acceptedOf, bestOfRounds, ratioResult, runProcess } from "./measure.js"
 import { startDiscardServer } from "./server.js"
 
-const n = 1_000_000
+export const n = 1_000_000
 const rounds = 3
 const limit = 10_485_760
 export const file = join(tmpdir(), `effect-voucherify-bench-${n}-records.ndjson`)
@@ -28,7 +28,7 @@ const tiers = ["gold", "silver", "bronze", "platinum"]
 const cities = ["Zürich", "Kraków", "Łódź", "São Paulo", "Berlin", "Paris", "東京", "Oslo"]
 
 /** Record `i`: two to four metadata keys, a non-ASCII city in most. */
-const recordOf = (i: number) => {
+export const recordOf = (i: number) => {
   const metadata: Record<string, unknown> = { tier: tiers[i % 4], weight: (i % 997) / 4 }
   if (i % 3 !== 0) metadata["city"] = cities[i % cities.length]
   if (i % 2 === 0) metadata["active"] = i % 4 === 0
@@ -40,7 +40,7 @@ const recordOf = (i: number) => {
  * bodies of `k` records take the records' bytes, `k - 1` commas and two
  * brackets, so all of them take at least `S + n + k` bytes in `k` bodies.
  */
-const ensureFile = async (): Promise<number> => {
+export const ensureFile = async (): Promise<number> => {
   let bytes = 0
   const lines: Array<string> = []
   for (let i = 0; i < n; i++) {

@@ -12,6 +12,7 @@ import * as quota from "./quota.js"
 import * as records from "./records.js"
 import * as requestCount from "./requestCount.js"
 import * as startup from "./startup.js"
+import * as syncState from "./syncState.js"
 
 const print = (r: Result) => {
   const ratio = r.ratio === undefined
@@ -34,7 +35,8 @@ const all: ReadonlyArray<readonly [string, () => Promise<Result | ReadonlyArray<
   ["startup", startup.run],
   ["idfile", idFile.run],
   ["quota", quota.run],
-  ["records", records.run]
+  ["records", records.run],
+  ["state", syncState.run]
 ]
 console.log(`node ${process.version}, ${(await import("node:os")).cpus().length} cores`)
 for (const [name, bench] of all) {

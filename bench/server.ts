@@ -24,6 +24,11 @@ export interface ServerProcess {
 export const startServer = (): Promise<ServerProcess> =>
   startNode(["--import", "tsx", "--max-old-space-size=8192", "src/testing/bin/mock-server.ts", "--json"])
 
-/** A server that reads and discards each bulk body (bench/discardServer.mjs). */
-export const startDiscardServer = (): Promise<{ readonly baseUrl: string; readonly stop: () => void }> =>
-  startNode(["bench/discardServer.mjs"])
+/**
+ * A server that reads and discards each bulk body (bench/discardServer.mjs);
+ * with `actions`, it also finishes each action with its report file.
+ */
+export const startDiscardServer = (
+  options: { readonly actions?: boolean } = {}
+): Promise<{ readonly baseUrl: string; readonly stop: () => void }> =>
+  startNode(["bench/discardServer.mjs", ...(options.actions === true ? ["--actions"] : [])])

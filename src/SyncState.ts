@@ -82,6 +82,15 @@ export interface Service {
     hashes: ReadonlyArray<string> | string,
     since: number
   ) => Effect.Effect<ReadonlyArray<number>, SyncStateError>
+  /**
+   * The fingerprints (the first 64 bits of the content hash) of every item
+   * confirmed at or after `since`, read once: a per-record run looks its
+   * records up in memory (a record's hash covers its id).
+   */
+  readonly fingerprints: (
+    key: Key,
+    since: number
+  ) => Effect.Effect<{ readonly size: number; readonly hasHash: (hash: string) => boolean }, SyncStateError>
   /** Records the items as confirmed at `at` by the action `asyncActionId`, in one transaction: all or none. */
   readonly confirm: (
     key: Key,
@@ -127,6 +136,7 @@ export const make: Effect.Effect<Service, SyncStateError, SqlClient.SqlClient> =
   }
   const service: Service = {
     changed: (key, ids, hashes, since) => Effect.mapError(sqlState.changed(sql, key, ids, hashes, since), failed),
+    fingerprints: (key, since) => Effect.mapError(sqlState.fingerprints(sql, key, since), failed),
     confirm: (key, asyncActionId, ids, hashes, at) =>
       Effect.mapError(sqlState.confirm(sql, key, asyncActionId, ids, hashes, at), failed)
   }

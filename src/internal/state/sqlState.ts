@@ -10,6 +10,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
 import type { BulkTarget } from "../../VoucherifySchema.js"
+import { fingerprintDigits, FingerprintSet } from "./fingerprints.js"
 
 /** The table of confirmed items, and the one that says which version of this schema the database holds. */
 export const stateTable = "voucherify_sync_state"
@@ -133,6 +134,51 @@ export const changed = (
       })
   })
 }
+
+const pageSize = 50_000
+
+/**
+ * The fingerprints of every item of `key` confirmed at or after `since`,
+ * read a page at a time in id order (keyset pagination: each page starts
+ * after the last id of the one before). SQLite sends a page as one text.
+ */
+export const fingerprints = (
+  sql: SqlClient.SqlClient,
+  key: Key,
+  since: number,
+  path: Path = "auto"
+): Effect.Effect<FingerprintSet, SqlError> =>
+  Effect.suspend(() => {
+    const set = new FingerprintSet()
+    const page = (after: string): Effect.Effect<{ readonly last: string; readonly count: number }, SqlError> =>
+      onPath(sql, path, {
+        sqlite: () =>
+          Effect.map(
+            sql.unsafe(
+              `SELECT group_concat(substr(content_sha256, 1, ${fingerprintDigits}), '') AS page, max(id) AS last, count(*) AS n ` +
+                `FROM (SELECT id, content_sha256 FROM ${stateTable} WHERE target = ? AND kind = ? AND id > ? AND confirmed_at >= ? ` +
+                `ORDER BY id LIMIT ${pageSize})`,
+              [key.target, key.kind, after, since]
+            ).values,
+            (rows) => {
+              const [text, last, count] = rows[0] ?? []
+              if (typeof text === "string") set.addPage(text)
+              return { last: String(last ?? ""), count: Number(count ?? 0) }
+            }
+          ),
+        orElse: () =>
+          Effect.map(
+            sql<{ id: string; content_sha256: string }>`SELECT id, content_sha256 FROM ${sql(stateTable)} WHERE target = ${key.target} AND kind = ${key.kind} AND id > ${after} AND confirmed_at >= ${since} ORDER BY id LIMIT ${pageSize}`,
+            (rows) => {
+              set.addPage(rows.map((row) => row.content_sha256.slice(0, fingerprintDigits)).join(""))
+              return { last: rows.at(-1)?.id ?? "", count: rows.length }
+            }
+          )
+      })
+    const from = (after: string): Effect.Effect<FingerprintSet, SqlError> =>
+      Effect.flatMap(page(after), ({ count, last }) => (count < pageSize ? Effect.succeed(set) : from(last)))
+    return from("")
+  })
 
 /** Records `ids[i]` as confirmed with `hashes[i]` (or one hash for all) at `at`, by the action `asyncActionId`: all or none. */
 export const confirm = (

@@ -43,37 +43,52 @@ export class Sync {
     this.key = { target, kind: identify.kind }
   }
 
+  /** What the state holds for a per-record run, read once, at its first batch. */
+  private held: { readonly hasHash: (hash: string) => boolean } | undefined
+
   /** The items the state has not confirmed as they are; `onUnchanged` counts the others. */
   changed<E, R>(
     items: Stream.Stream<string, E, R>,
     onUnchanged: (count: number) => Effect.Effect<void>
   ): Stream.Stream<string, E | SyncState.SyncStateError, R> {
     const identify = this.identify
-    return Stream.mapChunksEffect(items, (chunk) => {
-      const batch = Chunk.toReadonlyArray(chunk)
-      if (batch.length === 0) return Effect.succeed(chunk)
-      let ids: ReadonlyArray<string>
-      let hashes: ReadonlyArray<string> | string
-      if (identify._tag === "Same") {
-        ids = batch
-        hashes = identify.hash
-      } else {
-        const eachId: Array<string> = []
-        const eachHash: Array<string> = []
-        for (const item of batch) identify.of(item, eachId, eachHash)
-        ids = eachId
-        hashes = eachHash
-      }
-      return Effect.flatMap(this.state.changed(this.key, ids, hashes, this.since), (positions) => {
-        const out: Array<string> = new Array(positions.length)
-        for (let i = 0; i < positions.length; i++) {
-          const at = positions[i]!
-          out[i] = batch[at]!
-          if (typeof hashes !== "string") this.pending.set(ids[at]!, hashes[at]!)
-        }
-        return Effect.as(onUnchanged(batch.length - out.length), Chunk.unsafeFromArray(out))
+    if (identify._tag === "Same") {
+      // a metadata run: one hash for every id, looked up a batch at a time
+      return Stream.mapChunksEffect(items, (chunk) => {
+        const batch = Chunk.toReadonlyArray(chunk)
+        if (batch.length === 0) return Effect.succeed(chunk)
+        return Effect.flatMap(this.state.changed(this.key, batch, identify.hash, this.since), (positions) => {
+          const out: Array<string> = new Array(positions.length)
+          for (let i = 0; i < positions.length; i++) out[i] = batch[positions[i]!]!
+          return Effect.as(onUnchanged(batch.length - out.length), Chunk.unsafeFromArray(out))
+        })
       })
-    })
+    }
+    // a per-record run: each record's hash (which covers its id) against the fingerprints read once
+    const held = Effect.suspend(() =>
+      this.held !== undefined
+        ? Effect.succeed(this.held)
+        : Effect.tap(this.state.fingerprints(this.key, this.since), (held) => {
+          this.held = held
+        })
+    )
+    return Stream.mapChunksEffect(items, (chunk) =>
+      Effect.flatMap(held, (held) => {
+        const out: Array<string> = []
+        const ids: Array<string> = []
+        const hashes: Array<string> = []
+        let at = 0
+        for (const item of chunk) {
+          identify.of(item, ids, hashes)
+          const hash = hashes[at]!
+          if (!held.hasHash(hash)) {
+            out.push(item)
+            this.pending.set(ids[at]!, hash)
+          }
+          at++
+        }
+        return Effect.as(onUnchanged(at - out.length), Chunk.unsafeFromArray(out))
+      }))
   }
 
   /**
