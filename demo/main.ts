@@ -1,10 +1,13 @@
 /**
  * `npm start`: the whole job on the embedded mock server, with no account:
  * one metadata object onto millions of products, then 200,000 products each
- * with its own values. `npm start -- 50000` (or `DEMO_IDS=50000 npm start`)
- * runs the first with fewer ids, `DEMO_RECORDS=20000` the second with fewer
- * records; `DEMO_MAX_BYTES=100000` makes smaller requests.
- * Exits 0 only if every product is verified in the server's store.
+ * with its own values, then the same products with 1% of them changed, of
+ * which a sync state (a temporary SQLite file) sends only those.
+ * `npm start -- 50000` (or `DEMO_IDS=50000 npm start`) runs the first with
+ * fewer ids, `DEMO_RECORDS=20000` the per-record runs with fewer records;
+ * `DEMO_MAX_BYTES=100000` makes smaller requests.
+ * Exits 0 only if every product is verified in the server's store, and the
+ * second per-record run sent only the changed ones.
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Effect from "effect/Effect"
