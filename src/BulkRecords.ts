@@ -98,16 +98,18 @@ export type Input<A, E = never, R = never> = model.Input<A, E, R>
  */
 export type RunOptions<T extends BulkTarget = BulkTarget, R2 = never> = model.RunOptions<T, R2>
 
-/**
- * A record that cannot be sent, or a line that is not one: `line` (and
- * `column`, for CSV) where a text input has it, `offset` its position among
- * the records (as the report counts them), `field` the field at fault. The
- * message reads `line 7, column "weight": "12,5" is not a number`.
- *
- * @since 0.3.0
- * @category errors
- */
-export { RecordError }
+export {
+  /**
+   * A record that cannot be sent, or a line that is not one: `line` (and
+   * `column`, for CSV) where a text input has it, `offset` its position among
+   * the records (as the report counts them), `field` the field at fault. The
+   * message reads `line 7, column "weight": "12,5" is not a number`.
+   *
+   * @since 0.3.0
+   * @category errors
+   */
+  RecordError
+}
 
 const text = <E, R>(bytes: Stream.Stream<Uint8Array, E, R>, format: Text["format"]): Text<E, R> => ({
   _tag: "RecordText",

@@ -6,17 +6,19 @@
  * its report file saying the record was updated. Hand the service to
  * `BulkRecords.run` or `BulkMetadata.run` as `state`.
  *
- * It lives in any database `@effect/sql` reaches: an SQLite file through
- * `@effect/sql-libsql` (what the CLI's `--state <path>` opens), or an
+ * It lives in SQLite or PostgreSQL through `@effect/sql`: an SQLite file
+ * through `@effect/sql-libsql` (what the CLI's `--state <path>` opens), or an
  * application's PostgreSQL through `@effect/sql-pg`, where several machines
- * can share it. It holds ids, hashes, times and action ids: never a
+ * can share it (its statements use `ON CONFLICT`, which MySQL and SQL Server
+ * do not have). It holds ids, hashes, times and action ids: never a
  * credential, never a value.
  *
  * @example
  * ```ts
  * import { LibsqlClient } from "@effect/sql-libsql"
  * import { Effect, Layer } from "effect"
- * import { BulkRecords, SyncState, VoucherifyTest } from "effect-voucherify"
+ * import { BulkRecords, SyncState } from "effect-voucherify"
+ * import { VoucherifyTest } from "effect-voucherify/testing"
  *
  * const program = Effect.gen(function*() {
  *   const state = yield* SyncState.SyncState
@@ -27,7 +29,7 @@
  * })
  *
  * const StateLive = SyncState.layer.pipe(Layer.provide(LibsqlClient.layer({ url: "file:sync-state.db" })))
- * program.pipe(Effect.provide([StateLive, VoucherifyTest.layer()]))
+ * Effect.runPromise(program.pipe(Effect.provide([StateLive, VoucherifyTest.layer()]))).then(console.log)
  * ```
  *
  * @since 0.5.0
@@ -83,20 +85,25 @@ export interface Service {
     since: number
   ) => Effect.Effect<ReadonlyArray<number>, SyncStateError>
   /**
-   * The fingerprints (the first 64 bits of the content hash) of every item
-   * confirmed at or after `since`, read once: a per-record run looks its
-   * records up in memory (a record's hash covers its id).
+   * The fingerprints (the first 64 bits of the hash of the text as sent) of
+   * every item confirmed at or after `since`, read once: a per-record run
+   * looks its records up in memory (a record's text holds its id), and
+   * parses only those whose text it does not find.
    */
   readonly fingerprints: (
     key: Key,
     since: number
   ) => Effect.Effect<{ readonly size: number; readonly hasHash: (hash: string) => boolean }, SyncStateError>
-  /** Records the items as confirmed at `at` by the action `asyncActionId`, in one transaction: all or none. */
+  /**
+   * Records the items as confirmed at `at` by the action `asyncActionId`, in
+   * one transaction (all or none), with each one's content hash and the hash
+   * of its text as sent (one of each for all: a metadata run's).
+   */
   readonly confirm: (
     key: Key,
     asyncActionId: string,
     ids: ReadonlyArray<string>,
-    hashes: ReadonlyArray<string> | string,
+    hashes: { readonly hashes: ReadonlyArray<string> | string; readonly sent: ReadonlyArray<string> | string },
     at: number
   ) => Effect.Effect<void, SyncStateError>
 }

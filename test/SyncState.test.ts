@@ -21,7 +21,7 @@ import * as BulkJournal from "../src/BulkJournal.js"
 import * as BulkMetadata from "../src/BulkMetadata.js"
 import * as BulkRecords from "../src/BulkRecords.js"
 import * as BulkRun from "../src/BulkRun.js"
-import { canonicalJson, contentHash } from "../src/internal/state/contentHash.js"
+import { canonicalJson, contentHash, textHash } from "../src/internal/state/contentHash.js"
 import * as sqlState from "../src/internal/state/sqlState.js"
 import * as MockVoucherifyServer from "../src/testing/MockVoucherifyServer.js"
 import * as SyncState from "../src/SyncState.js"
@@ -228,7 +228,7 @@ describe("SyncState over SqlClient", () => {
         const ids = Array.from({ length: 1_234 }, (_, i) => `id-${i}`)
         const hashes = ids.map((id) => contentHash({ id }))
         expect((yield* sqlState.changed(sql, key, ids, hashes, 0, path)).length).toBe(1_234)
-        yield* sqlState.confirm(sql, key, "aa_1", ids.slice(0, 1_000), hashes.slice(0, 1_000), 5_000, path)
+        yield* sqlState.confirm(sql, key, "aa_1", ids.slice(0, 1_000), { hashes: hashes.slice(0, 1_000), sent: hashes.slice(0, 1_000) }, 5_000, path)
         const moved = hashes.map((h, i) => (i % 100 === 0 ? contentHash({ other: i }) : h))
         const changed = yield* sqlState.changed(sql, key, ids, moved, 0, path)
         const expected = ids.flatMap((_, i) => (i % 100 === 0 || i >= 1_000 ? [i] : []))
@@ -237,6 +237,18 @@ describe("SyncState over SqlClient", () => {
         expect((yield* sqlState.changed(sql, key, ids.slice(0, 10), hashes.slice(0, 10), 5_001, path)).length).toBe(10)
         // another target holds nothing
         expect((yield* sqlState.changed(sql, { ...key, target: "customers" }, ids.slice(0, 3), hashes.slice(0, 3), 0, path)).length).toBe(3)
+        // the fingerprints read once: the confirmed hashes, in pages past 50,000 items, since a time
+        const many = Array.from({ length: 120_000 }, (_, i) => `m-${i}`)
+        const manyHashes = many.map((id) => contentHash({ id, v: 1 }))
+        const manySent = many.map((id) => textHash(JSON.stringify({ v: 1, id })))
+        yield* sqlState.confirm(sql, { ...key, target: "customers" }, "aa_2", many, { hashes: manyHashes, sent: manySent }, 7_000, path)
+        const held = yield* sqlState.fingerprints(sql, { ...key, target: "customers" }, 0, path)
+        expect(held.size).toBe(120_000)
+        // the fingerprints are of the texts as sent
+        expect(manySent.every((hash) => held.hasHash(hash))).toBe(true)
+        expect(manyHashes.some((hash) => held.hasHash(hash))).toBe(false)
+        expect((yield* sqlState.fingerprints(sql, key, 5_000, path)).size).toBe(1_000)
+        expect((yield* sqlState.fingerprints(sql, key, 5_001, path)).size).toBe(0)
       }).pipe(Effect.provide(LibsqlClient.layer({ url: `file:${tempDb()}` }))))
   }
 

@@ -6,9 +6,11 @@ import * as AsyncActionView from "../src/cli/AsyncActionView.js"
 import * as Progress from "../src/cli/Progress.js"
 import * as Summary from "../src/cli/Summary.js"
 import { AsyncAction } from "../src/VoucherifySchema.js"
+import * as RunCommand from "../src/cli/RunCommand.js"
 
 const snapshot: Progress.ProgressSnapshot = {
   itemsRead: 1_000_000,
+  itemsUnchanged: 0,
   chunksSent: 2,
   bytesSent: 20_971_000,
   chunksAccepted: 2,
@@ -17,6 +19,12 @@ const snapshot: Progress.ProgressSnapshot = {
 }
 
 describe("progress", () => {
+  it("counts the items a state held unchanged as done in the share of the bar", () => {
+    const state = { ...snapshot, itemsRead: 1_000, itemsUnchanged: 990, itemsAccepted: 10 }
+    expect(RunCommand.acceptedShare(state, 1)).toBe(1)
+    expect(RunCommand.acceptedShare({ ...state, itemsAccepted: 0 }, 1)).toBe(0.99)
+  })
+
   it("picks the mode from --quiet and the terminal", () => {
     expect(Progress.modeFor(true, true)).toBe("none")
     expect(Progress.modeFor(false, true)).toBe("bar")

@@ -77,6 +77,11 @@ describe("--state", () => {
       expect(third.code).toBe(0)
       expect(third.stdout).toMatch(/^accepted +0 records in 0 chunks$/m)
       expect((yield* sentSince(seen.actions)).ids).toEqual([])
+      // lines the state knows are passed over unparsed, and still counted: a bad line after them is named by its line
+      const bad = yield* run(file("day3.ndjson", `${ndjson(day2)}{"source_id":"sku-bad","price":"cheap"}\n`))
+      expect(bad.code).toBe(1)
+      expect(bad.stderr).toContain("line 503")
+      expect((yield* sentSince(seen.actions)).ids).toEqual([])
       // a limit on age sends everything again
       const aged = yield* run(day2File, ["--state-max-age", "1ms"])
       expect(aged.code).toBe(0)

@@ -38,6 +38,7 @@ import { contentHash } from "../internal/state/contentHash.js"
 import { lineIds } from "../internal/state/sync.js"
 import * as Progress from "./Progress.js"
 import * as Report from "./Report.js"
+import * as State from "./State.js"
 
 const optionalPath = (name: string, description: string) =>
   document(Options.text(name).pipe(Options.optional), { flag: `--${name}`, value: "path", type: "file path", description })
@@ -384,6 +385,8 @@ export const runChecked = (
   Effect.gen(function*() {
     if (Option.isSome(flags.report)) yield* Report.checkWritable(flags.report.value)
     yield* checkJournal(flags.journal, flags.resume)
+    // a state that is refused is refused before a mock server starts (the run opens and locks it again)
+    if (Option.isSome(flags.state)) yield* Effect.scoped(State.open(flags.state.value, { readOnly: true }))
     if (!flags.mock) yield* Connection.checkCredentials(Connection.apply(env, flags))
     yield* RunCommand.run({ ...runSettings(flags, maxBytes), ...run }).pipe(Effect.provide(voucherifyLayer(flags, env)))
   })

@@ -25,11 +25,19 @@ export type ProgressMode = "bar" | "lines" | "none"
 
 export type ProgressSnapshot = Pick<
   BulkProgress,
-  "itemsRead" | "chunksSent" | "bytesSent" | "chunksAccepted" | "itemsAccepted" | "actionsCompleted" | "waitingForQuotaUntil"
+  | "itemsRead"
+  | "itemsUnchanged"
+  | "chunksSent"
+  | "bytesSent"
+  | "chunksAccepted"
+  | "itemsAccepted"
+  | "actionsCompleted"
+  | "waitingForQuotaUntil"
 >
 
 export const emptySnapshot: ProgressSnapshot = {
   itemsRead: 0,
+  itemsUnchanged: 0,
   chunksSent: 0,
   bytesSent: 0,
   chunksAccepted: 0,

@@ -132,7 +132,8 @@ const nothingReached = (report: BulkRun.Report): boolean =>
 export const acceptedShare = (s: Progress.ProgressSnapshot, read: number | undefined): number | undefined => {
   if (read === undefined) return undefined
   if (read <= 0 || s.itemsRead === 0) return 0
-  return Math.min(1, s.itemsAccepted / (s.itemsRead / read))
+  // with a state, the unchanged items are done too
+  return Math.min(1, (s.itemsAccepted + s.itemsUnchanged) / (s.itemsRead / read))
 }
 
 /** The accepted actions that `--await` did not see end (a timeout, polls that failed). */

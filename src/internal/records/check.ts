@@ -90,6 +90,11 @@ export class RecordChecker {
     return this.admit(value, line, undefined) ?? this.sized(text, line)
   }
 
+  /** A record passed over unchecked (a sync state knows its text): it still has its position. */
+  pass(): void {
+    this.records++
+  }
+
   /** Counts the record and checks its shape and id: undefined when it may go. */
   private admit(value: unknown, line: number | undefined, idColumn: string | undefined): RecordError | undefined {
     const offset = this.records++

@@ -16,6 +16,17 @@ import { decode } from "../text/decode.js"
 import { LineSplitter } from "../text/lines.js"
 import type { RecordChecker, RecordError } from "./check.js"
 
+/**
+ * With a sync state (and the ids known to be distinct): a line whose exact
+ * text Voucherify confirmed before passed every check when it was sent, and
+ * is not sent again: it is counted, not parsed.
+ */
+export interface KnownLines {
+  readonly isKnown: (text: string) => boolean
+  /** Lines passed over as known, since the state's stage last took the count. */
+  skipped: number
+}
+
 const QUOTE = 0x22
 const BACKSLASH = 0x5c
 const COLON = 0x3a
@@ -75,6 +86,7 @@ const capped = (text: string) => (text.length > 200 ? `${text.slice(0, 200)}…`
 /** One NDJSON line, `bytes[start..end)`: its record's JSON text into `out`, or why it is refused. */
 const takeLine = (
   checker: RecordChecker,
+  known: KnownLines | undefined,
   bytes: Buffer,
   start: number,
   end: number,
@@ -87,6 +99,11 @@ const takeLine = (
   // the decoder turned every byte sequence that is not UTF-8 into U+FFFD
   if (text.includes("\uFFFD")) {
     return checker.refuse("not valid UTF-8 (a U+FFFD written as such counts too: escape it as \\ufffd)", line)
+  }
+  if (known !== undefined && known.isKnown(text)) {
+    checker.pass()
+    known.skipped++
+    return undefined
   }
   let value: unknown
   try {
@@ -111,7 +128,8 @@ const takeLine = (
  */
 export const ndjsonRecords = <E, R>(
   bytes: Stream.Stream<Uint8Array, E, R>,
-  checker: () => RecordChecker
+  checker: () => RecordChecker,
+  known?: KnownLines
 ): Stream.Stream<string, E | RecordError, R> =>
   decode(bytes, () => {
     const check = checker()
@@ -119,7 +137,7 @@ export const ndjsonRecords = <E, R>(
     // what is sent, but for a BOM and a CR): refused before it is all held.
     // A whole line in one read is refused by the checker, naming its size.
     return new LineSplitter<string, RecordError>(
-      (bytes, start, end, line, out) => takeLine(check, bytes, start, end, line, out),
+      (bytes, start, end, line, out) => takeLine(check, known, bytes, start, end, line, out),
       check.maxBytes + 4,
       (line) => check.refuse(`the line is longer than any record a body takes (${check.maxBytes} bytes)`, line),
       false

@@ -25,7 +25,7 @@ import { csvRecords } from "../csv/records.js"
 import { decode } from "../text/decode.js"
 import { ndjsonRecords } from "./ndjson.js"
 import { contentHash } from "../state/contentHash.js"
-import type { Identify } from "../state/sync.js"
+import { type Identify, KnownRecords } from "../state/sync.js"
 import type { Input, RunOptions, Text } from "./model.js"
 
 const head = "["
@@ -61,13 +61,15 @@ export const recordItems = <A, E, R>(
   input: Input<A, E, R>,
   target: BulkTarget,
   maxBytes: number,
-  idsDistinct = false
+  idsDistinct = false,
+  /** With a sync state and `idsDistinct`: the NDJSON lines the state knows, passed over unparsed. */
+  known?: KnownRecords
 ): Stream.Stream<string, E | RecordError, R> => {
   // a new checker (and its set of ids) each time the stream runs
   const checker = () => new RecordChecker(target, maxBytes - head.length - tail.length, !idsDistinct)
   if (isText(input)) {
     return input.format._tag === "Ndjson"
-      ? ndjsonRecords(input.bytes, checker)
+      ? ndjsonRecords(input.bytes, checker, known)
       : csvRecords(input.bytes, target, input.format.options, checker)
   }
   return decode(fromInput(input), () => {
@@ -101,16 +103,20 @@ export const chunkRecords = <A, E, E2 = never>(
       : packInput(through === undefined ? items : through(items), packing)
   })
 
-/** How a sync state names a record: its id, and the hash of its canonical JSON (the checker made the text). */
-export const recordIdentity = (target: BulkTarget): Identify => {
+/**
+ * How a sync state names a record: its id, and the hash of its canonical
+ * JSON, read from the record's text (the state's stage does so only for a
+ * record whose text it has not seen confirmed).
+ */
+export const recordIdentity = (target: BulkTarget, known?: KnownRecords): Identify => {
   const { idField } = bulkTargets[target].records
   return {
     _tag: "Each",
     kind: "records",
-    of: (item, ids, hashes) => {
+    known,
+    read: (item) => {
       const record = JSON.parse(item) as Record<string, unknown>
-      ids.push(record[idField] as string)
-      hashes.push(contentHash(record))
+      return { id: record[idField] as string, hash: contentHash(record) }
     }
   }
 }
@@ -124,7 +130,9 @@ export const runRecords = <T extends BulkTarget, E, R, R2>(
   Effect.flatMap(Voucherify.Voucherify, (voucherify) => {
     const { target } = options
     const maxBytes = options.maxBytes ?? voucherify.maxPayloadBytes
-    return runJob(recordItems(input, target, maxBytes, idsDistinct), options, { name: "BulkRecords", unit: "records" }, target, () =>
+    // a line the state knows is passed over unparsed only where no repeated id can hide behind it
+    const known = options.state !== undefined && idsDistinct ? new KnownRecords() : undefined
+    return runJob(recordItems(input, target, maxBytes, idsDistinct, known), options, { name: "BulkRecords", unit: "records" }, target, () =>
       Effect.gen(function*() {
         const packing = recordsPacking(target, maxBytes, voucherify.maxPayloadBytes)
         if (packing instanceof InvalidRequestError) return yield* packing
@@ -139,7 +147,7 @@ export const runRecords = <T extends BulkTarget, E, R, R2>(
           }),
           send: (chunk: BulkChunk) =>
             voucherify.sendEncodedBulkRequest({ target, body: chunk.body, ids: chunk.size, kind: "records" }),
-          identify: recordIdentity(target)
+          identify: recordIdentity(target, known)
         }
       }))
   })

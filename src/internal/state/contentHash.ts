@@ -45,3 +45,10 @@ const sha256Hex: (text: string) => string = typeof crypto.hash === "function"
 
 /** The SHA-256 of the value's canonical JSON (UTF-8), in lower-case hex: what a sync state keeps per item. */
 export const contentHash = (value: unknown): string => sha256Hex(canonicalJson(value))
+
+/**
+ * The SHA-256 of a record's JSON text exactly as sent, in lower-case hex:
+ * the same text has the same canonical content, so a record whose text the
+ * state saw confirmed needs no parse and no canonical form.
+ */
+export const textHash: (text: string) => string = sha256Hex

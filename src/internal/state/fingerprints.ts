@@ -16,6 +16,16 @@
 /** The digits of a hash that a fingerprint keeps. */
 export const fingerprintDigits = 16
 
+/** The 32-bit value of the 8 lower-case hex digits of `text` from `at` (no substring made). */
+const hexWord = (text: string, at: number): number => {
+  let value = 0
+  for (let i = at; i < at + 8; i++) {
+    const c = text.charCodeAt(i)
+    value = value * 16 + (c <= 57 ? c - 48 : c - 87)
+  }
+  return value >>> 0
+}
+
 export class FingerprintSet {
   private high: Uint32Array
   private low: Uint32Array
@@ -35,15 +45,15 @@ export class FingerprintSet {
   /** Adds the fingerprints of a page: 16-digit hex prefixes one after another. */
   addPage(page: string): void {
     for (let at = 0; at + fingerprintDigits <= page.length; at += fingerprintDigits) {
-      this.add(parseInt(page.slice(at, at + 8), 16), parseInt(page.slice(at + 8, at + 16), 16))
+      this.add(hexWord(page, at), hexWord(page, at + 8))
     }
   }
 
   /** Whether the hash (hex, at least 16 digits) has its fingerprint here. */
   hasHash(hex: string): boolean {
     if (this.size === 0) return false
-    const high = parseInt(hex.slice(0, 8), 16)
-    const low = parseInt(hex.slice(8, 16), 16)
+    const high = hexWord(hex, 0)
+    const low = hexWord(hex, 8)
     let slot = (low ^ Math.imul(high, 0x9e3779b1)) & this.mask
     while (this.used[slot] === 1) {
       if (this.high[slot] === high && this.low[slot] === low) return true

@@ -40,13 +40,13 @@ const ddl = (sql: SqlClient.SqlClient) =>
     sqlite: () =>
       sql.unsafe(
         `CREATE TABLE IF NOT EXISTS ${stateTable} (target TEXT NOT NULL, kind TEXT NOT NULL, id TEXT NOT NULL, ` +
-          `content_sha256 TEXT NOT NULL, confirmed_at INTEGER NOT NULL, async_action_id TEXT NOT NULL, ` +
+          `content_sha256 TEXT NOT NULL, sent_sha256 TEXT NOT NULL, confirmed_at INTEGER NOT NULL, async_action_id TEXT NOT NULL, ` +
           `PRIMARY KEY (target, kind, id)) WITHOUT ROWID`
       ),
     orElse: () =>
       sql.unsafe(
         `CREATE TABLE IF NOT EXISTS ${stateTable} (target VARCHAR(16) NOT NULL, kind VARCHAR(16) NOT NULL, ` +
-          `id VARCHAR(1024) NOT NULL, content_sha256 CHAR(64) NOT NULL, confirmed_at BIGINT NOT NULL, ` +
+          `id VARCHAR(1024) NOT NULL, content_sha256 CHAR(64) NOT NULL, sent_sha256 CHAR(64) NOT NULL, confirmed_at BIGINT NOT NULL, ` +
           `async_action_id VARCHAR(64) NOT NULL, PRIMARY KEY (target, kind, id))`
       )
   })
@@ -113,7 +113,10 @@ export const changed = (
           ).values,
           (rows) => {
             const text = rows[0]?.[0]
-            return typeof text === "string" && text.length > 0 ? text.split(",").map((at) => from + Number(at)) : []
+            // group_concat promises no order: the items go on in input order
+            return typeof text === "string" && text.length > 0
+              ? text.split(",").map((at) => from + Number(at)).sort((a, b) => a - b)
+              : []
           }
         )
       }),
@@ -155,8 +158,8 @@ export const fingerprints = (
         sqlite: () =>
           Effect.map(
             sql.unsafe(
-              `SELECT group_concat(substr(content_sha256, 1, ${fingerprintDigits}), '') AS page, max(id) AS last, count(*) AS n ` +
-                `FROM (SELECT id, content_sha256 FROM ${stateTable} WHERE target = ? AND kind = ? AND id > ? AND confirmed_at >= ? ` +
+              `SELECT group_concat(substr(sent_sha256, 1, ${fingerprintDigits}), '') AS page, max(id) AS last, count(*) AS n ` +
+                `FROM (SELECT id, sent_sha256 FROM ${stateTable} WHERE target = ? AND kind = ? AND id > ? AND confirmed_at >= ? ` +
                 `ORDER BY id LIMIT ${pageSize})`,
               [key.target, key.kind, after, since]
             ).values,
@@ -168,9 +171,9 @@ export const fingerprints = (
           ),
         orElse: () =>
           Effect.map(
-            sql<{ id: string; content_sha256: string }>`SELECT id, content_sha256 FROM ${sql(stateTable)} WHERE target = ${key.target} AND kind = ${key.kind} AND id > ${after} AND confirmed_at >= ${since} ORDER BY id LIMIT ${pageSize}`,
+            sql<{ id: string; sent_sha256: string }>`SELECT id, sent_sha256 FROM ${sql(stateTable)} WHERE target = ${key.target} AND kind = ${key.kind} AND id > ${after} AND confirmed_at >= ${since} ORDER BY id LIMIT ${pageSize}`,
             (rows) => {
-              set.addPage(rows.map((row) => row.content_sha256.slice(0, fingerprintDigits)).join(""))
+              set.addPage(rows.map((row) => row.sent_sha256.slice(0, fingerprintDigits)).join(""))
               return { last: rows.at(-1)?.id ?? "", count: rows.length }
             }
           )
@@ -180,31 +183,39 @@ export const fingerprints = (
     return from("")
   })
 
-/** Records `ids[i]` as confirmed with `hashes[i]` (or one hash for all) at `at`, by the action `asyncActionId`: all or none. */
+/** The hashes of confirmed items: each one's content hash and the hash of its text as sent (or one of each for all). */
+export interface Hashes {
+  readonly hashes: ReadonlyArray<string> | string
+  readonly sent: ReadonlyArray<string> | string
+}
+
+/** Records `ids[i]` as confirmed with its hashes at `at`, by the action `asyncActionId`: all or none. */
 export const confirm = (
   sql: SqlClient.SqlClient,
   key: Key,
   asyncActionId: string,
   ids: ReadonlyArray<string>,
-  hashes: ReadonlyArray<string> | string,
+  { hashes, sent }: Hashes,
   at: number,
   path: Path = "auto"
 ): Effect.Effect<void, SqlError> => {
   if (ids.length === 0) return Effect.void
   const hashAt = typeof hashes === "string" ? () => hashes : (i: number) => hashes[i]!
-  const upsert = "ON CONFLICT (target, kind, id) DO UPDATE SET content_sha256 = excluded.content_sha256, " +
+  const sentAt = typeof sent === "string" ? () => sent : (i: number) => sent[i]!
+  const upsert = "ON CONFLICT (target, kind, id) DO UPDATE SET content_sha256 = excluded.content_sha256, sent_sha256 = excluded.sent_sha256, " +
     "confirmed_at = excluded.confirmed_at, async_action_id = excluded.async_action_id"
   const write = onPath(sql, path, {
     sqlite: () =>
       batches(ids.length, sqliteBatch, (from, to) => {
-        const pairs: Array<string> = []
-        for (let i = from; i < to; i++) pairs.push(JSON.stringify([ids[i], hashAt(i)]))
+        const rows: Array<string> = []
+        for (let i = from; i < to; i++) rows.push(JSON.stringify([ids[i], hashAt(i), sentAt(i)]))
         // `WHERE true`: SQLite's parser needs it between a SELECT and an upsert clause
         return Effect.as(
           sql.unsafe(
-            `INSERT INTO ${stateTable} (target, kind, id, content_sha256, confirmed_at, async_action_id) ` +
-              `SELECT ?, ?, json_extract(i.value, '$[0]'), json_extract(i.value, '$[1]'), ?, ? FROM json_each(?) AS i WHERE true ${upsert}`,
-            [key.target, key.kind, at, asyncActionId, `[${pairs.join(",")}]`]
+            `INSERT INTO ${stateTable} (target, kind, id, content_sha256, sent_sha256, confirmed_at, async_action_id) ` +
+              `SELECT ?, ?, json_extract(i.value, '$[0]'), json_extract(i.value, '$[1]'), json_extract(i.value, '$[2]'), ?, ? ` +
+              `FROM json_each(?) AS i WHERE true ${upsert}`,
+            [key.target, key.kind, at, asyncActionId, `[${rows.join(",")}]`]
           ),
           []
         )
@@ -218,6 +229,7 @@ export const confirm = (
             kind: key.kind,
             id: ids[i]!,
             content_sha256: hashAt(i),
+            sent_sha256: sentAt(i),
             confirmed_at: at,
             async_action_id: asyncActionId
           })

@@ -15,6 +15,8 @@ import type * as SyncState from "../../SyncState.js"
 import type { BulkTarget } from "../../VoucherifySchema.js"
 import { IdLineError, idReason, isBlank, lineTooLong } from "../bulk/idLines.js"
 import type { Lines } from "../bulk/model.js"
+import type { KnownLines } from "../records/ndjson.js"
+import { textHash } from "./contentHash.js"
 import { decode } from "../text/decode.js"
 import { LineSplitter } from "../text/lines.js"
 
@@ -25,12 +27,40 @@ export type Identify =
     readonly _tag: "Each"
     readonly kind: "records"
     /** The id and the content hash of an item (a record's JSON text). */
-    readonly of: (item: string, ids: Array<string>, hashes: Array<string>) => void
+    readonly read: (item: string) => { readonly id: string; readonly hash: string }
+    /** Where the reader of the records passes over the lines the state knows, if it does. */
+    readonly known?: KnownRecords | undefined
   }
 
+/** What a sync state's fingerprints answer. */
+interface Held {
+  readonly size: number
+  readonly hasHash: (hash: string) => boolean
+}
+
+/**
+ * The lines an NDJSON reader may pass over unparsed: those whose exact text
+ * the state holds as confirmed, once its fingerprints are read (the state's
+ * stage reads them at its first batch; the lines before are parsed, and
+ * looked up there). For a run whose ids are known to be distinct only: a line
+ * passed over adds no id to the checker's.
+ */
+export class KnownRecords implements KnownLines {
+  held: Held | undefined = undefined
+  skipped = 0
+  readonly isKnown = (text: string): boolean => this.held !== undefined && this.held.hasHash(textHash(text))
+
+  /** The lines passed over since the last call. */
+  drain(): number {
+    const skipped = this.skipped
+    this.skipped = 0
+    return skipped
+  }
+}
+
 export class Sync {
-  /** Records sent by this run and not yet confirmed: id → the hash sent. */
-  private readonly pending = new Map<string, string>()
+  /** Records sent by this run and not yet confirmed: id → the content hash and the text hash sent. */
+  private readonly pending = new Map<string, { readonly hash: string; readonly sent: string }>()
   private readonly key: SyncState.Key
 
   constructor(
@@ -44,7 +74,7 @@ export class Sync {
   }
 
   /** What the state holds for a per-record run, read once, at its first batch. */
-  private held: { readonly hasHash: (hash: string) => boolean } | undefined
+  private held: Held | undefined
 
   /** The items the state has not confirmed as they are; `onUnchanged` counts the others. */
   changed<E, R>(
@@ -64,31 +94,50 @@ export class Sync {
         })
       })
     }
-    // a per-record run: each record's hash (which covers its id) against the fingerprints read once
+    // A per-record run: the hash of each record's text against the fingerprints read once; a
+    // record whose text the state has not seen confirmed is parsed, and its canonical hash looked
+    // up (its keys may only have moved). An empty state holds nothing to look up.
     const held = Effect.suspend(() =>
       this.held !== undefined
         ? Effect.succeed(this.held)
         : Effect.tap(this.state.fingerprints(this.key, this.since), (held) => {
           this.held = held
+          if (identify.known !== undefined) identify.known.held = held
         })
     )
+    const known = identify.known
+    // the lines the reader passed over, counted as they are (and, at the end, whatever ends the input)
+    const passed = () => (known === undefined ? 0 : known.drain())
     return Stream.mapChunksEffect(items, (chunk) =>
       Effect.flatMap(held, (held) => {
-        const out: Array<string> = []
-        const ids: Array<string> = []
-        const hashes: Array<string> = []
-        let at = 0
+        const misses: Array<string> = []
+        const sent: Array<string> = []
         for (const item of chunk) {
-          identify.of(item, ids, hashes)
-          const hash = hashes[at]!
-          if (!held.hasHash(hash)) {
-            out.push(item)
-            this.pending.set(ids[at]!, hash)
-          }
-          at++
+          const hash = textHash(item)
+          if (held.hasHash(hash)) continue
+          misses.push(item)
+          sent.push(hash)
         }
-        return Effect.as(onUnchanged(at - out.length), Chunk.unsafeFromArray(out))
-      }))
+        const ids: Array<string> = new Array(misses.length)
+        const hashes: Array<string> = new Array(misses.length)
+        for (let i = 0; i < misses.length; i++) {
+          const { hash, id } = identify.read(misses[i]!)
+          ids[i] = id
+          hashes[i] = hash
+        }
+        const changed = held.size === 0 || misses.length === 0
+          ? Effect.succeed(misses.map((_, i) => i))
+          : this.state.changed(this.key, ids, hashes, this.since)
+        return Effect.flatMap(changed, (positions) => {
+          const out: Array<string> = new Array(positions.length)
+          for (let i = 0; i < positions.length; i++) {
+            const at = positions[i]!
+            out[i] = misses[at]!
+            this.pending.set(ids[at]!, { hash: hashes[at]!, sent: sent[at]! })
+          }
+          return Effect.as(onUnchanged(Chunk.size(chunk) - out.length + passed()), Chunk.unsafeFromArray(out))
+        })
+      })).pipe(Stream.ensuring(Effect.suspend(() => onUnchanged(passed()))))
   }
 
   /**
@@ -97,19 +146,23 @@ export class Sync {
    */
   confirm(asyncActionId: string, ids: ReadonlyArray<string>, at: number): Effect.Effect<void, SyncState.SyncStateError> {
     const identify = this.identify
-    if (identify._tag === "Same") return this.state.confirm(this.key, asyncActionId, ids, identify.hash, at)
+    if (identify._tag === "Same") {
+      return this.state.confirm(this.key, asyncActionId, ids, { hashes: identify.hash, sent: identify.hash }, at)
+    }
     return Effect.suspend(() => {
-      const sent: Array<string> = []
+      const confirmed: Array<string> = []
       const hashes: Array<string> = []
+      const sent: Array<string> = []
       for (const id of ids) {
-        const hash = this.pending.get(id)
+        const item = this.pending.get(id)
         // a report row for an id this run did not send says nothing of what it sent
-        if (hash === undefined) continue
-        sent.push(id)
-        hashes.push(hash)
+        if (item === undefined) continue
+        confirmed.push(id)
+        hashes.push(item.hash)
+        sent.push(item.sent)
       }
-      return Effect.tap(this.state.confirm(this.key, asyncActionId, sent, hashes, at), () => {
-        for (const id of sent) this.pending.delete(id)
+      return Effect.tap(this.state.confirm(this.key, asyncActionId, confirmed, { hashes, sent }, at), () => {
+        for (const id of confirmed) this.pending.delete(id)
       })
     })
   }
