@@ -24,7 +24,7 @@
  *   const state = yield* SyncState.SyncState
  *   return yield* BulkRecords.run(
  *     [{ source_id: "sku-1", name: "Tea", price: 450 }],
- *     { target: "products", state, stateMaxAge: "7d" }
+ *     { target: "products", state, stateMaxAge: "7 days" }
  *   )
  * })
  *

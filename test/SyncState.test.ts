@@ -11,6 +11,7 @@ import { LibsqlClient } from "@effect/sql-libsql"
 import { describe, expect, it } from "@effect/vitest"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
@@ -156,6 +157,33 @@ describe("a run with a sync state, against MockVoucherifyServer", () => {
       expect(wire.take()).toEqual(sorted(records.slice(0, failedAction.count).map((r) => r.source_id)))
     }).pipe(
       Effect.provide(Layer.merge(stateLayer(path), MockVoucherifyServer.layerTest({ client: fastClient, httpClient: wire.layer })))
+    )
+  })
+
+  it.live("actions not followed to their end, or a run interrupted before they end, confirm nothing", () => {
+    const wire = capturing()
+    const path = tempDb()
+    return Effect.gen(function*() {
+      const state = yield* SyncState.SyncState
+      const sql = yield* SqlClient.SqlClient
+      const records = Array.from({ length: 20 }, (_, i) => product(i))
+      // the server takes 2 s per action: a 50 ms await gives up on it
+      const timedOut = yield* BulkRecords.run(records, { target: "products", state, await: { timeout: "50 millis" } })
+      expect(timedOut.accepted.actions.every((a) => a.awaitError !== undefined)).toBe(true)
+      const interrupted = yield* Effect.fork(BulkRecords.run(records, { target: "products", state, await: settle }))
+      yield* Effect.sleep("300 millis")
+      yield* Fiber.interrupt(interrupted)
+      expect(yield* sql`SELECT id FROM voucherify_sync_state`).toEqual([])
+      wire.take()
+      // so the next run sends them all again
+      const again = yield* BulkRecords.run(records, { target: "products", state, await: { timeout: "50 millis" } })
+      expect(again.unchanged).toBe(0)
+      expect(wire.take()).toEqual(sorted(records.map((r) => r.source_id)))
+    }).pipe(
+      Effect.provide(Layer.merge(
+        stateLayer(path),
+        MockVoucherifyServer.layerTest({ client: fastClient, httpClient: wire.layer, processingDelay: "2 seconds" })
+      ))
     )
   })
 

@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import Database from "libsql"
@@ -87,6 +88,8 @@ describe("--state", () => {
       expect(aged.code).toBe(0)
       expect((yield* sentSince(seen.actions)).ids.length).toBe(502)
       expect(existsSync(`${db}.lock`)).toBe(false)
+      // the state holds ids, hashes, times and action ids: never the credential the runs used
+      expect(readFileSync(db).includes(Redacted.value(server.appToken))).toBe(false)
     }).pipe(Effect.provide(MockVoucherifyServer.layerTest())), timeout)
 
   it.live("metadata commands keep their own items: per target, per metadata", () =>
