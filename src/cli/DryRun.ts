@@ -16,12 +16,15 @@ import type * as BulkMetadata from "../BulkMetadata.js"
 import type * as BulkRecords from "../BulkRecords.js"
 import type { InvalidRequestError } from "../VoucherifyError.js"
 import { type InputChangedError, InputError } from "./CliError.js"
-import * as SyncState from "../SyncState.js"
+import type * as SyncState from "../SyncState.js"
 import { count, counted, fill, megabytes } from "./Format.js"
 import * as IdInput from "./IdInput.js"
 import { type Identify, Sync } from "../internal/state/sync.js"
 import type { BulkTarget } from "../VoucherifySchema.js"
 import * as State from "./State.js"
+
+const isSyncStateError = (error: unknown): error is SyncState.SyncStateError =>
+  typeof error === "object" && error !== null && "_tag" in error && error._tag === "SyncStateError"
 
 /** `--dry-run --state`: what the state would let through, and how many it held back. */
 export interface StateFilter {
@@ -51,7 +54,8 @@ export const stateFilter = (
         Stream.mapError(
           sync.changed(items, (count) => Effect.sync(() => (unchanged += count))),
           (error) =>
-            error instanceof SyncState.SyncStateError
+            // by its tag: a value import of SyncState would load @effect/sql at every start of the bin
+            isSyncStateError(error)
               ? new InputError({ message: `cannot read the state ${path}: ${error.message}` })
               : error
         ),
