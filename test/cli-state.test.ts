@@ -145,6 +145,11 @@ describe("--state", () => {
       const bad = yield* cli(["products-update", "--records", records, "--state", path("r.db"), "--state-max-age", "soon", "--mock"])
       expect(bad.code).toBe(1)
       expect(bad.stderr).toContain("--state-max-age must be a duration such as 90s, 12h or 7d")
+      const nowhere = yield* cli(["products-update", "--records", records, "--state", path("no-such-folder/s.db"), "--mock"])
+      expect(nowhere.code).toBe(1)
+      expect(nowhere.stderr).toContain("its folder does not exist")
+      // refused before the mock server starts
+      expect(nowhere.stderr).not.toContain("MockVoucherifyServer listening")
       expect(existsSync(path("r.db"))).toBe(false)
     }), timeout)
 

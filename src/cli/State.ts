@@ -10,6 +10,7 @@
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
+import { dirname } from "node:path"
 import type * as SyncState from "../SyncState.js"
 import * as Lock from "../internal/journal/lock.js"
 import { InputError } from "./CliError.js"
@@ -32,6 +33,9 @@ export const open = (
     const cannot = (error: Parameters<typeof fileProblem>[0]) =>
       new InputError({ message: `cannot open the state ${path}: ${fileProblem(error)}` })
     const exists = yield* Effect.mapError(fs.exists(path), cannot)
+    if (!exists && !(yield* Effect.mapError(fs.exists(dirname(path)), cannot))) {
+      return yield* new InputError({ message: `cannot create the state ${path}: its folder does not exist (nothing was sent)` })
+    }
     if (!exists && options.readOnly) return undefined
     if (!options.readOnly) {
       yield* Lock.lock(`${path}.lock`).pipe(

@@ -1,14 +1,13 @@
 /**
- * The content hashes a sync state holds for a target, as a set of their
- * first 64 bits, read once at the start of a run: a record is looked up in
- * memory, not with a query (a million records take a million probes of a
- * 16 MB table, about 50 ms, against seconds of SQL).
+ * The hashes of the record texts a sync state holds as confirmed for a
+ * target, as a set of their first 64 bits, read once at the start of a run:
+ * a record is looked up in memory, not with a query (a million records take
+ * a million probes of a 16 MB table, about 50 ms, against seconds of SQL).
  *
- * For records the hash covers the whole record, its id included, so the
- * prefix alone names (id, content). Two different records share a 64-bit
- * prefix with a chance of about n / 2^64 per changed record (5 in 10^14 for
- * a state of a million): a changed record taken for unchanged is that rare.
- * Plain code, no Effect.
+ * A record's text holds its id, so the prefix alone names (id, content).
+ * Two different texts share a 64-bit prefix with a chance of about n / 2^64
+ * per changed record (5 in 10^14 for a state of a million): a changed record
+ * taken for unchanged is that rare. Plain code, no Effect.
  *
  * @internal
  */
