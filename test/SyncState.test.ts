@@ -70,6 +70,11 @@ describe("canonical content", () => {
     expect(contentHash({ a: "1" })).not.toBe(contentHash({ a: 1 }))
     expect(contentHash({ a: null })).not.toBe(contentHash({}))
     expect(contentHash({})).toMatch(/^[0-9a-f]{64}$/)
+    // index-like keys, a key __proto__ parsed from JSON, nested arrays of objects: order still does not count
+    const a = JSON.parse(`{"10":1,"9":2,"__proto__":{"y":1,"x":2},"z":[{"b":1,"a":2}],"a":null}`)
+    const b = JSON.parse(`{"a":null,"z":[{"a":2,"b":1}],"__proto__":{"x":2,"y":1},"9":2,"10":1}`)
+    expect(canonicalJson(a)).toBe(canonicalJson(b))
+    expect(canonicalJson(a)).toBe(`{"10":1,"9":2,"__proto__":{"x":2,"y":1},"a":null,"z":[{"a":2,"b":1}]}`)
   })
 })
 
