@@ -192,6 +192,44 @@ describe("a run with a sync state, against MockVoucherifyServer", () => {
     )
   })
 
+  it.live("many chunks, one at a time, some refused: the sender waits for the follow-up, and nothing stalls", () => {
+    const wire = capturing()
+    const path = tempDb()
+    return Effect.gen(function*() {
+      const state = yield* SyncState.SyncState
+      const server = yield* Server
+      const records = Array.from({ length: 240 }, (_, i) => product(i))
+      // a quarter of the bulk requests answer 500, and this client does not retry: refused, and the run goes on
+      yield* server.setFaults({
+        seed: 7,
+        rules: [{ fault: { _tag: "ServerError", status: 500 }, method: "POST", path: "/v1/products/bulk/async", rate: 0.25 }]
+      })
+      const one = yield* BulkRecords.run(records, {
+        target: "products",
+        state,
+        maxBytes: 600,
+        concurrency: 1,
+        onChunkError: "continue",
+        await: { ...settle, concurrency: 1 }
+      })
+      expectBalanced(one)
+      expect(one.chunks).toBeGreaterThan(20)
+      const refused = one.rejected.reduce((n, r) => n + r.count, 0) + one.unknown.reduce((n, r) => n + r.count, 0)
+      expect(refused).toBeGreaterThan(0)
+      expect(one.accepted.items + refused).toBe(240)
+      yield* server.setFaults({ rules: [] })
+      wire.take()
+      // what was refused goes again, and only that
+      const two = yield* BulkRecords.run(records, { target: "products", state, await: settle })
+      expect(two).toMatchObject({ unchanged: one.accepted.items, accepted: { items: refused } })
+    }).pipe(
+      Effect.provide(Layer.merge(
+        stateLayer(path),
+        MockVoucherifyServer.layerTest({ client: { timeout: "2 seconds", retry: { maxRetries: 0 } }, httpClient: wire.layer })
+      ))
+    )
+  })
+
   it.live("metadata: one hash per metadata object, per target; one-id-per-line input; stateMaxAge sends old ones again", () => {
     const wire = capturing()
     const path = tempDb()

@@ -187,6 +187,12 @@ const results = <E, R, R2>(
     // A body is built only once a slot is free and freed once it is sent: at
     // most `concurrency` in flight plus the one waiting for its turn.
     const slots = yield* Effect.makeSemaphore(concurrency + 1)
+    // With a state, the records sent wait in memory for their action's report: a body is built only
+    // while fewer than `concurrency + awaitConcurrency` chunks are sent and not yet followed to their
+    // end, so that a first fill of millions holds a few chunks' worth, not the whole input.
+    const ahead = sync === undefined ? undefined : yield* Effect.makeSemaphore(concurrency + settings.awaitConcurrency)
+    const behind = (result: ChunkResult | undefined) =>
+      ahead !== undefined && (result === undefined || result._tag !== "Accepted") ? ahead.release(1) : Effect.void
     // buffers of sent bodies: results never carry a body, so they can be refilled
     const recycled: Array<Buffer> = []
 
@@ -287,7 +293,9 @@ const results = <E, R, R2>(
           yield* publish.step
           return result
         }
-        const result = yield* attempt(chunk, facts, at)
+        const result = yield* Effect.onExit(attempt(chunk, facts, at), (exit) =>
+          // an accepted chunk frees its place once followed; any other at once
+          exit._tag === "Success" ? behind(exit.value) : ahead?.release(1) ?? Effect.void)
         if (result === undefined) recycle(recycled, chunk.body, maxBytes)
         else yield* settle(chunk, facts, result)
         return result
@@ -295,7 +303,7 @@ const results = <E, R, R2>(
 
     const sent = packInput(items, job.packing, {
       onRead: (ids) => Effect.zipRight(Effect.sync(() => tracker.read(ids)), publish.step),
-      beforeBody: slots.take(1),
+      beforeBody: ahead === undefined ? slots.take(1) : Effect.zipRight(ahead.take(1), slots.take(1)),
       onChunk: (chunk) => Effect.zipRight(Effect.sync(() => tracker.packed(chunk)), publish.step),
       recycled
     }).pipe(
@@ -333,9 +341,12 @@ const results = <E, R, R2>(
         awaited.status !== "DONE" ? Effect.succeed(awaited) : reconcileOne(awaited))
     return Stream.mapEffect(sent, (result): Effect.Effect<ChunkResult, BulkError> =>
       // refused, or ended already (a resumed journal saw it end)
-      result._tag !== "Accepted" || result.status === "DONE" || result.status === "FAILED"
+      result._tag !== "Accepted"
         ? Effect.succeed(result)
+        : result.status === "DONE" || result.status === "FAILED"
+        ? Effect.as(ahead?.release(1) ?? Effect.void, result)
         : followOne(result).pipe(
+          Effect.ensuring(ahead?.release(1) ?? Effect.void),
           Effect.tap((awaited) => {
             tracker.awaited(awaited)
             return publish.outcome
