@@ -9,7 +9,7 @@ import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { LibsqlClient } from "@effect/sql-libsql"
 import { describe, expect, it } from "@effect/vitest"
-import type * as Duration from "effect/Duration"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
@@ -59,6 +59,16 @@ const settle = { schedule: Schedule.spaced("10 millis") }
 const tempDb = () => join(mkdtempSync(join(tmpdir(), "sync-state-")), "state.db")
 const stateLayer = (path: string) => SyncState.layer.pipe(Layer.provideMerge(LibsqlClient.layer({ url: `file:${path}` })))
 
+/** A fresh state file, a mock server, and the ids its bulk endpoints received. */
+const setup = (options: MockVoucherifyServer.TestOptions = {}) => {
+  const wire = capturing()
+  const layer = Layer.merge(
+    stateLayer(tempDb()),
+    MockVoucherifyServer.layerTest({ client: fastClient, httpClient: wire.layer, ...options })
+  )
+  return { wire, layer }
+}
+
 const product = (i: number, tier = "gold") => ({ source_id: `sku-${i}`, name: `Product ${i}`, price: i * 10, metadata: { tier, i } })
 const sorted = (ids: Iterable<string>) => [...ids].sort()
 
@@ -80,8 +90,7 @@ describe("canonical content", () => {
 
 describe("a run with a sync state, against MockVoucherifyServer", () => {
   it.live("records: the first run sends all and fills the state; the next sends exactly what changed", () => {
-    const wire = capturing()
-    const path = tempDb()
+    const { layer, wire } = setup()
     return Effect.gen(function*() {
       const state = yield* SyncState.SyncState
       const sql = yield* SqlClient.SqlClient
@@ -113,17 +122,13 @@ describe("a run with a sync state, against MockVoucherifyServer", () => {
       const stored = yield* server.getRecord("products", "sku-20")
       expect(stored._tag === "Some" && stored.value.metadata).toEqual({ tier: "silver", i: 20 })
     }).pipe(
-      Effect.provide(Layer.merge(
-        stateLayer(path),
-        MockVoucherifyServer.layerTest({ client: fastClient, httpClient: wire.layer })
-      ))
+      Effect.provide(layer)
     )
   })
 
   it.live("vouchers: codes the report calls not updated are not confirmed, and go again", () => {
-    const wire = capturing()
-    const path = tempDb()
     const known = Array.from({ length: 20 }, (_, i) => `CODE-${i}`)
+    const { layer, wire } = setup({ records: { vouchers: known } })
     return Effect.gen(function*() {
       const state = yield* SyncState.SyncState
       const records = [...known, "NOPE-1", "NOPE-2"].map((code) => ({ code, metadata: { batch: 1 } }))
@@ -135,16 +140,12 @@ describe("a run with a sync state, against MockVoucherifyServer", () => {
       expect(two).toMatchObject({ unchanged: 20, accepted: { items: 2 } })
       expect(wire.take()).toEqual(["NOPE-1", "NOPE-2"])
     }).pipe(
-      Effect.provide(Layer.merge(
-        stateLayer(path),
-        MockVoucherifyServer.layerTest({ records: { vouchers: known }, client: fastClient, httpClient: wire.layer })
-      ))
+      Effect.provide(layer)
     )
   })
 
   it.live("an action that ends FAILED confirms nothing: its records go again", () => {
-    const wire = capturing()
-    const path = tempDb()
+    const { layer, wire } = setup()
     return Effect.gen(function*() {
       const state = yield* SyncState.SyncState
       const server = yield* Server
@@ -161,13 +162,12 @@ describe("a run with a sync state, against MockVoucherifyServer", () => {
       expect(two.unchanged).toBe(30 - failedAction.count)
       expect(wire.take()).toEqual(sorted(records.slice(0, failedAction.count).map((r) => r.source_id)))
     }).pipe(
-      Effect.provide(Layer.merge(stateLayer(path), MockVoucherifyServer.layerTest({ client: fastClient, httpClient: wire.layer })))
+      Effect.provide(layer)
     )
   })
 
   it.live("actions not followed to their end, or a run interrupted before they end, confirm nothing", () => {
-    const wire = capturing()
-    const path = tempDb()
+    const { layer, wire } = setup({ processingDelay: "2 seconds" })
     return Effect.gen(function*() {
       const state = yield* SyncState.SyncState
       const sql = yield* SqlClient.SqlClient
@@ -185,16 +185,12 @@ describe("a run with a sync state, against MockVoucherifyServer", () => {
       expect(again.unchanged).toBe(0)
       expect(wire.take()).toEqual(sorted(records.map((r) => r.source_id)))
     }).pipe(
-      Effect.provide(Layer.merge(
-        stateLayer(path),
-        MockVoucherifyServer.layerTest({ client: fastClient, httpClient: wire.layer, processingDelay: "2 seconds" })
-      ))
+      Effect.provide(layer)
     )
   })
 
   it.live("many chunks, one at a time, some refused: the sender waits for the follow-up, and nothing stalls", () => {
-    const wire = capturing()
-    const path = tempDb()
+    const { layer, wire } = setup({ client: { timeout: "2 seconds", retry: { maxRetries: 0 } } })
     return Effect.gen(function*() {
       const state = yield* SyncState.SyncState
       const server = yield* Server
@@ -223,16 +219,12 @@ describe("a run with a sync state, against MockVoucherifyServer", () => {
       const two = yield* BulkRecords.run(records, { target: "products", state, await: settle })
       expect(two).toMatchObject({ unchanged: one.accepted.items, accepted: { items: refused } })
     }).pipe(
-      Effect.provide(Layer.merge(
-        stateLayer(path),
-        MockVoucherifyServer.layerTest({ client: { timeout: "2 seconds", retry: { maxRetries: 0 } }, httpClient: wire.layer })
-      ))
+      Effect.provide(layer)
     )
   })
 
   it.live("metadata: one hash per metadata object, per target; one-id-per-line input; stateMaxAge sends old ones again", () => {
-    const wire = capturing()
-    const path = tempDb()
+    const { layer, wire } = setup()
     const lines = (ids: ReadonlyArray<string>) => BulkMetadata.lines(Stream.make(new TextEncoder().encode(`${ids.join("\n")}\n\n`)))
     const ids = Array.from({ length: 40 }, (_, i) => `p-${i}`)
     return Effect.gen(function*() {
@@ -262,17 +254,17 @@ describe("a run with a sync state, against MockVoucherifyServer", () => {
       expect(wire.take().length).toBe(10)
       // a confirmation older than the limit is sent again; a recent one is not
       expect((yield* run("products", ids.slice(0, 10), { a: 1, b: 3 }, "1 hour")).unchanged).toBe(10)
+      expect((yield* run("products", ids.slice(0, 10), { a: 1, b: 3 }, Duration.infinity)).unchanged).toBe(10)
       yield* Effect.sleep("5 millis")
       expect((yield* run("products", ids.slice(0, 10), { a: 1, b: 3 }, "1 millis")).unchanged).toBe(0)
       expect(wire.take().length).toBe(10)
     }).pipe(
-      Effect.provide(Layer.merge(stateLayer(path), MockVoucherifyServer.layerTest({ client: fastClient, httpClient: wire.layer })))
+      Effect.provide(layer)
     )
   })
 
   it.live("refused before anything is sent: a state with resume, a stateMaxAge without a state", () => {
-    const wire = capturing()
-    const path = tempDb()
+    const { layer, wire } = setup()
     return Effect.gen(function*() {
       const state = yield* SyncState.SyncState
       const journal = yield* BulkJournal.memory()
@@ -284,7 +276,7 @@ describe("a run with a sync state, against MockVoucherifyServer", () => {
       expect(aged.error).toMatchObject({ _tag: "InvalidRequestError", path: "stateMaxAge" })
       expect(wire.sent).toEqual([])
     }).pipe(
-      Effect.provide(Layer.merge(stateLayer(path), MockVoucherifyServer.layerTest({ client: fastClient, httpClient: wire.layer })))
+      Effect.provide(layer)
     )
   })
 })

@@ -100,6 +100,18 @@ const follow = (voucherify: Voucherify.Service, options: Voucherify.AwaitOptions
     })
   )
 
+/**
+ * The oldest confirmation a run counts, in epoch milliseconds: none is too
+ * old without `stateMaxAge`, nor with an infinite one.
+ */
+const stateSince = (maxAge: Duration.DurationInput | undefined): Effect.Effect<number> => {
+  if (maxAge === undefined) return Effect.succeed(0)
+  const age = Duration.decode(maxAge)
+  return Duration.isFinite(age)
+    ? Effect.map(Clock.currentTimeMillis, (now) => Math.max(0, now - Duration.toMillis(age)))
+    : Effect.succeed(0)
+}
+
 /** The settings of a run, each option checked once. */
 interface Settings {
   readonly concurrency: number
@@ -142,9 +154,7 @@ const settingsOf = <R2>(options: Options<R2>): Effect.Effect<Settings, InvalidRe
       reconciling,
       onChunkError: options.onChunkError ?? "fail",
       maxQuotaWait: options.maxQuotaWait === undefined ? defaultMaxQuotaWait : Duration.decode(options.maxQuotaWait),
-      stateSince: options.stateMaxAge === undefined
-        ? 0
-        : (yield* Clock.currentTimeMillis) - Duration.toMillis(Duration.decode(options.stateMaxAge))
+      stateSince: yield* stateSince(options.stateMaxAge)
     }
   })
 
@@ -324,7 +334,14 @@ const results = <E, R, R2>(
       const reconciled = reconcile(voucherify, job.target, {
         onCreated: options.onCreated,
         onNotUpdated: options.onNotUpdated,
-        ...(sync !== undefined ? { onUpdated: (ids: ReadonlyArray<string>) => updated.push(...ids) } : {})
+        ...(sync !== undefined
+          ? {
+            onUpdated: (ids: ReadonlyArray<string>) => {
+              // one at a time: a spread of a large chunk of rows would overflow the stack
+              for (const id of ids) updated.push(id)
+            }
+          }
+          : {})
       })(awaited)
       return Effect.flatMap(reconciled, (reconciled) => {
         const result: ChunkAccepted = { ...awaited, reconciled }
