@@ -56,7 +56,8 @@ const readVersion = (sql: SqlClient.SqlClient): Effect.Effect<string | undefined
   sql.unsafe<{ value: string }>(`SELECT value FROM ${metaTable} WHERE name = 'schema_version'`).pipe(
     Effect.map((rows) => rows[0]?.value ?? ""),
     // no such table: a database this code may set up
-    Effect.catchIf((error) => /no such table|does not exist|invalid object name|doesn't exist/i.test(messageOf(error)), () =>
+    // SQLite says "no such table", PostgreSQL "relation … does not exist"
+    Effect.catchIf((error) => /no such table|does not exist/i.test(messageOf(error)), () =>
       Effect.succeed(undefined))
   )
 
@@ -77,7 +78,8 @@ export const open: Effect.Effect<Refusal | undefined, SqlError, SqlClient.SqlCli
     yield* sql.withTransaction(Effect.all([
       sql.unsafe(`CREATE TABLE IF NOT EXISTS ${metaTable} (name VARCHAR(64) NOT NULL PRIMARY KEY, value VARCHAR(64) NOT NULL)`),
       ddl(sql),
-      sql.unsafe(`INSERT INTO ${metaTable} (name, value) VALUES ('schema_version', '${schemaVersion}')`)
+      // a process that set the tables up a moment before wins, and the version is the same
+      sql.unsafe(`INSERT INTO ${metaTable} (name, value) VALUES ('schema_version', '${schemaVersion}') ON CONFLICT (name) DO NOTHING`)
     ], { discard: true }))
     return undefined
   }
