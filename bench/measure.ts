@@ -24,16 +24,20 @@ export interface Result {
 
 /**
  * Runs baseline and subject alternately `rounds` times (so that a busy
- * moment hits both alike) and keeps each one's fastest round.
+ * moment hits both alike) and keeps each one's fastest round. `before`, when
+ * given, runs untimed before every round of either side (a fresh server, so
+ * that no round pays for what an earlier one left behind).
  */
 export const timeBest = async (
   rounds: number,
   baseline: () => unknown,
-  subject: () => unknown
+  subject: () => unknown,
+  before?: () => Promise<void>
 ): Promise<{ readonly baseline: number; readonly subject: number }> => {
   let best = { baseline: Infinity, subject: Infinity }
   for (let r = 0; r < rounds; r++) {
     for (const which of r % 2 === 0 ? (["baseline", "subject"] as const) : (["subject", "baseline"] as const)) {
+      if (before !== undefined) await before()
       collect()
       const start = performance.now()
       await (which === "baseline" ? baseline() : subject())
