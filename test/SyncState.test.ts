@@ -24,6 +24,7 @@ import * as BulkRecords from "../src/BulkRecords.js"
 import * as BulkRun from "../src/BulkRun.js"
 import { canonicalJson, contentHash, textHash } from "../src/internal/state/contentHash.js"
 import * as sqlState from "../src/internal/state/sqlState.js"
+import { Sync } from "../src/internal/state/sync.js"
 import * as MockVoucherifyServer from "../src/testing/MockVoucherifyServer.js"
 import * as SyncState from "../src/SyncState.js"
 import { expectBalanced } from "./support/report.js"
@@ -86,6 +87,44 @@ describe("canonical content", () => {
     expect(canonicalJson(a)).toBe(canonicalJson(b))
     expect(canonicalJson(a)).toBe(`{"10":1,"9":2,"__proto__":{"x":2,"y":1},"a":null,"z":[{"a":2,"b":1}]}`)
   })
+})
+
+describe("the records a run sent, by body", () => {
+  it.effect("a report's rows in another order, twice, or for records the body did not hold: each record confirmed once, with its own hashes", () =>
+    Effect.gen(function*() {
+      const confirmed: Array<unknown> = []
+      const state: SyncState.Service = {
+        changed: (_key, ids) => Effect.succeed(ids.map((_, i) => i)),
+        fingerprints: () => Effect.succeed({ size: 0, hasHash: () => false }),
+        confirm: (_key, asyncActionId, ids, { hashes, sent }) =>
+          Effect.sync(() => confirmed.push({ asyncActionId, ids, hashes, sent }))
+      }
+      const sync = new Sync(state, "products", {
+        _tag: "Each",
+        kind: "records",
+        read: (item) => ({ id: (JSON.parse(item) as { id: string }).id, hash: `content-${item}` })
+      }, 0)
+      const records = ["a", "b", "c", "d", "e"].map((id) => JSON.stringify({ id }))
+      // two batches through the state's stage, then bodies of three and two records
+      const out = yield* Stream.runCollect(
+        sync.changed(Stream.fromIterable(records).pipe(Stream.rechunk(2)), () => Effect.void)
+      )
+      expect([...out]).toEqual(records)
+      sync.packed({ offset: 0, count: 3 })
+      sync.packed({ offset: 3, count: 2 })
+      yield* sync.confirm("aa_1", 0, ["c", "a", "a", "x", "d", "b"], 1)
+      const of = (id: string) => JSON.stringify({ id })
+      expect(confirmed).toEqual([{
+        asyncActionId: "aa_1",
+        ids: ["c", "a", "b"],
+        hashes: ["c", "a", "b"].map((id) => `content-${of(id)}`),
+        sent: ["c", "a", "b"].map((id) => textHash(of(id)))
+      }])
+      // a body given up confirms nothing afterwards
+      sync.forget(3)
+      yield* sync.confirm("aa_2", 3, ["d", "e"], 2)
+      expect(confirmed[1]).toEqual({ asyncActionId: "aa_2", ids: [], hashes: [], sent: [] })
+    }))
 })
 
 describe("a run with a sync state, against MockVoucherifyServer", () => {
@@ -312,6 +351,17 @@ describe("SyncState over SqlClient", () => {
         expect(manyHashes.some((hash) => held.hasHash(hash))).toBe(false)
         expect((yield* sqlState.fingerprints(sql, key, 5_000, path)).size).toBe(1_000)
         expect((yield* sqlState.fingerprints(sql, key, 5_001, path)).size).toBe(0)
+        // each row holds its own two hashes, as text
+        const row = yield* sql<{ content: string; sent: string; types: string }>`SELECT content_sha256 AS content,
+          sent_sha256 AS sent, typeof(content_sha256) || ' ' || typeof(sent_sha256) AS types FROM voucherify_sync_state
+          WHERE target = 'customers' AND id = 'm-70001'`
+        expect(row).toEqual([{ content: manyHashes[70_001], sent: manySent[70_001], types: "text text" }])
+        // hashes of another form (the service is public) are kept as they are given
+        const odd = ["x", "ü".repeat(64), contentHash({ odd: 1 })]
+        yield* sqlState.confirm(sql, { ...key, target: "vouchers" }, "aa_3", ["o-1", "o-2", "o-3"], { hashes: odd, sent: odd }, 9_000, path)
+        const rows = yield* sql<{ id: string; content: string; sent: string }>`SELECT id, content_sha256 AS content,
+          sent_sha256 AS sent FROM voucherify_sync_state WHERE target = 'vouchers' ORDER BY id`
+        expect(rows).toEqual(odd.map((hash, i) => ({ id: `o-${i + 1}`, content: hash, sent: hash })))
       }).pipe(Effect.provide(LibsqlClient.layer({ url: `file:${tempDb()}` }))))
   }
 

@@ -201,8 +201,11 @@ const results = <E, R, R2>(
     // while fewer than `concurrency + awaitConcurrency` chunks are sent and not yet followed to their
     // end, so that a first fill of millions holds a few chunks' worth, not the whole input.
     const ahead = sync === undefined ? undefined : yield* Effect.makeSemaphore(concurrency + settings.awaitConcurrency)
-    const behind = (result: ChunkResult | undefined) =>
-      ahead !== undefined && (result === undefined || result._tag !== "Accepted") ? ahead.release(1) : Effect.void
+    /** The chunk at `offset` is followed to its end, or ends unsent: its place is free, its records let go. */
+    const behind = (offset: number) =>
+      sync === undefined || ahead === undefined
+        ? Effect.void
+        : Effect.zipRight(Effect.sync(() => sync.forget(offset)), ahead.release(1))
     // buffers of sent bodies: results never carry a body, so they can be refilled
     const recycled: Array<Buffer> = []
 
@@ -305,7 +308,7 @@ const results = <E, R, R2>(
         }
         const result = yield* Effect.onExit(attempt(chunk, facts, at), (exit) =>
           // an accepted chunk frees its place once followed; any other at once
-          exit._tag === "Success" ? behind(exit.value) : ahead?.release(1) ?? Effect.void)
+          exit._tag === "Success" && exit.value?._tag === "Accepted" ? Effect.void : behind(chunk.offset))
         if (result === undefined) recycle(recycled, chunk.body, maxBytes)
         else yield* settle(chunk, facts, result)
         return result
@@ -314,7 +317,14 @@ const results = <E, R, R2>(
     const sent = packInput(items, job.packing, {
       onRead: (ids) => Effect.zipRight(Effect.sync(() => tracker.read(ids)), publish.step),
       beforeBody: ahead === undefined ? slots.take(1) : Effect.zipRight(ahead.take(1), slots.take(1)),
-      onChunk: (chunk) => Effect.zipRight(Effect.sync(() => tracker.packed(chunk)), publish.step),
+      onChunk: (chunk) =>
+        Effect.zipRight(
+          Effect.sync(() => {
+            tracker.packed(chunk)
+            sync?.packed(chunk)
+          }),
+          publish.step
+        ),
       recycled
     }).pipe(
       Stream.mapEffect(check),
@@ -348,7 +358,7 @@ const results = <E, R, R2>(
         // a report not read whole confirms nothing: its items go again next time
         if (sync === undefined || "unread" in reconciled) return Effect.succeed(result)
         return Effect.as(
-          Effect.flatMap(Clock.currentTimeMillis, (now) => sync.confirm(awaited.asyncActionId, updated, now)),
+          Effect.flatMap(Clock.currentTimeMillis, (now) => sync.confirm(awaited.asyncActionId, awaited.offset, updated, now)),
           result
         )
       })
@@ -361,9 +371,9 @@ const results = <E, R, R2>(
       result._tag !== "Accepted"
         ? Effect.succeed(result)
         : result.status === "DONE" || result.status === "FAILED"
-        ? Effect.as(ahead?.release(1) ?? Effect.void, result)
+        ? Effect.as(behind(result.offset), result)
         : followOne(result).pipe(
-          Effect.ensuring(ahead?.release(1) ?? Effect.void),
+          Effect.ensuring(behind(result.offset)),
           Effect.tap((awaited) => {
             tracker.awaited(awaited)
             return publish.outcome

@@ -24,7 +24,8 @@ import { RecordChecker, type RecordError } from "./check.js"
 import { csvRecords } from "../csv/records.js"
 import { decode } from "../text/decode.js"
 import { ndjsonRecords } from "./ndjson.js"
-import { contentHash } from "../state/contentHash.js"
+import { canonicalRecordText } from "../state/canonicalText.js"
+import { contentHash, textHash } from "../state/contentHash.js"
 import { type Identify, KnownRecords } from "../state/sync.js"
 import type { Input, RunOptions, Text } from "./model.js"
 
@@ -114,7 +115,13 @@ export const recordIdentity = (target: BulkTarget, known?: KnownRecords): Identi
     _tag: "Each",
     kind: "records",
     known,
-    read: (item) => {
+    read: (item, itemHash) => {
+      // read from the text as a rule; parsed where it leaves the form to JSON.parse
+      const canonical = canonicalRecordText(item, idField)
+      if (canonical !== undefined && canonical.id !== undefined) {
+        // a record written in its canonical form already has the hash of its text
+        return { id: canonical.id, hash: canonical.text === item ? itemHash : textHash(canonical.text) }
+      }
       const record = JSON.parse(item) as Record<string, unknown>
       return { id: record[idField] as string, hash: contentHash(record) }
     }

@@ -8,13 +8,36 @@
  */
 import * as crypto from "node:crypto"
 
+/** Whether JSON writes the string between quotes as it is: no character it escapes, no surrogate. */
+const isPlain = (text: string): boolean => {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return false
+  }
+  return true
+}
+
+const quoted = (text: string): string => (isPlain(text) ? `"${text}"` : JSON.stringify(text))
+
 /**
  * The canonical JSON text of a JSON value: no whitespace, the keys of every
  * object sorted by UTF-16 code units at every depth, arrays in their order.
- * Two values that differ only in key order have the same text.
+ * Two values that differ only in key order have the same text. It runs once
+ * per record of a run with a state: a plain string is quoted without a call
+ * to `JSON.stringify`, and keys already in order are not sorted again.
  */
 export const canonicalJson = (value: unknown): string => {
-  if (value === null || typeof value !== "object") return JSON.stringify(value)
+  switch (typeof value) {
+    case "string":
+      return quoted(value)
+    case "boolean":
+      return value ? "true" : "false"
+    case "object":
+      break
+    default:
+      return JSON.stringify(value)
+  }
+  if (value === null) return "null"
   if (Array.isArray(value)) {
     let out = "["
     for (let i = 0; i < value.length; i++) {
@@ -24,16 +47,22 @@ export const canonicalJson = (value: unknown): string => {
     return out + "]"
   }
   const object = value as Record<string, unknown>
-  const keys = Object.keys(object).sort()
+  let keys = Object.keys(object)
+  for (let i = 1; i < keys.length; i++) {
+    if (keys[i - 1]! > keys[i]!) {
+      keys = keys.sort()
+      break
+    }
+  }
   let out = "{"
   let first = true
-  for (const key of keys) {
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!
     const field = object[key]
     // as JSON.stringify: a property holding undefined is not written
     if (field === undefined) continue
-    if (!first) out += ","
+    out += (first ? "" : ",") + quoted(key) + ":" + canonicalJson(field)
     first = false
-    out += JSON.stringify(key) + ":" + canonicalJson(field)
   }
   return out + "}"
 }

@@ -26,8 +26,8 @@ export type Identify =
   | {
     readonly _tag: "Each"
     readonly kind: "records"
-    /** The id and the content hash of an item (a record's JSON text). */
-    readonly read: (item: string) => { readonly id: string; readonly hash: string }
+    /** The id and the content hash of an item (a record's JSON text), given the hash of that text. */
+    readonly read: (item: string, textHash: string) => { readonly id: string; readonly hash: string }
     /** Where the reader of the records passes over the lines the state knows, if it does. */
     readonly known?: KnownRecords | undefined
   }
@@ -48,7 +48,9 @@ interface Held {
 export class KnownRecords implements KnownLines {
   held: Held | undefined = undefined
   skipped = 0
-  readonly isKnown = (text: string): boolean => this.held !== undefined && this.held.hasHash(textHash(text))
+  // an empty state (a first fill) knows no line: no hash to take
+  readonly isKnown = (text: string): boolean =>
+    this.held !== undefined && this.held.size > 0 && this.held.hasHash(textHash(text))
 
   /** The lines passed over since the last call. */
   drain(): number {
@@ -58,9 +60,21 @@ export class KnownRecords implements KnownLines {
   }
 }
 
+/** Records sent by a run, in the order sent: each one's id, content hash and the hash of its text. */
+interface Sent {
+  readonly ids: Array<string>
+  readonly hashes: Array<string>
+  readonly texts: Array<string>
+}
+
+const noneSent = (): Sent => ({ ids: [], hashes: [], texts: [] })
+
 export class Sync {
-  /** Records sent by this run and not yet confirmed: id → the content hash and the text hash sent. */
-  private readonly pending = new Map<string, { readonly hash: string; readonly sent: string }>()
+  /** Records let through and not yet in a body, in order, a batch an entry (`head`: the first not taken of the first). */
+  private readonly queue: Array<Sent> = []
+  private head = 0
+  /** The records of each body not yet confirmed or given up, by the body's offset. */
+  private readonly bodies = new Map<number, Sent>()
   private readonly key: SyncState.Key
 
   constructor(
@@ -111,59 +125,116 @@ export class Sync {
     return Stream.mapChunksEffect(items, (chunk) =>
       Effect.flatMap(held, (held) => {
         const misses: Array<string> = []
-        const sent: Array<string> = []
+        const texts: Array<string> = []
         for (const item of chunk) {
           const hash = textHash(item)
           if (held.hasHash(hash)) continue
           misses.push(item)
-          sent.push(hash)
+          texts.push(hash)
         }
         const ids: Array<string> = new Array(misses.length)
         const hashes: Array<string> = new Array(misses.length)
         for (let i = 0; i < misses.length; i++) {
-          const { hash, id } = identify.read(misses[i]!)
+          const { hash, id } = identify.read(misses[i]!, texts[i]!)
           ids[i] = id
           hashes[i] = hash
         }
-        const changed = held.size === 0 || misses.length === 0
-          ? Effect.succeed(misses.map((_, i) => i))
-          : this.state.changed(this.key, ids, hashes, this.since)
-        return Effect.flatMap(changed, (positions) => {
+        if (held.size === 0 || misses.length === 0) {
+          // nothing to look up: every record goes
+          if (misses.length > 0) this.queue.push({ ids, hashes, texts })
+          return Effect.as(onUnchanged(Chunk.size(chunk) - misses.length + passed()), Chunk.unsafeFromArray(misses))
+        }
+        return Effect.flatMap(this.state.changed(this.key, ids, hashes, this.since), (positions) => {
           const out: Array<string> = new Array(positions.length)
+          const sent = noneSent()
           for (let i = 0; i < positions.length; i++) {
             const at = positions[i]!
             out[i] = misses[at]!
-            this.pending.set(ids[at]!, { hash: hashes[at]!, sent: sent[at]! })
+            sent.ids.push(ids[at]!)
+            sent.hashes.push(hashes[at]!)
+            sent.texts.push(texts[at]!)
           }
+          if (out.length > 0) this.queue.push(sent)
           return Effect.as(onUnchanged(Chunk.size(chunk) - out.length + passed()), Chunk.unsafeFromArray(out))
         })
       })).pipe(Stream.ensuring(Effect.suspend(() => onUnchanged(passed()))))
   }
 
   /**
-   * Records as confirmed the items of `ids` (read from the report files of
-   * the `DONE` action `asyncActionId`, as updated) that this run sent.
+   * A body was cut from the next `count` records let through: they wait
+   * for its action's report under its `offset` (the packer takes records in
+   * the order {@link changed} lets them through).
    */
-  confirm(asyncActionId: string, ids: ReadonlyArray<string>, at: number): Effect.Effect<void, SyncState.SyncStateError> {
+  packed(body: { readonly offset: number; readonly count: number }): void {
+    if (this.identify._tag === "Same") return
+    const sent = noneSent()
+    let count = body.count
+    while (count > 0 && this.queue.length > 0) {
+      const first = this.queue[0]!
+      const end = Math.min(first.ids.length, this.head + count)
+      for (let i = this.head; i < end; i++) {
+        sent.ids.push(first.ids[i]!)
+        sent.hashes.push(first.hashes[i]!)
+        sent.texts.push(first.texts[i]!)
+      }
+      count -= end - this.head
+      if (end === first.ids.length) {
+        this.queue.shift()
+        this.head = 0
+      } else {
+        this.head = end
+      }
+    }
+    this.bodies.set(body.offset, sent)
+  }
+
+  /** The body at `offset` ended without a confirmation (refused, unknown, failed, not followed): its records are let go. */
+  forget(offset: number): void {
+    this.bodies.delete(offset)
+  }
+
+  /**
+   * Records as confirmed the items of `ids` (read from the report files of
+   * the `DONE` action `asyncActionId`, the body at `offset`, as updated)
+   * that this run sent in that body.
+   */
+  confirm(
+    asyncActionId: string,
+    offset: number,
+    ids: ReadonlyArray<string>,
+    at: number
+  ): Effect.Effect<void, SyncState.SyncStateError> {
     const identify = this.identify
     if (identify._tag === "Same") {
       return this.state.confirm(this.key, asyncActionId, ids, { hashes: identify.hash, sent: identify.hash }, at)
     }
     return Effect.suspend(() => {
-      const confirmed: Array<string> = []
-      const hashes: Array<string> = []
-      const sent: Array<string> = []
+      const body = this.bodies.get(offset) ?? noneSent()
+      this.bodies.delete(offset)
+      const confirmed = noneSent()
+      // A report lists its rows in the order sent, as a rule: walk both, and
+      // look an id up only where the orders part. A row for an id this body
+      // did not hold says nothing of what it sent; a row twice counts once.
+      const taken = new Uint8Array(body.ids.length)
+      let next = 0
+      let positions: Map<string, number> | undefined
       for (const id of ids) {
-        const item = this.pending.get(id)
-        // a report row for an id this run did not send says nothing of what it sent
-        if (item === undefined) continue
-        confirmed.push(id)
-        hashes.push(item.hash)
-        sent.push(item.sent)
+        let position: number | undefined = next
+        if (body.ids[next] === id) next++
+        else {
+          positions ??= new Map(body.ids.map((id, i) => [id, i]))
+          position = positions.get(id)
+        }
+        if (position === undefined || taken[position] === 1) continue
+        taken[position] = 1
+        confirmed.ids.push(id)
+        confirmed.hashes.push(body.hashes[position]!)
+        confirmed.texts.push(body.texts[position]!)
       }
-      return Effect.tap(this.state.confirm(this.key, asyncActionId, confirmed, { hashes, sent }, at), () => {
-        for (const id of confirmed) this.pending.delete(id)
-      })
+      return this.state.confirm(this.key, asyncActionId, confirmed.ids, {
+        hashes: confirmed.hashes,
+        sent: confirmed.texts
+      }, at)
     })
   }
 }
