@@ -21,6 +21,8 @@ export interface CanonicalRecord {
   readonly id: string | undefined
 }
 
+// Character codes as literals in each scanner's module, as in the packer's: an imported binding is
+// a load at every use in the unbundled build, and cost the packer's loop 5 to 15% when measured.
 const QUOTE = 0x22
 const BACKSLASH = 0x5c
 const COMMA = 0x2c
