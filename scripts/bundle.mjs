@@ -10,11 +10,12 @@ import { fileURLToPath } from "node:url"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 
-/** Bundles `src/cli/main.ts` into `outdir/main.js` (and `outdir/chunks/`); returns esbuild's metafile. */
+/** Bundles `src/cli/main.ts` into `outdir/main.js` (and `outdir/chunks/`, `outdir/hashWorker.js`); returns esbuild's metafile. */
 export const bundleCli = async (outdir) => {
   const result = await build({
     absWorkingDir: root,
-    entryPoints: { main: "src/cli/main.ts" },
+    // the sync state's hashing worker is a script of its own, beside main.js (src/internal/state/hashPool.ts)
+    entryPoints: { main: "src/cli/main.ts", hashWorker: "src/internal/state/hashWorker.ts" },
     outdir,
     bundle: true,
     splitting: true,

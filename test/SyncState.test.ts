@@ -18,12 +18,14 @@ import * as Stream from "effect/Stream"
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { Worker } from "node:worker_threads"
 import * as BulkJournal from "../src/BulkJournal.js"
 import * as BulkMetadata from "../src/BulkMetadata.js"
 import * as BulkRecords from "../src/BulkRecords.js"
 import * as BulkRun from "../src/BulkRun.js"
 import { canonicalJson, contentHash, textHash } from "../src/internal/state/contentHash.js"
 import * as sqlState from "../src/internal/state/sqlState.js"
+import { startHashWorker } from "../src/internal/state/hashPool.js"
 import { Sync } from "../src/internal/state/sync.js"
 import * as MockVoucherifyServer from "../src/testing/MockVoucherifyServer.js"
 import * as SyncState from "../src/SyncState.js"
@@ -99,11 +101,19 @@ describe("the records a run sent, by body", () => {
         confirm: (_key, asyncActionId, ids, { hashes, sent }) =>
           Effect.sync(() => confirmed.push({ asyncActionId, ids, hashes, sent }))
       }
-      const sync = new Sync(state, "products", {
-        _tag: "Each",
-        kind: "records",
-        read: (item) => ({ id: (JSON.parse(item) as { id: string }).id, hash: `content-${item}` })
-      }, 0)
+      // an empty state: the records are hashed in the hashing worker (its source, through tsx), and
+      // waited for at the confirmation
+      const sourceWorker = (idField: string) =>
+        startHashWorker(
+          idField,
+          new Worker(
+            `import("tsx/esm/api").then((tsx) => { tsx.register(); return import(${
+              JSON.stringify(new URL("../src/internal/state/hashWorker.ts", import.meta.url).href)
+            }) })`,
+            { eval: true }
+          )
+        )
+      const sync = new Sync(state, "products", { _tag: "Each", kind: "records", idField: "id" }, 0, sourceWorker)
       const records = ["a", "b", "c", "d", "e"].map((id) => JSON.stringify({ id }))
       // two batches through the state's stage, then bodies of three and two records
       const out = yield* Stream.runCollect(
@@ -117,13 +127,30 @@ describe("the records a run sent, by body", () => {
       expect(confirmed).toEqual([{
         asyncActionId: "aa_1",
         ids: ["c", "a", "b"],
-        hashes: ["c", "a", "b"].map((id) => `content-${of(id)}`),
+        // written canonically already: the content hash is the text's
+        hashes: ["c", "a", "b"].map((id) => textHash(of(id))),
         sent: ["c", "a", "b"].map((id) => textHash(of(id)))
       }])
       // a body given up confirms nothing afterwards
       sync.forget(3)
       yield* sync.confirm("aa_2", 3, ["d", "e"], 2)
       expect(confirmed[1]).toEqual({ asyncActionId: "aa_2", ids: [], hashes: [], sent: [] })
+      yield* Effect.promise(() => sync.close())
+
+      // a hashing worker that fails: the records are hashed on this thread, the same
+      const failing = new Sync(state, "products", { _tag: "Each", kind: "records", idField: "id" }, 0, () => ({
+        hash: () => Promise.reject(new Error("the worker is gone")),
+        close: () => Promise.resolve()
+      }))
+      yield* Stream.runDrain(failing.changed(Stream.fromIterable(records), () => Effect.void))
+      failing.packed({ offset: 0, count: 5 })
+      yield* failing.confirm("aa_3", 0, ["e", "a"], 3)
+      expect(confirmed[2]).toEqual({
+        asyncActionId: "aa_3",
+        ids: ["e", "a"],
+        hashes: ["e", "a"].map((id) => textHash(of(id))),
+        sent: ["e", "a"].map((id) => textHash(of(id)))
+      })
     }))
 })
 

@@ -182,9 +182,11 @@ describe("the packed package", () => {
     }
     // the CLI's sources are not shipped: it is bundled
     expect(paths.filter((path) => /^src\/(cli|testing\/bin)\//.test(path))).toEqual([])
-    // the CLI is bundled: none of its sources ships as a module of its own
-    expect(paths.filter((path) => path.startsWith("dist/cli/") && !/^dist\/cli\/(main|chunks\/[\w-]+)\.js$/.test(path)))
+    // the CLI is bundled: none of its sources ships as a module of its own (its entries: the program, the
+    // sync state's hashing worker)
+    expect(paths.filter((path) => path.startsWith("dist/cli/") && !/^dist\/cli\/(main|hashWorker|chunks\/[\w-]+)\.js$/.test(path)))
       .toEqual([])
+    expect(paths).toContain("dist/cli/hashWorker.js")
     const unexpected = paths.filter((path) =>
       !path.startsWith("dist/") && !path.startsWith("src/") && !/^(package\.json|README\.md|LICENSE|CHANGELOG\.md)$/.test(path)
     )
@@ -278,6 +280,14 @@ describe("the packed package", () => {
     const state = ["products-metadata", "--ids", "ids.txt", "--metadata", "{\"season\":\"summer\"}", "--mock", "--quiet", "--state", "s.db"]
     expect((await npx(state)).stdout).toMatch(/^accepted +1,000 ids in 1 chunk$/m)
     expect((await npx(state)).stdout).toMatch(/^unchanged +1,000 ids/m)
+    // per record, a first fill hashes in the bundle's hashing worker: the second run knows every record
+    writeFileSync(
+      join(cliProject, "records.ndjson"),
+      Array.from({ length: 1000 }, (_, i) => JSON.stringify({ source_id: `prod_${i}`, name: `P ${i}`, price: i })).join("\n")
+    )
+    const records = ["products-update", "--records", "records.ndjson", "--mock", "--quiet", "--state", "r.db"]
+    expect((await npx(records)).stdout).toMatch(/^accepted +1,000 records in 1 chunk$/m)
+    expect((await npx(records)).stdout).toMatch(/^unchanged +1,000 records/m)
   }, 120_000)
 
   it("runs the mock server from the installed bin, with the options of npm run mock-server", async () => {

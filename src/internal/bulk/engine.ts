@@ -173,7 +173,7 @@ const results = <E, R, R2>(
   tracker: Tracker,
   publish: Publish
 ): Stream.Stream<ChunkResult, E | BulkError, R> =>
-  Stream.unwrap(Effect.gen(function*() {
+  Stream.unwrapScoped(Effect.gen(function*() {
     const { concurrency, onChunkError } = settings
     const maxBytes = job.packing.maxBytes
     const ledger = options.journal === undefined
@@ -184,6 +184,8 @@ const results = <E, R, R2>(
       ? undefined
       : new Sync(options.state, job.target, job.identify, settings.stateSince)
     tracker.syncing = sync !== undefined
+    // a first fill's hashing worker ends with the run
+    if (sync !== undefined) yield* Effect.addFinalizer(() => Effect.promise(() => sync.close()))
     const items: Input<E | SyncState.SyncStateError, R> = sync === undefined ? input : sync.changed(
       // a line of ids too long for any body is refused by the packer, once read
       isLines(input) ? lineIds(input, maxBytes) as Stream.Stream<string, E, R> : fromInput(input),

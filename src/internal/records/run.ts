@@ -24,8 +24,6 @@ import { RecordChecker, type RecordError } from "./check.js"
 import { csvRecords } from "../csv/records.js"
 import { decode } from "../text/decode.js"
 import { ndjsonRecords } from "./ndjson.js"
-import { canonicalRecordText } from "../state/canonicalText.js"
-import { contentHash, textHash } from "../state/contentHash.js"
 import { type Identify, KnownRecords } from "../state/sync.js"
 import type { Input, RunOptions, Text } from "./model.js"
 
@@ -109,24 +107,12 @@ export const chunkRecords = <A, E, E2 = never>(
  * JSON, read from the record's text (the state's stage does so only for a
  * record whose text it has not seen confirmed).
  */
-export const recordIdentity = (target: BulkTarget, known?: KnownRecords): Identify => {
-  const { idField } = bulkTargets[target].records
-  return {
-    _tag: "Each",
-    kind: "records",
-    known,
-    read: (item, itemHash) => {
-      // read from the text as a rule; parsed where it leaves the form to JSON.parse
-      const canonical = canonicalRecordText(item, idField)
-      if (canonical !== undefined && canonical.id !== undefined) {
-        // a record written in its canonical form already has the hash of its text
-        return { id: canonical.id, hash: canonical.text === item ? itemHash : textHash(canonical.text) }
-      }
-      const record = JSON.parse(item) as Record<string, unknown>
-      return { id: record[idField] as string, hash: contentHash(record) }
-    }
-  }
-}
+export const recordIdentity = (target: BulkTarget, known?: KnownRecords): Identify => ({
+  _tag: "Each",
+  kind: "records",
+  idField: bulkTargets[target].records.idField,
+  known
+})
 
 /** `BulkRecords.run`; `idsDistinct` as {@link recordItems} takes it. */
 export const runRecords = <T extends BulkTarget, E, R, R2>(

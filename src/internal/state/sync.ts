@@ -17,6 +17,8 @@ import { IdLineError, idReason, isBlank, lineTooLong } from "../bulk/idLines.js"
 import type { Lines } from "../bulk/model.js"
 import type { KnownLines } from "../records/ndjson.js"
 import { textHash } from "./contentHash.js"
+import { type HashWorker, startHashWorker } from "./hashPool.js"
+import { type HashedBatch, hashRecords, readRecord } from "./recordHashes.js"
 import { decode } from "../text/decode.js"
 import { LineSplitter } from "../text/lines.js"
 
@@ -26,8 +28,8 @@ export type Identify =
   | {
     readonly _tag: "Each"
     readonly kind: "records"
-    /** The id and the content hash of an item (a record's JSON text), given the hash of that text. */
-    readonly read: (item: string, textHash: string) => { readonly id: string; readonly hash: string }
+    /** The field of a record that holds its id. */
+    readonly idField: string
     /** Where the reader of the records passes over the lines the state knows, if it does. */
     readonly known?: KnownRecords | undefined
   }
@@ -69,22 +71,62 @@ interface Sent {
 
 const noneSent = (): Sent => ({ ids: [], hashes: [], texts: [] })
 
+const hexDigits = 64
+
+/** A batch from the hashing worker as {@link Sent}: each hash column is one text of 64 hex digits a record. */
+const sentOf = (batch: HashedBatch): Sent => {
+  const hashes: Array<string> = new Array(batch.ids.length)
+  const texts: Array<string> = new Array(batch.ids.length)
+  for (let i = 0, at = 0; i < batch.ids.length; i++, at += hexDigits) {
+    hashes[i] = batch.hashes.slice(at, at + hexDigits)
+    texts[i] = batch.sent.slice(at, at + hexDigits)
+  }
+  return { ids: batch.ids, hashes, texts }
+}
+
+/** Records let through together: hashed on this thread, or still in the hashing worker. */
+interface Batch {
+  readonly count: number
+  /** The records' ids and hashes: a promise while the worker hashes them, then what it answered. */
+  sent: Sent | Promise<Sent>
+}
+
+/** The records of a body: a range of each batch it took them from. */
+type Body = ReadonlyArray<{ readonly batch: Batch; readonly from: number; readonly to: number }>
+
 export class Sync {
-  /** Records let through and not yet in a body, in order, a batch an entry (`head`: the first not taken of the first). */
-  private readonly queue: Array<Sent> = []
+  /** Records let through and not yet in a body, in order (`head`: the first not taken of the first batch). */
+  private readonly queue: Array<Batch> = []
   private head = 0
   /** The records of each body not yet confirmed or given up, by the body's offset. */
-  private readonly bodies = new Map<number, Sent>()
+  private readonly bodies = new Map<number, Body>()
   private readonly key: SyncState.Key
+  /** The hashing worker, once a first fill started it; `null` where none could start. */
+  private worker: HashWorker | undefined | null = undefined
 
   constructor(
     private readonly state: SyncState.Service,
     target: BulkTarget,
     private readonly identify: Identify,
     /** Confirmations older than this (epoch milliseconds) do not count. */
-    private readonly since: number
+    private readonly since: number,
+    private readonly startWorker: (idField: string) => HashWorker | undefined = startHashWorker
   ) {
     this.key = { target, kind: identify.kind }
+  }
+
+  /**
+   * The hashing worker of a first fill, started at its first batch (a run
+   * over a filled state hashes the few records it did not know here).
+   */
+  private hasher(idField: string): HashWorker | undefined {
+    if (this.worker === undefined) this.worker = this.startWorker(idField) ?? null
+    return this.worker ?? undefined
+  }
+
+  /** Stops the hashing worker, if one started: at the end of the run. */
+  close(): Promise<void> {
+    return this.worker ? this.worker.close() : Promise.resolve()
   }
 
   /** What the state holds for a per-record run, read once, at its first batch. */
@@ -124,6 +166,22 @@ export class Sync {
     const passed = () => (known === undefined ? 0 : known.drain())
     return Stream.mapChunksEffect(items, (chunk) =>
       Effect.flatMap(held, (held) => {
+        const hasher = held.size === 0 && Chunk.isNonEmpty(chunk) ? this.hasher(identify.idField) : undefined
+        if (hasher !== undefined) {
+          // An empty state: every record goes, and its hashes are first needed when its action is
+          // confirmed. The worker hashes them meanwhile; a worker that fails (or could not load its
+          // script) leaves them to this thread.
+          const texts = Chunk.toReadonlyArray(chunk)
+          const batch: Batch = {
+            count: texts.length,
+            sent: hasher.hash(texts).then(
+              (hashed) => (batch.sent = sentOf(hashed)),
+              () => (batch.sent = sentOf(hashRecords(texts, identify.idField)))
+            )
+          }
+          this.queue.push(batch)
+          return Effect.as(onUnchanged(passed()), chunk)
+        }
         const misses: Array<string> = []
         const texts: Array<string> = []
         for (const item of chunk) {
@@ -135,13 +193,13 @@ export class Sync {
         const ids: Array<string> = new Array(misses.length)
         const hashes: Array<string> = new Array(misses.length)
         for (let i = 0; i < misses.length; i++) {
-          const { hash, id } = identify.read(misses[i]!, texts[i]!)
+          const { hash, id } = readRecord(misses[i]!, texts[i]!, identify.idField)
           ids[i] = id
           hashes[i] = hash
         }
         if (held.size === 0 || misses.length === 0) {
           // nothing to look up: every record goes
-          if (misses.length > 0) this.queue.push({ ids, hashes, texts })
+          if (misses.length > 0) this.queue.push({ count: misses.length, sent: { ids, hashes, texts } })
           return Effect.as(onUnchanged(Chunk.size(chunk) - misses.length + passed()), Chunk.unsafeFromArray(misses))
         }
         return Effect.flatMap(this.state.changed(this.key, ids, hashes, this.since), (positions) => {
@@ -154,7 +212,7 @@ export class Sync {
             sent.hashes.push(hashes[at]!)
             sent.texts.push(texts[at]!)
           }
-          if (out.length > 0) this.queue.push(sent)
+          if (out.length > 0) this.queue.push({ count: out.length, sent })
           return Effect.as(onUnchanged(Chunk.size(chunk) - out.length + passed()), Chunk.unsafeFromArray(out))
         })
       })).pipe(Stream.ensuring(Effect.suspend(() => onUnchanged(passed()))))
@@ -167,25 +225,21 @@ export class Sync {
    */
   packed(body: { readonly offset: number; readonly count: number }): void {
     if (this.identify._tag === "Same") return
-    const sent = noneSent()
+    const parts: Array<Body[number]> = []
     let count = body.count
     while (count > 0 && this.queue.length > 0) {
       const first = this.queue[0]!
-      const end = Math.min(first.ids.length, this.head + count)
-      for (let i = this.head; i < end; i++) {
-        sent.ids.push(first.ids[i]!)
-        sent.hashes.push(first.hashes[i]!)
-        sent.texts.push(first.texts[i]!)
-      }
+      const end = Math.min(first.count, this.head + count)
+      parts.push({ batch: first, from: this.head, to: end })
       count -= end - this.head
-      if (end === first.ids.length) {
+      if (end === first.count) {
         this.queue.shift()
         this.head = 0
       } else {
         this.head = end
       }
     }
-    this.bodies.set(body.offset, sent)
+    this.bodies.set(body.offset, parts)
   }
 
   /** The body at `offset` ended without a confirmation (refused, unknown, failed, not followed): its records are let go. */
@@ -208,9 +262,31 @@ export class Sync {
     if (identify._tag === "Same") {
       return this.state.confirm(this.key, asyncActionId, ids, { hashes: identify.hash, sent: identify.hash }, at)
     }
+    const parts = this.bodies.get(offset) ?? []
+    this.bodies.delete(offset)
+    // the hashes of records still in the worker are waited for here, where they are first needed
+    const waiting = parts.flatMap(({ batch }) => (batch.sent instanceof Promise ? [batch.sent] : []))
+    const ready = waiting.length === 0 ? Effect.void : Effect.promise(() => Promise.all(waiting))
+    return Effect.zipRight(ready, Effect.suspend(() => this.confirmBody(asyncActionId, parts, ids, at)))
+  }
+
+  private confirmBody(
+    asyncActionId: string,
+    parts: Body,
+    ids: ReadonlyArray<string>,
+    at: number
+  ): Effect.Effect<void, SyncState.SyncStateError> {
     return Effect.suspend(() => {
-      const body = this.bodies.get(offset) ?? noneSent()
-      this.bodies.delete(offset)
+      const body = noneSent()
+      for (const { batch, from, to } of parts) {
+        // every batch of these parts is hashed by now (see confirm)
+        const sent = batch.sent as Sent
+        for (let i = from; i < to; i++) {
+          body.ids.push(sent.ids[i]!)
+          body.hashes.push(sent.hashes[i]!)
+          body.texts.push(sent.texts[i]!)
+        }
+      }
       const confirmed = noneSent()
       // A report lists its rows in the order sent, as a rule: walk both, and
       // look an id up only where the orders part. A row for an id this body
