@@ -25,6 +25,8 @@ export interface HashWorker {
  * hashes on the main thread (the tests start the source through tsx).
  */
 const spawn = (): Worker | undefined => {
+  // an application's bundle may have moved this module away from the script, or off the file system
+  if (!import.meta.url.startsWith("file:")) return undefined
   for (const name of ["./hashWorker.js", "../hashWorker.js"]) {
     const url = new URL(name, import.meta.url)
     if (existsSync(fileURLToPath(url))) return new Worker(url)
