@@ -154,6 +154,21 @@ describe("the records a run sent, by body", () => {
     }))
 })
 
+describe("the hashing worker", () => {
+  it.effect("a thread that dies refuses the batch it held and every batch after it, rather than leaving them unanswered", () =>
+    Effect.gen(function*() {
+      const dying = startHashWorker(
+        "id",
+        new Worker(`require("node:worker_threads").parentPort.on("message", () => { throw new Error("boom") })`, { eval: true })
+      )!
+      const first = yield* Effect.flip(Effect.tryPromise(() => dying.hash(["{\"id\":\"a\"}"])))
+      expect(String(first.cause)).toContain("boom")
+      const later = yield* Effect.flip(Effect.tryPromise(() => dying.hash(["{\"id\":\"b\"}"])))
+      expect(String(later.cause)).toContain("boom")
+      yield* Effect.promise(() => dying.close())
+    }))
+})
+
 describe("a run with a sync state, against MockVoucherifyServer", () => {
   it.live("records: the first run sends all and fills the state; the next sends exactly what changed", () => {
     const { layer, wire } = setup()

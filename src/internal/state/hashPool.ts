@@ -40,7 +40,10 @@ export const startHashWorker = (idField: string, worker: Worker | undefined = sp
   // the run closes it; a run that is abandoned does not keep the process alive for it
   worker.unref()
   const waiting: Array<{ readonly resolve: (batch: HashedBatch) => void; readonly reject: (error: unknown) => void }> = []
+  // once the thread has failed or ended, no answer comes: every batch after it is refused at once
+  let gone: unknown = undefined
   const failAll = (error: unknown) => {
+    gone ??= error
     for (const batch of waiting.splice(0)) batch.reject(error)
   }
   worker.on("message", (batch: HashedBatch) => waiting.shift()?.resolve(batch))
@@ -49,6 +52,7 @@ export const startHashWorker = (idField: string, worker: Worker | undefined = sp
   return {
     hash: (texts) =>
       new Promise<HashedBatch>((resolve, reject) => {
+        if (gone !== undefined) return reject(gone)
         waiting.push({ resolve, reject })
         worker.postMessage({ texts, idField })
       }),
