@@ -67,6 +67,9 @@ export const canonicalJson = (value: unknown): string => {
   return out + "}"
 }
 
+/** The length of every hash the state keeps: a SHA-256 in hex. */
+export const hexDigits = 64
+
 // `crypto.hash` (Node 20.12+) hashes a string in one native call, about twice as fast as a Hash object
 const sha256Hex: (text: string) => string = typeof crypto.hash === "function"
   ? (text) => crypto.hash("sha256", text, "hex")

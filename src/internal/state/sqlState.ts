@@ -10,6 +10,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
 import type { BulkTarget } from "../../VoucherifySchema.js"
+import { hexDigits } from "./contentHash.js"
 import { fingerprintDigits, FingerprintSet } from "./fingerprints.js"
 
 /** The table of confirmed items, and the one that says which version of this schema the database holds. */
@@ -142,8 +143,6 @@ export const changed = (
 
 const pageSize = 50_000
 
-/** A SHA-256 in hex, as the state keeps each hash. */
-const hexDigits = 64
 
 /**
  * The hashes of `[from, to)` as one blob, when each is {@link hexDigits}

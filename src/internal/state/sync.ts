@@ -16,7 +16,7 @@ import type { BulkTarget } from "../../VoucherifySchema.js"
 import { IdLineError, idReason, isBlank, lineTooLong } from "../bulk/idLines.js"
 import type { Lines } from "../bulk/model.js"
 import type { KnownLines } from "../records/ndjson.js"
-import { textHash } from "./contentHash.js"
+import { hexDigits, textHash } from "./contentHash.js"
 import { type HashWorker, startHashWorker } from "./hashPool.js"
 import { type HashedBatch, hashRecords, readRecord } from "./recordHashes.js"
 import { decode } from "../text/decode.js"
@@ -70,8 +70,6 @@ interface Sent {
 }
 
 const noneSent = (): Sent => ({ ids: [], hashes: [], texts: [] })
-
-const hexDigits = 64
 
 /** A batch from the hashing worker as {@link Sent}: each hash column is one text of 64 hex digits a record. */
 const sentOf = (batch: HashedBatch): Sent => {
