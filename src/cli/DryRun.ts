@@ -5,7 +5,6 @@
  * input refused half-way leaves nothing on stdout, only its error.
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
-import * as Clock from "effect/Clock"
 import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -19,7 +18,7 @@ import { type InputChangedError, InputError } from "./CliError.js"
 import type * as SyncState from "../SyncState.js"
 import { count, counted, fill, megabytes } from "./Format.js"
 import * as IdInput from "./IdInput.js"
-import { type Identify, Sync } from "../internal/state/sync.js"
+import { type Identify, stateSince, Sync } from "../internal/state/sync.js"
 import type { BulkTarget } from "../VoucherifySchema.js"
 import * as State from "./State.js"
 
@@ -46,8 +45,7 @@ export const stateFilter = (
     const { maxAge, path } = state.value
     const service = yield* State.open(path, { readOnly: true })
     if (service === undefined) return undefined
-    const since = maxAge === undefined ? 0 : (yield* Clock.currentTimeMillis) - Duration.toMillis(maxAge)
-    const sync = new Sync(service, target, identify, since)
+    const sync = new Sync(service, target, identify, yield* stateSince(maxAge))
     let unchanged = 0
     return {
       through: (items) =>

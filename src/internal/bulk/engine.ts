@@ -43,7 +43,7 @@ import type { BulkChunk, Input, MetadataRunOptions } from "./model.js"
 import { type Publish, publisher } from "./publish.js"
 import { Tracker } from "./report.js"
 import { contentHash } from "../state/contentHash.js"
-import { type Identify, lineIds, Sync } from "../state/sync.js"
+import { type Identify, lineIds, stateSince, Sync } from "../state/sync.js"
 
 const isStatus = Schema.is(AsyncActionStatus)
 
@@ -99,18 +99,6 @@ const follow = (voucherify: Voucherify.Service, options: Voucherify.AwaitOptions
       }
     })
   )
-
-/**
- * The oldest confirmation a run counts, in epoch milliseconds: none is too
- * old without `stateMaxAge`, nor with an infinite one.
- */
-const stateSince = (maxAge: Duration.DurationInput | undefined): Effect.Effect<number> => {
-  if (maxAge === undefined) return Effect.succeed(0)
-  const age = Duration.decode(maxAge)
-  return Duration.isFinite(age)
-    ? Effect.map(Clock.currentTimeMillis, (now) => Math.max(0, now - Duration.toMillis(age)))
-    : Effect.succeed(0)
-}
 
 /** The settings of a run, each option checked once. */
 interface Settings {

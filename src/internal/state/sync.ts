@@ -9,6 +9,8 @@
  * @internal
  */
 import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import type * as SyncState from "../../SyncState.js"
@@ -60,6 +62,18 @@ export class KnownRecords implements KnownLines {
     this.skipped = 0
     return skipped
   }
+}
+
+/**
+ * The oldest confirmation a run counts, in epoch milliseconds: none is too
+ * old without `stateMaxAge`, nor with an infinite one.
+ */
+export const stateSince = (maxAge: Duration.DurationInput | undefined): Effect.Effect<number> => {
+  if (maxAge === undefined) return Effect.succeed(0)
+  const age = Duration.decode(maxAge)
+  return Duration.isFinite(age)
+    ? Effect.map(Clock.currentTimeMillis, (now) => Math.max(0, now - Duration.toMillis(age)))
+    : Effect.succeed(0)
 }
 
 /** Records sent by a run, in the order sent: each one's id, content hash and the hash of its text. */
