@@ -1,21 +1,56 @@
 /**
- * The canonical form read from a record's text agrees with the reference
- * (`canonicalJson` of the parsed value) wherever it answers, and gives up on
- * every form it does not take.
+ * The canonical form read from a record's text (`canonicalText.ts`) and
+ * from its bytes (`canonicalBytes.ts`) agrees with the reference
+ * (`canonicalJson` of the parsed value) wherever it answers, and each gives
+ * up on every form it does not take; a batch hashed from bytes has the
+ * hashes of the string way.
  */
 import { describe, expect, it } from "@effect/vitest"
+import { CanonicalBytes } from "../src/internal/state/canonicalBytes.js"
 import { canonicalRecordText } from "../src/internal/state/canonicalText.js"
-import { canonicalJson } from "../src/internal/state/contentHash.js"
+import { canonicalJson, contentHash, textHash } from "../src/internal/state/contentHash.js"
+import { hashRecords } from "../src/internal/state/recordHashes.js"
 
 const reference = (text: string) => canonicalJson(JSON.parse(text))
 
-/** Agrees with the reference, and says whether it answered. */
+const bytesReaders = new Map<string, CanonicalBytes>()
+/** The byte reader's canonical text and id, or `undefined` where it gives up. */
+const readBytes = (text: string, idField: string): { readonly text: string; readonly id: string | undefined } | undefined => {
+  let reader = bytesReaders.get(idField)
+  if (reader === undefined) bytesReaders.set(idField, reader = new CanonicalBytes(idField))
+  if (!reader.read(text)) return undefined
+  const canonical = new TextDecoder().decode(
+    reader.asIs ? reader.src.subarray(0, reader.length) : reader.out.subarray(reader.start, reader.end)
+  )
+  return { text: canonical, id: reader.id }
+}
+
+/** A key with a character beyond U+FFFF: its bytes sort apart from its UTF-16 code units, and the byte reader gives up. */
+const astralKey = (text: string): boolean =>
+  Object.keys(flatten(JSON.parse(text))).some((key) => /[\ud800-\udbff]/.test(key))
+const flatten = (value: unknown, into: Record<string, true> = {}): Record<string, true> => {
+  if (value !== null && typeof value === "object") {
+    for (const [key, field] of Object.entries(value)) {
+      into[key] = true
+      flatten(field, into)
+    }
+  }
+  return into
+}
+
+/** Both readers agree with the reference where they answer, and with each other on whether they do; says whether they answered. */
 const agrees = (text: string, idField = "source_id"): boolean => {
   const read = canonicalRecordText(text, idField)
-  if (read === undefined) return false
+  const bytes = readBytes(text, idField)
+  if (read === undefined) {
+    expect(bytes, text).toBeUndefined()
+    return false
+  }
   expect(read.text).toBe(reference(text))
   const id = (JSON.parse(text) as Record<string, unknown>)[idField]
   expect(read.id).toBe(typeof id === "string" ? id : undefined)
+  if (astralKey(text)) expect(bytes, text).toBeUndefined()
+  else expect(bytes, text).toEqual(read)
   return true
 }
 
@@ -70,7 +105,47 @@ describe("canonicalRecordText", () => {
       `{"a":1.}`,
       `{"a":"cut`
     ]
-    for (const text of left) expect(canonicalRecordText(text, "a"), text).toBeUndefined()
+    for (const text of left) {
+      expect(canonicalRecordText(text, "a"), text).toBeUndefined()
+      expect(readBytes(text, "a"), text).toBeUndefined()
+    }
+  })
+
+  it("the byte reader gives up on a key beyond U+FFFF (UTF-8 sorts it after U+FFFF, UTF-16 before), and finds ids of any script", () => {
+    // U+1F381 and U+FF5E: by code units 🎁 (0xD83C…) sorts first, by bytes (F0… against EF…) last
+    const text = `{"🎁":1,"～":2}`
+    expect(canonicalRecordText(text, "a")?.text).toBe(reference(text))
+    expect(readBytes(text, "a")).toBeUndefined()
+    expect(readBytes(`{"a":"🎁","é":"Łódź","source_id":"ид-1"}`, "source_id")).toEqual({
+      text: `{"a":"🎁","source_id":"ид-1","é":"Łódź"}`,
+      id: "ид-1"
+    })
+    expect(readBytes(`{"source_id":"p-1","nested":{"source_id":"p-2"}}`, "source_id")?.id).toBe("p-1")
+    expect(readBytes(`{"source_id":7}`, "source_id")).toEqual({ text: `{"source_id":7}`, id: undefined })
+  })
+
+  it("a batch takes the string way for the records the byte reader leaves, with the same hashes", () => {
+    const texts = [
+      `{"source_id":"p-1","a":"\ud800"}`,
+      `{"source_id":"p-2","a":"with \\" a quote"}`,
+      `{"source_id":"p-3","🎁":1,"～":2}`,
+      `{"source_id":"p-4","a":1e3}`,
+      `{"source_id":"p-5","b":1,"a":2}`
+    ]
+    const batch = hashRecords(texts, "source_id")
+    expect(batch.ids).toEqual(["p-1", "p-2", "p-3", "p-4", "p-5"])
+    expect(batch.sent).toBe(texts.map(textHash).join(""))
+    expect(batch.hashes).toBe(texts.map((text) => contentHash(JSON.parse(text))).join(""))
+  })
+
+  it("a text already canonical is its own canonical form (its bytes hashed once)", () => {
+    const reader = new CanonicalBytes("source_id")
+    expect(reader.read(`{"a":[1,{"b":2}],"source_id":"p-1"}`)).toBe(true)
+    expect(reader.asIs).toBe(true)
+    for (const text of [`{"a":[1, {"b":2}],"source_id":"p-1"}`, `{"source_id":"p-1","a":1}`, `{"a":{"c":1,"b":2}}`, ` {"a":1}`]) {
+      expect(reader.read(text), text).toBe(true)
+      expect(reader.asIs, text).toBe(false)
+    }
   })
 
   it("agrees with the reference on thousands of generated records, in any key order", () => {
@@ -98,13 +173,21 @@ describe("canonicalRecordText", () => {
       return out
     }
     let answered = 0
+    const texts: Array<string> = []
     for (let i = 0; i < 5_000; i++) {
       const record = value(0)
       const object = record !== null && typeof record === "object" && !Array.isArray(record) ? record : { source_id: record }
       const text = JSON.stringify(object, undefined, random() < 0.2 ? 1 : undefined)
+      texts.push(text)
       if (agrees(text)) answered++
     }
     // most generated records are in the forms it takes
     expect(answered).toBeGreaterThan(2_000)
+    // a batch hashed over bytes (the hashing worker's way) has the hashes of the string way, for every record
+    const withIds = texts.map((text, i) => JSON.stringify({ ...JSON.parse(text), source_id: `p-${i}-ид` }))
+    const batch = hashRecords(withIds, "source_id")
+    expect(batch.ids).toEqual(withIds.map((text) => (JSON.parse(text) as { source_id: string }).source_id))
+    expect(batch.sent).toBe(withIds.map(textHash).join(""))
+    expect(batch.hashes).toBe(withIds.map((text) => contentHash(JSON.parse(text))).join(""))
   })
 })

@@ -75,6 +75,11 @@ const sha256Hex: (text: string) => string = typeof crypto.hash === "function"
   ? (text) => crypto.hash("sha256", text, "hex")
   : (text) => crypto.createHash("sha256").update(text).digest("hex")
 
+/** The SHA-256 of bytes as 32 one-byte characters (`binary`: the digest's own bytes, no hex to make). */
+export const bytesDigest: (bytes: Uint8Array) => string = typeof crypto.hash === "function"
+  ? (bytes) => crypto.hash("sha256", bytes, "binary")
+  : (bytes) => crypto.createHash("sha256").update(bytes).digest("binary")
+
 /** The SHA-256 of the value's canonical JSON (UTF-8), in lower-case hex: what a sync state keeps per item. */
 export const contentHash = (value: unknown): string => sha256Hex(canonicalJson(value))
 
