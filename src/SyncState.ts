@@ -97,13 +97,19 @@ export interface Service {
   /**
    * Records the items as confirmed at `at` by the action `asyncActionId`, in
    * one transaction (all or none), with each one's content hash and the hash
-   * of its text as sent (one of each for all: a metadata run's).
+   * of its text as sent (one of each for all: a metadata run's). Each
+   * SHA-256 comes in lower-case hex, or as a column of the items' 32-byte
+   * digests one after another (what a per-record run hands over: no hex to
+   * make, nor to read back).
    */
   readonly confirm: (
     key: Key,
     asyncActionId: string,
     ids: ReadonlyArray<string>,
-    hashes: { readonly hashes: ReadonlyArray<string> | string; readonly sent: ReadonlyArray<string> | string },
+    hashes: {
+      readonly hashes: ReadonlyArray<string> | string | Uint8Array
+      readonly sent: ReadonlyArray<string> | string | Uint8Array
+    },
     at: number
   ) => Effect.Effect<void, SyncStateError>
 }

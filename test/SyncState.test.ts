@@ -91,6 +91,12 @@ describe("canonical content", () => {
   })
 })
 
+/** Hashes as given to the state, in hex: a column of digests cut into its 64-digit hashes. */
+const hexes = (hashes: sqlState.Hashes): ReadonlyArray<string> | string =>
+  hashes instanceof Uint8Array
+    ? Array.from({ length: hashes.length / 32 }, (_, i) => Buffer.from(hashes.subarray(i * 32, i * 32 + 32)).toString("hex"))
+    : hashes
+
 describe("the records a run sent, by body", () => {
   it.effect("a report's rows in another order, twice, or for records the body did not hold: each record confirmed once, with its own hashes", () =>
     Effect.gen(function*() {
@@ -98,8 +104,9 @@ describe("the records a run sent, by body", () => {
       const state: SyncState.Service = {
         changed: (_key, ids) => Effect.succeed(ids.map((_, i) => i)),
         fingerprints: () => Effect.succeed({ size: 0, hasHash: () => false }),
+        // the hashes come as columns of 32-byte digests: read back in hex, to compare
         confirm: (_key, asyncActionId, ids, { hashes, sent }) =>
-          Effect.sync(() => confirmed.push({ asyncActionId, ids, hashes, sent }))
+          Effect.sync(() => confirmed.push({ asyncActionId, ids, hashes: hexes(hashes), sent: hexes(sent) }))
       }
       // an empty state: the records are hashed in the hashing worker (its source, through tsx), and
       // waited for at the confirmation
@@ -404,6 +411,23 @@ describe("SyncState over SqlClient", () => {
         const rows = yield* sql<{ id: string; content: string; sent: string }>`SELECT id, content_sha256 AS content,
           sent_sha256 AS sent FROM voucherify_sync_state WHERE target = 'vouchers' ORDER BY id`
         expect(rows).toEqual(odd.map((hash, i) => ({ id: `o-${i + 1}`, content: hash, sent: hash })))
+        // hashes as columns of 32-byte digests are kept in hex, as text; confirmed again, a row takes the
+        // new hashes (a plain insert meets the row already there, and the upsert goes instead)
+        const digests = (hexes: ReadonlyArray<string>) => Buffer.from(hexes.join(""), "hex")
+        const again = many.slice(0, 3).map((id) => contentHash({ id, v: 2 }))
+        const fresh = ["n-1", "n-2"].map((id) => contentHash({ id }))
+        yield* sqlState.confirm(sql, { ...key, target: "customers" }, "aa_4", [...many.slice(0, 3), "n-1", "n-2"], {
+          hashes: digests([...again, ...fresh]),
+          sent: digests([...fresh, ...again])
+        }, 11_000, path)
+        const updated = yield* sql<{ id: string; content: string; sent: string; at: number; types: string }>`SELECT id,
+          content_sha256 AS content, sent_sha256 AS sent, confirmed_at AS at, typeof(content_sha256) || ' ' || typeof(sent_sha256) AS types
+          FROM voucherify_sync_state WHERE target = 'customers' AND id IN ('m-0', 'm-1', 'm-2', 'n-1', 'n-2') ORDER BY id`
+        expect(updated).toEqual([
+          ...many.slice(0, 3).map((id, i) => ({ id, content: again[i], sent: [...fresh, ...again][i], at: 11_000, types: "text text" })),
+          ...["n-1", "n-2"].map((id, i) => ({ id, content: fresh[i], sent: again[i + 1], at: 11_000, types: "text text" }))
+        ])
+        expect((yield* sqlState.fingerprints(sql, { ...key, target: "customers" }, 0, path)).size).toBe(120_002)
       }).pipe(Effect.provide(LibsqlClient.layer({ url: `file:${tempDb()}` }))))
   }
 

@@ -134,8 +134,8 @@ describe("canonicalRecordText", () => {
     ]
     const batch = hashRecords(texts, "source_id")
     expect(batch.ids).toEqual(["p-1", "p-2", "p-3", "p-4", "p-5"])
-    expect(batch.sent).toBe(texts.map(textHash).join(""))
-    expect(batch.hashes).toBe(texts.map((text) => contentHash(JSON.parse(text))).join(""))
+    expect(Buffer.from(batch.sent).toString("hex")).toBe(texts.map(textHash).join(""))
+    expect(Buffer.from(batch.hashes).toString("hex")).toBe(texts.map((text) => contentHash(JSON.parse(text))).join(""))
   })
 
   it("a text already canonical is its own canonical form (its bytes hashed once)", () => {
@@ -187,7 +187,7 @@ describe("canonicalRecordText", () => {
     const withIds = texts.map((text, i) => JSON.stringify({ ...JSON.parse(text), source_id: `p-${i}-ид` }))
     const batch = hashRecords(withIds, "source_id")
     expect(batch.ids).toEqual(withIds.map((text) => (JSON.parse(text) as { source_id: string }).source_id))
-    expect(batch.sent).toBe(withIds.map(textHash).join(""))
-    expect(batch.hashes).toBe(withIds.map((text) => contentHash(JSON.parse(text))).join(""))
+    expect(Buffer.from(batch.sent).toString("hex")).toBe(withIds.map(textHash).join(""))
+    expect(Buffer.from(batch.hashes).toString("hex")).toBe(withIds.map((text) => contentHash(JSON.parse(text))).join(""))
   })
 })

@@ -69,6 +69,8 @@ export const canonicalJson = (value: unknown): string => {
 
 /** The length of every hash the state keeps: a SHA-256 in hex. */
 export const hexDigits = 64
+/** The bytes of a SHA-256. */
+export const digestBytes = hexDigits / 2
 
 // `crypto.hash` (Node 20.12+) hashes a string in one native call, about twice as fast as a Hash object
 const sha256Hex: (text: string) => string = typeof crypto.hash === "function"

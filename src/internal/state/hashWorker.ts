@@ -10,5 +10,7 @@ import { parentPort } from "node:worker_threads"
 import { hashRecords } from "./recordHashes.js"
 
 parentPort?.on("message", (message: { readonly texts: ReadonlyArray<string>; readonly idField: string }) => {
-  parentPort!.postMessage(hashRecords(message.texts, message.idField))
+  const batch = hashRecords(message.texts, message.idField)
+  // the digests' memory moves to the main thread: no copy
+  parentPort!.postMessage(batch, [batch.hashes.buffer as ArrayBuffer, batch.sent.buffer as ArrayBuffer])
 })

@@ -9,7 +9,7 @@
  */
 import { CanonicalBytes } from "./canonicalBytes.js"
 import { canonicalRecordText } from "./canonicalText.js"
-import { bytesDigest, contentHash, hexDigits, textHash } from "./contentHash.js"
+import { bytesDigest, contentHash, digestBytes, textHash } from "./contentHash.js"
 
 /** The id and the content hash of a record's JSON text, given the hash of that text. */
 export const readRecord = (item: string, itemHash: string, idField: string): { readonly id: string; readonly hash: string } => {
@@ -22,15 +22,13 @@ export const readRecord = (item: string, itemHash: string, idField: string): { r
   return { id: record[idField] as string, hash: contentHash(record) }
 }
 
-/** A batch of records hashed: their ids, and each hash column as one text of 64 hex digits a record. */
+/** A batch of records hashed: their ids, and each hash column as the records' 32-byte SHA-256 digests, one after another. */
 export interface HashedBatch {
   readonly ids: Array<string>
-  readonly hashes: string
-  readonly sent: string
+  readonly hashes: Uint8Array
+  readonly sent: Uint8Array
 }
 
-/** The bytes of a SHA-256. */
-const digestBytes = hexDigits / 2
 
 /** The reader of the last batch, kept for the next: its buffers have grown to the records' size. */
 let reader: CanonicalBytes | undefined
@@ -49,9 +47,10 @@ export const hashRecords = (texts: ReadonlyArray<string>, idField: string): Hash
   }
   const bytes = reader
   const ids: Array<string> = new Array(texts.length)
-  // each digest written as 32 bytes (a one-byte string each, no hex to make), then a column in hex at once
-  const hashes = Buffer.allocUnsafe(texts.length * digestBytes)
-  const sent = Buffer.allocUnsafe(texts.length * digestBytes)
+  // each digest written as its 32 bytes (a one-byte string each: no hex to make), in memory of the
+  // batch's own that the worker hands over to the main thread without a copy
+  const hashes = Buffer.from(new ArrayBuffer(texts.length * digestBytes))
+  const sent = Buffer.from(new ArrayBuffer(texts.length * digestBytes))
   for (let i = 0; i < texts.length; i++) {
     const text = texts[i]!
     const at = i * digestBytes
@@ -68,5 +67,5 @@ export const hashRecords = (texts: ReadonlyArray<string>, idField: string): Hash
     sent.write(itemHash, at, "hex")
     hashes.write(hash, at, "hex")
   }
-  return { ids, hashes: hashes.toString("hex"), sent: sent.toString("hex") }
+  return { ids, hashes, sent }
 }

@@ -18,9 +18,9 @@ import type { BulkTarget } from "../../VoucherifySchema.js"
 import { IdLineError, idReason, isBlank, lineTooLong } from "../bulk/idLines.js"
 import type { Lines } from "../bulk/model.js"
 import type { KnownLines } from "../records/ndjson.js"
-import { hexDigits, textHash } from "./contentHash.js"
+import { digestBytes, textHash } from "./contentHash.js"
 import { type HashWorker, startHashWorker } from "./hashPool.js"
-import { type HashedBatch, hashRecords, readRecord } from "./recordHashes.js"
+import { hashRecords, readRecord } from "./recordHashes.js"
 import { decode } from "../text/decode.js"
 import { LineSplitter } from "../text/lines.js"
 
@@ -76,24 +76,34 @@ export const stateSince = (maxAge: Duration.DurationInput | undefined): Effect.E
     : Effect.succeed(0)
 }
 
-/** Records sent by a run, in the order sent: each one's id, content hash and the hash of its text. */
+/**
+ * Records sent by a run, in the order sent: each one's id, and its content
+ * hash and the hash of its text as 32-byte digests, one record after another
+ * (the form the hashing worker hands over, and the state takes).
+ */
 interface Sent {
-  readonly ids: Array<string>
-  readonly hashes: Array<string>
-  readonly texts: Array<string>
+  readonly ids: ReadonlyArray<string>
+  readonly hashes: Uint8Array
+  readonly texts: Uint8Array
 }
 
-const noneSent = (): Sent => ({ ids: [], hashes: [], texts: [] })
+/** Hashes in hex as a column of digests. */
+const digestsOf = (hexes: ReadonlyArray<string>): Uint8Array => {
+  const column = Buffer.alloc(hexes.length * digestBytes)
+  for (let i = 0; i < hexes.length; i++) column.write(hexes[i]!, i * digestBytes, "hex")
+  return column
+}
 
-/** A batch from the hashing worker as {@link Sent}: each hash column is one text of 64 hex digits a record. */
-const sentOf = (batch: HashedBatch): Sent => {
-  const hashes: Array<string> = new Array(batch.ids.length)
-  const texts: Array<string> = new Array(batch.ids.length)
-  for (let i = 0, at = 0; i < batch.ids.length; i++, at += hexDigits) {
-    hashes[i] = batch.hashes.slice(at, at + hexDigits)
-    texts[i] = batch.sent.slice(at, at + hexDigits)
-  }
-  return { ids: batch.ids, hashes, texts }
+/** Records hashed on this thread, in hex: as {@link Sent}. */
+const sentOf = (ids: ReadonlyArray<string>, hashes: ReadonlyArray<string>, texts: ReadonlyArray<string>): Sent => ({
+  ids,
+  hashes: digestsOf(hashes),
+  texts: digestsOf(texts)
+})
+
+/** Copies the digest at `from` of one column to `to` of another. */
+const copyDigest = (source: Uint8Array, from: number, target: Uint8Array, to: number): void => {
+  for (let b = 0; b < digestBytes; b++) target[to * digestBytes + b] = source[from * digestBytes + b]!
 }
 
 /** Records let through together: hashed on this thread, or still in the hashing worker. */
@@ -187,8 +197,11 @@ export class Sync {
           const batch: Batch = {
             count: texts.length,
             sent: hasher.hash(texts).then(
-              (hashed) => (batch.sent = sentOf(hashed)),
-              () => (batch.sent = sentOf(hashRecords(texts, identify.idField)))
+              (hashed) => (batch.sent = { ids: hashed.ids, hashes: hashed.hashes, texts: hashed.sent }),
+              () => {
+                const hashed = hashRecords(texts, identify.idField)
+                return (batch.sent = { ids: hashed.ids, hashes: hashed.hashes, texts: hashed.sent })
+              }
             )
           }
           this.queue.push(batch)
@@ -211,20 +224,20 @@ export class Sync {
         }
         if (held.size === 0 || misses.length === 0) {
           // nothing to look up: every record goes
-          if (misses.length > 0) this.queue.push({ count: misses.length, sent: { ids, hashes, texts } })
+          if (misses.length > 0) this.queue.push({ count: misses.length, sent: sentOf(ids, hashes, texts) })
           return Effect.as(onUnchanged(Chunk.size(chunk) - misses.length + passed()), Chunk.unsafeFromArray(misses))
         }
         return Effect.flatMap(this.state.changed(this.key, ids, hashes, this.since), (positions) => {
           const out: Array<string> = new Array(positions.length)
-          const sent = noneSent()
+          const sent = { ids: new Array<string>(positions.length), hashes: new Array<string>(positions.length), texts: new Array<string>(positions.length) }
           for (let i = 0; i < positions.length; i++) {
             const at = positions[i]!
             out[i] = misses[at]!
-            sent.ids.push(ids[at]!)
-            sent.hashes.push(hashes[at]!)
-            sent.texts.push(texts[at]!)
+            sent.ids[i] = ids[at]!
+            sent.hashes[i] = hashes[at]!
+            sent.texts[i] = texts[at]!
           }
-          if (out.length > 0) this.queue.push({ count: out.length, sent })
+          if (out.length > 0) this.queue.push({ count: out.length, sent: sentOf(sent.ids, sent.hashes, sent.texts) })
           return Effect.as(onUnchanged(Chunk.size(chunk) - out.length + passed()), Chunk.unsafeFromArray(out))
         })
       })).pipe(Stream.ensuring(Effect.suspend(() => onUnchanged(passed()))))
@@ -289,40 +302,55 @@ export class Sync {
     at: number
   ): Effect.Effect<void, SyncState.SyncStateError> {
     return Effect.suspend(() => {
-      const body = noneSent()
+      // the body's records in order: their ids, and their digests copied into columns of its own
+      let total = 0
+      for (const { from, to } of parts) total += to - from
+      const bodyIds: Array<string> = new Array(total)
+      const hashes = new Uint8Array(total * digestBytes)
+      const texts = new Uint8Array(total * digestBytes)
+      let k = 0
       for (const { batch, from, to } of parts) {
         // every batch of these parts is hashed by now (see confirm)
         const sent = batch.sent as Sent
-        for (let i = from; i < to; i++) {
-          body.ids.push(sent.ids[i]!)
-          body.hashes.push(sent.hashes[i]!)
-          body.texts.push(sent.texts[i]!)
-        }
+        for (let i = from; i < to; i++) bodyIds[k + i - from] = sent.ids[i]!
+        hashes.set(sent.hashes.subarray(from * digestBytes, to * digestBytes), k * digestBytes)
+        texts.set(sent.texts.subarray(from * digestBytes, to * digestBytes), k * digestBytes)
+        k += to - from
       }
-      const confirmed = noneSent()
       // A report lists its rows in the order sent, as a rule: walk both, and
       // look an id up only where the orders part. A row for an id this body
       // did not hold says nothing of what it sent; a row twice counts once.
-      const taken = new Uint8Array(body.ids.length)
+      const taken = new Uint8Array(total)
+      const order: Array<number> = []
       let next = 0
       let positions: Map<string, number> | undefined
       for (const id of ids) {
         let position: number | undefined = next
-        if (body.ids[next] === id) next++
+        if (bodyIds[next] === id) next++
         else {
-          positions ??= new Map(body.ids.map((id, i) => [id, i]))
+          positions ??= new Map(bodyIds.map((id, i) => [id, i]))
           position = positions.get(id)
         }
         if (position === undefined || taken[position] === 1) continue
         taken[position] = 1
-        confirmed.ids.push(id)
-        confirmed.hashes.push(body.hashes[position]!)
-        confirmed.texts.push(body.texts[position]!)
+        order.push(position)
       }
-      return this.state.confirm(this.key, asyncActionId, confirmed.ids, {
-        hashes: confirmed.hashes,
-        sent: confirmed.texts
-      }, at)
+      const n = order.length
+      // the first n records of the body, in order (every record, as a rule): its columns as they are
+      if (order.every((position, i) => position === i)) {
+        return this.state.confirm(this.key, asyncActionId, n === total ? bodyIds : bodyIds.slice(0, n), {
+          hashes: hashes.subarray(0, n * digestBytes),
+          sent: texts.subarray(0, n * digestBytes)
+        }, at)
+      }
+      const confirmed = { ids: new Array<string>(n), hashes: new Uint8Array(n * digestBytes), texts: new Uint8Array(n * digestBytes) }
+      for (let i = 0; i < n; i++) {
+        const position = order[i]!
+        confirmed.ids[i] = bodyIds[position]!
+        copyDigest(hashes, position, confirmed.hashes, i)
+        copyDigest(texts, position, confirmed.texts, i)
+      }
+      return this.state.confirm(this.key, asyncActionId, confirmed.ids, { hashes: confirmed.hashes, sent: confirmed.texts }, at)
     })
   }
 }
