@@ -14,8 +14,9 @@ const root = fileURLToPath(new URL("..", import.meta.url))
 export const bundleCli = async (outdir) => {
   const result = await build({
     absWorkingDir: root,
-    // the sync state's hashing worker is a script of its own, beside main.js (src/internal/state/hashPool.ts)
-    entryPoints: { main: "src/cli/main.ts", hashWorker: "src/internal/state/hashWorker.ts" },
+    // the sync state's hashing worker and its writer are scripts of their own, beside main.js
+    // (src/internal/state/hashPool.ts, src/cli/StateWriter.ts)
+    entryPoints: { main: "src/cli/main.ts", hashWorker: "src/internal/state/hashWorker.ts", stateWriter: "src/cli/stateWriterThread.ts" },
     outdir,
     bundle: true,
     splitting: true,

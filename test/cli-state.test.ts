@@ -171,6 +171,24 @@ describe("--state", () => {
       expect((yield* server.requests).filter((r) => r.url.endsWith("/bulk/async")).length).toBe(1)
     }).pipe(Effect.provide(MockVoucherifyServer.layerTest())), timeout)
 
+  it.live("a body of more records than the main thread writes itself: the writer thread records them, and the next run sends none", () =>
+    Effect.gen(function*() {
+      const server = yield* MockVoucherifyServer.MockVoucherifyServer
+      const records = Array.from({ length: 25_000 }, (_, i) => product(i))
+      const db = path("large.db")
+      const input = file("large.ndjson", ndjson(records))
+      const args = ["products-update", "--records", input, "--state", db, "--quiet", ...flagsOf(server)]
+      const first = yield* cli(args)
+      expect(first.code).toBe(0)
+      expect(first.stdout).toMatch(/^accepted +25,000 records in 1 chunk$/m)
+      expect(stateRows(db)).toEqual(records.map((r) => r.source_id).sort())
+      const before = (yield* server.asyncActions).length
+      const second = yield* cli(args)
+      expect(second.code).toBe(0)
+      expect(second.stdout).toMatch(/^unchanged +25,000 records/m)
+      expect((yield* sentSince(before)).ids).toEqual([])
+    }).pipe(Effect.provide(MockVoucherifyServer.layerTest())), timeout)
+
   it.live("kill -9 during a state write: the state reads back whole, and the next run sends exactly what it does not hold", () =>
     Effect.gen(function*() {
       const server = yield* MockVoucherifyServer.MockVoucherifyServer

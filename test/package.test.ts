@@ -183,10 +183,11 @@ describe("the packed package", () => {
     // the CLI's sources are not shipped: it is bundled
     expect(paths.filter((path) => /^src\/(cli|testing\/bin)\//.test(path))).toEqual([])
     // the CLI is bundled: none of its sources ships as a module of its own (its entries: the program, the
-    // sync state's hashing worker)
-    expect(paths.filter((path) => path.startsWith("dist/cli/") && !/^dist\/cli\/(main|hashWorker|chunks\/[\w-]+)\.js$/.test(path)))
+    // sync state's hashing worker and its writer)
+    expect(paths.filter((path) => path.startsWith("dist/cli/") && !/^dist\/cli\/(main|hashWorker|stateWriter|chunks\/[\w-]+)\.js$/.test(path)))
       .toEqual([])
     expect(paths).toContain("dist/cli/hashWorker.js")
+    expect(paths).toContain("dist/cli/stateWriter.js")
     const unexpected = paths.filter((path) =>
       !path.startsWith("dist/") && !path.startsWith("src/") && !/^(package\.json|README\.md|LICENSE|CHANGELOG\.md)$/.test(path)
     )
@@ -249,7 +250,7 @@ describe("the packed package", () => {
     expect(manifest.bugs.url).toMatch(/^https:\/\/github\.com\/.+\/issues$/)
   }, 120_000)
 
-  it("ships the CLI as a bundle that imports nothing but Node's own modules, its chunks, and the state's chunk the SQLite driver", () => {
+  it("ships the CLI as a bundle that imports nothing but Node's own modules, its chunks, and (the state's chunk and writer) the SQLite driver", () => {
     const cli = join(cliProject, "node_modules", "effect-voucherify", "dist", "cli")
     expect(statSync(join(cli, "main.js")).mode & 0o111).not.toBe(0)
     const files = readdirSync(cli, { recursive: true, encoding: "utf8" }).filter((path) => path.endsWith(".js"))
@@ -260,8 +261,12 @@ describe("the packed package", () => {
         .filter((specifier) => !specifier.startsWith("node:") && !builtinModules.includes(specifier.split("/")[0]!))
         .map((specifier) => `${relative(cli, join(cli, path))}: ${specifier}`)
     )
-    // libsql, a dependency of the package (a prebuilt binary), loaded by --state alone
-    expect(outside.map((line) => line.replace(/-[A-Z0-9]{8}\.js/, ".js"))).toEqual(["chunks/StateDatabase.js: libsql"])
+    // libsql, a dependency of the package (a prebuilt binary), loaded by --state alone: by its chunk, and by
+    // the thread that writes the state
+    expect(outside.map((line) => line.replace(/-[A-Z0-9]{8}\.js/, ".js")).sort()).toEqual([
+      "chunks/StateDatabase.js: libsql",
+      "stateWriter.js: libsql"
+    ])
   })
 
   it("runs the CLI with npx where nothing else was installed", async () => {

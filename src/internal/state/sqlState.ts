@@ -9,22 +9,16 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
-import type { BulkTarget } from "../../VoucherifySchema.js"
-import { digestBytes, hexDigits } from "./contentHash.js"
+import { conflictPattern, type ConfirmedHashes, confirmWrites, hexAt, type Key, sqliteBatch, stateTable, upsertClause } from "./sqliteWrites.js"
 import { fingerprintDigits, FingerprintSet } from "./fingerprints.js"
 
-/** The table of confirmed items, and the one that says which version of this schema the database holds. */
-export const stateTable = "voucherify_sync_state"
+export type { Hashes, Key } from "./sqliteWrites.js"
+export { stateTable }
+
+/** The table that says which version of this schema the database holds (the table of items: `sqliteWrites.ts`). */
 export const metaTable = "voucherify_sync_meta"
 /** The version of the tables this code reads and writes; a database of a later one is refused. */
 export const schemaVersion = 1
-
-/** What the state keeps apart: an id of one target, updated through one kind of endpoint, is one item. */
-export interface Key {
-  readonly target: BulkTarget
-  /** `metadata`: the metadata endpoints (the hash is the metadata's); `records`: the per-record ones. */
-  readonly kind: "metadata" | "records"
-}
 
 /** Why a database cannot serve as a sync state. */
 export type Refusal =
@@ -33,7 +27,6 @@ export type Refusal =
 
 // Batches: a SQLite statement takes its batch as one JSON text; elsewhere each id is a parameter
 // (PostgreSQL takes 65,535 of them, SQL Server 2,100).
-const sqliteBatch = 20_000
 const portableBatch = 500
 
 const ddl = (sql: SqlClient.SqlClient) =>
@@ -143,48 +136,6 @@ export const changed = (
 
 const pageSize = 50_000
 
-/** Hashes as the state takes them: one a item in hex, one for all, or a column of 32-byte digests. */
-export type Hashes = ReadonlyArray<string> | string | Uint8Array
-
-/** The hash of item `i` in lower-case hex, whatever form the hashes came in. */
-const hexAt = (hashes: Hashes, i: number): string =>
-  typeof hashes === "string"
-    ? hashes
-    : hashes instanceof Uint8Array
-    ? Buffer.from(hashes.buffer, hashes.byteOffset + i * digestBytes, digestBytes).toString("hex")
-    : hashes[i]!
-
-/**
- * The hashes of `[from, to)` as one blob that SQLite cuts by position
- * (`substr` counts bytes in a blob, characters from the start in a text),
- * and the expression that cuts item `i.key` out as the hex text the table
- * holds; `undefined` for hashes of another width than {@link hexDigits}
- * ASCII characters (a multi-byte character would make the blob longer).
- */
-const hashColumn = (
-  hashes: Hashes,
-  from: number,
-  to: number
-): { readonly blob: Uint8Array; readonly cut: string } | undefined => {
-  const cut = `CAST(substr(?, i.key * ${hexDigits} + 1, ${hexDigits}) AS TEXT)`
-  if (hashes instanceof Uint8Array) {
-    // digests: their hex made here at once (SQLite's lower(hex(…)) a row measured a third slower)
-    const digests = Buffer.from(hashes.buffer, hashes.byteOffset + from * digestBytes, (to - from) * digestBytes)
-    return { blob: Buffer.from(digests.toString("hex"), "latin1"), cut }
-  }
-  const hex: Array<string> = []
-  for (let i = from; i < to; i++) {
-    const hash = hexAt(hashes, i)
-    if (hash.length !== hexDigits) return undefined
-    hex.push(hash)
-  }
-  const blob = Buffer.from(hex.join(""), "utf8")
-  return blob.length === (to - from) * hexDigits ? { blob, cut } : undefined
-}
-
-/** An error of a statement that a row already in the table refused (SQLite's primary key). */
-const isConflict = (error: SqlError): boolean => /UNIQUE constraint failed|SQLITE_CONSTRAINT/.test(messageOf(error))
-
 /**
  * The fingerprints of every item of `key` confirmed at or after `since`,
  * read a page at a time in id order (keyset pagination: each page starts
@@ -228,59 +179,24 @@ export const fingerprints = (
     return from("")
   })
 
-/** The hashes of confirmed items: each one's content hash and the hash of its text as sent. */
-export interface ConfirmedHashes {
-  readonly hashes: Hashes
-  readonly sent: Hashes
-}
-
 /** Records `ids[i]` as confirmed with its hashes at `at`, by the action `asyncActionId`: all or none. */
 export const confirm = (
   sql: SqlClient.SqlClient,
   key: Key,
   asyncActionId: string,
   ids: ReadonlyArray<string>,
-  { hashes, sent }: ConfirmedHashes,
+  hashes: ConfirmedHashes,
   at: number,
   path: Path = "auto"
 ): Effect.Effect<void, SqlError> => {
   if (ids.length === 0) return Effect.void
-  const upsert = "ON CONFLICT (target, kind, id) DO UPDATE SET content_sha256 = excluded.content_sha256, sent_sha256 = excluded.sent_sha256, " +
-    "confirmed_at = excluded.confirmed_at, async_action_id = excluded.async_action_id"
-  const insert = `INSERT INTO ${stateTable} (target, kind, id, content_sha256, sent_sha256, confirmed_at, async_action_id) `
   const write = onPath(sql, path, {
+    // the statements of sqliteWrites.ts, which the CLI's writer thread runs too
     sqlite: () =>
-      batches(ids.length, sqliteBatch, (from, to) => {
-        // The ids as one JSON array, and each column of hashes as one blob
-        // cut by position: no JSON per row to write, nor to parse three times
-        // a row (2.2 s instead of 5 s for a million rows).
-        const content = hashColumn(hashes, from, to)
-        const sentColumn = hashColumn(sent, from, to)
-        if (content !== undefined && sentColumn !== undefined) {
-          const select = `SELECT ?, ?, i.value, ${content.cut}, ${sentColumn.cut}, ?, ? FROM json_each(?) AS i`
-          const params = [key.target, key.kind, content.blob, sentColumn.blob, at, asyncActionId, JSON.stringify(ids.slice(from, to))]
-          // Rows are new as a rule (a first fill writes a million): a plain insert, a fifth cheaper
-          // than an upsert; one that meets a row already there is undone, and the upsert goes instead.
-          // (`WHERE true`: SQLite's parser needs it between a SELECT and an upsert clause.)
-          return Effect.as(
-            sql.unsafe(`${insert}${select}`, params).pipe(
-              Effect.catchIf(isConflict, () => sql.unsafe(`${insert}${select} WHERE true ${upsert}`, params))
-            ),
-            []
-          )
-        }
-        // hashes of another form (the service is public): a row as a JSON array each
-        const rows: Array<string> = []
-        for (let i = from; i < to; i++) rows.push(JSON.stringify([ids[i], hexAt(hashes, i), hexAt(sent, i)]))
-        return Effect.as(
-          sql.unsafe(
-            `${insert}SELECT ?, ?, json_extract(i.value, '$[0]'), json_extract(i.value, '$[1]'), json_extract(i.value, '$[2]'), ?, ? ` +
-              `FROM json_each(?) AS i WHERE true ${upsert}`,
-            [key.target, key.kind, at, asyncActionId, `[${rows.join(",")}]`]
-          ),
-          []
-        )
-      }),
+      Effect.forEach(confirmWrites(key, asyncActionId, ids, hashes, at), ({ insert, params, upsert }) =>
+        sql.unsafe(insert, params).pipe(
+          Effect.catchIf((error) => conflictPattern.test(messageOf(error)), () => sql.unsafe(upsert, params))
+        ), { discard: true }),
     orElse: () =>
       batches(ids.length, portableBatch, (from, to) => {
         const rows: Array<Record<string, string | number>> = []
@@ -289,13 +205,13 @@ export const confirm = (
             target: key.target,
             kind: key.kind,
             id: ids[i]!,
-            content_sha256: hexAt(hashes, i),
-            sent_sha256: hexAt(sent, i),
+            content_sha256: hexAt(hashes.hashes, i),
+            sent_sha256: hexAt(hashes.sent, i),
             confirmed_at: at,
             async_action_id: asyncActionId
           })
         }
-        return Effect.as(sql`INSERT INTO ${sql(stateTable)} ${sql.insert(rows)} ${sql.literal(upsert)}`, [])
+        return Effect.as(sql`INSERT INTO ${sql(stateTable)} ${sql.insert(rows)} ${sql.literal(upsertClause)}`, [])
       })
   })
   return Effect.asVoid(sql.withTransaction(write))

@@ -1,0 +1,62 @@
+/**
+ * The main thread's side of the state writer (`stateWriterThread.ts`): the
+ * statements of each confirmation go to the thread, and the run's fiber
+ * waits for its answer while the main thread reads, packs and sends.
+ */
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import { existsSync } from "node:fs"
+import { fileURLToPath } from "node:url"
+import { Worker } from "node:worker_threads"
+import type { SqliteWrite } from "../internal/state/sqliteWrites.js"
+import type { WriteAnswer, WriteRequest } from "./stateWriterThread.js"
+
+export interface StateWriter {
+  /** Runs the statements in one transaction, in the thread; fails with why the thread could not. */
+  readonly write: (writes: ReadonlyArray<SqliteWrite>) => Effect.Effect<void, string>
+}
+
+/**
+ * The thread, from the bundle's script beside `main.js` (this module is in
+ * one of its chunks); from the TypeScript sources there is none, and the
+ * state writes through the main thread's connection.
+ */
+const spawn = (path: string): Worker | undefined => {
+  if (!import.meta.url.startsWith("file:")) return undefined
+  for (const name of ["./stateWriter.js", "../stateWriter.js"]) {
+    const url = new URL(name, import.meta.url)
+    if (existsSync(fileURLToPath(url))) return new Worker(url, { workerData: { path } })
+  }
+  return undefined
+}
+
+/** A writer to the SQLite file `path` for the scope; `undefined` where there is no script to run. */
+export const startStateWriter = (
+  path: string,
+  thread: (path: string) => Worker | undefined = spawn
+): Effect.Effect<StateWriter | undefined, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const worker = thread(path)
+    if (worker === undefined) return undefined
+    // the run closes it; an abandoned run does not stay alive for it
+    worker.unref()
+    yield* Effect.addFinalizer(() => Effect.promise(() => worker.terminate()))
+    const waiting: Array<(error: string | undefined) => void> = []
+    // once the thread has failed or ended, no answer comes: every write after it is refused at once
+    let gone: string | undefined = undefined
+    const failAll = (why: string) => {
+      gone ??= why
+      for (const done of waiting.splice(0)) done(gone)
+    }
+    worker.on("message", (answer: WriteAnswer) => waiting.shift()?.(answer.error))
+    worker.on("error", (error) => failAll(`the state's writer failed: ${error.message}`))
+    worker.on("exit", (code) => failAll(`the state's writer exited with code ${code}`))
+    return {
+      write: (writes) =>
+        Effect.async<void, string>((resume) => {
+          if (gone !== undefined) return resume(Effect.fail(gone))
+          waiting.push((error) => resume(error === undefined ? Effect.void : Effect.fail(error)))
+          worker.postMessage({ writes } satisfies WriteRequest)
+        })
+    }
+  })
