@@ -248,8 +248,15 @@ export class CanonicalBytes {
         for (let i = stack[at]!; i < stack[at + 1]!; i++) out[top++] = src[i]!
         out[top++] = COLON
       }
-      const from = stack[at + 4] === 1 ? out : src
-      for (let i = stack[at + 2]!; i < stack[at + 3]!; i++) out[top++] = from[i]!
+      const valueStart = stack[at + 2]!
+      const valueEnd = stack[at + 3]!
+      if (stack[at + 4] === 1) {
+        // a value written before, below in `out`: one native move (an object's or an array's many bytes)
+        out.copyWithin(top, valueStart, valueEnd)
+        top += valueEnd - valueStart
+      } else {
+        for (let i = valueStart; i < valueEnd; i++) out[top++] = src[i]!
+      }
     }
     out[top++] = close
     this.top = top
