@@ -7,12 +7,14 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { LibsqlClient } from "@effect/sql-libsql"
 import { describe, expect, inject, it } from "@effect/vitest"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { Worker } from "node:worker_threads"
-import { startStateWriter } from "../src/cli/StateWriter.js"
+import { startStateWriter, writerRows, writingThrough } from "../src/cli/StateWriter.js"
 import { contentHash, textHash } from "../src/internal/state/contentHash.js"
 import { confirmWrites } from "../src/internal/state/sqliteWrites.js"
 import * as sqlState from "../src/internal/state/sqlState.js"
@@ -109,5 +111,51 @@ describe("the state writer", () => {
       const writes = confirmWrites(key, "aa_1", ["a"], { hashes: hash, sent: hash }, 1)
       expect(yield* Effect.flip(writer.write(writes))).toContain("boom")
       expect(yield* Effect.flip(writer.write(writes))).toContain("boom")
+    }))
+})
+
+describe("the state with its writer", () => {
+  it.effect("large confirmations go to the thread, small ones to the main connection, and nothing meets the thread's write", () =>
+    Effect.gen(function*() {
+      const calls: Array<string> = []
+      const main: SyncState.Service = {
+        changed: (_key, ids) => Effect.sync(() => (calls.push(`changed ${ids.length}`), [])),
+        fingerprints: () => Effect.sync(() => (calls.push("fingerprints"), { size: 0, hasHash: () => false })),
+        confirm: (_key, _action, ids) => Effect.sync(() => void calls.push(`main confirm ${ids.length}`))
+      }
+      const release = yield* Deferred.make<void>()
+      const thread = {
+        write: (writes: ReadonlyArray<unknown>) =>
+          Effect.zipRight(Deferred.await(release), Effect.sync(() => void calls.push(`thread ${writes.length} statements`)))
+      }
+      const state = yield* writingThrough(main, Effect.succeed(thread))
+      const hash = contentHash({})
+      const many = Array.from({ length: writerRows }, (_, i) => `p-${i}`)
+      yield* state.confirm(key, "aa_1", ["a", "b"], { hashes: hash, sent: hash }, 1)
+      const writing = yield* Effect.fork(state.confirm(key, "aa_2", many, { hashes: hash, sent: hash }, 2))
+      yield* Effect.yieldNow()
+      const reading = yield* Effect.fork(state.changed(key, ["x"], hash, 0))
+      yield* Effect.yieldNow()
+      // the read waits for the thread's write
+      expect(reading.unsafePoll()).toBeNull()
+      expect(calls).toEqual(["main confirm 2"])
+      yield* Deferred.succeed(release, undefined)
+      yield* Fiber.join(writing)
+      yield* Fiber.join(reading)
+      expect(calls).toEqual(["main confirm 2", "thread 1 statements", "changed 1"])
+    }))
+
+  it.effect("without a thread, every confirmation goes to the main connection", () =>
+    Effect.gen(function*() {
+      const sizes: Array<number> = []
+      const main: SyncState.Service = {
+        changed: () => Effect.succeed([]),
+        fingerprints: () => Effect.succeed({ size: 0, hasHash: () => false }),
+        confirm: (_key, _action, ids) => Effect.sync(() => void sizes.push(ids.length))
+      }
+      const state = yield* writingThrough(main, Effect.succeed(undefined))
+      const hash = contentHash({})
+      yield* state.confirm(key, "aa_1", Array.from({ length: writerRows + 1 }, (_, i) => `p-${i}`), { hashes: hash, sent: hash }, 1)
+      expect(sizes).toEqual([writerRows + 1])
     }))
 })

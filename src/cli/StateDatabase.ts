@@ -10,11 +10,7 @@ import * as Layer from "effect/Layer"
 import * as Scope from "effect/Scope"
 import { pathToFileURL } from "node:url"
 import * as SyncState from "../SyncState.js"
-import { confirmWrites } from "../internal/state/sqliteWrites.js"
-import { startStateWriter } from "./StateWriter.js"
-
-/** The rows from which a confirmation goes to the writer thread: fewer take less than its start. */
-const writerRows = 20_000
+import { startStateWriter, writingThrough } from "./StateWriter.js"
 
 /**
  * The state in the SQLite file `path`, open for the scope. A file that
@@ -48,22 +44,7 @@ export const openState = (
       }
     }
     const service = yield* Effect.provide(SyncState.make, context)
-    // the writer thread's commits and this connection's reads may meet: a reader waits, not fails
-    yield* Effect.ignore(sql.unsafe("PRAGMA busy_timeout = 60000"))
-    // Large confirmations are written by a thread of their own (a first fill's million rows are two
-    // seconds of SQLite), through the same statements; reads and small writes stay on this connection.
-    // The thread starts at the first large one: a run that changed little starts none.
+    // the thread starts at the first large confirmation: a run that changed little starts none
     const scope = yield* Effect.scope
-    const writer = yield* Effect.cached(Scope.extend(startStateWriter(path), scope))
-    return {
-      ...service,
-      confirm: (key, asyncActionId, ids, hashes, at) =>
-        ids.length < writerRows ? service.confirm(key, asyncActionId, ids, hashes, at) : Effect.flatMap(writer, (thread) =>
-          thread === undefined
-            ? service.confirm(key, asyncActionId, ids, hashes, at)
-            : thread.write(confirmWrites(key, asyncActionId, ids, hashes, at)).pipe(
-              Effect.mapError((message) => new SyncState.SyncStateError({ reason: "Database", message })),
-              Effect.withSpan("SyncState.confirm", { attributes: { ids: ids.length } })
-            ))
-    } satisfies SyncState.Service
+    return yield* writingThrough(service, yield* Effect.cached(Scope.extend(startStateWriter(path), scope)))
   })

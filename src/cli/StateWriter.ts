@@ -5,10 +5,11 @@
  */
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
+import * as SyncState from "../SyncState.js"
 import { existsSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { Worker } from "node:worker_threads"
-import type { SqliteWrite } from "../internal/state/sqliteWrites.js"
+import { confirmWrites, type SqliteWrite } from "../internal/state/sqliteWrites.js"
 import type { WriteAnswer, WriteRequest } from "./stateWriterThread.js"
 
 export interface StateWriter {
@@ -58,5 +59,40 @@ export const startStateWriter = (
           waiting.push((error) => resume(error === undefined ? Effect.void : Effect.fail(error)))
           worker.postMessage({ writes } satisfies WriteRequest)
         })
+    }
+  })
+
+/** The rows from which a confirmation goes to the writer thread: fewer take less than its start. */
+export const writerRows = 20_000
+
+/**
+ * The state with its confirmations of {@link writerRows} rows or more
+ * written by the thread of `writer` (started on first use; `undefined`: no
+ * thread, all on the main connection), through the statements the main
+ * connection runs. Its operations take turns: SQLite refuses at once (no
+ * busy timeout on the driver's connections) a read or a write that meets
+ * another connection's commit, so the main connection never works while the
+ * thread writes. A first fill looks nothing up meanwhile: its reading,
+ * packing and sending go on.
+ */
+export const writingThrough = (
+  service: SyncState.Service,
+  writer: Effect.Effect<StateWriter | undefined>
+): Effect.Effect<SyncState.Service> =>
+  Effect.map(Effect.makeSemaphore(1), (turns) => {
+    const inTurn = turns.withPermits(1)
+    return {
+      changed: (key, ids, hashes, since) => inTurn(service.changed(key, ids, hashes, since)),
+      fingerprints: (key, since) => inTurn(service.fingerprints(key, since)),
+      confirm: (key, asyncActionId, ids, hashes, at) =>
+        inTurn(
+          ids.length < writerRows ? service.confirm(key, asyncActionId, ids, hashes, at) : Effect.flatMap(writer, (thread) =>
+            thread === undefined
+              ? service.confirm(key, asyncActionId, ids, hashes, at)
+              : thread.write(confirmWrites(key, asyncActionId, ids, hashes, at)).pipe(
+                Effect.mapError((message) => new SyncState.SyncStateError({ reason: "Database", message })),
+                Effect.withSpan("SyncState.confirm", { attributes: { ids: ids.length } })
+              ))
+        )
     }
   })
