@@ -17,7 +17,9 @@
  * @internal
  */
 
-// Character codes as literals in each scanner's module (see canonicalText.ts).
+import { exactDigits, mostFractionZeros } from "./canonicalText.js"
+
+// Character codes as literals in each scanner's module (see canonicalText.ts); the number rules are that module's.
 const QUOTE = 0x22
 const BACKSLASH = 0x5c
 const COMMA = 0x2c
@@ -31,10 +33,6 @@ const CLOSE_BRACE = 0x7d
 const OPEN_BRACKET = 0x5b
 const CLOSE_BRACKET = 0x5d
 
-/** Significant digits that any double holds exactly, and writes back as they were. */
-const exactDigits = 15
-/** `0.000001` is written as it is; one zero more and JavaScript writes `1e-7`. */
-const mostFractionZeros = 5
 /** The first byte of a four-byte UTF-8 sequence: a character beyond U+FFFF. */
 const fourByteLead = 0xf0
 

@@ -32,10 +32,10 @@ const DOT = 0x2e
 const ZERO = 0x30
 const NINE = 0x39
 
-/** Significant digits that any double holds exactly, and writes back as they were. */
-const exactDigits = 15
+/** Significant digits that any double holds exactly, and writes back as they were (also read by canonicalBytes.ts). */
+export const exactDigits = 15
 /** `0.000001` is written as it is; one zero more and JavaScript writes `1e-7`. */
-const mostFractionZeros = 5
+export const mostFractionZeros = 5
 
 const isDigit = (c: number) => c >= ZERO && c <= NINE
 
