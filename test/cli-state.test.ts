@@ -171,7 +171,7 @@ describe("--state", () => {
       expect((yield* server.requests).filter((r) => r.url.endsWith("/bulk/async")).length).toBe(1)
     }).pipe(Effect.provide(MockVoucherifyServer.layerTest())), timeout)
 
-  it.live("a body of more records than the main thread writes itself: the writer thread records them, and the next run sends none", () =>
+  it.live("a body of more records (or ids) than the main thread writes itself: the writer thread records them, and the next run sends none", () =>
     Effect.gen(function*() {
       const server = yield* MockVoucherifyServer.MockVoucherifyServer
       const records = Array.from({ length: 25_000 }, (_, i) => product(i))
@@ -187,6 +187,14 @@ describe("--state", () => {
       expect(second.code).toBe(0)
       expect(second.stdout).toMatch(/^unchanged +25,000 records/m)
       expect((yield* sentSince(before)).ids).toEqual([])
+
+      // a metadata run's one hash for every id, through the same thread
+      const metadataDb = path("large-metadata.db")
+      const ids = file("large-ids.txt", records.map((r) => r.source_id).join("\n"))
+      const metadata = ["products-metadata", "--ids", ids, "--metadata", "{\"b\":2,\"a\":1}", "--state", metadataDb, "--quiet"]
+      expect((yield* cli([...metadata, ...flagsOf(server)])).stdout).toMatch(/^accepted +25,000 ids in 1 chunk$/m)
+      expect(stateRows(metadataDb)).toEqual(records.map((r) => r.source_id).sort())
+      expect((yield* cli([...metadata, ...flagsOf(server)])).stdout).toMatch(/^unchanged +25,000 ids/m)
     }).pipe(Effect.provide(MockVoucherifyServer.layerTest())), timeout)
 
   it.live("kill -9 during a state write: the state reads back whole, and the next run sends exactly what it does not hold", () =>
