@@ -40,6 +40,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
+import { hashesMisfit } from "./internal/state/sqliteWrites.js"
 import * as sqlState from "./internal/state/sqlState.js"
 
 /**
@@ -62,7 +63,7 @@ export type Key = sqlState.Key
  * @category errors
  */
 export class SyncStateError extends Schema.TaggedError<SyncStateError>()("SyncStateError", {
-  reason: Schema.Literal("NewerVersion", "NotAState", "Database"),
+  reason: Schema.Literal("NewerVersion", "NotAState", "Database", "InvalidHashes"),
   message: Schema.String
 }) {}
 
@@ -126,6 +127,22 @@ const failed = (error: SqlError): SyncStateError => {
 }
 
 /**
+ * Fails with `InvalidHashes` when the hashes do not fit the ids (one for
+ * all, or one a item): checked before anything is read or written.
+ */
+const fitting = (
+  operation: string,
+  ids: ReadonlyArray<string>,
+  columns: ReadonlyArray<sqlState.Hashes>
+): Effect.Effect<void, SyncStateError> => {
+  for (const hashes of columns) {
+    const misfit = hashesMisfit(ids.length, hashes)
+    if (misfit !== undefined) return new SyncStateError({ reason: "InvalidHashes", message: `${operation}: ${misfit}` })
+  }
+  return Effect.void
+}
+
+/**
  * The state in the client's database: its two tables
  * (`voucherify_sync_state`, `voucherify_sync_meta`) are created if the
  * database has none; a database of a later schema version is refused
@@ -148,10 +165,18 @@ export const make: Effect.Effect<Service, SyncStateError, SqlClient.SqlClient> =
     )
   }
   const service: Service = {
-    changed: (key, ids, hashes, since) => Effect.mapError(sqlState.changed(sql, key, ids, hashes, since), failed),
+    // the statements are built only once the hashes are known to fit (building them reads every hash)
+    changed: (key, ids, hashes, since) =>
+      Effect.zipRight(
+        fitting("changed", ids, [hashes]),
+        Effect.suspend(() => Effect.mapError(sqlState.changed(sql, key, ids, hashes, since), failed))
+      ),
     fingerprints: (key, since) => Effect.mapError(sqlState.fingerprints(sql, key, since), failed),
     confirm: (key, asyncActionId, ids, hashes, at) =>
-      Effect.mapError(sqlState.confirm(sql, key, asyncActionId, ids, hashes, at), failed)
+      Effect.zipRight(
+        fitting("confirm", ids, [hashes.hashes, hashes.sent]),
+        Effect.suspend(() => Effect.mapError(sqlState.confirm(sql, key, asyncActionId, ids, hashes, at), failed))
+      )
   }
   return service
 }).pipe(Effect.withSpan("SyncState.make"))

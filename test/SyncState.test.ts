@@ -370,6 +370,36 @@ describe("a run with a sync state, against MockVoucherifyServer", () => {
 })
 
 describe("SyncState over SqlClient", () => {
+  it.effect("hashes that do not fit the ids are refused with InvalidHashes, before anything is written", () =>
+    Effect.gen(function*() {
+      const state = yield* SyncState.SyncState
+      const sql = yield* SqlClient.SqlClient
+      const key = { target: "products", kind: "records" } as const
+      const hash = contentHash({})
+      const refused = [
+        state.confirm(key, "aa_1", ["a", "b"], { hashes: [hash], sent: hash }, 1),
+        state.confirm(key, "aa_1", ["a", "b"], { hashes: hash, sent: Buffer.alloc(32) }, 1),
+        state.confirm(key, "aa_1", ["a"], { hashes: Buffer.alloc(33), sent: hash }, 1),
+        state.changed(key, ["a", "b", "c"], [hash, hash], 0)
+      ]
+      const messages: Array<string> = []
+      for (const call of refused) {
+        const error = yield* Effect.flip(call)
+        expect(error.reason).toBe("InvalidHashes")
+        messages.push(error.message)
+      }
+      expect(messages).toEqual([
+        "confirm: 1 hashes for 2 items",
+        "confirm: a column of 32 bytes of digests for 2 items (32 bytes an item)",
+        "confirm: a column of 33 bytes of digests for 1 items (32 bytes an item)",
+        "changed: 2 hashes for 3 items"
+      ])
+      expect(yield* sql`SELECT id FROM voucherify_sync_state`).toEqual([])
+      // what fits is written: one hash for all, a column of one digest a item
+      yield* state.confirm(key, "aa_2", ["a", "b"], { hashes: hash, sent: Buffer.alloc(64) }, 2)
+      expect((yield* sql<{ id: string }>`SELECT id FROM voucherify_sync_state ORDER BY id`).map((row) => row.id)).toEqual(["a", "b"])
+    }).pipe(Effect.provide(stateLayer(tempDb()))))
+
   const key = { target: "products", kind: "records" } as const
   for (const path of ["auto", "portable"] as const) {
     it.effect(`${path} statements: changed and confirm agree, across batches`, () =>

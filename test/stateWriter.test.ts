@@ -145,6 +145,24 @@ describe("the state with its writer", () => {
       expect(calls).toEqual(["main confirm 2", "thread 1 statements", "changed 1"])
     }))
 
+  it.effect("a large confirmation whose hashes do not fit its ids is refused before the thread sees it", () =>
+    Effect.gen(function*() {
+      const main: SyncState.Service = {
+        changed: () => Effect.succeed([]),
+        fingerprints: () => Effect.succeed({ size: 0, hasHash: () => false }),
+        confirm: () => Effect.die("not the main connection")
+      }
+      const writes: Array<unknown> = []
+      const state = yield* writingThrough(main, Effect.succeed({ write: (w) => Effect.sync(() => void writes.push(w)) }))
+      const many = Array.from({ length: writerRows }, (_, i) => `p-${i}`)
+      const error = yield* Effect.flip(
+        state.confirm(key, "aa_1", many, { hashes: Buffer.alloc(32 * (writerRows - 1)), sent: contentHash({}) }, 1)
+      )
+      expect(error).toMatchObject({ reason: "InvalidHashes" })
+      expect(error.message).toBe(`confirm: a column of ${32 * (writerRows - 1)} bytes of digests for ${writerRows} items (32 bytes an item)`)
+      expect(writes).toEqual([])
+    }))
+
   it.effect("without a thread, every confirmation goes to the main connection", () =>
     Effect.gen(function*() {
       const sizes: Array<number> = []

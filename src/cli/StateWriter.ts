@@ -9,7 +9,7 @@ import * as SyncState from "../SyncState.js"
 import { existsSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { Worker } from "node:worker_threads"
-import { confirmWrites, type SqliteWrite } from "../internal/state/sqliteWrites.js"
+import { confirmWrites, hashesMisfit, type SqliteWrite } from "../internal/state/sqliteWrites.js"
 import type { WriteAnswer, WriteRequest } from "./stateWriterThread.js"
 
 export interface StateWriter {
@@ -37,7 +37,8 @@ export const startStateWriter = (
   thread: (path: string) => Worker | undefined = spawn
 ): Effect.Effect<StateWriter | undefined, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const worker = thread(path)
+    // a thread that cannot even be made (the process's limits): the main connection writes
+    const worker = yield* Effect.orElseSucceed(Effect.try(() => thread(path)), () => undefined)
     if (worker === undefined) return undefined
     // the run closes it; an abandoned run does not stay alive for it
     worker.unref()
@@ -84,15 +85,20 @@ export const writingThrough = (
     return {
       changed: (key, ids, hashes, since) => inTurn(service.changed(key, ids, hashes, since)),
       fingerprints: (key, since) => inTurn(service.fingerprints(key, since)),
-      confirm: (key, asyncActionId, ids, hashes, at) =>
-        inTurn(
-          ids.length < writerRows ? service.confirm(key, asyncActionId, ids, hashes, at) : Effect.flatMap(writer, (thread) =>
-            thread === undefined
-              ? service.confirm(key, asyncActionId, ids, hashes, at)
-              : thread.write(confirmWrites(key, asyncActionId, ids, hashes, at)).pipe(
-                Effect.mapError((message) => new SyncState.SyncStateError({ reason: "Database", message })),
-                Effect.withSpan("SyncState.confirm", { attributes: { ids: ids.length } })
-              ))
-        )
+      confirm: (key, asyncActionId, ids, hashes, at) => {
+        if (ids.length < writerRows) return inTurn(service.confirm(key, asyncActionId, ids, hashes, at))
+        // the service checks what it writes itself; the thread's statements are checked here, by the same rule
+        const misfit = hashesMisfit(ids.length, hashes.hashes) ?? hashesMisfit(ids.length, hashes.sent)
+        if (misfit !== undefined) {
+          return new SyncState.SyncStateError({ reason: "InvalidHashes", message: `confirm: ${misfit}` })
+        }
+        return inTurn(Effect.flatMap(writer, (thread) =>
+          thread === undefined
+            ? service.confirm(key, asyncActionId, ids, hashes, at)
+            : thread.write(confirmWrites(key, asyncActionId, ids, hashes, at)).pipe(
+              Effect.mapError((message) => new SyncState.SyncStateError({ reason: "Database", message })),
+              Effect.withSpan("SyncState.confirm", { attributes: { ids: ids.length } })
+            )))
+      }
     }
   })

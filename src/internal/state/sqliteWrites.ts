@@ -40,6 +40,22 @@ export const hexAt = (hashes: Hashes, i: number): string =>
     : hashes[i]!
 
 /**
+ * Why `hashes` do not fit `count` items, or `undefined` when they do: one
+ * for all, an array of one a item, or a column of one digest a item. (A
+ * public `SyncState.Service` takes them from any caller: a short array or
+ * column would write the rows of other items' hashes, or none.)
+ */
+export const hashesMisfit = (count: number, hashes: Hashes): string | undefined => {
+  if (typeof hashes === "string") return undefined
+  if (hashes instanceof Uint8Array) {
+    return hashes.length === count * digestBytes
+      ? undefined
+      : `a column of ${hashes.length} bytes of digests for ${count} items (${digestBytes} bytes an item)`
+  }
+  return hashes.length === count ? undefined : `${hashes.length} hashes for ${count} items`
+}
+
+/**
  * The hashes of `[from, to)` as one blob of hex that SQLite cuts by
  * position (`substr` counts bytes in a blob, characters from the start in a
  * text); `undefined` for hashes of another width than {@link hexDigits}
